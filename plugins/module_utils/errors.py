@@ -1,0 +1,93 @@
+# -*- coding: utf-8 -*-
+# Copyright: Incomes Register certificates collection contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Exception hierarchy shared by the client, the crypto helpers and the modules.
+
+Modules catch CertificateServiceError and turn it into fail_json(msg=str(err), **err.details()).
+No exception message may ever contain a transfer password, a private key or a passphrase.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+
+class CertificateServiceError(Exception):
+    """Base class: something the user has to know about, with a message that says what to do."""
+
+    def __init__(self, message, code=None):
+        super(CertificateServiceError, self).__init__(message)
+        self.message = message
+        self.code = code
+
+    def details(self):
+        """Extra, secret-free facts for fail_json."""
+        result = {'error_type': type(self).__name__}
+        if self.code:
+            result['error_code'] = self.code
+        return result
+
+
+class RequestValidationError(CertificateServiceError):
+    """A request would break the service's schema (length, type); nothing was sent."""
+
+
+class TransportError(CertificateServiceError):
+    """HTTP or TLS failed. request_may_have_been_processed tells whether the service may have
+    acted on the request (the bytes were sent, but no complete response arrived)."""
+
+    def __init__(self, message, request_may_have_been_processed=False, status_code=None):
+        super(TransportError, self).__init__(message)
+        self.request_may_have_been_processed = request_may_have_been_processed
+        self.status_code = status_code
+
+    def details(self):
+        result = super(TransportError, self).details()
+        result['request_may_have_been_processed'] = self.request_may_have_been_processed
+        if self.status_code is not None:
+            result['http_status'] = self.status_code
+        return result
+
+
+class ResponseRejected(CertificateServiceError):
+    """The response could not be trusted: too large, not XML, DTD/entities, bad or untrusted signature."""
+
+
+class ServiceFault(CertificateServiceError):
+    """The service answered Result/Status FAIL. errors is a list of (ErrorCode, ErrorMessage)."""
+
+    def __init__(self, operation, errors):
+        self.operation = operation
+        self.errors = list(errors)
+        text = '; '.join('%s: %s' % (code or 'no code', msg or 'no message') for code, msg in self.errors)
+        first_code = self.errors[0][0] if self.errors else None
+        super(ServiceFault, self).__init__(
+            'The certificate service refused %s: %s' % (operation, text or 'FAIL without ErrorInfo'), code=first_code)
+
+    @property
+    def codes(self):
+        return [code for code, dummy in self.errors]
+
+    def details(self):
+        result = super(ServiceFault, self).details()
+        result['service_errors'] = [{'code': c, 'message': m} for c, m in self.errors]
+        return result
+
+
+class CertificateNotReady(ServiceFault):
+    """GetCertificate answered FAIL with a not-ready code: poll again later."""
+
+
+class CertificateRejected(CertificateServiceError):
+    """A certificate failed validation: wrong key, wrong CN, bad chain, not currently valid."""
+
+
+class RenewalNotAllowed(CertificateServiceError):
+    """The renewal rules forbid the call: outside the 60-day window, or the certificate expired."""
+
+
+class LocalFileError(CertificateServiceError):
+    """A file on the managed host is unsafe or unusable: a symlink, loose permissions, disk full."""
+
+
+class StateError(CertificateServiceError):
+    """Saved state forbids or blocks the action (for example one-time credentials already sent)."""
