@@ -1,0 +1,129 @@
+# -*- coding: utf-8 -*-
+# Copyright: Incomes Register certificates collection contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""RSA key pairs and the PKCS#10 request the certificate service signs.
+
+Every error raised here is secret-free: no key bytes, no passphrase, and no message text from
+the underlying library that could echo either.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import traceback
+
+from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
+    LocalFileError, RequestValidationError)
+
+try:
+    from cryptography import x509
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+except ImportError:
+    HAS_CRYPTOGRAPHY = False
+    CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
+else:
+    HAS_CRYPTOGRAPHY = True
+    CRYPTOGRAPHY_IMPORT_ERROR = None
+
+ALLOWED_KEY_SIZES = (2048, 3072, 4096)
+
+# The service's schema types CustomerId as String30; X.509 caps O at 64 (ub-organization-name).
+CUSTOMER_ID_MAX_LENGTH = 30
+ORGANISATION_MAX_LENGTH = 64
+
+
+class PrivateKeyError(LocalFileError):
+    """A private key could not be used: wrong or missing passphrase, not a key, not RSA."""
+
+
+def generate_private_key(size=2048):
+    if isinstance(size, bool) or size not in ALLOWED_KEY_SIZES:
+        raise ValueError('RSA key size must be one of %s, not %r'
+                         % (', '.join(str(s) for s in ALLOWED_KEY_SIZES), size))
+    return rsa.generate_private_key(public_exponent=65537, key_size=size)
+
+
+def _passphrase_bytes(passphrase):
+    if passphrase is None:
+        return None
+    if isinstance(passphrase, str):
+        passphrase = passphrase.encode('utf-8')
+    if not passphrase:
+        # An empty passphrase would silently mean "unencrypted" to some tools and an error to others.
+        raise ValueError('The private key passphrase must not be empty; omit it to store the key unencrypted')
+    return passphrase
+
+
+def serialize_private_key(key, passphrase=None):
+    """PKCS#8 PEM bytes, encrypted with the best scheme cryptography offers when a passphrase is given."""
+    secret = _passphrase_bytes(passphrase)
+    if secret is None:
+        encryption = serialization.NoEncryption()
+    else:
+        encryption = serialization.BestAvailableEncryption(secret)
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+
+
+def load_private_key(pem_bytes, passphrase=None):
+    """The RSA private key in pem_bytes; PrivateKeyError when it cannot be used."""
+    if isinstance(pem_bytes, str):
+        pem_bytes = pem_bytes.encode('utf-8')
+    secret = _passphrase_bytes(passphrase)
+    encrypted = b'-----BEGIN ENCRYPTED PRIVATE KEY-----' in pem_bytes or b'Proc-Type: 4,ENCRYPTED' in pem_bytes
+    if encrypted and secret is None:
+        raise PrivateKeyError('The private key is encrypted: give its passphrase')
+    if not encrypted and secret is not None and b'PRIVATE KEY-----' in pem_bytes:
+        raise PrivateKeyError('A passphrase was given but the private key is not encrypted')
+    # "from None" keeps the library's exception, and anything it quoted, out of Ansible's traceback.
+    try:
+        key = serialization.load_pem_private_key(pem_bytes, password=secret)
+    except (ValueError, TypeError):
+        if encrypted:
+            raise PrivateKeyError('Could not decrypt the private key: the passphrase is wrong '
+                                  'or the key is damaged') from None
+        raise PrivateKeyError('The data is not a PEM private key') from None
+    except UnsupportedAlgorithm:
+        raise PrivateKeyError('The private key uses an algorithm this host cannot load') from None
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise PrivateKeyError('The private key is not an RSA key; the certificate service needs RSA')
+    return key
+
+
+def _check_text(value, what, max_length):
+    if not isinstance(value, str) or not value.strip():
+        raise RequestValidationError('%s must be a non-empty string' % what)
+    if value != value.strip():
+        raise RequestValidationError('%s must not start or end with whitespace' % what)
+    if len(value) > max_length:
+        raise RequestValidationError('%s is %d characters long; at most %d are allowed'
+                                     % (what, len(value), max_length))
+
+
+def build_csr(key, customer_id, organisation=None):
+    """DER PKCS#10 request with subject C=FI[, O=organisation], CN=customer_id, signed with SHA-256."""
+    _check_text(customer_id, 'customer_id', CUSTOMER_ID_MAX_LENGTH)
+    attributes = [x509.NameAttribute(NameOID.COUNTRY_NAME, u'FI')]
+    if organisation is not None:
+        _check_text(organisation, 'organisation', ORGANISATION_MAX_LENGTH)
+        attributes.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation))
+    attributes.append(x509.NameAttribute(NameOID.COMMON_NAME, customer_id))
+    csr = x509.CertificateSigningRequestBuilder().subject_name(x509.Name(attributes)).sign(key, hashes.SHA256())
+    return csr.public_bytes(serialization.Encoding.DER)
+
+
+def _spki_der(public_key):
+    return public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def public_key_fingerprint(public_key):
+    """SHA-256 of the SubjectPublicKeyInfo DER, as upper-case hex pairs joined by colons."""
+    digest = hashes.Hash(hashes.SHA256())
+    digest.update(_spki_der(public_key))
+    return ':'.join('%02X' % b for b in digest.finalize())
+
+
+def keys_match(private_key, certificate):
+    return _spki_der(private_key.public_key()) == _spki_der(certificate.public_key())
