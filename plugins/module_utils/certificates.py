@@ -1,0 +1,246 @@
+# -*- coding: utf-8 -*-
+# Copyright: Incomes Register certificates collection contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Loading, checking and describing X.509 certificates on the managed host.
+
+Chains are verified against the certificates the caller gives and nothing else: the system
+trust store has no say over which CA may issue Incomes Register certificates.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import datetime
+import re
+import traceback
+
+from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import CertificateRejected
+from ansible_collections.incomes_register.certificates.plugins.module_utils import keys, renewal_policy
+
+try:
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.x509.oid import NameOID
+except ImportError:
+    HAS_CRYPTOGRAPHY = False
+    CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
+else:
+    HAS_CRYPTOGRAPHY = True
+    CRYPTOGRAPHY_IMPORT_ERROR = None
+
+# CA certificates allowed above the leaf. The real hierarchy has two (issuing CA, root); the
+# cap stops a hostile or looping bundle from making path building run long.
+MAX_CHAIN_DEPTH = 5
+
+_PEM_CERTIFICATE = re.compile(
+    br'-----BEGIN CERTIFICATE-----\r?\n.+?\r?\n-----END CERTIFICATE-----', re.DOTALL)
+
+
+def _utc_now(now):
+    if now is None:
+        return datetime.datetime.now(datetime.timezone.utc)
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError('now must be a timezone-aware datetime')
+    return now
+
+
+def load_certificate(data):
+    """One certificate from PEM (the first block) or DER bytes."""
+    if isinstance(data, str):
+        data = data.encode('ascii', 'replace')
+    try:
+        if b'-----BEGIN' in data:
+            return x509.load_pem_x509_certificate(data)
+        return x509.load_der_x509_certificate(data)
+    except ValueError:
+        raise CertificateRejected('The data is not a PEM or DER X.509 certificate') from None
+
+
+def load_pem_bundle(data):
+    """Every CERTIFICATE block in data, in file order; other PEM blocks (keys) are skipped."""
+    if isinstance(data, str):
+        data = data.encode('ascii', 'replace')
+    result = []
+    for index, block in enumerate(_PEM_CERTIFICATE.findall(data), start=1):
+        try:
+            result.append(x509.load_pem_x509_certificate(block))
+        except ValueError:
+            raise CertificateRejected('PEM certificate number %d in the bundle is damaged' % index) from None
+    return result
+
+
+def certificate_to_pem(cert):
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def _names(name, oid):
+    return [attribute.value for attribute in name.get_attributes_for_oid(oid)]
+
+
+def _first(name, oid):
+    values = _names(name, oid)
+    return values[0] if values else None
+
+
+def _label(cert):
+    return cert.subject.rfc4514_string() or '(empty subject)'
+
+
+def _check_validity(cert, now, role):
+    if now < cert.not_valid_before_utc:
+        raise CertificateRejected('The %s %s is not valid before %s' % (
+            role, _label(cert), _iso(cert.not_valid_before_utc)))
+    if now > cert.not_valid_after_utc:
+        raise CertificateRejected('The %s %s expired on %s' % (role, _label(cert), _iso(cert.not_valid_after_utc)))
+
+
+def _ca_problem(candidate, now, cas_below):
+    """Why candidate may not act as an issuer here, or None."""
+    try:
+        constraints = candidate.extensions.get_extension_for_class(x509.BasicConstraints).value
+    except x509.ExtensionNotFound:
+        return 'has no basicConstraints extension, so it is not a CA'
+    if not constraints.ca:
+        return 'is not a CA (basicConstraints CA is false)'
+    if constraints.path_length is not None and cas_below > constraints.path_length:
+        return 'allows at most %d CA certificates below it' % constraints.path_length
+    try:
+        usage = candidate.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        usage = None
+    if usage is not None and not usage.key_cert_sign:
+        return 'may not sign certificates (keyUsage lacks keyCertSign)'
+    if now < candidate.not_valid_before_utc:
+        return 'is not valid before %s' % _iso(candidate.not_valid_before_utc)
+    if now > candidate.not_valid_after_utc:
+        return 'expired on %s' % _iso(candidate.not_valid_after_utc)
+    return None
+
+
+def _signed_by(cert, issuer):
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
+        return False
+    return True
+
+
+def _is_self_signed(cert):
+    return cert.subject == cert.issuer and _signed_by(cert, cert)
+
+
+def _find_issuer(cert, trust_certs, now, cas_below):
+    """The trusted certificate that issued cert, or CertificateRejected naming what went wrong."""
+    problems = []
+    for candidate in trust_certs:
+        if candidate.subject != cert.issuer:
+            continue
+        if not _signed_by(cert, candidate):
+            problems.append('the signature does not verify with the key of %s' % _label(candidate))
+            continue
+        problem = _ca_problem(candidate, now, cas_below)
+        if problem:
+            problems.append('the issuer %s %s' % (_label(candidate), problem))
+            continue
+        return candidate
+    if not problems:
+        return None
+    raise CertificateRejected('The certificate %s does not chain to the trusted issuing CA: %s'
+                              % (_label(cert), '; '.join(problems)))
+
+
+def verify_chain(cert, trust_certs, now=None):
+    """[cert, issuer, ..., top] built only from trust_certs; CertificateRejected when no path exists.
+
+    Every certificate in trust_certs is trusted, so the path may end at an issuing CA without its
+    root. Above the direct issuer the path goes on as long as the bundle holds the next issuer,
+    and every certificate on it must be valid at now.
+    """
+    now = _utc_now(now)
+    trust_certs = list(trust_certs)
+    _check_validity(cert, now, 'certificate')
+    issuer = _find_issuer(cert, trust_certs, now, 0)
+    if issuer is None:
+        raise CertificateRejected('The certificate %s was issued by %s, which is not in the trusted issuing '
+                                  'CA bundle' % (_label(cert), cert.issuer.rfc4514_string()))
+    path = [cert, issuer]
+    while not _is_self_signed(path[-1]):
+        issuer = _find_issuer(path[-1], trust_certs, now, len(path) - 1)
+        if issuer is None or issuer in path:
+            break
+        if len(path) > MAX_CHAIN_DEPTH:
+            raise CertificateRejected('The chain of %s is longer than %d CA certificates'
+                                      % (_label(cert), MAX_CHAIN_DEPTH))
+        path.append(issuer)
+    return path
+
+
+def validate_issued_certificate(cert, expected_public_key, customer_id, issuing_bundle_certs, now=None):
+    """Check a certificate the service returned before it is used; returns its chain path.
+
+    Checked in this order: the public key is the one we generated, the subject CN is our customer
+    id, it is valid now, it chains to the issuing bundle.
+    """
+    now = _utc_now(now)
+    if keys.public_key_fingerprint(cert.public_key()) != keys.public_key_fingerprint(expected_public_key):
+        raise CertificateRejected(
+            'Public key check failed: the certificate %s does not hold the public key of the request that was '
+            'sent (its key %s, expected %s)' % (
+                _label(cert), keys.public_key_fingerprint(cert.public_key()),
+                keys.public_key_fingerprint(expected_public_key)))
+    common_names = _names(cert.subject, NameOID.COMMON_NAME)
+    if common_names != [customer_id]:
+        raise CertificateRejected('Subject check failed: the certificate subject CN is %s, expected exactly %r'
+                                  % (', '.join(repr(n) for n in common_names) or 'missing', customer_id))
+    try:
+        _check_validity(cert, now, 'certificate')
+    except CertificateRejected as error:
+        raise CertificateRejected('Validity check failed: %s' % error.message) from None
+    try:
+        return verify_chain(cert, issuing_bundle_certs, now)
+    except CertificateRejected as error:
+        raise CertificateRejected('Chain check failed: %s' % error.message) from None
+
+
+def _iso(value):
+    return value.astimezone(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
+
+
+def _fingerprint(cert, algorithm):
+    return ':'.join('%02X' % b for b in cert.fingerprint(algorithm))
+
+
+def guess_environment(cert):
+    """'TEST', 'SANDBOX', 'PRODUCTION' or 'UNKNOWN', from the issuer's CN."""
+    issuer_cn = _first(cert.issuer, NameOID.COMMON_NAME) or ''
+    if 'Test' in issuer_cn:
+        return 'TEST'
+    if 'Sandbox' in issuer_cn:
+        return 'SANDBOX'
+    if 'Data Providers' in issuer_cn:
+        return 'PRODUCTION'
+    return 'UNKNOWN'
+
+
+def describe_certificate(cert, private_key=None, renew_before_days=renewal_policy.MAX_RENEW_BEFORE_DAYS, now=None):
+    """Facts about cert for module results; see the module docs for the meaning of each key."""
+    now = _utc_now(now)
+    not_after = cert.not_valid_after_utc
+    decision = renewal_policy.decide(not_after, now, renew_before_days)
+    return {
+        'subject': cert.subject.rfc4514_string(),
+        'customer_id': _first(cert.subject, NameOID.COMMON_NAME),
+        'organisation': _first(cert.subject, NameOID.ORGANIZATION_NAME),
+        'issuer': cert.issuer.rfc4514_string(),
+        'serial': '%X' % cert.serial_number,
+        'fingerprint_sha256': _fingerprint(cert, hashes.SHA256()),
+        'fingerprint_sha1': _fingerprint(cert, hashes.SHA1()),
+        'not_before': _iso(cert.not_valid_before_utc),
+        'not_after': _iso(not_after),
+        'days_remaining': (not_after - now) // datetime.timedelta(days=1),
+        'expired': decision.action == renewal_policy.EXPIRED,
+        'in_renewal_window': decision.action == renewal_policy.RENEW,
+        'key_matches': None if private_key is None else keys.keys_match(private_key, cert),
+        'environment': guess_environment(cert),
+    }

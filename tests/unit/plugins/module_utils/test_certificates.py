@@ -1,0 +1,291 @@
+import os
+import re
+import sys
+
+import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pki_fixtures as pf  # noqa: E402
+from pki_fixtures import DAY, NOW  # noqa: E402
+
+from ansible_collections.incomes_register.certificates.plugins.module_utils import certificates  # noqa: E402
+from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (  # noqa: E402
+    CertificateRejected)
+
+
+@pytest.fixture(scope='module')
+def pki():
+    return pf.make_pki()
+
+
+# Loading
+
+
+def test_load_certificate_pem_and_der(pki):
+    pem = certificates.certificate_to_pem(pki['leaf'])
+    der = pki['leaf'].public_bytes(serialization.Encoding.DER)
+    assert pem.startswith(b'-----BEGIN CERTIFICATE-----')
+    assert certificates.load_certificate(pem) == pki['leaf']
+    assert certificates.load_certificate(pem.decode()) == pki['leaf']
+    assert certificates.load_certificate(der) == pki['leaf']
+
+
+@pytest.mark.parametrize('data', [b'', b'garbage', b'-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n'])
+def test_load_certificate_refuses_garbage(data):
+    with pytest.raises(CertificateRejected, match='not a PEM or DER'):
+        certificates.load_certificate(data)
+
+
+def test_load_pem_bundle_keeps_order_and_skips_keys(pki):
+    key_pem = pki['leaf_key'].private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                            serialization.NoEncryption())
+    data = (b'# comment\n' + key_pem + certificates.certificate_to_pem(pki['issuing'])
+            + b'\n' + certificates.certificate_to_pem(pki['root']).replace(b'\n', b'\r\n'))
+    assert certificates.load_pem_bundle(data) == [pki['issuing'], pki['root']]
+    assert certificates.load_pem_bundle(b'no certificates here') == []
+
+
+def test_load_pem_bundle_names_the_damaged_block(pki):
+    damaged = b'-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n'
+    with pytest.raises(CertificateRejected, match='number 2'):
+        certificates.load_pem_bundle(certificates.certificate_to_pem(pki['root']) + damaged)
+
+
+# verify_chain
+
+
+def test_chain_to_root_through_issuing_ca(pki):
+    path = certificates.verify_chain(pki['leaf'], [pki['root'], pki['issuing']], now=NOW)
+    assert path == [pki['leaf'], pki['issuing'], pki['root']]
+
+
+def test_chain_may_end_at_a_trusted_issuing_ca(pki):
+    assert certificates.verify_chain(pki['leaf'], [pki['issuing']], now=NOW) == [pki['leaf'], pki['issuing']]
+
+
+def test_chain_with_unknown_issuer(pki):
+    with pytest.raises(CertificateRejected, match='not in the trusted issuing CA bundle'):
+        certificates.verify_chain(pki['leaf'], [pki['root']], now=NOW)
+
+
+def test_chain_ignores_the_system_trust_store(pki):
+    with pytest.raises(CertificateRejected):
+        certificates.verify_chain(pki['leaf'], [], now=NOW)
+
+
+def test_chain_with_forged_issuer_of_the_same_name(pki):
+    # Same subject as the real issuing CA, different key: a name match alone must not be trusted.
+    impostor, dummy = pf.make_intermediate(pki['root'], pki['root_key'], key_label='impostor')
+    with pytest.raises(CertificateRejected, match='signature does not verify'):
+        certificates.verify_chain(pki['leaf'], [impostor], now=NOW)
+
+
+def test_chain_picks_the_right_issuer_among_same_named_ones(pki):
+    impostor, dummy = pf.make_intermediate(pki['root'], pki['root_key'], key_label='impostor')
+    path = certificates.verify_chain(pki['leaf'], [impostor, pki['issuing']], now=NOW)
+    assert path[1] == pki['issuing']
+
+
+def test_chain_issuer_not_a_ca(pki):
+    not_ca, not_ca_key = pf.make_intermediate(pki['root'], pki['root_key'], cn='Not A CA', key_label='not-ca',
+                                              ca=False)
+    leaf, dummy = pf.make_leaf(not_ca, not_ca_key)
+    with pytest.raises(CertificateRejected, match='is not a CA'):
+        certificates.verify_chain(leaf, [not_ca], now=NOW)
+
+
+def test_chain_issuer_without_basic_constraints(pki):
+    bare, bare_key = pf.make_intermediate(pki['root'], pki['root_key'], cn='Bare', key_label='bare',
+                                          basic_constraints=False)
+    leaf, dummy = pf.make_leaf(bare, bare_key)
+    with pytest.raises(CertificateRejected, match='no basicConstraints'):
+        certificates.verify_chain(leaf, [bare], now=NOW)
+
+
+def test_chain_issuer_without_key_cert_sign(pki):
+    ca, ca_key = pf.make_intermediate(pki['root'], pki['root_key'], cn='No Sign', key_label='no-sign',
+                                      key_cert_sign=False)
+    leaf, dummy = pf.make_leaf(ca, ca_key)
+    with pytest.raises(CertificateRejected, match='keyCertSign'):
+        certificates.verify_chain(leaf, [ca], now=NOW)
+
+
+def test_chain_with_expired_issuing_ca(pki):
+    old, old_key = pf.make_intermediate(pki['root'], pki['root_key'], cn='Old CA', key_label='old',
+                                        not_after=NOW - DAY)
+    leaf, dummy = pf.make_leaf(old, old_key, not_before=NOW - 100 * DAY)
+    with pytest.raises(CertificateRejected, match='issuer CN=Old CA,C=FI expired on'):
+        certificates.verify_chain(leaf, [old], now=NOW)
+
+
+def test_chain_with_expired_root_above_the_issuing_ca(pki):
+    root, root_key = pf.make_root(cn='Expired Root', key_label='expired-root', not_after=NOW - DAY)
+    issuing, issuing_key = pf.make_intermediate(root, root_key, cn='Under Expired Root', key_label='under')
+    leaf, dummy = pf.make_leaf(issuing, issuing_key)
+    with pytest.raises(CertificateRejected, match='issuer CN=Expired Root,C=FI expired on'):
+        certificates.verify_chain(leaf, [issuing, root], now=NOW)
+
+
+def test_chain_with_expired_or_future_leaf(pki):
+    expired, dummy = pf.make_leaf(pki['issuing'], pki['issuing_key'], not_after=NOW - DAY)
+    with pytest.raises(CertificateRejected, match='expired on'):
+        certificates.verify_chain(expired, [pki['issuing']], now=NOW)
+    future, dummy = pf.make_leaf(pki['issuing'], pki['issuing_key'], not_before=NOW + DAY)
+    with pytest.raises(CertificateRejected, match='not valid before'):
+        certificates.verify_chain(future, [pki['issuing']], now=NOW)
+
+
+def test_chain_respects_path_length(pki):
+    root, root_key = pf.make_root(cn='Strict Root', key_label='strict-root', path_length=0)
+    issuing, issuing_key = pf.make_intermediate(root, root_key, cn='Too Deep', key_label='too-deep')
+    leaf, dummy = pf.make_leaf(issuing, issuing_key)
+    with pytest.raises(CertificateRejected, match='at most 0 CA'):
+        certificates.verify_chain(leaf, [issuing, root], now=NOW)
+
+
+def _ladder(levels):
+    root, root_key = pf.make_root(cn='Ladder Root', key_label='ladder-root')
+    certs, issuer, issuer_key = [root], root, root_key
+    for level in range(levels):
+        issuer, issuer_key = pf.make_intermediate(issuer, issuer_key, cn='Ladder %d' % level,
+                                                  key_label='ladder-%d' % level)
+        certs.append(issuer)
+    leaf, dummy = pf.make_leaf(issuer, issuer_key)
+    return leaf, certs
+
+
+def test_chain_of_five_cas_is_accepted():
+    leaf, certs = _ladder(4)
+    assert len(certificates.verify_chain(leaf, certs, now=NOW)) == 6
+
+
+def test_chain_deeper_than_five_cas_is_refused():
+    leaf, certs = _ladder(5)
+    with pytest.raises(CertificateRejected, match='longer than 5'):
+        certificates.verify_chain(leaf, certs, now=NOW)
+
+
+def test_naive_now_is_refused(pki):
+    with pytest.raises(ValueError, match='timezone-aware'):
+        certificates.verify_chain(pki['leaf'], [pki['issuing']], now=NOW.replace(tzinfo=None))
+
+
+# validate_issued_certificate
+
+
+def test_validate_accepts_a_good_certificate_and_returns_the_path(pki):
+    path = certificates.validate_issued_certificate(
+        pki['leaf'], pki['leaf_key'].public_key(), pf.CUSTOMER_ID, [pki['issuing'], pki['root']], now=NOW)
+    assert path == [pki['leaf'], pki['issuing'], pki['root']]
+
+
+def test_validate_wrong_public_key(pki):
+    with pytest.raises(CertificateRejected, match='^Public key check failed'):
+        certificates.validate_issued_certificate(
+            pki['leaf'], pf.rsa_key('someone-else').public_key(), pf.CUSTOMER_ID, [pki['issuing']], now=NOW)
+
+
+@pytest.mark.parametrize('customer_id', ['7654321-0', '1234567-8 ', None])
+def test_validate_wrong_customer_id(pki, customer_id):
+    with pytest.raises(CertificateRejected, match='^Subject check failed.*1234567-8'):
+        certificates.validate_issued_certificate(
+            pki['leaf'], pki['leaf_key'].public_key(), customer_id, [pki['issuing']], now=NOW)
+
+
+def test_validate_certificate_without_cn(pki):
+    cert = pf.make_cert(pf.name(None, 'Testi Oy'), pki['leaf_key'].public_key(), pki['issuing'].subject,
+                        pki['issuing_key'])
+    with pytest.raises(CertificateRejected, match='^Subject check failed: the certificate subject CN is missing'):
+        certificates.validate_issued_certificate(
+            cert, pki['leaf_key'].public_key(), pf.CUSTOMER_ID, [pki['issuing']], now=NOW)
+
+
+def test_validate_not_currently_valid(pki):
+    expired, key = pf.make_leaf(pki['issuing'], pki['issuing_key'], not_after=NOW - DAY)
+    with pytest.raises(CertificateRejected, match='^Validity check failed.*expired on'):
+        certificates.validate_issued_certificate(expired, key.public_key(), pf.CUSTOMER_ID, [pki['issuing']], now=NOW)
+
+
+def test_validate_bad_chain(pki):
+    other_root, other_key = pf.make_root(cn='Other Root', key_label='other-root')
+    stranger, key = pf.make_leaf(other_root, other_key)
+    with pytest.raises(CertificateRejected, match='^Chain check failed.*Other Root'):
+        certificates.validate_issued_certificate(stranger, key.public_key(), pf.CUSTOMER_ID, [pki['issuing']], now=NOW)
+
+
+# describe_certificate
+
+
+def test_describe_fields(pki):
+    info = certificates.describe_certificate(pki['leaf'], private_key=pki['leaf_key'], now=NOW)
+    leaf = pki['leaf']
+    assert set(info) == {
+        'subject', 'customer_id', 'organisation', 'issuer', 'serial', 'fingerprint_sha256', 'fingerprint_sha1',
+        'not_before', 'not_after', 'days_remaining', 'expired', 'in_renewal_window', 'key_matches', 'environment'}
+    assert info['subject'] == 'CN=1234567-8,O=Testi Oy,C=FI'
+    assert info['customer_id'] == '1234567-8'
+    assert info['organisation'] == 'Testi Oy'
+    assert info['issuer'] == 'CN=Data Providers Test Issuing CA v1,C=FI'
+    assert info['serial'] == format(leaf.serial_number, 'X')
+    assert re.fullmatch('[0-9A-F]+', info['serial'])
+    assert info['fingerprint_sha256'] == ':'.join('%02X' % b for b in leaf.fingerprint(hashes.SHA256()))
+    assert len(info['fingerprint_sha1'].split(':')) == 20
+    assert info['not_before'] == (NOW - 30 * DAY).strftime('%Y-%m-%dT%H:%M:%SZ')
+    assert info['not_after'] == '2027-05-02T12:00:00Z'
+    assert info['days_remaining'] == 700
+    assert info['expired'] is False
+    assert info['in_renewal_window'] is False
+    assert info['key_matches'] is True
+    assert info['environment'] == 'TEST'
+
+
+def test_describe_without_key_and_with_wrong_key(pki):
+    assert certificates.describe_certificate(pki['leaf'], now=NOW)['key_matches'] is None
+    assert certificates.describe_certificate(pki['leaf'], private_key=pki['root_key'], now=NOW)['key_matches'] is False
+
+
+@pytest.mark.parametrize('left, days, expired, window', [
+    (61 * DAY, 61, False, False),
+    (60 * DAY, 60, False, True),
+    (DAY + DAY / 2, 1, False, True),
+    (DAY / 2, 0, False, True),
+    (-DAY / 24, -1, True, False),
+    (-3 * DAY, -3, True, False),
+])
+def test_describe_days_and_window(pki, left, days, expired, window):
+    info = certificates.describe_certificate(pki['leaf'], now=pki['leaf'].not_valid_after_utc - left)
+    assert (info['days_remaining'], info['expired'], info['in_renewal_window']) == (days, expired, window)
+
+
+def test_describe_honours_a_shorter_window(pki):
+    now = pki['leaf'].not_valid_after_utc - 40 * DAY
+    assert certificates.describe_certificate(pki['leaf'], renew_before_days=30, now=now)['in_renewal_window'] is False
+    assert certificates.describe_certificate(pki['leaf'], renew_before_days=45, now=now)['in_renewal_window'] is True
+
+
+@pytest.mark.parametrize('issuer_cn, environment', [
+    (pf.TEST_ISSUING_CN, 'TEST'),
+    (pf.SANDBOX_ISSUING_CN, 'SANDBOX'),
+    (pf.PRODUCTION_ISSUING_CN, 'PRODUCTION'),
+    ('Some Other CA', 'UNKNOWN'),
+])
+def test_describe_environment(pki, issuer_cn, environment):
+    issuer_key = pf.rsa_key('env')
+    cert = pf.make_cert(pf.name(pf.CUSTOMER_ID), pki['leaf_key'].public_key(), pf.name(issuer_cn), issuer_key)
+    assert certificates.describe_certificate(cert, now=NOW)['environment'] == environment
+
+
+def test_describe_without_organisation(pki):
+    cert, dummy = pf.make_leaf(pki['issuing'], pki['issuing_key'], organisation=None)
+    info = certificates.describe_certificate(cert, now=NOW)
+    assert info['organisation'] is None and info['customer_id'] == pf.CUSTOMER_ID
+
+
+def test_chain_through_cross_signed_loop_terminates():
+    key_a, key_b = pf.rsa_key('loop-a'), pf.rsa_key('loop-b')
+    name_a, name_b = pf.name('Loop A'), pf.name('Loop B')
+    cert_a = pf.make_cert(name_a, key_a.public_key(), name_b, key_b, ca=True)
+    cert_b = pf.make_cert(name_b, key_b.public_key(), name_a, key_a, ca=True)
+    leaf, dummy = pf.make_leaf(cert_a, key_a)
+    assert certificates.verify_chain(leaf, [cert_a, cert_b], now=NOW) == [leaf, cert_a, cert_b]
