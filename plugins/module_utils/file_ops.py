@@ -1,0 +1,279 @@
+# -*- coding: utf-8 -*-
+# Copyright: Incomes Register certificates collection contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Safe file handling on the managed host: atomic writes, private files, backups, one run at a time.
+
+A key or state file is never visible with looser permissions than asked for, never half
+written, and never written through a symlink someone else planted.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import errno
+import fcntl
+import grp
+import hashlib
+import os
+import pwd
+import stat
+import time
+
+from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import LocalFileError
+
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_DIR_MODE = 0o700
+
+
+def _error(action, path, error):
+    return LocalFileError('Could not %s %s: %s' % (action, path, error.strerror or error))
+
+
+def _resolve_uid(owner):
+    if owner is None or isinstance(owner, int):
+        return owner
+    if str(owner).isdigit():
+        return int(owner)
+    try:
+        return pwd.getpwnam(owner).pw_uid
+    except KeyError:
+        raise LocalFileError('The user %s does not exist on this host' % owner) from None
+
+
+def _resolve_gid(group):
+    if group is None or isinstance(group, int):
+        return group
+    if str(group).isdigit():
+        return int(group)
+    try:
+        return grp.getgrnam(group).gr_gid
+    except KeyError:
+        raise LocalFileError('The group %s does not exist on this host' % group) from None
+
+
+def _refuse_symlink(path):
+    if os.path.islink(path):
+        raise LocalFileError('%s is a symbolic link; refusing to follow it for a certificate, key or state '
+                             'file. Replace it with a regular file or point the task at the real path.' % path)
+
+
+def fsync_directory(directory):
+    fd = os.open(directory, os.O_RDONLY | getattr(os, 'O_DIRECTORY', 0))
+    try:
+        os.fsync(fd)
+    except OSError as error:
+        # Some filesystems cannot fsync a directory; the rename is then as durable as it gets.
+        if error.errno not in (errno.EINVAL, errno.ENOTSUP):
+            raise
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path, data, mode, owner=None, group=None):
+    """Replace path with data so readers see the old or the new file, never a mix.
+
+    Without owner or group, those of the existing file are kept: a renewed certificate must stay
+    readable by the service account it was handed to.
+    """
+    if isinstance(data, str):
+        data = data.encode('utf-8')
+    _refuse_symlink(path)
+    if os.path.isdir(path):
+        raise LocalFileError('%s is a directory, expected a file path' % path)
+    uid = _resolve_uid(owner)
+    gid = _resolve_gid(group)
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        existing = os.lstat(path)
+    except FileNotFoundError:
+        existing = None
+    except OSError as error:
+        raise _error('inspect', path, error) from None
+    if existing is not None:
+        uid = existing.st_uid if uid is None else uid
+        gid = existing.st_gid if gid is None else gid
+
+    temp_path = os.path.join(directory, '.%s.%s.%s.tmp' % (
+        os.path.basename(path), os.getpid(), os.urandom(6).hex()))
+    fd = None
+    try:
+        fd = os.open(temp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, 'O_CLOEXEC', 0),
+                     mode)
+        # The umask can only have removed bits, so the file was never looser than mode; this puts
+        # back any bits it removed.
+        os.fchmod(fd, mode)
+        current = os.fstat(fd)
+        if (uid is not None and uid != current.st_uid) or (gid is not None and gid != current.st_gid):
+            os.fchown(fd, -1 if uid is None else uid, -1 if gid is None else gid)
+            # chown clears setuid/setgid bits on some systems; keep the mode exact.
+            os.fchmod(fd, mode)
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+        os.fsync(fd)
+        os.close(fd)
+        fd = None
+        os.replace(temp_path, path)
+        temp_path = None
+        fsync_directory(directory)
+    except OSError as error:
+        raise _error('write', path, error) from None
+    finally:
+        if fd is not None:
+            os.close(fd)
+        if temp_path is not None:
+            try:
+                os.unlink(temp_path)
+            except FileNotFoundError:
+                pass
+
+
+def read_file(path):
+    """The bytes of path, or None when it does not exist."""
+    try:
+        with open(path, 'rb') as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise _error('read', path, error) from None
+
+
+def ensure_directory(path, mode=PRIVATE_DIR_MODE, owner=None, group=None):
+    """Create path and its missing parents with mode; True when something was created.
+
+    Existing directories are left as they are: this must not tighten or loosen /etc or a
+    directory another role manages. Only path itself must not be a symlink; symlinked parents
+    (/var on some systems) are normal.
+    """
+    _refuse_symlink(path)
+    uid = _resolve_uid(owner)
+    gid = _resolve_gid(group)
+    missing = []
+    current = os.path.abspath(path)
+    while not os.path.isdir(current):
+        if os.path.lexists(current):
+            raise LocalFileError('%s exists and is not a directory' % current)
+        missing.append(current)
+        current = os.path.dirname(current)
+    for directory in reversed(missing):
+        try:
+            os.mkdir(directory, mode)
+        except FileExistsError:
+            # Another run created it in the meantime.
+            if os.path.islink(directory) or not os.path.isdir(directory):
+                raise LocalFileError('%s appeared meanwhile and is not a plain directory' % directory) from None
+            continue
+        except OSError as error:
+            raise _error('create directory', directory, error) from None
+        try:
+            os.chmod(directory, mode)
+            if uid is not None or gid is not None:
+                os.chown(directory, -1 if uid is None else uid, -1 if gid is None else gid)
+        except OSError as error:
+            raise _error('set mode or owner of', directory, error) from None
+    return bool(missing)
+
+
+def check_private_file(path):
+    """LocalFileError unless path is a regular file owned by us that only its owner can read or write."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        raise LocalFileError('%s does not exist' % path) from None
+    except OSError as error:
+        raise _error('inspect', path, error) from None
+    if stat.S_ISLNK(info.st_mode):
+        raise LocalFileError('%s is a symbolic link; key and state files must be regular files' % path)
+    if not stat.S_ISREG(info.st_mode):
+        raise LocalFileError('%s is not a regular file' % path)
+    if info.st_uid != os.geteuid():
+        raise LocalFileError('%s is owned by uid %d, not by the user running this task (uid %d); fix it '
+                             'with chown' % (path, info.st_uid, os.geteuid()))
+    if info.st_mode & 0o077:
+        raise LocalFileError('%s has mode %04o and is accessible to group or others; fix it with chmod 0600 %s'
+                             % (path, stat.S_IMODE(info.st_mode), path))
+
+
+def file_digest(path):
+    """Hex SHA-256 of the file content, or None when it does not exist."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, 'rb') as handle:
+            for chunk in iter(lambda: handle.read(65536), b''):
+                digest.update(chunk)
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise _error('read', path, error) from None
+    return digest.hexdigest()
+
+
+def backup_file(path):
+    """Copy path to path.PID.YYYY-MM-DD@HH:MM:SS~ (Ansible's backup naming) with the same mode, owner
+    and times; returns the backup path, or None when path does not exist."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise _error('inspect', path, error) from None
+    data = read_file(path)
+    if data is None:
+        return None
+    backup = '%s.%s.%s' % (path, os.getpid(), time.strftime('%Y-%m-%d@%H:%M:%S~', time.localtime()))
+    atomic_write(backup, data, stat.S_IMODE(info.st_mode), owner=info.st_uid, group=info.st_gid)
+    try:
+        os.utime(backup, ns=(info.st_atime_ns, info.st_mtime_ns))
+    except OSError as error:
+        raise _error('set times on', backup, error) from None
+    return backup
+
+
+class HostLock:
+    """Exclusive lock for one certificate on this host, held while the block runs.
+
+    flock locks belong to the open file, so the kernel releases them if the process dies; the lock
+    file itself stays, because deleting it would let two runs lock two different files.
+    """
+
+    def __init__(self, path, timeout=300, poll=0.2):
+        self.path = path
+        self.timeout = timeout
+        self.poll = poll
+        self._fd = None
+
+    def __enter__(self):
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, 'O_CLOEXEC', 0),
+                         PRIVATE_FILE_MODE)
+        except OSError as error:
+            if error.errno == errno.ELOOP:
+                raise LocalFileError('The lock file %s is a symbolic link; refusing to use it' % self.path) from None
+            raise _error('open the lock file', self.path, error) from None
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as error:
+                if error.errno not in (errno.EAGAIN, errno.EACCES):
+                    os.close(fd)
+                    raise _error('lock', self.path, error) from None
+            if time.monotonic() >= deadline:
+                os.close(fd)
+                raise LocalFileError('Another run is in progress for this certificate: the lock %s is still held '
+                                     'after %s seconds. Let the other run finish, then try again.'
+                                     % (self.path, self.timeout))
+            time.sleep(self.poll)
+        self._fd = fd
+        return self
+
+    def __exit__(self, exc_type, exc_value, tb):
+        fd, self._fd = self._fd, None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+        return False
