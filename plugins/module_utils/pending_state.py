@@ -1,0 +1,120 @@
+# -*- coding: utf-8 -*-
+# Copyright: Incomes Register certificates collection contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Durable record of an unfinished sign or renew request, so a later run resumes instead of repeating.
+
+The transfer credentials work once: a run that crashes after sending SignNewCertificate must not
+send them again, and must be able to fetch the certificate with the RetrievalId it was given.
+The record is written before sending ('prepared'), marked 'sent' when the outcome is unknown and
+'submitted' once the RetrievalId is known.
+
+Fields: version, operation ('sign'|'renew'), phase ('prepared'|'sent'|'submitted'), customer_id,
+environment, endpoint, transfer_id (sign only), retrieval_id, new_key_path, csr_sha256, created,
+updated. Other plain JSON fields are kept as given. Secrets are refused, never stored.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import datetime
+import json
+import os
+
+from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import StateError
+from ansible_collections.incomes_register.certificates.plugins.module_utils.file_ops import (
+    PRIVATE_FILE_MODE, atomic_write, read_file, fsync_directory)
+
+STATE_VERSION = 1
+OPERATIONS = ('sign', 'renew')
+PHASES = ('prepared', 'sent', 'submitted')
+_SECRET_KEY_WORDS = ('password', 'passphrase')
+_PRIVATE_KEY_MARKER = 'PRIVATE KEY-----'
+
+
+def _now_text():
+    return datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
+
+
+def _find_secret(value, where):
+    """Where in value a secret sits (a key path, never the secret itself), or None."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            location = '%s.%s' % (where, key) if where else str(key)
+            if any(word in str(key).lower() for word in _SECRET_KEY_WORDS):
+                return location
+            found = _find_secret(item, location)
+            if found:
+                return found
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            found = _find_secret(item, '%s[%d]' % (where, index))
+            if found:
+                return found
+    elif isinstance(value, (str, bytes)):
+        text = value.decode('latin-1') if isinstance(value, bytes) else value
+        if _PRIVATE_KEY_MARKER in text:
+            return where
+    return None
+
+
+def _check_shape(state, path):
+    if not isinstance(state, dict):
+        raise StateError('The state in %s is not a JSON object' % path)
+    if state.get('operation') not in OPERATIONS:
+        raise StateError('The state in %s has operation %r; expected one of %s'
+                         % (path, state.get('operation'), ', '.join(OPERATIONS)))
+    if state.get('phase') not in PHASES:
+        raise StateError('The state in %s has phase %r; expected one of %s'
+                         % (path, state.get('phase'), ', '.join(PHASES)))
+    if state['phase'] == 'submitted' and not state.get('retrieval_id'):
+        raise StateError('The state in %s is submitted but has no retrieval_id' % path)
+
+
+def load_state(path):
+    """The saved state, or None when there is none; StateError when it cannot be trusted."""
+    data = read_file(path)
+    if data is None:
+        return None
+    try:
+        state = json.loads(data.decode('utf-8'))
+    except ValueError:
+        raise StateError(
+            'The pending-request state file %s is not valid JSON. It may record one-time credentials '
+            'already sent: check in the Incomes Register e-service before removing it.' % path) from None
+    if not isinstance(state, dict) or state.get('version') != STATE_VERSION:
+        raise StateError('The pending-request state file %s has version %r; this collection understands '
+                         'version %d. Finish the request with the collection version that wrote it.'
+                         % (path, state.get('version') if isinstance(state, dict) else None, STATE_VERSION))
+    _check_shape(state, path)
+    return state
+
+
+def save_state(path, state):
+    """Write state atomically with mode 0600, stamping version, created and updated; returns what was saved."""
+    secret_at = _find_secret(state, '')
+    if secret_at:
+        raise StateError('Refusing to save pending-request state: %s holds or names a secret '
+                         '(password, passphrase or private key), which must never be stored' % secret_at)
+    record = dict(state)
+    record['version'] = STATE_VERSION
+    record.setdefault('created', _now_text())
+    record['updated'] = _now_text()
+    _check_shape(record, path)
+    try:
+        text = json.dumps(record, indent=2, sort_keys=True)
+    except (TypeError, ValueError) as error:
+        raise StateError('Pending-request state must be plain JSON: %s' % error) from None
+    atomic_write(path, text.encode('utf-8') + b'\n', PRIVATE_FILE_MODE)
+    return record
+
+
+def clear_state(path):
+    """Remove the state once the request is finished; True when a file was removed."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return False
+    except OSError as error:
+        raise StateError('Could not remove the pending-request state file %s: %s' % (path, error.strerror)) from None
+    fsync_directory(os.path.dirname(os.path.abspath(path)))
+    return True
