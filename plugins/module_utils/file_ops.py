@@ -105,8 +105,6 @@ def atomic_write(path, data, mode, owner=None, group=None):
         current = os.fstat(fd)
         if (uid is not None and uid != current.st_uid) or (gid is not None and gid != current.st_gid):
             os.fchown(fd, -1 if uid is None else uid, -1 if gid is None else gid)
-            # chown clears setuid/setgid bits on some systems; keep the mode exact.
-            os.fchmod(fd, mode)
         view = memoryview(data)
         while view:
             written = os.write(fd, view)
@@ -125,7 +123,8 @@ def atomic_write(path, data, mode, owner=None, group=None):
         if temp_path is not None:
             try:
                 os.unlink(temp_path)
-            except FileNotFoundError:
+            except OSError:
+                # The write already failed and that error is the one to report.
                 pass
 
 
