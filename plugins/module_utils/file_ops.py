@@ -29,7 +29,7 @@ def _error(action, path, error):
     return LocalFileError('Could not %s %s: %s' % (action, path, error.strerror or error))
 
 
-def _resolve_uid(owner):
+def resolve_uid(owner):
     if owner is None or isinstance(owner, int):
         return owner
     if str(owner).isdigit():
@@ -40,7 +40,7 @@ def _resolve_uid(owner):
         raise LocalFileError('The user %s does not exist on this host' % owner) from None
 
 
-def _resolve_gid(group):
+def resolve_gid(group):
     if group is None or isinstance(group, int):
         return group
     if str(group).isdigit():
@@ -80,8 +80,8 @@ def atomic_write(path, data, mode, owner=None, group=None):
     _refuse_symlink(path)
     if os.path.isdir(path):
         raise LocalFileError('%s is a directory, expected a file path' % path)
-    uid = _resolve_uid(owner)
-    gid = _resolve_gid(group)
+    uid = resolve_uid(owner)
+    gid = resolve_gid(group)
     directory = os.path.dirname(os.path.abspath(path))
     try:
         existing = os.lstat(path)
@@ -147,8 +147,8 @@ def ensure_directory(path, mode=PRIVATE_DIR_MODE, owner=None, group=None):
     (/var on some systems) are normal.
     """
     _refuse_symlink(path)
-    uid = _resolve_uid(owner)
-    gid = _resolve_gid(group)
+    uid = resolve_uid(owner)
+    gid = resolve_gid(group)
     missing = []
     current = os.path.abspath(path)
     while not os.path.isdir(current):

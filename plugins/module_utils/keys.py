@@ -46,20 +46,20 @@ def generate_private_key(size=2048):
     return rsa.generate_private_key(public_exponent=65537, key_size=size)
 
 
-def _passphrase_bytes(passphrase):
+def _passphrase_bytes(passphrase, error_class):
     if passphrase is None:
         return None
     if isinstance(passphrase, str):
         passphrase = passphrase.encode('utf-8')
     if not passphrase:
         # An empty passphrase would silently mean "unencrypted" to some tools and an error to others.
-        raise ValueError('The private key passphrase must not be empty; omit it to store the key unencrypted')
+        raise error_class('The private key passphrase must not be empty; omit it for an unencrypted key')
     return passphrase
 
 
 def serialize_private_key(key, passphrase=None):
     """PKCS#8 PEM bytes, encrypted with the best scheme cryptography offers when a passphrase is given."""
-    secret = _passphrase_bytes(passphrase)
+    secret = _passphrase_bytes(passphrase, ValueError)
     if secret is None:
         encryption = serialization.NoEncryption()
     else:
@@ -71,7 +71,7 @@ def load_private_key(pem_bytes, passphrase=None):
     """The RSA private key in pem_bytes; PrivateKeyError when it cannot be used."""
     if isinstance(pem_bytes, str):
         pem_bytes = pem_bytes.encode('utf-8')
-    secret = _passphrase_bytes(passphrase)
+    secret = _passphrase_bytes(passphrase, PrivateKeyError)
     encrypted = b'-----BEGIN ENCRYPTED PRIVATE KEY-----' in pem_bytes or b'Proc-Type: 4,ENCRYPTED' in pem_bytes
     if encrypted and secret is None:
         raise PrivateKeyError('The private key is encrypted: give its passphrase')

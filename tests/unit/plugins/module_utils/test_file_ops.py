@@ -1,7 +1,9 @@
 import errno
+import grp
 import hashlib
 import multiprocessing
 import os
+import pwd
 import stat
 import time
 
@@ -321,3 +323,12 @@ def test_lock_refuses_symlink(tmp_path):
         with file_ops.HostLock(str(tmp_path / 'link'), timeout=1):
             pass
     assert not (tmp_path / 'elsewhere').exists()
+
+
+def test_resolve_owner_and_group_names_and_numbers():
+    assert file_ops.resolve_uid(None) is None
+    assert file_ops.resolve_uid('1234') == 1234
+    assert file_ops.resolve_uid(pwd.getpwuid(0).pw_name) == 0
+    assert file_ops.resolve_gid(grp.getgrgid(0).gr_name) == 0
+    with pytest.raises(LocalFileError, match='group no-such-group-here does not exist'):
+        file_ops.resolve_gid('no-such-group-here')

@@ -47,6 +47,8 @@ def test_serialize_with_passphrase_encrypts_and_round_trips(key):
 def test_empty_passphrase_is_refused(key):
     with pytest.raises(ValueError, match='must not be empty'):
         keys.serialize_private_key(key, '')
+    with pytest.raises(keys.PrivateKeyError, match='must not be empty'):
+        keys.load_private_key(keys.serialize_private_key(key, PASSPHRASE), '')
 
 
 def test_wrong_passphrase_is_a_clear_secret_free_error(key):
