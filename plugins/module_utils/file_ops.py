@@ -51,6 +51,16 @@ def resolve_gid(group):
         raise LocalFileError('The group %s does not exist on this host' % group) from None
 
 
+def parse_mode(value):
+    """A file mode given as an int or an octal string such as '0644'."""
+    if isinstance(value, int):
+        return value
+    try:
+        return int(str(value), 8)
+    except ValueError:
+        raise LocalFileError('mode must be an octal number such as 0644, not %r' % (value,)) from None
+
+
 def _refuse_symlink(path):
     if os.path.islink(path):
         raise LocalFileError('%s is a symbolic link; refusing to follow it for a certificate, key or state '

@@ -6,9 +6,10 @@
 The transfer credentials work once: a run that crashes after sending SignNewCertificate must not
 send them again, and must be able to fetch the certificate with the RetrievalId it was given.
 The record is written before sending ('prepared'), marked 'sent' when the outcome is unknown and
-'submitted' once the RetrievalId is known.
+'submitted' once the RetrievalId is known, and 'retrieved' once the verified certificate waits
+beside the old one for the swap.
 
-Fields: version, operation ('sign'|'renew'), phase ('prepared'|'sent'|'submitted'), customer_id,
+Fields: version, operation ('sign'|'renew'), phase ('prepared'|'sent'|'submitted'|'retrieved'), customer_id,
 environment, endpoint, transfer_id (sign only), retrieval_id, new_key_path, csr_sha256, created,
 updated. Other plain JSON fields are kept as given. Secrets are refused, never stored.
 """
@@ -26,7 +27,7 @@ from ansible_collections.incomes_register.certificates.plugins.module_utils.file
 
 STATE_VERSION = 1
 OPERATIONS = ('sign', 'renew')
-PHASES = ('prepared', 'sent', 'submitted')
+PHASES = ('prepared', 'sent', 'submitted', 'retrieved')
 _SECRET_KEY_WORDS = ('password', 'passphrase')
 _PRIVATE_KEY_MARKER = 'PRIVATE KEY-----'
 
@@ -66,7 +67,7 @@ def _check_shape(state, path):
     if state.get('phase') not in PHASES:
         raise StateError('The state in %s has phase %r; expected one of %s'
                          % (path, state.get('phase'), ', '.join(PHASES)))
-    if state['phase'] == 'submitted' and not state.get('retrieval_id'):
+    if state['phase'] in ('submitted', 'retrieved') and not state.get('retrieval_id'):
         raise StateError('The state in %s is submitted but has no retrieval_id' % path)
 
 

@@ -1,0 +1,107 @@
+# -*- coding: utf-8 -*-
+# Copyright: Incomes Register certificates collection contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+
+    # Options of every module that talks to the certificate service.
+    DOCUMENTATION = r'''
+options:
+  environment:
+    description:
+      - The Incomes Register environment the certificate belongs to. It is sent in every request
+        and must match the subscription made in the e-service.
+      - Selects the service endpoint unless O(endpoint) is given.
+    type: str
+    required: true
+    choices: [TEST, PRODUCTION]
+  endpoint:
+    description:
+      - URL of the certificate service. Defaults to the Incomes Register endpoint of O(environment):
+        U(https://pkiws-testi.vero.fi/2017/10/CertificateServices) for V(TEST),
+        U(https://pkiws.vero.fi/2017/10/CertificateServices) for V(PRODUCTION).
+      - Other Tax Administration channels (for example the Positive Credit Register) and the
+        collection's sandbox use the same service at other URLs.
+    type: str
+  service_ca_path:
+    description:
+      - PEM file with the CA certificate(s) that the service's response-signing certificate must
+        chain to. Every response's XML signature is verified against it before anything in the
+        response is used.
+    type: path
+    required: true
+  issuing_ca_path:
+    description:
+      - PEM file with the issuing CA (and its root) of the organisations' certificates. A returned
+        certificate is only accepted when it chains to it.
+    type: path
+    required: true
+  tls_ca_path:
+    description:
+      - PEM bundle used to verify the service's HTTPS certificate instead of the system's trust store.
+    type: path
+  validate_certs:
+    description:
+      - Verify the service's HTTPS certificate. Turning this off is only for debugging; the XML
+        signature of each response is verified regardless.
+    type: bool
+    default: true
+  proxy:
+    description:
+      - HTTPS proxy URL, for example V(http://proxy.example.com:3128). Proxy environment variables are
+        ignored unless the proxy is given here.
+    type: str
+  timeout:
+    description:
+      - Seconds to wait for the service to connect and to answer one request.
+    type: int
+    default: 30
+  customer_id:
+    description:
+      - The organisation's Business ID (Y-tunnus), for example V(1234567-8). It is the certificate's
+        subject CN.
+    type: str
+    required: true
+  customer_name:
+    description:
+      - The organisation's name, sent as CustomerName (at most 100 characters).
+    type: str
+'''
+
+    # Options of the modules that wait for a certificate to become retrievable.
+    RETRIEVAL = r'''
+options:
+  wait:
+    description:
+      - Wait until the service has issued the certificate and retrieve it. When V(false), the module
+        returns after the request was accepted and leaves a state file from which
+        M(incomes_register.certificates.certificate_retrieve) or a rerun continues.
+    type: bool
+    default: true
+  wait_timeout:
+    description:
+      - Seconds to keep polling GetCertificate before giving up. A rerun resumes the same retrieval.
+    type: int
+    default: 300
+  initial_delay:
+    description:
+      - Seconds to wait before the first GetCertificate. The real service needs 15-30 seconds to issue
+        a certificate.
+    type: float
+    default: 15
+  poll_interval:
+    description:
+      - Seconds between GetCertificate polls at first; the interval grows by half each time, up to
+        30 seconds.
+    type: float
+    default: 5
+  state_path:
+    description:
+      - File that records a request in flight (never the transfer password), so that a run that died
+        resumes instead of sending again. Defaults to O(path) with C(.state.json) appended.
+    type: path
+'''

@@ -1,0 +1,61 @@
+# -*- coding: utf-8 -*-
+# Copyright: Incomes Register certificates collection contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+
+    # Options of the modules that keep a certificate and its key on the managed host.
+    DOCUMENTATION = r'''
+options:
+  path:
+    description:
+      - Path of the certificate (PEM) on the managed host.
+      - Next to it the module keeps C(<path>.lock) (serialises runs), C(<path>.state.json) while a
+        request is in flight, and C(<path>.new) for a moment during the swap.
+    type: path
+    required: true
+  private_key_path:
+    description:
+      - Path of the certificate's private key (PEM, PKCS#8). Keys are generated on the managed host,
+        written atomically with mode C(0600), and never leave it.
+      - A key being requested lives at C(<private_key_path>.new) until its certificate is installed.
+    type: path
+    required: true
+  private_key_passphrase:
+    description:
+      - Passphrase that protects the private key files. Never logged.
+    type: str
+  key_size:
+    description:
+      - Size in bits of a newly generated RSA key.
+    type: int
+    default: 2048
+    choices: [2048, 3072, 4096]
+  owner:
+    description:
+      - Owner of the certificate and key files. The key stays readable by its owner only.
+    type: str
+  group:
+    description:
+      - Group of the certificate and key files.
+    type: str
+  mode:
+    description:
+      - Mode of the certificate file, as an octal string. The private key is always C(0600).
+    type: raw
+    default: '0644'
+  backup:
+    description:
+      - Keep a timestamped copy of the replaced certificate and key when a new pair is installed.
+    type: bool
+    default: true
+  lock_timeout:
+    description:
+      - Seconds to wait for another run that holds the lock on this certificate before failing.
+    type: int
+    default: 600
+'''

@@ -1,0 +1,61 @@
+# -*- coding: utf-8 -*-
+# Copyright: Incomes Register certificates collection contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""certificate_info's logic: describe a certificate on disk without ever failing the task."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from ansible_collections.incomes_register.certificates.plugins.module_utils import certificates as certs
+from ansible_collections.incomes_register.certificates.plugins.module_utils import file_ops
+from ansible_collections.incomes_register.certificates.plugins.module_utils import keys
+from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import CertificateServiceError
+
+
+def report(params, now=None):
+    path = params['path']
+    result = dict(path=path, exists=False, readable=False, error=None)
+    try:
+        data = file_ops.read_file(path)
+    except (IOError, OSError) as error:
+        result.update(exists=True, error='Cannot read %s: %s' % (path, error.strerror))
+        return result
+    if data is None:
+        result['error'] = 'No certificate at %s' % path
+        return result
+    result['exists'] = True
+    try:
+        cert = certs.load_certificate(data)
+    except (CertificateServiceError, ValueError) as error:
+        result['error'] = 'Cannot parse %s as a certificate: %s' % (path, error)
+        return result
+    key = None
+    if params.get('private_key_path'):
+        try:
+            key_data = file_ops.read_file(params['private_key_path'])
+            if key_data is None:
+                result['error'] = 'No private key at %s' % params['private_key_path']
+            else:
+                key = keys.load_private_key(key_data, params.get('private_key_passphrase'))
+        except (CertificateServiceError, IOError, OSError, ValueError) as error:
+            result['error'] = 'Cannot load the private key %s: %s' % (params['private_key_path'], error)
+    result['readable'] = True
+    result.update(certs.describe_certificate(cert, private_key=key, now=now,
+                                             renew_before_days=params.get('renew_before_days', 60)))
+    if params.get('private_key_path') and key is None:
+        result['key_matches'] = False
+    result['chain_valid'] = None
+    if params.get('issuing_ca_path'):
+        result['chain_valid'] = _chains(cert, params['issuing_ca_path'], now)
+    return result
+
+
+def _chains(cert, bundle_path, now):
+    bundle = file_ops.read_file(bundle_path)
+    if bundle is None:
+        return False
+    try:
+        certs.verify_chain(cert, certs.load_pem_bundle(bundle), now=now)
+    except (CertificateServiceError, ValueError):
+        return False
+    return True

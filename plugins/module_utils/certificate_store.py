@@ -1,0 +1,134 @@
+# -*- coding: utf-8 -*-
+# Copyright: Incomes Register certificates collection contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Where one certificate lives on a host, and how a new pair replaces the old one.
+
+Files of one certificate (the certbot "lineage" idea):
+  <path>                  the certificate in use (PEM)
+  <private_key_path>      its key (PEM, 0600)
+  <private_key_path>.new  the key of a request in flight (0600); becomes the key on completion
+  <path>.new              a retrieved, verified certificate waiting for the swap
+  <state_path>            what is in flight (see pending_state), never a secret
+  <path>.lock             serialises runs on this host
+
+The old pair stays in place and valid until the new certificate is retrieved and verified; only then
+are the old files backed up and the new ones moved in with os.replace. A run that dies at any point
+leaves a state file from which the next run finishes the job.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import os
+
+from ansible_collections.incomes_register.certificates.plugins.module_utils import certificates as certs
+from ansible_collections.incomes_register.certificates.plugins.module_utils import file_ops
+from ansible_collections.incomes_register.certificates.plugins.module_utils import keys
+from ansible_collections.incomes_register.certificates.plugins.module_utils import pending_state
+from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
+    CertificateServiceError, StateError)
+
+KEY_MODE = 0o600
+PHASE_RETRIEVED = 'retrieved'
+
+
+class CertificateStore(object):
+
+    def __init__(self, path, private_key_path, passphrase=None, state_path=None, owner=None,
+                 group=None, certificate_mode=0o644, backup=True):
+        self.path = path
+        self.key_path = private_key_path
+        self.passphrase = passphrase
+        self.state_path = state_path or path + '.state.json'
+        self.new_key_path = private_key_path + '.new'
+        self.new_cert_path = path + '.new'
+        self.lock_path = path + '.lock'
+        self.owner = owner
+        self.group = group
+        self.certificate_mode = certificate_mode
+        self.backup = backup
+
+    def lock(self, timeout):
+        file_ops.ensure_directory(os.path.dirname(os.path.abspath(self.path)) or '.', 0o755)
+        return file_ops.HostLock(self.lock_path, timeout=timeout)
+
+    # Reading what is there.
+
+    def certificate(self):
+        data = file_ops.read_file(self.path)
+        return certs.load_certificate(data) if data is not None else None
+
+    def private_key(self, path=None):
+        path = path or self.key_path
+        data = file_ops.read_file(path)
+        if data is None:
+            return None
+        file_ops.check_private_file(path)
+        return keys.load_private_key(data, self.passphrase)
+
+    def state(self):
+        return pending_state.load_state(self.state_path)
+
+    def save_state(self, state):
+        pending_state.save_state(self.state_path, state)
+
+    def clear_state(self):
+        pending_state.clear_state(self.state_path)
+
+    # Preparing a request.
+
+    def new_private_key(self, size):
+        """The key for the next certificate: the one a died run left at <key>.new, else a fresh one.
+
+        Reusing the left-over key matters: a retrieval in flight was requested for that key.
+        """
+        existing = self.private_key(self.new_key_path)
+        if existing is not None:
+            return existing
+        key = keys.generate_private_key(size)
+        file_ops.atomic_write(self.new_key_path, keys.serialize_private_key(key, self.passphrase),
+                              KEY_MODE, owner=self.owner, group=self.group)
+        return key
+
+    # Completing a request.
+
+    def complete(self, state, cert_der, customer_id, issuing_bundle):
+        """Verify a retrieved certificate against the key it was requested for, then swap it in.
+
+        Returns a dict with the installed certificate and the backup paths.
+        """
+        cert = certs.load_certificate(cert_der)
+        new_key = self.private_key(state['new_key_path'])
+        if new_key is None:
+            raise StateError(
+                'The key %s that the pending request was made for is missing, so the retrieved '
+                'certificate cannot be used. Remove %s and request again.'
+                % (state['new_key_path'], self.state_path))
+        certs.validate_issued_certificate(cert, new_key.public_key(), customer_id, issuing_bundle)
+        file_ops.atomic_write(self.new_cert_path, certs.certificate_to_pem(cert), self.certificate_mode,
+                              owner=self.owner, group=self.group)
+        state = dict(state, phase=PHASE_RETRIEVED)
+        self.save_state(state)
+        return self.finish_swap(state)
+
+    def finish_swap(self, state):
+        """Move a verified new pair into place; safe to run again after a crash at any step."""
+        if state.get('phase') != PHASE_RETRIEVED:
+            raise StateError('Internal error: swap requested in phase %s' % state.get('phase'))
+        backups = {}
+        if self.backup and os.path.exists(self.new_cert_path):
+            for name, path in (('certificate', self.path), ('private_key', self.key_path)):
+                if os.path.exists(path) and path != state['new_key_path']:
+                    backups[name] = file_ops.backup_file(path)
+        if state['new_key_path'] != self.key_path and os.path.exists(state['new_key_path']):
+            os.replace(state['new_key_path'], self.key_path)
+        if os.path.exists(self.new_cert_path):
+            os.replace(self.new_cert_path, self.path)
+        cert = self.certificate()
+        key = self.private_key()
+        if cert is None or key is None or not keys.keys_match(key, cert):
+            raise CertificateServiceError(
+                'After installing the new certificate, %s and %s do not form a pair. The backups '
+                'are %s.' % (self.path, self.key_path, backups or 'not kept'))
+        self.clear_state()
+        return dict(certificate=cert, backups=backups)

@@ -1,0 +1,295 @@
+# -*- coding: utf-8 -*-
+# Copyright: Incomes Register certificates collection contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The decisions of a certificate's life: request a first one, renew it, resume what a run left.
+
+Storage is CertificateStore's job and the wire is the client's; this file decides what to call and
+when, and records intent in the state file BEFORE every call that spends something:
+- SignNewCertificate spends one-time transfer credentials, so a request whose outcome is unknown is
+  never sent again with the same TransferId;
+- RenewCertificate spends nothing (the current certificate signs it), so it may be sent again;
+- GetCertificate is read-only and is what resuming means.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import datetime
+import hashlib
+import os
+
+from ansible_collections.incomes_register.certificates.plugins.module_utils import certificates as certs
+from ansible_collections.incomes_register.certificates.plugins.module_utils import keys
+from ansible_collections.incomes_register.certificates.plugins.module_utils import renewal_policy
+from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
+    CertificateServiceError, RenewalNotAllowed, ServiceFault, StateError, TransportError)
+
+PHASE_PREPARED = 'prepared'
+PHASE_SENT = 'sent'
+PHASE_SUBMITTED = 'submitted'
+PHASE_RETRIEVED = 'retrieved'
+RESUMABLE_PHASES = (PHASE_SUBMITTED, PHASE_RETRIEVED)
+
+
+def utcnow():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+class Outcome(object):
+    """What a run did, in the shape the modules return."""
+
+    def __init__(self):
+        self.changed = False
+        self.action = 'none'
+        self.retrieval_id = None
+        self.backups = {}
+        self.calls = {'signNewCertificate': 0, 'renewCertificate': 0, 'getCertificate': 0}
+        self.message = ''
+
+    def as_dict(self):
+        return dict(changed=self.changed, action=self.action, retrieval_id=self.retrieval_id,
+                    backups=self.backups, service_calls=dict(self.calls), msg=self.message)
+
+
+def _organisation(customer_name):
+    # CustomerName may be 100 characters but an X.509 O attribute only 64; the CN is what the service
+    # checks, so a longer name is left out of the CSR rather than cut.
+    if customer_name and len(customer_name) <= keys.ORGANISATION_MAX_LENGTH:
+        return customer_name
+    return None
+
+
+def _csr_digest(csr_der):
+    return hashlib.sha256(csr_der).hexdigest()
+
+
+def _check_customer(cert, customer_id, path):
+    cn = certs.describe_certificate(cert)['customer_id']
+    if cn != customer_id:
+        raise CertificateServiceError(
+            'The certificate at %s is for customer %s, not %s. Use another path for another customer.'
+            % (path, cn, customer_id))
+
+
+def _usable(cert, key, customer_id, now):
+    return (cert is not None and key is not None and keys.keys_match(key, cert)
+            and certs.describe_certificate(cert)['customer_id'] == customer_id
+            and cert.not_valid_after_utc > now)
+
+
+def describe_installed(store, renew_before_days=renewal_policy.MAX_RENEW_BEFORE_DAYS):
+    cert = store.certificate()
+    if cert is None:
+        return None
+    return certs.describe_certificate(cert, store.private_key(), renew_before_days=renew_before_days)
+
+
+def resume(store, client, state, customer_id, customer_name, issuing_bundle, wait_options, outcome):
+    """Finish a request that a previous run got a RetrievalId for: poll, verify, swap in."""
+    from ansible_collections.incomes_register.certificates.plugins.module_utils.retrieval import wait_for_certificate
+    outcome.retrieval_id = state.get('retrieval_id')
+    if state['phase'] != PHASE_RETRIEVED:
+        try:
+            cert_der, attempts = wait_for_certificate(
+                client, customer_id, customer_name, state['retrieval_id'], **wait_options)
+        finally:
+            outcome.calls['getCertificate'] += getattr(client, 'calls_made', {}).get('getCertificate', 0)
+        done = store.complete(state, cert_der, customer_id, issuing_bundle)
+    else:
+        done = store.finish_swap(state)
+    outcome.changed = True
+    outcome.backups = done['backups']
+    return done['certificate']
+
+
+def _submit(store, state, send, outcome):
+    """Record intent, make the one call that spends something, record its result."""
+    store.save_state(state)
+    try:
+        retrieval_id = send()
+    except TransportError as error:
+        if not error.request_may_have_been_processed:
+            store.clear_state()
+            raise
+        store.save_state(dict(state, phase=PHASE_SENT))
+        raise
+    except ServiceFault:
+        store.clear_state()
+        raise
+    state = dict(state, phase=PHASE_SUBMITTED, retrieval_id=retrieval_id)
+    store.save_state(state)
+    outcome.changed = True
+    outcome.retrieval_id = retrieval_id
+    return state
+
+
+def enroll(store, client_factory, params, issuing_bundle, wait_options, check_mode, now=None):
+    """certificate_request: a first (or replacement) certificate with one-time transfer credentials."""
+    now = now or utcnow()
+    outcome = Outcome()
+    customer_id, customer_name = params['customer_id'], params.get('customer_name')
+    state = store.state()
+    if state and state.get('operation') != 'sign':
+        raise StateError('A renewal of %s is in flight (state file %s). Finish it with '
+                         'certificate_renew or certificate_retrieve first.' % (store.path, store.state_path))
+    if not state and _usable(store.certificate(), store.private_key(), customer_id, now):
+        outcome.message = 'A valid certificate for %s is already installed at %s.' % (customer_id, store.path)
+        return outcome
+    if state and state['phase'] in RESUMABLE_PHASES:
+        outcome.action = 'resumed'
+        if check_mode:
+            outcome.changed = True
+            return outcome
+        resume(store, client_factory(), state, customer_id, customer_name, issuing_bundle, wait_options, outcome)
+        outcome.message = 'Retrieved the certificate requested by an earlier run.'
+        return outcome
+    if state and state.get('transfer_id') == params['transfer_id']:
+        raise StateError(
+            'The one-time credentials TransferID %s were sent in an earlier run whose outcome is unknown '
+            '(state file %s, phase %s): the service may have used them up, so they are not sent again. '
+            'Apply for a new certificate in the Incomes Register e-service and run again with the new '
+            'TransferID and TransferPassword. If you are certain the request never reached the service, '
+            'delete the state file and run again.' % (params['transfer_id'], store.state_path, state['phase']))
+    outcome.action = 'requested'
+    if check_mode:
+        outcome.changed = True
+        return outcome
+    client = client_factory()
+    key = store.new_private_key(params['key_size'])
+    csr = keys.build_csr(key, customer_id, _organisation(customer_name))
+    state = dict(operation='sign', phase=PHASE_PREPARED, customer_id=customer_id,
+                 environment=params['environment'], endpoint=client.endpoint,
+                 transfer_id=params['transfer_id'], new_key_path=store.new_key_path,
+                 csr_sha256=_csr_digest(csr), created=now.isoformat())
+
+    def send():
+        outcome.calls['signNewCertificate'] += 1
+        return client.sign_new_certificate(customer_id, customer_name, params['transfer_id'],
+                                           params['transfer_password'], csr)
+    try:
+        state = _submit(store, state, send, outcome)
+    except TransportError as error:
+        if error.request_may_have_been_processed:
+            error.message += (' The service may have processed the request and used up the one-time '
+                              'credentials; they will not be sent again. Rerun to get a clear next step.')
+        raise
+    if params['wait']:
+        resume(store, client, state, customer_id, customer_name, issuing_bundle, wait_options, outcome)
+        outcome.message = 'Requested and installed a new certificate.'
+    else:
+        outcome.action = 'pending'
+        outcome.message = 'Request accepted; retrieve it later with certificate_retrieve or a rerun.'
+    return outcome
+
+
+def renew(store, client_factory, params, issuing_bundle, wait_options, check_mode, now=None):
+    """certificate_renew: a new key and certificate inside the renewal window, signed with the old key."""
+    now = now or utcnow()
+    outcome = Outcome()
+    customer_id, customer_name = params['customer_id'], params.get('customer_name')
+    renew_before_days = params['renew_before_days']
+    renewal_policy.validate_renew_before_days(renew_before_days)
+    state = store.state()
+    if state and state.get('operation') != 'renew':
+        raise StateError('A first-certificate request for %s is in flight (state file %s). Finish it '
+                         'with certificate_request or certificate_retrieve first.' % (store.path, store.state_path))
+    if state and state['phase'] in RESUMABLE_PHASES:
+        outcome.action = 'resumed'
+        if check_mode:
+            outcome.changed = True
+            return outcome
+        resume(store, client_factory(), state, customer_id, customer_name, issuing_bundle, wait_options, outcome)
+        outcome.action = 'renewed'
+        outcome.message = 'Completed the renewal started by an earlier run.'
+        return outcome
+
+    cert = store.certificate()
+    if cert is None:
+        raise CertificateServiceError(
+            'There is no certificate at %s to renew. Request a first one with '
+            'incomes_register.certificates.certificate_request.' % store.path)
+    _check_customer(cert, customer_id, store.path)
+    key = store.private_key()
+    if key is None:
+        raise CertificateServiceError('The private key %s of the certificate to renew is missing.' % store.key_path)
+    if not keys.keys_match(key, cert):
+        raise CertificateServiceError('The private key %s does not belong to the certificate %s.'
+                                      % (store.key_path, store.path))
+    decision, sentence = renewal_policy.decide(cert.not_valid_after_utc, now, renew_before_days)
+    if decision == 'expired':
+        raise RenewalNotAllowed(sentence)
+    if decision == 'valid' and not state:
+        outcome.message = sentence
+        return outcome
+
+    outcome.action = 'renewed'
+    if check_mode:
+        outcome.changed = True
+        outcome.message = sentence
+        return outcome
+    client = client_factory()
+    new_key = store.new_private_key(params['key_size'])
+    csr = keys.build_csr(new_key, customer_id, _organisation(customer_name))
+    # A renewal spends nothing one-time, so a 'prepared' or 'sent' state from a died run is simply
+    # sent again, with the same new key.
+    state = dict(operation='renew', phase=PHASE_PREPARED, customer_id=customer_id,
+                 environment=params['environment'], endpoint=client.endpoint,
+                 new_key_path=store.new_key_path, csr_sha256=_csr_digest(csr),
+                 renewed_serial=format(cert.serial_number, 'X'), created=now.isoformat())
+
+    def send():
+        outcome.calls['renewCertificate'] += 1
+        return client.renew_certificate(customer_id, customer_name, csr, key, cert)
+    try:
+        state = _submit(store, state, send, outcome)
+    except ServiceFault:
+        _discard(store.new_key_path)
+        raise
+    if params['wait']:
+        resume(store, client, state, customer_id, customer_name, issuing_bundle, wait_options, outcome)
+        outcome.message = 'Renewed: %s' % sentence
+    else:
+        outcome.action = 'pending'
+        outcome.message = 'Renewal accepted; retrieve it later with certificate_retrieve or a rerun.'
+    return outcome
+
+
+def retrieve(store, client_factory, params, issuing_bundle, wait_options, check_mode):
+    """certificate_retrieve: finish whatever request or renewal the state file records."""
+    outcome = Outcome()
+    state = store.state()
+    if params.get('retrieval_id'):
+        if state and state.get('retrieval_id') not in (None, params['retrieval_id']):
+            raise StateError('The state file %s records RetrievalId %s, not %s.'
+                             % (store.state_path, state.get('retrieval_id'), params['retrieval_id']))
+        if not state:
+            if not os.path.exists(store.new_key_path):
+                raise StateError('No key is waiting for RetrievalId %s: expected %s.'
+                                 % (params['retrieval_id'], store.new_key_path))
+            state = dict(operation='sign', customer_id=params['customer_id'],
+                         environment=params['environment'], new_key_path=store.new_key_path)
+        state = dict(state, phase=state.get('phase') if state.get('phase') == PHASE_RETRIEVED else PHASE_SUBMITTED,
+                     retrieval_id=params['retrieval_id'])
+    if not state:
+        outcome.message = 'Nothing to retrieve: no request is in flight for %s.' % store.path
+        return outcome
+    if state['phase'] not in RESUMABLE_PHASES:
+        raise StateError('The request recorded in %s has no RetrievalId (phase %s): its outcome is unknown, '
+                         'so there is nothing to retrieve. Rerun the request or renew task for the next step.'
+                         % (store.state_path, state['phase']))
+    outcome.action = 'retrieved'
+    if check_mode:
+        outcome.changed = True
+        return outcome
+    store.save_state(state)
+    resume(store, client_factory(), state, params['customer_id'], params.get('customer_name'),
+           issuing_bundle, wait_options, outcome)
+    outcome.message = 'Retrieved and installed the certificate for RetrievalId %s.' % state['retrieval_id']
+    return outcome
+
+
+def _discard(path):
+    try:
+        os.unlink(path)
+    except OSError:
+        pass

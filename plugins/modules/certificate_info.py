@@ -1,0 +1,175 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Incomes Register certificates collection contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: certificate_info
+short_description: Report on an Incomes Register certificate on the managed host
+version_added: 0.1.0
+description:
+  - Reads a certificate (and optionally its private key) and returns who it is for, who issued it, when
+    it expires, whether it is inside the renewal window, and whether the key belongs to it.
+  - Never fails because the certificate is missing or unreadable; it reports that in RV(exists) and
+    RV(error), so an audit across an inventory gets an answer from every host.
+  - Makes no network call and imports no XML library, so it is cheap to run on many hosts.
+author:
+  - Incomes Register certificates collection contributors
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.info_module
+attributes:
+  check_mode:
+    support: full
+    details: The module only reads.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+options:
+  path:
+    description: Path of the certificate (PEM or DER).
+    type: path
+    required: true
+  private_key_path:
+    description: Path of the private key; when given, RV(key_matches) tells whether it belongs to the certificate.
+    type: path
+  private_key_passphrase:
+    description: Passphrase of the private key. Never logged.
+    type: str
+  renew_before_days:
+    description: The renewal window used for RV(in_renewal_window). The service allows at most 60.
+    type: int
+    default: 60
+  issuing_ca_path:
+    description: PEM bundle of the issuing CA and its root; when given, RV(chain_valid) tells whether the certificate chains to it.
+    type: path
+requirements:
+  - cryptography >= 41
+seealso:
+  - module: incomes_register.certificates.certificate_renew
+  - module: community.crypto.x509_certificate_info
+'''
+
+EXAMPLES = r'''
+- name: Read the certificate
+  incomes_register.certificates.certificate_info:
+    path: /etc/incomes-register/certificate.pem
+    private_key_path: /etc/incomes-register/private/key.pem
+  register: cert
+
+- name: Warn when it needs renewing
+  ansible.builtin.debug:
+    msg: "{{ cert.customer_id }} expires in {{ cert.days_remaining }} days"
+  when: cert.exists and cert.in_renewal_window
+'''
+
+RETURN = r'''
+path:
+  description: The certificate path read.
+  returned: always
+  type: str
+exists:
+  description: Whether the certificate file exists.
+  returned: always
+  type: bool
+readable:
+  description: Whether the file could be read and parsed as a certificate.
+  returned: always
+  type: bool
+error:
+  description: Why the certificate or key could not be read; V(null) when all went well.
+  returned: always
+  type: str
+subject:
+  description: The certificate's subject (RFC 4514).
+  returned: when readable
+  type: str
+  sample: CN=1234567-8,O=Example Oy,C=FI
+customer_id:
+  description: The subject CN, the organisation's Business ID.
+  returned: when readable
+  type: str
+  sample: 1234567-8
+organisation:
+  description: The subject O, when present.
+  returned: when readable
+  type: str
+issuer:
+  description: The issuer (RFC 4514).
+  returned: when readable
+  type: str
+serial:
+  description: Serial number, upper-case hexadecimal.
+  returned: when readable
+  type: str
+fingerprint_sha256:
+  description: SHA-256 fingerprint of the certificate, colon-separated hex.
+  returned: when readable
+  type: str
+fingerprint_sha1:
+  description: SHA-1 fingerprint of the certificate, colon-separated hex.
+  returned: when readable
+  type: str
+not_before:
+  description: Start of validity, ISO 8601 UTC.
+  returned: when readable
+  type: str
+  sample: '2026-11-25T12:00:00Z'
+not_after:
+  description: End of validity, ISO 8601 UTC.
+  returned: when readable
+  type: str
+  sample: '2028-11-24T12:00:00Z'
+days_remaining:
+  description: Whole days until expiry; negative once expired.
+  returned: when readable
+  type: int
+expired:
+  description: Whether the certificate has expired.
+  returned: when readable
+  type: bool
+in_renewal_window:
+  description: Whether the certificate is unexpired and expires within O(renew_before_days) days.
+  returned: when readable
+  type: bool
+key_matches:
+  description: Whether the private key belongs to the certificate; V(null) without O(private_key_path).
+  returned: when readable
+  type: bool
+chain_valid:
+  description: Whether the certificate chains to O(issuing_ca_path); V(null) without it.
+  returned: when readable
+  type: bool
+environment:
+  description: The Incomes Register environment guessed from the issuer.
+  returned: when readable
+  type: str
+  choices: [TEST, PRODUCTION, SANDBOX, UNKNOWN]
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.incomes_register.certificates.plugins.module_utils import module_support
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type='path', required=True),
+            private_key_path=dict(type='path'),
+            private_key_passphrase=dict(type='str', no_log=True),
+            renew_before_days=dict(type='int', default=60),
+            issuing_ca_path=dict(type='path'),
+        ),
+        supports_check_mode=True,
+    )
+    module_support.require_libraries(module, 'cryptography')
+    from ansible_collections.incomes_register.certificates.plugins.module_utils.certificate_report import report
+    module.exit_json(changed=False, **report(module.params))
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,308 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Incomes Register certificates collection contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: expiry_report
+short_description: Write the expiry report of Incomes Register certificates across an inventory
+version_added: 0.1.0
+description:
+  - Takes the M(incomes_register.certificates.certificate_info) results of every audited host, classifies
+    each certificate, and writes the report as an HTML page, CSV, JSON and a Prometheus textfile.
+  - Run it once, on the controller (C(run_once) and C(delegate_to) V(localhost)), after the hosts were audited.
+  - "Each certificate gets one status, the first that applies: V(unreachable) (the host or its
+    certificate_info task failed), V(missing), V(unreadable), V(expired), V(key-mismatch) (the private key
+    does not belong to the certificate), V(critical) (O(critical_days) days or fewer left), V(renew) (inside
+    the O(renew_before_days) window), V(ok)."
+  - Rows are ordered with the undated ones (unreachable, missing, unreadable) first, then by days remaining.
+  - Files are replaced atomically with mode C(0644). A file whose content differs from the new report only
+    in its generation time is left alone, so a rerun over an unchanged inventory reports no change; the
+    report's generation time (and C(incomes_register_audit_timestamp_seconds)) is then that of the last run
+    that changed it. Days remaining change daily, so a daily audit rewrites the files daily.
+  - The module never fails because of what it finds; RV(gate_failed) tells the playbook whether to.
+author:
+  - Incomes Register certificates collection contributors
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Builds the report and tells which files would change, writes nothing.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+options:
+  host_results:
+    description:
+      - Each audited host mapped to its certificate_info results.
+      - A value may be a list of results, a looped certificate_info task registered as a whole (a dict with
+        C(results)), or a failed or unreachable task result, which becomes one V(unreachable) row with the
+        task's message.
+      - Skipped results are left out; a certificate listed twice for the same host counts once.
+    type: dict
+    required: true
+  output_dir:
+    description: Directory of the report files on the controller; created (mode C(0755)) when missing.
+    type: path
+    required: true
+  basename:
+    description: File name of the report files without the extension; the files are C(<basename>.html),
+      C(.csv), C(.json) and C(.prom).
+    type: str
+    default: certificate-expiry
+  formats:
+    description:
+      - The files to write.
+      - V(prometheus) is in the node_exporter textfile-collector format; point the collector's
+        C(--collector.textfile.directory) at O(output_dir) to scrape it.
+    type: list
+    elements: str
+    choices: [html, csv, json, prometheus]
+    default: [html, csv, json, prometheus]
+  critical_days:
+    description: Certificates with this many days or fewer left are V(critical). At most O(renew_before_days).
+    type: int
+    default: 14
+  renew_before_days:
+    description: Certificates inside this many days of expiry are V(renew). The service renews at most 60 days
+      before expiry, so larger values are refused.
+    type: int
+    default: 60
+  fail_within_days:
+    description:
+      - Also fail the gate (RV(gate_failed)) when a certificate has this many days or fewer left.
+      - Without it, only broken certificates (V(expired), V(key-mismatch), V(missing), V(unreadable)) fail the gate.
+    type: int
+  title:
+    description: Title of the HTML page.
+    type: str
+    default: Incomes Register certificate expiry
+requirements:
+  - jmespath (on the controller)
+notes:
+  - Unreachable hosts are reported but do not fail the gate; Ansible already reports them, and with
+    C(ignore_unreachable) the playbook can decide for itself.
+seealso:
+  - module: incomes_register.certificates.certificate_info
+'''
+
+EXAMPLES = r'''
+- name: Audit the Incomes Register certificates
+  hosts: incomes_register
+  gather_facts: false
+  tasks:
+    - name: Read every certificate of the host
+      incomes_register.certificates.certificate_info:
+        path: "{{ item.path }}"
+        private_key_path: "{{ item.private_key_path | default(omit) }}"
+      loop: "{{ incomes_register_certificates }}"
+      register: certificate_audit
+
+    - name: Write the report
+      incomes_register.certificates.expiry_report:
+        host_results: >-
+          {{ dict(ansible_play_hosts_all | zip(ansible_play_hosts_all | map('extract', hostvars)
+                  | map(attribute='certificate_audit', default={'unreachable': true, 'msg': 'Not audited'}))) }}
+        output_dir: /var/lib/node_exporter/textfile
+        fail_within_days: 21
+      run_once: true
+      delegate_to: localhost
+      register: expiry
+
+    - name: Stop the pipeline when a certificate needs a human
+      ansible.builtin.fail:
+        msg: "{{ expiry.gate_reasons | join('; ') }}"
+      when: expiry.gate_failed
+      run_once: true
+'''
+
+RETURN = r'''
+files:
+  description: Path of each report file by format; in check mode, the files that would be written.
+  returned: always
+  type: dict
+  sample:
+    html: /srv/reports/certificate-expiry.html
+    prometheus: /srv/reports/certificate-expiry.prom
+summary:
+  description: Counts of the report.
+  returned: always
+  type: dict
+  contains:
+    total:
+      description: Number of rows (certificates and hosts that could not be audited).
+      type: int
+    hosts:
+      description: Number of hosts with at least one row.
+      type: int
+    counts:
+      description: Rows per status; every status is present, zeros included.
+      type: dict
+      sample: {expired: 0, critical: 1, key-mismatch: 0, renew: 2, ok: 9, missing: 0, unreadable: 0, unreachable: 0}
+    soonest_expiry:
+      description: The unexpired certificate with the fewest days left (host, path, customer_id, organisation,
+        environment, not_after, expires, days_remaining, status); V(null) when there is none.
+      type: dict
+rows:
+  description: One row per certificate, or per host that could not be audited, in report order.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    host:
+      description: The inventory host.
+      type: str
+    status:
+      description: The verdict.
+      type: str
+      choices: [unreachable, missing, unreadable, expired, key-mismatch, critical, renew, ok]
+    days_remaining:
+      description: Whole days until expiry, negative once expired; V(null) for unreachable, missing and unreadable.
+      type: int
+    expires:
+      description: Expiry date, YYYY-MM-DD (UTC).
+      type: str
+    note:
+      description: The certificate_info error or the task's failure message, else advice for the status.
+      type: str
+    path:
+      description: The certificate path; the remaining certificate_info keys (customer_id, organisation,
+        environment, issuer, serial, not_after, key_matches, chain_valid, fingerprint_sha256, ...) are kept as
+        certificate_info returned them.
+      type: str
+gate_failed:
+  description: Whether a certificate is expired, has a mismatched key, is missing or unreadable, or has
+    O(fail_within_days) days or fewer left.
+  returned: always
+  type: bool
+gate_reasons:
+  description: One short reason per certificate that failed the gate.
+  returned: always
+  type: list
+  elements: str
+  sample: ['app1 /etc/incomes-register/certificate.pem: expired', 'app2 /etc/ir/cert.pem: expires in 9 days (fail_within_days 21)']
+msg:
+  description: A one-line summary.
+  returned: always
+  type: str
+  sample: '12 certificates on 5 hosts: 1 critical, 2 renew, 9 ok'
+'''
+
+import datetime
+import os
+import stat
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.incomes_register.certificates.plugins.module_utils import expiry_report as report
+from ansible_collections.incomes_register.certificates.plugins.module_utils import file_ops
+from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import CertificateServiceError
+
+REPORT_FILE_MODE = 0o644
+REPORT_DIR_MODE = 0o755
+
+
+def _render(fmt, rows, summary, generated_at, title):
+    if fmt == 'html':
+        return report.render_html(rows, summary, generated_at, title)
+    if fmt == 'csv':
+        return report.render_csv(rows)
+    if fmt == 'json':
+        return report.render_json(rows, summary, generated_at)
+    return report.render_prometheus(rows, generated_at)
+
+
+def _file_state(fmt, path, content):
+    """'same', 'mode' (same report, wrong mode) or 'differs'."""
+    if os.path.islink(path):
+        # Let atomic_write refuse it with its explanation.
+        return 'differs'
+    existing = file_ops.read_file(path)
+    if existing is None:
+        return 'differs'
+    if report.comparable(fmt, existing.decode('utf-8', 'replace')) != report.comparable(fmt, content):
+        return 'differs'
+    if stat.S_IMODE(os.stat(path).st_mode) != REPORT_FILE_MODE:
+        return 'mode'
+    return 'same'
+
+
+def _message(summary):
+    parts = ['%d %s' % (summary['counts'][status], status) for status in report.STATUSES if summary['counts'][status]]
+    return '%d certificate%s on %d host%s%s' % (
+        summary['total'], '' if summary['total'] == 1 else 's', summary['hosts'], '' if summary['hosts'] == 1 else 's',
+        (': ' + ', '.join(parts)) if parts else '')
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            host_results=dict(type='dict', required=True),
+            output_dir=dict(type='path', required=True),
+            basename=dict(type='str', default='certificate-expiry'),
+            formats=dict(type='list', elements='str', choices=sorted(report.FORMAT_EXTENSIONS),
+                         default=['html', 'csv', 'json', 'prometheus']),
+            critical_days=dict(type='int', default=14),
+            renew_before_days=dict(type='int', default=60),
+            fail_within_days=dict(type='int'),
+            title=dict(type='str', default='Incomes Register certificate expiry'),
+        ),
+        supports_check_mode=True,
+    )
+    if report.JMESPATH_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib('jmespath'), exception=report.JMESPATH_IMPORT_ERROR)
+    params = module.params
+    basename = params['basename']
+    if not basename or basename in ('.', '..') or '/' in basename or '\0' in basename:
+        module.fail_json(msg='basename must be a plain file name without a directory, not %r' % basename)
+    if params['fail_within_days'] is not None and params['fail_within_days'] < 0:
+        module.fail_json(msg='fail_within_days must be 0 or more, not %d' % params['fail_within_days'])
+
+    try:
+        rows = report.build_rows(params['host_results'], critical_days=params['critical_days'],
+                                 renew_before_days=params['renew_before_days'])
+    except CertificateServiceError as error:
+        module.fail_json(msg=error.message, **error.details())
+    summary = report.summarize(rows)
+    generated_at = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    gate_failed, gate_reasons = report.gate(rows, params['fail_within_days'])
+
+    files = {}
+    changed = False
+    output_dir = params['output_dir']
+    try:
+        for fmt in params['formats']:
+            if fmt in files:
+                continue
+            path = os.path.join(output_dir, '%s.%s' % (basename, report.FORMAT_EXTENSIONS[fmt]))
+            files[fmt] = path
+            content = _render(fmt, rows, summary, generated_at, params['title'])
+            state = _file_state(fmt, path, content)
+            if state == 'same':
+                continue
+            changed = True
+            if module.check_mode:
+                continue
+            if state == 'mode':
+                os.chmod(path, REPORT_FILE_MODE)
+                continue
+            # An existing directory may be a symlink to where the web server or node_exporter looks.
+            if not os.path.isdir(output_dir):
+                file_ops.ensure_directory(output_dir, mode=REPORT_DIR_MODE)
+            file_ops.atomic_write(path, content, REPORT_FILE_MODE)
+    except CertificateServiceError as error:
+        module.fail_json(msg=error.message, files=files, **error.details())
+    except OSError as error:
+        module.fail_json(msg='Could not write the report in %s: %s' % (output_dir, error.strerror or error),
+                         files=files)
+
+    module.exit_json(changed=changed, files=files, summary=summary, rows=rows, gate_failed=gate_failed,
+                     gate_reasons=gate_reasons, msg=_message(summary))
+
+
+if __name__ == '__main__':
+    main()

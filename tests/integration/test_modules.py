@@ -1,0 +1,237 @@
+"""The five modules through real ansible-playbook runs against the sandbox over HTTPS."""
+import os
+import stat
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+CUSTOMER = '1234567-8'
+
+
+def service_args(sandbox, tmp_path, customer_id=CUSTOMER, **extra):
+    args = dict(
+        environment='TEST', endpoint=sandbox.url, customer_id=customer_id, customer_name='Example Oy',
+        service_ca_path=sandbox.service_ca_pem, issuing_ca_path=sandbox.issuing_ca_pem,
+        tls_ca_path=sandbox.tls_ca_pem, initial_delay=0, poll_interval=0.2, wait_timeout=30,
+        path=str(tmp_path / 'certs' / 'cert.pem'), private_key_path=str(tmp_path / 'private' / 'key.pem'))
+    args.update(extra)
+    return args
+
+
+def calls_delta(before, after):
+    return dict((op, after.get(op, 0) - before.get(op, 0))
+                for op in ('signNewCertificate', 'getCertificate', 'renewCertificate'))
+
+
+def operation_counts(sandbox):
+    return sandbox.calls()['calls']
+
+
+def issued_pair(sandbox, tmp_path, expires_in_days, customer_id=CUSTOMER):
+    """A certificate and key made by the sandbox's `issue` command, installed where the modules look."""
+    (tmp_path / 'certs').mkdir(exist_ok=True)
+    (tmp_path / 'private').mkdir(exist_ok=True, mode=0o700)
+    key = str(tmp_path / 'private' / 'key.pem')
+    cert = str(tmp_path / 'certs' / 'cert.pem')
+    sandbox.issue(customer_id, new_key_path=key, expires_in_days=expires_in_days, out=cert)
+    return cert, key
+
+
+def test_enroll_then_rerun_makes_no_call(sandbox, run_module, tmp_path):
+    transfer_id, transfer_password = sandbox.subscribe(CUSTOMER, 'Example Oy', 'TEST')
+    args = service_args(sandbox, tmp_path, transfer_id=transfer_id, transfer_password=transfer_password)
+    before = operation_counts(sandbox)
+    run, result = run_module('certificate_request', args)
+    assert run.returncode == 0, run
+    assert result['changed'] is True, result
+    assert result['action'] == 'requested'
+    assert result['certificate']['customer_id'] == CUSTOMER
+    assert result['certificate']['key_matches'] is True
+    assert 700 <= result['certificate']['days_remaining'] <= 730
+    assert calls_delta(before, operation_counts(sandbox))['signNewCertificate'] == 1
+    assert stat.S_IMODE(os.stat(args['private_key_path']).st_mode) == 0o600
+    assert not os.path.exists(args['path'] + '.state.json')
+    assert transfer_password not in run.output
+
+    before = operation_counts(sandbox)
+    run, result = run_module('certificate_request', args)
+    assert run.returncode == 0, run
+    assert result['changed'] is False
+    assert calls_delta(before, operation_counts(sandbox)) == {
+        'signNewCertificate': 0, 'getCertificate': 0, 'renewCertificate': 0}
+
+
+def test_request_check_mode_calls_nothing_and_writes_nothing(sandbox, run_module, tmp_path):
+    transfer_id, transfer_password = sandbox.subscribe('7654321-0', 'Other Oy', 'TEST')
+    args = service_args(sandbox, tmp_path, customer_id='7654321-0', transfer_id=transfer_id,
+                        transfer_password=transfer_password)
+    before = operation_counts(sandbox)
+    run, result = run_module('certificate_request', args, args=['--check'])
+    assert run.returncode == 0, run
+    assert result['changed'] is True
+    assert not os.path.exists(args['path'])
+    assert not os.path.exists(args['private_key_path'] + '.new')
+    assert calls_delta(before, operation_counts(sandbox))['signNewCertificate'] == 0
+
+
+def test_request_without_wait_then_retrieve(sandbox, run_module, tmp_path):
+    transfer_id, transfer_password = sandbox.subscribe('1111111-1', 'Wait Oy', 'TEST')
+    args = service_args(sandbox, tmp_path, customer_id='1111111-1', transfer_id=transfer_id,
+                        transfer_password=transfer_password, wait=False)
+    run, result = run_module('certificate_request', args)
+    assert run.returncode == 0, run
+    assert result['action'] == 'pending'
+    assert result['retrieval_id']
+    assert os.path.exists(args['path'] + '.state.json')
+    assert not os.path.exists(args['path'])
+    with open(args['path'] + '.state.json') as handle:
+        assert transfer_password not in handle.read()
+
+    retrieve_args = dict(args)
+    for name in ('transfer_id', 'transfer_password', 'wait'):
+        retrieve_args.pop(name)
+    run, result = run_module('certificate_retrieve', retrieve_args)
+    assert run.returncode == 0, run
+    assert result['changed'] is True
+    assert result['certificate']['key_matches'] is True
+    assert not os.path.exists(args['path'] + '.state.json')
+
+    run, result = run_module('certificate_retrieve', retrieve_args)
+    assert result['changed'] is False
+
+
+def test_renew_inside_window_then_rerun(sandbox, run_module, tmp_path):
+    cert, key = issued_pair(sandbox, tmp_path, expires_in_days=30)
+    with open(cert, 'rb') as handle:
+        old_pem = handle.read()
+    args = service_args(sandbox, tmp_path)
+    before = operation_counts(sandbox)
+    run, result = run_module('certificate_renew', args, args=['--diff'])
+    assert run.returncode == 0, run
+    assert result['changed'] is True, result
+    assert result['action'] == 'renewed'
+    assert result['certificate']['days_remaining'] >= 700
+    assert result['certificate']['key_matches'] is True
+    assert calls_delta(before, operation_counts(sandbox))['renewCertificate'] == 1
+    assert os.path.exists(result['backups']['certificate'])
+    with open(result['backups']['certificate'], 'rb') as handle:
+        assert handle.read() == old_pem
+    assert stat.S_IMODE(os.stat(result['backups']['private_key']).st_mode) == 0o600
+    assert 'BEGIN' not in str(result.get('diff')), 'diff must not carry key or certificate bodies'
+
+    before = operation_counts(sandbox)
+    run, result = run_module('certificate_renew', args)
+    assert run.returncode == 0, run
+    assert result['changed'] is False
+    assert calls_delta(before, operation_counts(sandbox)) == {
+        'signNewCertificate': 0, 'getCertificate': 0, 'renewCertificate': 0}
+
+
+def test_renew_outside_window_makes_no_call(sandbox, run_module, tmp_path):
+    issued_pair(sandbox, tmp_path, expires_in_days=400)
+    before = operation_counts(sandbox)
+    run, result = run_module('certificate_renew', service_args(sandbox, tmp_path))
+    assert run.returncode == 0, run
+    assert result['changed'] is False
+    assert result['action'] == 'none'
+    assert calls_delta(before, operation_counts(sandbox))['renewCertificate'] == 0
+
+
+def test_renew_expired_certificate_fails_clearly(sandbox, run_module, tmp_path):
+    issued_pair(sandbox, tmp_path, expires_in_days=-3)
+    before = operation_counts(sandbox)
+    run, result = run_module('certificate_renew', service_args(sandbox, tmp_path))
+    assert result['failed'] is True
+    assert 'expired' in result['msg'] and 'e-service' in result['msg']
+    assert calls_delta(before, operation_counts(sandbox))['renewCertificate'] == 0
+
+
+def test_renew_before_days_above_60_is_refused(sandbox, run_module, tmp_path):
+    issued_pair(sandbox, tmp_path, expires_in_days=70)
+    run, result = run_module('certificate_renew', service_args(sandbox, tmp_path, renew_before_days=90))
+    assert result['failed'] is True
+    assert '60' in result['msg']
+
+
+def test_info_reports_missing_and_present(sandbox, run_module, tmp_path):
+    run, result = run_module('certificate_info', {'path': str(tmp_path / 'nope.pem')})
+    assert run.returncode == 0, run
+    assert result['exists'] is False
+    assert not result.get('failed')
+    cert, key = issued_pair(sandbox, tmp_path, expires_in_days=45)
+    run, result = run_module('certificate_info', {'path': cert, 'private_key_path': key,
+                                                  'issuing_ca_path': sandbox.issuing_ca_pem})
+    assert run.returncode == 0, run
+    assert result['exists'] is True and result['readable'] is True
+    assert result['customer_id'] == CUSTOMER
+    assert result['in_renewal_window'] is True
+    assert result['expired'] is False
+    assert result['key_matches'] is True
+    assert result['chain_valid'] is True
+    assert result['environment'] == 'SANDBOX'
+    assert 44 <= result['days_remaining'] <= 45
+
+
+LAYOUTS = {
+    'pem': lambda d: dict(layout='pem', dest=str(d / 'client.crt'), private_key_dest=str(d / 'client.key'),
+                          chain_dest=str(d / 'chain.pem')),
+    'combined': lambda d: dict(layout='combined', dest=str(d / 'combined.pem')),
+    'fullchain': lambda d: dict(layout='fullchain', dest=str(d / 'fullchain.pem'),
+                                private_key_dest=str(d / 'fullchain.key')),
+    'pkcs12': lambda d: dict(layout='pkcs12', dest=str(d / 'keystore.p12'),
+                             pkcs12_passphrase='keystore-secret-9f2', friendly_name='incomes-register'),
+}
+
+
+@pytest.mark.parametrize('layout', sorted(LAYOUTS))
+def test_install_every_layout_then_rerun_unchanged(sandbox, run_module, tmp_path, layout):
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key, pkcs12
+
+    cert, key = issued_pair(sandbox, tmp_path, expires_in_days=500)
+    target = tmp_path / 'deploy'
+    args = dict(certificate_path=cert, private_key_path=key, chain_path=sandbox.issuing_ca_pem,
+                **LAYOUTS[layout](target))
+    run, result = run_module('certificate_install', args, args=['--diff'])
+    assert run.returncode == 0, run
+    assert result['changed'] is True
+    assert 'PRIVATE KEY' not in run.output
+    if layout == 'pkcs12':
+        assert 'keystore-secret-9f2' not in run.output
+
+    with open(cert, 'rb') as handle:
+        leaf = x509.load_pem_x509_certificate(handle.read())
+    if layout == 'pkcs12':
+        loaded = pkcs12.load_pkcs12((target / 'keystore.p12').read_bytes(), b'keystore-secret-9f2')
+        assert loaded.cert.certificate == leaf
+        assert loaded.cert.friendly_name == b'incomes-register'
+        assert len(loaded.additional_certs) == 2
+        assert stat.S_IMODE(os.stat(target / 'keystore.p12').st_mode) == 0o600
+    else:
+        main = x509.load_pem_x509_certificates((target / os.path.basename(args['dest'])).read_bytes())
+        assert leaf in main
+        key_file = args.get('private_key_dest', args['dest'])
+        key_bytes = open(key_file, 'rb').read()
+        assert load_pem_private_key(key_bytes, None).public_key() == leaf.public_key()
+        assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
+        if layout == 'pem':
+            assert stat.S_IMODE(os.stat(args['dest']).st_mode) == 0o644
+            assert len(x509.load_pem_x509_certificates((target / 'chain.pem').read_bytes())) == 2
+
+    run, result = run_module('certificate_install', args)
+    assert run.returncode == 0, run
+    assert result['changed'] is False, result
+
+
+def test_install_refuses_key_of_another_certificate(sandbox, run_module, tmp_path):
+    cert, key = issued_pair(sandbox, tmp_path, expires_in_days=500)
+    other = tmp_path / 'other'
+    other.mkdir()
+    sandbox.issue(CUSTOMER, new_key_path=str(other / 'key.pem'), expires_in_days=500, out=str(other / 'cert.pem'))
+    run, result = run_module('certificate_install', dict(
+        certificate_path=cert, private_key_path=str(other / 'key.pem'), layout='combined',
+        dest=str(tmp_path / 'deploy' / 'combined.pem')))
+    assert result['failed'] is True
+    assert 'does not belong' in result['msg']
+    assert not (tmp_path / 'deploy' / 'combined.pem').exists()
