@@ -21,8 +21,8 @@ options:
     choices: [TEST, PRODUCTION]
   endpoint:
     description:
-      - URL of the certificate service. Defaults to the Incomes Register endpoint of O(environment):
-        U(https://pkiws-testi.vero.fi/2017/10/CertificateServices) for V(TEST),
+      - URL of the certificate service. Defaults to the Incomes Register endpoint of O(environment),
+        U(https://pkiws-testi.vero.fi/2017/10/CertificateServices) for V(TEST) and
         U(https://pkiws.vero.fi/2017/10/CertificateServices) for V(PRODUCTION).
       - Other Tax Administration channels (for example the Positive Credit Register) and the
         collection's sandbox use the same service at other URLs.

@@ -20,7 +20,6 @@ author:
   - Incomes Register certificates collection contributors
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.info_module
 attributes:
   check_mode:
     support: full

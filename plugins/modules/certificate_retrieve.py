@@ -15,7 +15,7 @@ description:
     M(incomes_register.certificates.certificate_renew) left in flight (their state file), or for an
     explicit O(retrieval_id), and polls until the certificate is ready or O(wait_timeout) passes.
   - Verifies the certificate (the pending key, the customer's Business ID, the issuing CA) and swaps it
-    in as those modules do. Resumable: a rerun continues the same retrieval.
+    in as those modules do. It is resumable, a rerun continues the same retrieval.
   - With nothing in flight the module does nothing.
 author:
   - Incomes Register certificates collection contributors

@@ -1,0 +1,80 @@
+# -*- coding: utf-8 -*-
+# Copyright: Incomes Register certificates collection contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The certificate service's ErrorCode values: what each means and what the user should do.
+
+The codes are the ones the collection's sandbox defines (certificate-service.md only knows that the
+real service answers PKI plus three digits); an unknown code is reported as the service sent it.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import collections
+
+ErrorCodeInfo = collections.namedtuple('ErrorCodeInfo', ['code', 'meaning', 'action'])
+
+# Only these codes mean "keep polling GetCertificate"; every other FAIL is final.
+NOT_READY_CODES = ('PKI008',)
+
+ERROR_CODES = dict((info.code, info) for info in (
+    ErrorCodeInfo(
+        'PKI001', 'The request was malformed or broke the service schema.',
+        'Nothing in the options can cause this: report it to the collection maintainers with the error message.'),
+    ErrorCodeInfo(
+        'PKI002', "The environment does not match the customer's certificate subscription.",
+        'Set environment to the one (TEST or PRODUCTION) the certificate was subscribed for in the '
+        'Incomes Register e-service.'),
+    ErrorCodeInfo(
+        'PKI003', 'The TransferId or TransferPassword is wrong, or they belong to another customer_id.',
+        'Copy transfer_id and transfer_password again from the secure email and check customer_id.'),
+    ErrorCodeInfo(
+        'PKI004', 'The one-time transfer credentials have already been used.',
+        'If an earlier run sent them, finish that request with certificate_retrieve; otherwise subscribe to a '
+        'new certificate in the Incomes Register e-service to get new credentials.'),
+    ErrorCodeInfo(
+        'PKI005', 'The transfer credentials have expired.',
+        'Subscribe to a new certificate in the Incomes Register e-service to get new credentials.'),
+    ErrorCodeInfo(
+        'PKI006', 'The certificate signing request is not a valid PKCS#10 request.',
+        'Generate a new private key and request again.'),
+    ErrorCodeInfo(
+        'PKI007', 'The subject CN of the certificate signing request is not the customer_id.',
+        'Use the Business ID the certificate was subscribed for as customer_id.'),
+    ErrorCodeInfo(
+        'PKI008', 'The certificate is not ready yet.',
+        'Retrieve it again later with the same RetrievalId.'),
+    ErrorCodeInfo(
+        'PKI009', 'The RetrievalId is unknown for this customer_id.',
+        'Check customer_id and the RetrievalId; a RetrievalId from another environment or customer is not valid.'),
+    ErrorCodeInfo(
+        'PKI010', 'The signature of the renewal request is missing or invalid.',
+        'Check that the private key belongs to the current certificate.'),
+    ErrorCodeInfo(
+        'PKI011', 'The current certificate is not accepted for renewal: not issued by the service, revoked, '
+        'expired or issued to another customer.',
+        'Subscribe to a new certificate in the Incomes Register e-service and request it with transfer '
+        'credentials.'),
+    ErrorCodeInfo(
+        'PKI012', 'It is too early to renew: renewal is possible at the earliest 60 days before expiry.',
+        'Run the renewal again inside the 60-day window.'),
+    ErrorCodeInfo(
+        'PKI013', "The new certificate signing request reuses the current certificate's key.",
+        'Renew with a newly generated private key.'),
+    ErrorCodeInfo(
+        'PKI014', 'The key is not supported: it must be an RSA key of at least 2048 bits.',
+        'Generate an RSA key of 2048 bits or more.'),
+    ErrorCodeInfo(
+        'PKI099', 'The certificate service failed internally.',
+        'Try again later; if it persists, contact the Incomes Register.'),
+))
+
+
+def advice(codes):
+    """One sentence per known code, in order, without repeats: what the user should do."""
+    seen = []
+    for code in codes:
+        info = ERROR_CODES.get(code)
+        if info is not None and info.action not in seen:
+            seen.append(info.action)
+    return ' '.join(seen)

@@ -1,0 +1,560 @@
+# -*- coding: utf-8 -*-
+# Copyright: Incomes Register certificates collection contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The inventory-wide expiry report: classify certificate_info results and render them.
+
+Pure functions without Ansible, run once on the controller by the expiry_report module, so the
+rules (what counts as critical, what order people read) can be tested alone.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import calendar
+import csv
+import datetime
+import html
+import io
+import json
+import re
+import traceback
+
+from ansible_collections.incomes_register.certificates.plugins.module_utils import renewal_policy
+from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import CertificateServiceError
+
+try:
+    import jmespath
+except ImportError:
+    jmespath = None
+    JMESPATH_IMPORT_ERROR = traceback.format_exc()
+else:
+    JMESPATH_IMPORT_ERROR = None
+
+UNREACHABLE = 'unreachable'
+MISSING = 'missing'
+UNREADABLE = 'unreadable'
+EXPIRED = 'expired'
+KEY_MISMATCH = 'key-mismatch'
+CRITICAL = 'critical'
+RENEW = 'renew'
+OK = 'ok'
+
+# Worst first: the order of the summary badges and of the HTML legend.
+STATUSES = (EXPIRED, CRITICAL, KEY_MISMATCH, RENEW, OK, MISSING, UNREADABLE, UNREACHABLE)
+# Rows without an expiry date; they sort before every dated row because nobody knows how
+# long they have left.
+UNDATED = (UNREACHABLE, MISSING, UNREADABLE)
+# The statuses whose certificate is unusable or unknown right now.
+BROKEN = (EXPIRED, KEY_MISMATCH, MISSING, UNREADABLE)
+
+FORMAT_EXTENSIONS = {'html': 'html', 'csv': 'csv', 'json': 'json', 'prometheus': 'prom'}
+
+CSV_COLUMNS = ('host', 'customer_id', 'organisation', 'environment', 'days_remaining', 'expires', 'not_after',
+               'status', 'serial', 'issuer', 'path', 'note', 'fingerprint_sha256')
+
+# One multiselect projection both flattens the per-host lists and gives every row the same keys,
+# whatever else a registered result carries (invocation, item, changed).
+_ROW_FIELDS = ('host', 'path', 'exists', 'readable', 'error', 'subject', 'customer_id', 'organisation', 'issuer',
+               'serial', 'fingerprint_sha256', 'not_before', 'not_after', 'days_remaining', 'expired',
+               'in_renewal_window', 'key_matches', 'chain_valid', 'environment', 'task_failed', 'task_msg')
+_FLATTEN = '[].certificates[].{%s}' % ', '.join('%s: %s' % (name, name) for name in _ROW_FIELDS)
+# A failed item of a looped certificate_info task still tells which certificate it was about.
+_FAILED_ITEM_PATH = 'path || invocation.module_args.path || item.path || item'
+
+
+class ReportError(CertificateServiceError):
+    """The input or the options of the report are unusable; the message says which and why."""
+
+
+def _require_jmespath():
+    if jmespath is None:
+        raise ReportError('The expiry report needs the Python library jmespath on the controller, where the '
+                          'report is built; install it there with "pip install jmespath".')
+
+
+def _validate_days(critical_days, renew_before_days):
+    try:
+        renewal_policy.validate_renew_before_days(renew_before_days)
+    except CertificateServiceError as error:
+        raise ReportError(error.message) from None
+    if isinstance(critical_days, bool) or not isinstance(critical_days, int) or critical_days < 0:
+        raise ReportError('critical_days must be a whole number of days, 0 or more, not %r' % (critical_days,))
+    if critical_days > renew_before_days:
+        # Otherwise a certificate could be "critical" while the service still refuses to renew it.
+        raise ReportError('critical_days (%d) must not exceed renew_before_days (%d)'
+                          % (critical_days, renew_before_days))
+
+
+def _task_failure(result):
+    if result.get('unreachable') or result.get('failed'):
+        return result.get('msg') or ('The host was unreachable' if result.get('unreachable') else 'The task failed')
+    return None
+
+
+def _host_entries(host, value):
+    """The host's results as a list of dicts, each a certificate_info result or a failure marker."""
+    if isinstance(value, dict):
+        failure = _task_failure(value)
+        if failure is not None and not isinstance(value.get('results'), list):
+            return [dict(task_failed=True, task_msg=failure)]
+        if isinstance(value.get('results'), list):
+            # A looped task registered as a whole.
+            value = value['results']
+        elif value.get('skipped'):
+            return []
+        else:
+            value = [value]
+    if not isinstance(value, list):
+        raise ReportError('host_results[%s] must be a list of certificate_info results or a task result, not %s'
+                          % (host, type(value).__name__))
+    entries = []
+    for index, item in enumerate(value):
+        if not isinstance(item, dict):
+            raise ReportError('host_results[%s][%d] must be a certificate_info result (a dict), not %s'
+                              % (host, index, type(item).__name__))
+        if item.get('skipped'):
+            continue
+        failure = _task_failure(item)
+        if failure is not None:
+            path = jmespath.search(_FAILED_ITEM_PATH, item)
+            entries.append(dict(task_failed=True, task_msg=failure, path=path if isinstance(path, str) else None))
+        else:
+            entries.append(item)
+    return entries
+
+
+def _classify(row, critical_days, renew_before_days):
+    if row['task_failed']:
+        return UNREACHABLE
+    if not row['exists']:
+        return MISSING
+    if not row['readable'] or not isinstance(row['days_remaining'], int):
+        return UNREADABLE
+    if row['expired'] or row['days_remaining'] < 0:
+        return EXPIRED
+    if row['key_matches'] is False:
+        return KEY_MISMATCH
+    if row['days_remaining'] <= critical_days:
+        return CRITICAL
+    # days_remaining is rounded down, so "< window" is the service's exact rule: 59 days and some
+    # hours left is inside a 60-day window, 60 days and some hours is not yet.
+    if row['days_remaining'] < renew_before_days:
+        return RENEW
+    return OK
+
+
+def _parse_time(text):
+    if not isinstance(text, str):
+        return None
+    try:
+        value = datetime.datetime.fromisoformat(text.replace('Z', '+00:00'))
+    except ValueError:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=datetime.timezone.utc)
+    return value.astimezone(datetime.timezone.utc)
+
+
+def _note(row, status, renew_before_days):
+    notes = []
+    if row['error']:
+        notes.append(row['error'])
+    elif status == UNREACHABLE:
+        notes.append(row['task_msg'])
+    elif status == EXPIRED:
+        notes.append('Expired: it cannot be renewed. Apply for a new certificate in the Incomes Register e-service.')
+    elif status == KEY_MISMATCH:
+        notes.append('The private key does not belong to this certificate.')
+    elif status == CRITICAL:
+        notes.append('Renew now.')
+    elif status == RENEW:
+        opened = row['_not_after'] - datetime.timedelta(days=renew_before_days)
+        notes.append('Renewal window open since %s.' % opened.strftime('%Y-%m-%d'))
+    if row['chain_valid'] is False:
+        notes.append('Does not chain to the issuing CA.')
+    return ' '.join(notes)
+
+
+def build_rows(host_results, critical_days=14, renew_before_days=60):
+    """One row per certificate (or per host that could not be audited), worst and soonest first.
+
+    host_results maps each host to its certificate_info results: a list of results, a looped task
+    registered as a whole (with "results"), or a failed or unreachable task result, which becomes a
+    single row with status 'unreachable' and the task's msg as its note. A certificate listed twice
+    for the same host counts once.
+    """
+    _require_jmespath()
+    _validate_days(critical_days, renew_before_days)
+    if not isinstance(host_results, dict):
+        raise ReportError('host_results must be a dict mapping each host to its certificate_info results, not %s'
+                          % type(host_results).__name__)
+    per_host = []
+    for host in sorted(host_results, key=str):
+        entries = [dict(entry, host=str(host)) for entry in _host_entries(host, host_results[host])]
+        per_host.append({'certificates': entries})
+    rows = []
+    seen = set()
+    for row in jmespath.search(_FLATTEN, per_host) or []:
+        identity = (row['host'], row['path'])
+        if identity in seen:
+            continue
+        seen.add(identity)
+        row['task_failed'] = bool(row['task_failed'])
+        row['_not_after'] = _parse_time(row['not_after'])
+        status = _classify(row, critical_days, renew_before_days)
+        if status in UNDATED:
+            row['days_remaining'] = None
+        row['status'] = status
+        row['expires'] = row['_not_after'].strftime('%Y-%m-%d') if row['_not_after'] and status not in UNDATED else None
+        row['note'] = _note(row, status, renew_before_days)
+        del row['_not_after'], row['task_failed'], row['task_msg']
+        rows.append(row)
+    rows.sort(key=_sort_key)
+    return rows
+
+
+def _sort_key(row):
+    if row['status'] in UNDATED:
+        return (0, UNDATED.index(row['status']), 0, row['host'], row['path'] or '')
+    return (1, 0, row['days_remaining'], row['host'], row['path'] or '')
+
+
+def summarize(rows):
+    """Counts per status (every status, zeros included), total, hosts, and the next certificate to expire.
+
+    soonest_expiry is the unexpired certificate with the fewest days left (None when there is
+    none); expired ones are already counted under 'expired'.
+    """
+    counts = dict((status, 0) for status in STATUSES)
+    for row in rows:
+        counts[row['status']] += 1
+    dated = [row for row in rows if row['status'] not in UNDATED and row['status'] != EXPIRED]
+    soonest = None
+    if dated:
+        first = min(dated, key=lambda row: (row['days_remaining'], row['not_after'] or ''))
+        soonest = dict((key, first[key]) for key in (
+            'host', 'path', 'customer_id', 'organisation', 'environment', 'not_after', 'expires', 'days_remaining',
+            'status'))
+    return {
+        'total': len(rows),
+        'hosts': len(set(row['host'] for row in rows)),
+        'counts': counts,
+        'soonest_expiry': soonest,
+    }
+
+
+def gate(rows, fail_within_days=None):
+    """(failed, reasons): broken certificates always fail the gate; soon-expiring ones when a limit is given."""
+    reasons = []
+    for row in rows:
+        where = '%s %s' % (row['host'], row['path'])
+        if row['status'] in BROKEN:
+            reasons.append('%s: %s' % (where, row['status']))
+        elif fail_within_days is not None and row['days_remaining'] is not None \
+                and row['days_remaining'] <= fail_within_days:
+            reasons.append('%s: expires in %d days (fail_within_days %d)'
+                           % (where, row['days_remaining'], fail_within_days))
+    return bool(reasons), reasons
+
+
+def _iso(moment):
+    return moment.astimezone(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
+
+
+def _epoch(moment):
+    return calendar.timegm(moment.astimezone(datetime.timezone.utc).utctimetuple())
+
+
+def render_csv(rows):
+    """RFC 4180 CSV with a header row; empty cells for values a row does not have."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction='ignore')
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(dict((key, '' if row.get(key) is None else row[key]) for key in CSV_COLUMNS))
+    return buffer.getvalue()
+
+
+def render_json(rows, summary, generated_at):
+    document = {'generated_at': _iso(generated_at), 'summary': summary, 'certificates': rows}
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + '\n'
+
+
+_METRIC_HELP = (
+    ('incomes_register_certificate_expiry_timestamp_seconds',
+     'When the Incomes Register certificate expires, in seconds since the Unix epoch.'),
+    ('incomes_register_certificate_days_remaining',
+     'Whole days until the Incomes Register certificate expires; negative once expired.'),
+    ('incomes_register_certificate_status',
+     'Always 1; the status label holds the audit verdict (%s).' % ', '.join(STATUSES)),
+    ('incomes_register_audit_timestamp_seconds',
+     'When the certificate expiry report was generated, in seconds since the Unix epoch.'),
+)
+_AUDIT_METRIC = 'incomes_register_audit_timestamp_seconds'
+
+
+def _label_value(value):
+    text = '' if value is None else str(value)
+    return text.replace('\\', '\\\\').replace('\n', '\\n').replace('"', '\\"')
+
+
+def _labels(pairs):
+    return '{%s}' % ','.join('%s="%s"' % (name, _label_value(value)) for name, value in pairs)
+
+
+def render_prometheus(rows, generated_at):
+    """node_exporter textfile-collector format; certificates without a date get only the status series."""
+    helps = dict(_METRIC_HELP)
+    series = dict((name, []) for name in helps)
+    for row in rows:
+        labels = [('host', row['host']), ('customer_id', row['customer_id']), ('path', row['path']),
+                  ('environment', row['environment']), ('serial', row['serial'])]
+        not_after = _parse_time(row['not_after'])
+        if row['status'] not in UNDATED and not_after is not None:
+            series['incomes_register_certificate_expiry_timestamp_seconds'].append(
+                '%s %d' % (_labels(labels), _epoch(not_after)))
+            series['incomes_register_certificate_days_remaining'].append(
+                '%s %d' % (_labels(labels), row['days_remaining']))
+        series['incomes_register_certificate_status'].append(
+            '%s 1' % _labels(labels + [('status', row['status'])]))
+    series[_AUDIT_METRIC].append(' %d' % _epoch(generated_at))
+    lines = []
+    for name, text in _METRIC_HELP:
+        lines.append('# HELP %s %s' % (name, text.replace('\\', '\\\\').replace('\n', '\\n')))
+        lines.append('# TYPE %s gauge' % name)
+        lines.extend(name + sample for sample in series[name])
+    return '\n'.join(lines) + '\n'
+
+
+def comparable(fmt, text):
+    """text with the generation time blanked, so an unchanged inventory renders as unchanged."""
+    if fmt == 'json':
+        try:
+            document = json.loads(text)
+        except ValueError:
+            return text
+        if isinstance(document, dict):
+            document.pop('generated_at', None)
+        return json.dumps(document, sort_keys=True)
+    if fmt == 'prometheus':
+        return re.sub(r'^(%s) .*$' % _AUDIT_METRIC, r'\1', text, flags=re.MULTILINE)
+    if fmt == 'html':
+        return _GENERATED_RE.sub('', text)
+    return text
+
+
+# ----------------------------------------------------------------------------------------------
+# HTML
+
+_GENERATED_RE = re.compile(r'<time class="generated" datetime="[^"]*">[^<]*</time>')
+
+_LABELS = {
+    EXPIRED: 'expired', CRITICAL: 'critical', KEY_MISMATCH: 'key mismatch', RENEW: 'renew', OK: 'ok',
+    MISSING: 'missing', UNREADABLE: 'unreadable', UNREACHABLE: 'unreachable',
+}
+# Shown even at zero, so "0 expired" reads as good news; the rest only appear when they occur.
+_ALWAYS_BADGED = (EXPIRED, CRITICAL, RENEW, OK)
+
+_CSS = """
+:root{--ink:#1d2733;--muted:#5b6775;--line:#dde3ea;--bg:#f4f6f9;--card:#fff;
+--expired:#c62828;--expired-bg:#fdecea;--critical:#e65100;--critical-bg:#fff1e0;
+--renew:#f2b705;--renew-ink:#6b5000;--renew-bg:#fff9db;--ok:#2e7d32;--ok-bg:#eaf6eb;
+--mismatch:#7b1fa2;--mismatch-bg:#f6ebfa;--grey:#6b7280;--grey-bg:#eef0f3}
+*{box-sizing:border-box}
+html{-webkit-text-size-adjust:100%}
+body{margin:0;background:var(--bg);color:var(--ink);
+font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Liberation Sans","DejaVu Sans",Arial,sans-serif}
+header{background:#14365d;color:#fff;padding:24px 32px 20px}
+header h1{margin:0 0 4px;font-size:24px;font-weight:650;letter-spacing:-.01em}
+.meta{margin:0;color:#c9d6e6;font-size:14px}
+.headline{margin:16px 0 14px;font-size:18px;font-weight:600}
+.headline .dot{display:inline-block;width:12px;height:12px;border-radius:50%;margin-right:8px;
+vertical-align:baseline;background:var(--ok)}
+.headline.bad .dot{background:#ff5a4f}.headline.warn .dot{background:var(--renew)}
+.badges{display:flex;flex-wrap:wrap;gap:8px;margin:0;padding:0;list-style:none}
+.badge{display:flex;align-items:baseline;gap:6px;padding:6px 12px;border-radius:999px;background:#fff;
+color:var(--ink);font-size:14px;border-left:6px solid var(--c)}
+.badge b{font-size:18px;font-variant-numeric:tabular-nums}
+.badge.zero{opacity:.55}
+main{padding:20px 32px 8px}
+.table-wrap{background:var(--card);border:1px solid var(--line);border-radius:10px;overflow-x:auto;
+box-shadow:0 1px 2px rgba(20,54,93,.06)}
+table{border-collapse:collapse;width:100%;font-size:13.5px}
+caption{text-align:left;padding:14px 16px 6px;font-weight:600;color:var(--muted)}
+th{position:sticky;top:0;background:#f8fafc;text-align:left;font-weight:600;color:var(--muted);
+padding:8px 10px;border-bottom:2px solid var(--line);white-space:nowrap}
+td{padding:8px 10px;border-bottom:1px solid var(--line);vertical-align:top}
+tbody tr{background:var(--rbg)}
+tbody tr td:first-child{border-left:6px solid var(--c)}
+td.num{text-align:right;font-variant-numeric:tabular-nums;font-weight:650;white-space:nowrap}
+td.date{white-space:nowrap;font-variant-numeric:tabular-nums}
+td.host{font-weight:600;white-space:nowrap}
+.mono{font-family:ui-monospace,"DejaVu Sans Mono","Liberation Mono",Menlo,monospace;font-size:12px;
+word-break:break-all}
+.small{color:var(--muted);font-size:12.5px}
+td.note{min-width:14em;max-width:28em}
+.pill{display:inline-block;padding:2px 10px;border-radius:999px;background:var(--c);color:#fff;
+font-size:12px;font-weight:700;letter-spacing:.02em;text-transform:uppercase;white-space:nowrap}
+.s-expired{--c:var(--expired);--rbg:var(--expired-bg)}
+.s-critical{--c:var(--critical);--rbg:var(--critical-bg)}
+.s-renew{--c:var(--renew);--rbg:var(--renew-bg)}
+.s-renew .pill{color:var(--renew-ink)}
+.s-ok{--c:var(--ok);--rbg:var(--card)}
+.s-key-mismatch{--c:var(--mismatch);--rbg:var(--mismatch-bg)}
+.s-missing,.s-unreadable,.s-unreachable{--c:var(--grey);--rbg:var(--grey-bg)}
+.empty{padding:32px;text-align:center;color:var(--muted)}
+footer{padding:8px 32px 32px;color:var(--muted);font-size:13px;max-width:72em}
+footer dl{display:grid;grid-template-columns:max-content 1fr;gap:4px 12px;margin:8px 0 0}
+footer dt{font-weight:600}footer dd{margin:0}
+@media (max-width:760px){
+header{padding:18px 16px 16px}header h1{font-size:20px}
+main{padding:12px 10px 4px}footer{padding:8px 16px 24px}
+.table-wrap{background:none;border:0;box-shadow:none;overflow:visible}
+table,tbody,tr,td{display:block;width:100%}
+thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
+caption{display:block;padding:4px 4px 8px}
+tbody tr{margin:0 0 12px;border:1px solid var(--line);border-left:6px solid var(--c);border-radius:10px;
+background:var(--card);overflow:hidden}
+tbody tr td:first-child{border-left:0;background:var(--rbg)}
+td{display:grid;grid-template-columns:8.5em 1fr;gap:8px;border-bottom:1px solid var(--line);text-align:left}
+td:last-child{border-bottom:0}
+td::before{content:attr(data-label);font-weight:600;color:var(--muted)}
+td.num{text-align:left}td.note{max-width:none}
+td.empty-cell{display:none}
+}
+@media print{body{background:#fff}header{background:#fff;color:var(--ink)}.meta{color:var(--muted)}
+*{-webkit-print-color-adjust:exact;print-color-adjust:exact}th{position:static}}
+"""
+
+_COLUMNS = (
+    ('Host', 'host'), ('Customer', 'customer'), ('Organisation', 'organisation'), ('Environment', 'environment'),
+    ('Days remaining', 'num'), ('Expires', 'date'), ('Status', 'status'), ('Serial', 'serial'),
+    ('Issuer', 'issuer'), ('Path', 'path'), ('Note', 'note'),
+)
+
+_CN_RE = re.compile(r'(?:^|,)CN=((?:\\.|[^,\\])*)')
+
+
+def _e(value):
+    return html.escape('' if value is None else str(value), quote=True)
+
+
+def _issuer_cell(issuer):
+    if not issuer:
+        return ''
+    match = _CN_RE.search(issuer)
+    short = match.group(1).replace('\\', '') if match else issuer
+    return '<span title="%s">%s</span>' % (_e(issuer), _e(short))
+
+
+def _days_text(row):
+    if row['days_remaining'] is None:
+        return ''
+    return str(row['days_remaining'])
+
+
+def _cells(row):
+    return (
+        _e(row['host']),
+        _e(row['customer_id']),
+        _e(row['organisation']),
+        _e(row['environment']),
+        _e(_days_text(row)),
+        _e(row['expires']),
+        '<span class="pill">%s</span>' % _e(_LABELS[row['status']]),
+        '<span class="mono">%s</span>' % _e(row['serial']) if row['serial'] else '',
+        _issuer_cell(row['issuer']),
+        '<span class="mono">%s</span>' % _e(row['path']) if row['path'] else '',
+        _e(row['note']),
+    )
+
+
+def _row_html(row):
+    cells = []
+    for (label, css), content in zip(_COLUMNS, _cells(row)):
+        classes = [css]
+        if not content:
+            # On a phone each cell is a labelled line; an empty line is noise.
+            classes.append('empty-cell')
+        cells.append('<td class="%s" data-label="%s">%s</td>' % (' '.join(classes), _e(label), content))
+    return '<tr class="s-%s">%s</tr>' % (_e(row['status']), ''.join(cells))
+
+
+def _headline(summary):
+    counts = summary['counts']
+    urgent = sum(counts[status] for status in (EXPIRED, CRITICAL, KEY_MISMATCH, MISSING, UNREADABLE, UNREACHABLE))
+    if not summary['total']:
+        return 'warn', 'No certificates were reported.'
+    if urgent:
+        return 'bad', '%d of %d need%s attention now' % (urgent, summary['total'], 's' if urgent == 1 else '')
+    if counts[RENEW]:
+        return 'warn', '%d of %d %s in the renewal window' % (
+            counts[RENEW], summary['total'], 'is' if counts[RENEW] == 1 else 'are')
+    return 'good', 'All %d certificate%s valid beyond the renewal window' % (
+        summary['total'], ' is' if summary['total'] == 1 else 's are')
+
+
+def _soonest_text(summary):
+    soonest = summary['soonest_expiry']
+    if not soonest:
+        return ''
+    who = soonest['customer_id'] or soonest['path']
+    return ' · next expiry <strong>%s</strong> on %s: %s (%s day%s)' % (
+        _e(who), _e(soonest['host']), _e(soonest['expires']), _e(soonest['days_remaining']),
+        '' if soonest['days_remaining'] == 1 else 's')
+
+
+def render_html(rows, summary, generated_at, title):
+    """A self-contained page (inline CSS, no script, no external resource) people can read on a phone."""
+    counts = summary['counts']
+    badges = []
+    for status in STATUSES:
+        if counts[status] or status in _ALWAYS_BADGED:
+            badges.append('<li class="badge s-%s%s"><b>%d</b> %s</li>' % (
+                _e(status), '' if counts[status] else ' zero', counts[status], _e(_LABELS[status])))
+    tone, headline = _headline(summary)
+    if rows:
+        head = ''.join('<th scope="col">%s</th>' % _e(label) for label, dummy in _COLUMNS)
+        body = '\n'.join(_row_html(row) for row in rows)
+        table = ('<div class="table-wrap"><table>\n<caption>Certificates, soonest expiry first</caption>\n'
+                 '<thead><tr>%s</tr></thead>\n<tbody>\n%s\n</tbody>\n</table></div>' % (head, body))
+    else:
+        table = '<div class="table-wrap"><p class="empty">No certificates were reported.</p></div>'
+    return """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>{css}</style>
+</head>
+<body>
+<header>
+<h1>{title}</h1>
+<p class="meta">Generated {generated} · {total} certificate{plural} on {hosts} host{hplural}{soonest}</p>
+<p class="headline {tone}"><span class="dot"></span>{headline}</p>
+<ul class="badges">{badges}</ul>
+</header>
+<main>
+{table}
+</main>
+<footer>
+<dl>
+<dt>renew</dt><dd>The renewal window is open: renew with the current certificate before it expires. The service
+accepts a renewal at the earliest 60 days before expiry.</dd>
+<dt>critical</dt><dd>Renew now; the certificate expires within days.</dd>
+<dt>expired</dt><dd>An expired certificate cannot be renewed: apply for a new one in the Incomes Register
+e-service.</dd>
+<dt>key mismatch</dt><dd>The private key on the host does not belong to the certificate.</dd>
+<dt>missing, unreadable, unreachable</dt><dd>No certificate, one that cannot be read, or a host that could
+not be audited; see the note.</dd>
+</dl>
+</footer>
+</body>
+</html>
+""".format(
+        title=_e(title), css=_CSS, tone=tone, headline=_e(headline), badges=''.join(badges), table=table,
+        generated='<time class="generated" datetime="%s">%s</time>' % (
+            _iso(generated_at), generated_at.astimezone(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')),
+        total=summary['total'], plural='' if summary['total'] == 1 else 's',
+        hosts=summary['hosts'], hplural='' if summary['hosts'] == 1 else 's', soonest=_soonest_text(summary))

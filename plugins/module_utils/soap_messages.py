@@ -1,0 +1,261 @@
+# -*- coding: utf-8 -*-
+# Copyright: Incomes Register certificates collection contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The certificate service's SOAP messages: request envelopes out, response fields in.
+
+Requests are validated against the service schema before they are built, so that a one-time transfer
+credential is never spent on a request the service would refuse as malformed. Response fields are only
+read from the element that xml_security.verify_signed_response returned.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import base64
+import binascii
+import collections
+import re
+import traceback
+
+from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
+    RequestValidationError, ResponseRejected, TransportError)
+from ansible_collections.incomes_register.certificates.plugins.module_utils import xml_security
+
+try:
+    from lxml import etree
+    HAS_LXML = True
+    LXML_IMPORT_ERROR = None
+except ImportError:
+    HAS_LXML = False
+    LXML_IMPORT_ERROR = traceback.format_exc()
+
+try:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+    HAS_CRYPTOGRAPHY = True
+    CRYPTOGRAPHY_IMPORT_ERROR = None
+except ImportError:
+    HAS_CRYPTOGRAPHY = False
+    CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
+
+SOAP_NS = 'http://schemas.xmlsoap.org/soap/envelope/'
+APP_NS = 'http://certificates.vero.fi/2017/10/certificateservices'
+ENVIRONMENTS = ('PRODUCTION', 'TEST')
+MIN_RSA_BITS = 2048
+
+Operation = collections.namedtuple('Operation', ['name', 'soap_action', 'request', 'response', 'payload'])
+
+# payload is the optional element before Result in the response.
+SIGN_NEW = Operation('SignNewCertificate', 'signNewCertificate', 'SignNewCertificateRequest',
+                     'SignNewCertificateResponse', 'RetrievalId')
+GET = Operation('GetCertificate', 'getCertificate', 'GetCertificateRequest', 'GetCertificateResponse',
+                'Certificate')
+RENEW = Operation('RenewCertificate', 'renewCertificate', 'RenewCertificateRequest', 'RenewCertificateResponse',
+                  'RetrievalId')
+OPERATIONS = dict((op.soap_action, op) for op in (SIGN_NEW, GET, RENEW))
+
+ResponseFields = collections.namedtuple('ResponseFields', ['status', 'errors', 'retrieval_id', 'certificate'])
+
+# XML 1.0 cannot carry these at all, and normalizedString forbids tab, CR and LF.
+_FORBIDDEN_CHARACTERS = re.compile(u'[\x00-\x1f\x7f\ud800-\udfff\ufffe\uffff]')
+_FAULT_TEXT_LIMIT = 300
+
+
+def _check_string(option, value, limit, secret=False):
+    if not isinstance(value, str):
+        raise RequestValidationError('%s must be a string.' % option)
+    if not value.strip():
+        raise RequestValidationError('%s must not be empty.' % option)
+    if len(value) > limit:
+        if secret:
+            raise RequestValidationError('%s is longer than the %d characters the service accepts.' % (option, limit))
+        raise RequestValidationError('%s is %d characters long; the service accepts at most %d.'
+                                     % (option, len(value), limit))
+    if _FORBIDDEN_CHARACTERS.search(value):
+        raise RequestValidationError('%s contains a tab, a line break or another control character.' % option)
+
+
+def _check_common(environment, customer_id, customer_name):
+    if environment not in ENVIRONMENTS:
+        raise RequestValidationError('environment must be one of %s.' % ', '.join(ENVIRONMENTS))
+    _check_string('customer_id', customer_id, 30)
+    if customer_name:
+        _check_string('customer_name', customer_name, 100)
+
+
+def _public_key_der(key):
+    return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def _check_csr(csr_der, customer_id):
+    if not isinstance(csr_der, bytes) or not csr_der:
+        raise RequestValidationError('The certificate signing request must be DER bytes.')
+    try:
+        csr = x509.load_der_x509_csr(csr_der)
+    except ValueError:
+        raise RequestValidationError('The certificate signing request is not a DER-encoded PKCS#10 request.')
+    if not csr.is_signature_valid:
+        raise RequestValidationError('The self-signature of the certificate signing request is not valid.')
+    common_names = [attribute.value for attribute in csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+    if common_names != [customer_id]:
+        raise RequestValidationError('The subject CN of the certificate signing request must be the customer_id %s.'
+                                     % customer_id)
+    key = csr.public_key()
+    if not isinstance(key, rsa.RSAPublicKey) or key.key_size < MIN_RSA_BITS:
+        raise RequestValidationError('The certificate signing request must hold an RSA key of at least %d bits.'
+                                     % MIN_RSA_BITS)
+    return csr
+
+
+def _request_element(operation, fields):
+    element = etree.Element('{%s}%s' % (APP_NS, operation.request), nsmap={'cer': APP_NS})
+    for name, text in fields:
+        if text is not None:
+            etree.SubElement(element, name).text = text
+    return element
+
+
+def _envelope(request_element):
+    envelope = etree.Element('{%s}Envelope' % SOAP_NS, nsmap={'soapenv': SOAP_NS})
+    etree.SubElement(envelope, '{%s}Body' % SOAP_NS).append(request_element)
+    return etree.tostring(envelope, xml_declaration=True, encoding='UTF-8')
+
+
+def _base64(der):
+    return base64.b64encode(der).decode('ascii')
+
+
+def build_sign_new_certificate_request(environment, customer_id, customer_name, transfer_id, transfer_password,
+                                       csr_der):
+    """SignNewCertificateRequest envelope bytes; RequestValidationError names the offending option."""
+    _check_common(environment, customer_id, customer_name)
+    _check_string('transfer_id', transfer_id, 32)
+    _check_string('transfer_password', transfer_password, 16, secret=True)
+    _check_csr(csr_der, customer_id)
+    return _envelope(_request_element(SIGN_NEW, [
+        ('Environment', environment),
+        ('CustomerId', customer_id),
+        ('CustomerName', customer_name or None),
+        ('TransferId', transfer_id),
+        ('TransferPassword', transfer_password),
+        ('CertificateRequest', _base64(csr_der)),
+    ]))
+
+
+def build_get_certificate_request(environment, customer_id, customer_name, retrieval_id):
+    """GetCertificateRequest envelope bytes."""
+    _check_common(environment, customer_id, customer_name)
+    _check_string('retrieval_id', retrieval_id, 32)
+    return _envelope(_request_element(GET, [
+        ('Environment', environment),
+        ('CustomerId', customer_id),
+        ('CustomerName', customer_name or None),
+        ('RetrievalId', retrieval_id),
+    ]))
+
+
+def build_renew_certificate_request(environment, customer_id, customer_name, csr_der, current_private_key,
+                                    current_certificate):
+    """RenewCertificateRequest envelope bytes, signed with the current key and certificate."""
+    _check_common(environment, customer_id, customer_name)
+    csr = _check_csr(csr_der, customer_id)
+    if _public_key_der(csr.public_key()) == _public_key_der(current_certificate.public_key()):
+        raise RequestValidationError('The new certificate signing request reuses the key of the current '
+                                     'certificate; a renewal needs a new key.')
+    element = _request_element(RENEW, [
+        ('Environment', environment),
+        ('CustomerId', customer_id),
+        ('CustomerName', customer_name or None),
+        ('CertificateRequest', _base64(csr_der)),
+    ])
+    return _envelope(xml_security.sign_renew_request(element, current_private_key, current_certificate))
+
+
+def _element_children(element):
+    return [child for child in element if isinstance(child.tag, str)]
+
+
+def _clean_text(text):
+    return ' '.join((text or '').split())[:_FAULT_TEXT_LIMIT]
+
+
+def find_response_element(envelope_root, operation, http_status=None):
+    """The response element in S:Body, still unverified.
+
+    A SOAP Fault raises TransportError(request_may_have_been_processed=False): the service answers with
+    a fault only when it could not process the request at all. Anything else unexpected raises
+    ResponseRejected.
+    """
+    if envelope_root.tag != '{%s}Envelope' % SOAP_NS:
+        raise ResponseRejected('The response is not a SOAP 1.1 envelope.')
+    bodies = envelope_root.findall('{%s}Body' % SOAP_NS)
+    if len(bodies) != 1:
+        raise ResponseRejected('The response envelope has %d Body elements; exactly one is expected.' % len(bodies))
+    children = _element_children(bodies[0])
+    if len(children) == 1 and children[0].tag == '{%s}Fault' % SOAP_NS:
+        fault = children[0]
+        raise TransportError(
+            'The certificate service could not process the %s request and did not act on it (SOAP fault %s: %s).'
+            % (operation.name, _clean_text(fault.findtext('faultcode')) or 'without a code',
+               _clean_text(fault.findtext('faultstring')) or 'without a message'),
+            request_may_have_been_processed=False, status_code=http_status)
+    expected = '{%s}%s' % (APP_NS, operation.response)
+    if len(children) != 1 or children[0].tag != expected:
+        raise ResponseRejected('The response Body holds %s instead of %s.'
+                               % (', '.join(child.tag for child in children) or 'nothing', operation.response))
+    return children[0]
+
+
+def _single_text(element, name, what):
+    text = (element.text or '').strip()
+    if not text:
+        raise ResponseRejected('%s in the %s is empty.' % (name, what))
+    return text
+
+
+def _result(result, what):
+    children = _element_children(result)
+    if not children or children[0].tag != 'Status':
+        raise ResponseRejected('Result in the %s does not start with Status.' % what)
+    status = (children[0].text or '').strip()
+    if status not in ('OK', 'FAIL'):
+        raise ResponseRejected('Result/Status in the %s is neither OK nor FAIL.' % what)
+    errors = []
+    for info in children[1:]:
+        if info.tag != 'ErrorInfo':
+            raise ResponseRejected('Result in the %s holds an unexpected %s element.' % (what, info.tag))
+        code = (info.findtext('ErrorCode') or '').strip() or None
+        message = ' '.join((info.findtext('ErrorMessage') or '').split()) or None
+        errors.append((code, message))
+    return status, errors
+
+
+def read_verified_response(verified_element, operation):
+    """ResponseFields from the element returned by verify_signed_response.
+
+    certificate is DER bytes (GetCertificate), retrieval_id a string (SignNew/Renew); either is None when
+    the response does not carry it. The element order is the schema's: the optional payload, then Result.
+    """
+    what = operation.response
+    if verified_element.tag != '{%s}%s' % (APP_NS, operation.response):
+        raise ResponseRejected('The signed response element is not %s.' % operation.response)
+    children = _element_children(verified_element)
+    tags = [child.tag for child in children]
+    if tags not in (['Result'], [operation.payload, 'Result']):
+        raise ResponseRejected('The %s holds %s; expected an optional %s followed by Result.'
+                               % (what, ', '.join(tags) or 'nothing', operation.payload))
+    status, errors = _result(children[-1], what)
+    retrieval_id = certificate = None
+    if len(children) == 2 and operation.payload == 'RetrievalId':
+        retrieval_id = _single_text(children[0], 'RetrievalId', what)
+        if len(retrieval_id) > 32 or _FORBIDDEN_CHARACTERS.search(retrieval_id):
+            raise ResponseRejected('The RetrievalId in the %s is not a string of at most 32 characters.' % what)
+    elif len(children) == 2:
+        try:
+            certificate = base64.b64decode(''.join(_single_text(children[0], 'Certificate', what).split()),
+                                           validate=True)
+        except (binascii.Error, ValueError):
+            raise ResponseRejected('The Certificate in the %s is not valid base64.' % what)
+    return ResponseFields(status, errors, retrieval_id, certificate)

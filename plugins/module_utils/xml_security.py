@@ -1,0 +1,286 @@
+# -*- coding: utf-8 -*-
+# Copyright: Incomes Register certificates collection contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""XML parsing and XML signatures for the certificate service.
+
+Everything read from a response goes through parse_xml (no DTD, no entities, bounded size) and then
+through verify_signed_response, which returns the element as signxml verified it; nothing in the
+unverified tree is used after that.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import base64
+import binascii
+import datetime
+import traceback
+
+from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
+    RequestValidationError, ResponseRejected)
+
+try:
+    from lxml import etree
+    HAS_LXML = True
+    LXML_IMPORT_ERROR = None
+except ImportError:
+    HAS_LXML = False
+    LXML_IMPORT_ERROR = traceback.format_exc()
+
+try:
+    from signxml import (
+        CanonicalizationMethod, DigestAlgorithm, SignatureConfiguration, SignatureConstructionMethod,
+        SignatureMethod, XMLSigner, XMLVerifier)
+    from signxml.exceptions import SignXMLException
+    HAS_SIGNXML = True
+    SIGNXML_IMPORT_ERROR = None
+except ImportError:
+    HAS_SIGNXML = False
+    SIGNXML_IMPORT_ERROR = traceback.format_exc()
+
+try:
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    HAS_CRYPTOGRAPHY = True
+    CRYPTOGRAPHY_IMPORT_ERROR = None
+except ImportError:
+    HAS_CRYPTOGRAPHY = False
+    CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
+
+DS_NS = 'http://www.w3.org/2000/09/xmldsig#'
+C14N_INCLUSIVE = 'http://www.w3.org/TR/2001/REC-xml-c14n-20010315'
+C14N_EXCLUSIVE = 'http://www.w3.org/2001/10/xml-exc-c14n#'
+ENVELOPED_TRANSFORM = 'http://www.w3.org/2000/09/xmldsig#enveloped-signature'
+
+# The service is documented to use inclusive C14N; exclusive is accepted in case it changes. Comment-preserving
+# variants are refused: comments are not something the service has a reason to sign.
+ACCEPTED_C14N = (C14N_INCLUSIVE, C14N_EXCLUSIVE)
+ACCEPTED_TRANSFORMS = ACCEPTED_C14N + (ENVELOPED_TRANSFORM,)
+
+# A service signer under a root, with perhaps one or two intermediates; anything deeper is not this service.
+MAX_CHAIN_DEPTH = 4
+
+TRUST_OPTION = 'service_ca_path'
+
+
+def _ds(tag):
+    return '{%s}%s' % (DS_NS, tag)
+
+
+def _new_parser():
+    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
+                           huge_tree=False)
+
+
+def parse_xml(data, max_bytes):
+    """Parse untrusted XML bytes into an element; ResponseRejected for anything a service has no reason to send."""
+    if len(data) > max_bytes:
+        raise ResponseRejected('The response is %d bytes, more than the accepted %d bytes.' % (len(data), max_bytes))
+    # Refused before parsing, so that libxml2 never processes a DTD at all; the docinfo check below catches
+    # declarations in encodings where these bytes do not appear literally.
+    if b'<!DOCTYPE' in data or b'<!ENTITY' in data:
+        raise ResponseRejected('The response contains a DOCTYPE or entity declaration, which the service never sends.')
+    try:
+        root = etree.fromstring(data, _new_parser())
+    except etree.XMLSyntaxError as error:
+        raise ResponseRejected('The response is not well-formed XML: %s' % error)
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
+        raise ResponseRejected('The response contains a DOCTYPE, which the service never sends.')
+    if next(root.iter(etree.Entity), None) is not None:
+        raise ResponseRejected('The response contains an entity reference, which the service never sends.')
+    return root
+
+
+def _public_key_der(key):
+    return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def sign_renew_request(element, private_key, certificate):
+    """Return a copy of element with an enveloped signature made with the current key (contract recipe)."""
+    if not isinstance(private_key, rsa.RSAPrivateKey):
+        raise RequestValidationError('The current private key is not an RSA key; renewal requests are signed '
+                                     'with RSA-SHA256.')
+    if _public_key_der(private_key.public_key()) != _public_key_der(certificate.public_key()):
+        raise RequestValidationError('The current private key does not belong to the current certificate, so the '
+                                     'service would refuse the renewal signature.')
+    signer = XMLSigner(method=SignatureConstructionMethod.enveloped,
+                       signature_algorithm=SignatureMethod.RSA_SHA256,
+                       digest_algorithm=DigestAlgorithm.SHA256,
+                       c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0)
+    return signer.sign(element, key=private_key, cert=[certificate])
+
+
+def _standalone_copy(element):
+    """The element as the document the service signed before wrapping it in the envelope.
+
+    Serialising an element copies every namespace declaration in scope, including the envelope's, and
+    inclusive C14N would then digest them. The declarations the element and its descendants make
+    themselves are kept even when unused, because the signer saw them.
+    """
+    parent = element.getparent()
+    inherited = parent.nsmap if parent is not None else {}
+    own = set()
+    for node in element.iter(tag=etree.Element):
+        scope = inherited if node is element else node.getparent().nsmap
+        own.update(prefix for prefix, uri in node.nsmap.items() if prefix and scope.get(prefix) != uri)
+    copy = etree.fromstring(etree.tostring(element), _new_parser())
+    etree.cleanup_namespaces(copy, keep_ns_prefixes=sorted(own))
+    return copy
+
+
+def _only_signature(root):
+    signatures = list(root.iter(_ds('Signature')))
+    if len(signatures) != 1:
+        raise ResponseRejected('The response holds %d XML signatures; exactly one is expected.' % len(signatures))
+    children = [child for child in root if isinstance(child.tag, str)]
+    if children[-1] is not signatures[0]:
+        raise ResponseRejected('The XML signature is not the last child of the response element.')
+    return signatures[0]
+
+
+def _check_signature_shape(signature):
+    references = signature.findall('%s/%s' % (_ds('SignedInfo'), _ds('Reference')))
+    if len(references) != 1:
+        raise ResponseRejected('The response signature has %d references; exactly one is expected.' % len(references))
+    if references[0].get('URI') != '':
+        raise ResponseRejected('The response signature does not sign the whole response element (Reference URI '
+                               'is not empty).')
+    c14n = signature.find('%s/%s' % (_ds('SignedInfo'), _ds('CanonicalizationMethod')))
+    if c14n is None or c14n.get('Algorithm') not in ACCEPTED_C14N:
+        raise ResponseRejected('The response signature uses an unsupported canonicalization method.')
+    for transform in references[0].iter(_ds('Transform')):
+        if transform.get('Algorithm') not in ACCEPTED_TRANSFORMS:
+            raise ResponseRejected('The response signature uses an unsupported transform.')
+
+
+def _signer_certificate(signature):
+    cert_element = signature.find('%s/%s/%s' % (_ds('KeyInfo'), _ds('X509Data'), _ds('X509Certificate')))
+    if cert_element is None or not (cert_element.text or '').strip():
+        raise ResponseRejected('The response signature carries no signer certificate (KeyInfo/X509Data).')
+    try:
+        der = base64.b64decode(''.join(cert_element.text.split()), validate=True)
+        return x509.load_der_x509_certificate(der)
+    except (binascii.Error, ValueError):
+        raise ResponseRejected('The signer certificate in the response signature cannot be parsed.')
+
+
+def _describe(cert):
+    return cert.subject.rfc4514_string() or '(empty subject)'
+
+
+def _check_validity(cert, now, role):
+    if now < cert.not_valid_before_utc:
+        raise ResponseRejected('%s %s is not valid before %s.' % (role, _describe(cert), cert.not_valid_before_utc))
+    if now > cert.not_valid_after_utc:
+        raise ResponseRejected('%s %s expired on %s.' % (role, _describe(cert), cert.not_valid_after_utc))
+
+
+def _extension(cert, kind):
+    try:
+        return cert.extensions.get_extension_for_class(kind).value
+    except x509.ExtensionNotFound:
+        return None
+
+
+def _issuer_problem(issuer, intermediates_below, now):
+    """Why issuer may not issue the certificate below it, or None."""
+    constraints = _extension(issuer, x509.BasicConstraints)
+    if constraints is None or not constraints.ca:
+        return 'is not a CA certificate (basicConstraints CA is not set)'
+    if constraints.path_length is not None and constraints.path_length < intermediates_below:
+        return 'does not allow %d intermediate CA(s) below it (pathLenConstraint)' % intermediates_below
+    usage = _extension(issuer, x509.KeyUsage)
+    if usage is not None and not usage.key_cert_sign:
+        return 'may not sign certificates (keyUsage lacks keyCertSign)'
+    if now < issuer.not_valid_before_utc or now > issuer.not_valid_after_utc:
+        return 'is not valid now (valid %s to %s)' % (issuer.not_valid_before_utc, issuer.not_valid_after_utc)
+    return None
+
+
+def _issued_by(cert, issuer):
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
+
+
+def _find_issuer(cert, anchors, path, now):
+    problems = []
+    for candidate in anchors:
+        if candidate in path or candidate.subject != cert.issuer or not _issued_by(cert, candidate):
+            continue
+        problem = _issuer_problem(candidate, len(path) - 1, now)
+        if problem is None:
+            return candidate
+        problems.append('%s %s' % (_describe(candidate), problem))
+    if problems:
+        raise ResponseRejected('The CA of the response signing certificate in %s cannot be used: %s.'
+                               % (TRUST_OPTION, '; '.join(problems)))
+    return None
+
+
+def check_signer_chain(signer, trust_anchor_certs, now):
+    """Accept signer only if it is valid now and chains to the trust bundle through bundle certificates only."""
+    _check_validity(signer, now, 'The response signing certificate')
+    usage = _extension(signer, x509.KeyUsage)
+    if usage is not None and not (usage.digital_signature or usage.content_commitment):
+        raise ResponseRejected('The response signing certificate %s may not make signatures (keyUsage).'
+                               % _describe(signer))
+    if signer in trust_anchor_certs:
+        return
+    path = [signer]
+    while len(path) <= MAX_CHAIN_DEPTH:
+        issuer = _find_issuer(path[-1], trust_anchor_certs, path, now)
+        if issuer is None:
+            if len(path) == 1:
+                raise ResponseRejected(
+                    'The response was signed by %s, issued by %s, which is not in %s: the response does not come '
+                    'from the certificate service.' % (_describe(signer), signer.issuer.rfc4514_string(), TRUST_OPTION))
+            # The top of what the bundle holds is a trust anchor even when it is not a self-signed root.
+            return
+        if issuer.issuer == issuer.subject and _issued_by(issuer, issuer):
+            return
+        path.append(issuer)
+    raise ResponseRejected('The chain of the response signing certificate is longer than %d certificates.'
+                           % MAX_CHAIN_DEPTH)
+
+
+def _verification_config(now):
+    return SignatureConfiguration(
+        location='./',
+        expect_references=1,
+        signature_methods=frozenset([SignatureMethod.RSA_SHA256, SignatureMethod.RSA_SHA384,
+                                     SignatureMethod.RSA_SHA512]),
+        digest_algorithms=frozenset([DigestAlgorithm.SHA256, DigestAlgorithm.SHA384, DigestAlgorithm.SHA512]),
+        default_reference_c14n_method=CanonicalizationMethod.CANONICAL_XML_1_0,
+        verification_time=now,
+    )
+
+
+def verify_signed_response(response_element, trust_anchor_certs, now=None):
+    """Verify the response element's enveloped signature; return the element as signed (without ds:Signature).
+
+    Raises ResponseRejected when the signature is missing, malformed, invalid, or made by a certificate
+    that does not chain to trust_anchor_certs.
+    """
+    if not trust_anchor_certs:
+        raise ResponseRejected('No trusted CA certificate was given (%s), so no response can be trusted.'
+                               % TRUST_OPTION)
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    document = _standalone_copy(response_element)
+    signature = _only_signature(document)
+    _check_signature_shape(signature)
+    signer = _signer_certificate(signature)
+    check_signer_chain(signer, trust_anchor_certs, now)
+    try:
+        result = XMLVerifier().verify(document, x509_cert=signer, parser=_new_parser(),
+                                      expect_config=_verification_config(now))
+    except (SignXMLException, InvalidSignature, etree.DocumentInvalid, ValueError) as error:
+        raise ResponseRejected('The XML signature of the response is not valid: %s' % error)
+    if result.signed_xml is None:
+        raise ResponseRejected('The signed content of the response is not XML.')
+    return result.signed_xml
