@@ -364,7 +364,7 @@ _CSS = """
 html{-webkit-text-size-adjust:100%}
 body{margin:0;background:var(--bg);color:var(--ink);
 font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Liberation Sans","DejaVu Sans",Arial,sans-serif}
-header{background:#14365d;color:#fff;padding:24px 32px 20px}
+header{background:#14365d;color:#fff;padding:24px 20px 20px}
 header h1{margin:0 0 4px;font-size:24px;font-weight:650;letter-spacing:-.01em}
 .meta{margin:0;color:#c9d6e6;font-size:14px}
 .headline{margin:16px 0 14px;font-size:18px;font-weight:600}
@@ -372,43 +372,50 @@ header h1{margin:0 0 4px;font-size:24px;font-weight:650;letter-spacing:-.01em}
 vertical-align:baseline;background:var(--ok)}
 .headline.bad .dot{background:#ff5a4f}.headline.warn .dot{background:var(--renew)}
 .badges{display:flex;flex-wrap:wrap;gap:8px;margin:0;padding:0;list-style:none}
-.badge{display:flex;align-items:baseline;gap:6px;padding:6px 12px;border-radius:999px;background:#fff;
-color:var(--ink);font-size:14px;border-left:6px solid var(--c)}
+.badge{display:flex;align-items:baseline;gap:6px;padding:5px 14px;border-radius:999px;background:var(--c);
+color:#fff;font-size:14px;font-weight:600}
 .badge b{font-size:18px;font-variant-numeric:tabular-nums}
-.badge.zero{opacity:.55}
-main{padding:20px 32px 8px}
+.badge.s-renew{color:var(--renew-ink)}
+.badge.zero{background:transparent;color:#c9d6e6;box-shadow:inset 0 0 0 1px #3d5d82;font-weight:400}
+main{padding:20px 20px 8px}
 .table-wrap{background:var(--card);border:1px solid var(--line);border-radius:10px;overflow-x:auto;
 box-shadow:0 1px 2px rgba(20,54,93,.06)}
-table{border-collapse:collapse;width:100%;font-size:13.5px}
+table{border-collapse:collapse;width:100%;font-size:13px}
 caption{text-align:left;padding:14px 16px 6px;font-weight:600;color:var(--muted)}
-th{position:sticky;top:0;background:#f8fafc;text-align:left;font-weight:600;color:var(--muted);
-padding:8px 10px;border-bottom:2px solid var(--line);white-space:nowrap}
-td{padding:8px 10px;border-bottom:1px solid var(--line);vertical-align:top}
+th{position:sticky;top:0;background:#f8fafc;text-align:left;font-weight:600;color:var(--muted);font-size:12px;
+padding:8px 7px;border-bottom:2px solid var(--line);vertical-align:bottom}
+th.num{text-align:right}
+td{padding:8px 7px;border-bottom:1px solid var(--line);vertical-align:top}
 tbody tr{background:var(--rbg)}
 tbody tr td:first-child{border-left:6px solid var(--c)}
 td.num{text-align:right;font-variant-numeric:tabular-nums;font-weight:650;white-space:nowrap}
 td.date{white-space:nowrap;font-variant-numeric:tabular-nums}
-td.host{font-weight:600;white-space:nowrap}
-.mono{font-family:ui-monospace,"DejaVu Sans Mono","Liberation Mono",Menlo,monospace;font-size:12px;
-word-break:break-all}
-.small{color:var(--muted);font-size:12.5px}
-td.note{min-width:14em;max-width:28em}
-.pill{display:inline-block;padding:2px 10px;border-radius:999px;background:var(--c);color:#fff;
-font-size:12px;font-weight:700;letter-spacing:.02em;text-transform:uppercase;white-space:nowrap}
+td.host{font-weight:600}
+td.customer,td.status{white-space:nowrap}
+td.environment{font-size:11.5px;letter-spacing:.03em;color:var(--muted)}
+td.issuer{min-width:7em;font-size:12px;color:var(--muted)}
+.mono{font-family:ui-monospace,"DejaVu Sans Mono","Liberation Mono",Menlo,monospace;font-size:11.5px}
+td.serial{min-width:5.5em}
+td.serial .mono{display:inline-block;max-width:8em;word-break:break-all}
+td.path{min-width:9em}
+td.note{min-width:10em}
+.pill{display:inline-block;padding:2px 8px;border-radius:999px;background:var(--c);color:#fff;
+font-size:11px;font-weight:700;letter-spacing:.02em;text-transform:uppercase;white-space:nowrap}
 .s-expired{--c:var(--expired);--rbg:var(--expired-bg)}
 .s-critical{--c:var(--critical);--rbg:var(--critical-bg)}
 .s-renew{--c:var(--renew);--rbg:var(--renew-bg)}
-.s-renew .pill{color:var(--renew-ink)}
+.s-renew .pill,.pill.s-renew{color:var(--renew-ink)}
 .s-ok{--c:var(--ok);--rbg:var(--card)}
 .s-key-mismatch{--c:var(--mismatch);--rbg:var(--mismatch-bg)}
 .s-missing,.s-unreadable,.s-unreachable{--c:var(--grey);--rbg:var(--grey-bg)}
 .empty{padding:32px;text-align:center;color:var(--muted)}
-footer{padding:8px 32px 32px;color:var(--muted);font-size:13px;max-width:72em}
-footer dl{display:grid;grid-template-columns:max-content 1fr;gap:4px 12px;margin:8px 0 0}
+footer{padding:8px 20px 32px;color:var(--muted);font-size:13px;max-width:72em}
+footer dl{display:grid;grid-template-columns:max-content 1fr;gap:8px 12px;margin:8px 0 0;align-items:baseline}
 footer dt{font-weight:600}footer dd{margin:0}
 @media (max-width:760px){
 header{padding:18px 16px 16px}header h1{font-size:20px}
 main{padding:12px 10px 4px}footer{padding:8px 16px 24px}
+footer dl{grid-template-columns:1fr;gap:2px}footer dd{margin-bottom:8px}
 .table-wrap{background:none;border:0;box-shadow:none;overflow:visible}
 table,tbody,tr,td{display:block;width:100%}
 thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
@@ -416,7 +423,10 @@ caption{display:block;padding:4px 4px 8px}
 tbody tr{margin:0 0 12px;border:1px solid var(--line);border-left:6px solid var(--c);border-radius:10px;
 background:var(--card);overflow:hidden}
 tbody tr td:first-child{border-left:0;background:var(--rbg)}
-td{display:grid;grid-template-columns:8.5em 1fr;gap:8px;border-bottom:1px solid var(--line);text-align:left}
+td{display:grid;grid-template-columns:8.5em 1fr;gap:8px;padding:6px 12px;border-bottom:1px solid var(--line);
+text-align:left;align-items:baseline}
+td>*{justify-self:start}
+td.serial .mono{max-width:none}
 td:last-child{border-bottom:0}
 td::before{content:attr(data-label);font-weight:600;color:var(--muted)}
 td.num{text-align:left}td.note{max-width:none}
@@ -432,6 +442,20 @@ _COLUMNS = (
     ('Issuer', 'issuer'), ('Path', 'path'), ('Note', 'note'),
 )
 
+_LEGEND = '\n'.join('<dt>%s</dt><dd>%s</dd>' % (
+    ' '.join('<span class="pill s-%s">%s</span>' % (status, _LABELS[status]) for status in statuses), text)
+    for statuses, text in (
+        ((OK,), 'Valid beyond the renewal window; nothing to do yet.'),
+        ((RENEW,), 'The renewal window is open: renew with the current certificate before it expires. The service '
+                   'accepts a renewal at the earliest 60 days before expiry.'),
+        ((CRITICAL,), 'Renew now; the certificate expires within days.'),
+        ((EXPIRED,), 'An expired certificate cannot be renewed: apply for a new one in the Incomes Register '
+                     'e-service.'),
+        ((KEY_MISMATCH,), 'The private key on the host does not belong to the certificate.'),
+        ((MISSING, UNREADABLE, UNREACHABLE), 'No certificate, one that cannot be read, or a host that could not be '
+                                             'audited; see the note.'),
+    ))
+
 _CN_RE = re.compile(r'(?:^|,)CN=((?:\\.|[^,\\])*)')
 
 
@@ -445,6 +469,11 @@ def _issuer_cell(issuer):
     match = _CN_RE.search(issuer)
     short = match.group(1).replace('\\', '') if match else issuer
     return '<span title="%s">%s</span>' % (_e(issuer), _e(short))
+
+
+def _path_html(path):
+    # Long paths wrap at their slashes instead of mid-name.
+    return '/<wbr>'.join(_e(part) for part in path.split('/'))
 
 
 def _days_text(row):
@@ -464,7 +493,7 @@ def _cells(row):
         '<span class="pill">%s</span>' % _e(_LABELS[row['status']]),
         '<span class="mono">%s</span>' % _e(row['serial']) if row['serial'] else '',
         _issuer_cell(row['issuer']),
-        '<span class="mono">%s</span>' % _e(row['path']) if row['path'] else '',
+        '<span class="mono">%s</span>' % _path_html(row['path']) if row['path'] else '',
         _e(row['note']),
     )
 
@@ -514,7 +543,7 @@ def render_html(rows, summary, generated_at, title):
                 _e(status), '' if counts[status] else ' zero', counts[status], _e(_LABELS[status])))
     tone, headline = _headline(summary)
     if rows:
-        head = ''.join('<th scope="col">%s</th>' % _e(label) for label, dummy in _COLUMNS)
+        head = ''.join('<th scope="col" class="%s">%s</th>' % (css, _e(label)) for label, css in _COLUMNS)
         body = '\n'.join(_row_html(row) for row in rows)
         table = ('<div class="table-wrap"><table>\n<caption>Certificates, soonest expiry first</caption>\n'
                  '<thead><tr>%s</tr></thead>\n<tbody>\n%s\n</tbody>\n</table></div>' % (head, body))
@@ -540,20 +569,13 @@ def render_html(rows, summary, generated_at, title):
 </main>
 <footer>
 <dl>
-<dt>renew</dt><dd>The renewal window is open: renew with the current certificate before it expires. The service
-accepts a renewal at the earliest 60 days before expiry.</dd>
-<dt>critical</dt><dd>Renew now; the certificate expires within days.</dd>
-<dt>expired</dt><dd>An expired certificate cannot be renewed: apply for a new one in the Incomes Register
-e-service.</dd>
-<dt>key mismatch</dt><dd>The private key on the host does not belong to the certificate.</dd>
-<dt>missing, unreadable, unreachable</dt><dd>No certificate, one that cannot be read, or a host that could
-not be audited; see the note.</dd>
+{legend}
 </dl>
 </footer>
 </body>
 </html>
 """.format(
-        title=_e(title), css=_CSS, tone=tone, headline=_e(headline), badges=''.join(badges), table=table,
+        title=_e(title), css=_CSS, legend=_LEGEND, tone=tone, headline=_e(headline), badges=''.join(badges), table=table,
         generated='<time class="generated" datetime="%s">%s</time>' % (
             _iso(generated_at), generated_at.astimezone(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')),
         total=summary['total'], plural='' if summary['total'] == 1 else 's',

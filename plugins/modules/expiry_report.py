@@ -186,6 +186,12 @@ gate_reasons:
   type: list
   elements: str
   sample: ['app1 /etc/incomes-register/certificate.pem: expired', 'app2 /etc/ir/cert.pem: expires in 9 days (fail_within_days 21)']
+generated_at:
+  description: When this run built the report, ISO 8601 UTC. The files keep their earlier time when only it would
+    have changed.
+  returned: always
+  type: str
+  sample: '2025-11-25T12:00:00Z'
 msg:
   description: A one-line summary.
   returned: always
@@ -301,7 +307,8 @@ def main():
                          files=files)
 
     module.exit_json(changed=changed, files=files, summary=summary, rows=rows, gate_failed=gate_failed,
-                     gate_reasons=gate_reasons, msg=_message(summary))
+                     gate_reasons=gate_reasons, generated_at=generated_at.strftime('%Y-%m-%dT%H:%M:%SZ'),
+                     msg=_message(summary))
 
 
 if __name__ == '__main__':

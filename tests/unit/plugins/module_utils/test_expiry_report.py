@@ -1,0 +1,431 @@
+"""The expiry report's rules and renderers, fed with results shaped like certificate_info's."""
+import csv
+import datetime
+import html.parser
+import io
+import json
+import re
+
+import pytest
+
+from ansible_collections.incomes_register.certificates.plugins.module_utils import expiry_report as report
+from ansible_collections.incomes_register.certificates.plugins.module_utils.expiry_report import ReportError
+
+NOW = datetime.datetime(2025, 11, 25, 12, 0, tzinfo=datetime.timezone.utc)
+DAY = datetime.timedelta(days=1)
+
+
+def info(path='/etc/ir/cert.pem', days=400, **overrides):
+    """A certificate_info result for a readable certificate that has `days` whole days left."""
+    not_after = NOW + days * DAY + datetime.timedelta(hours=5)
+    result = dict(
+        path=path, exists=True, readable=True, error=None, subject='CN=1234567-8,O=Example Oy,C=FI',
+        customer_id='1234567-8', organisation='Example Oy',
+        issuer='CN=Data Providers Test Issuing CA v1,O=Verohallinto,C=FI', serial='1A2B3C',
+        fingerprint_sha256='AA:BB', fingerprint_sha1='CC:DD', not_before='2024-01-01T00:00:00Z',
+        not_after=not_after.strftime('%Y-%m-%dT%H:%M:%SZ'), days_remaining=days, expired=days < 0,
+        in_renewal_window=0 <= days < 60, key_matches=True, chain_valid=True, environment='TEST')
+    result.update(overrides)
+    return result
+
+
+def missing(path='/etc/ir/cert.pem'):
+    return dict(path=path, exists=False, readable=False, error='No certificate at %s' % path)
+
+
+def one_row(result, **kwargs):
+    rows = report.build_rows({'app1': [result]}, **kwargs)
+    assert len(rows) == 1
+    return rows[0]
+
+
+# ---- classification ------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('days, status', [
+    (700, 'ok'),
+    (61, 'ok'),
+    (60, 'ok'),
+    (59, 'renew'),
+    (15, 'renew'),
+    (14, 'critical'),
+    (0, 'critical'),
+    (-1, 'expired'),
+    (-400, 'expired'),
+])
+def test_status_at_the_default_boundaries(days, status):
+    assert one_row(info(days=days))['status'] == status
+
+
+def test_expired_flag_wins_over_zero_days_remaining():
+    # certificate_info counts the expiry instant itself as expired while days_remaining is still 0.
+    assert one_row(info(days=0, expired=True))['status'] == 'expired'
+
+
+@pytest.mark.parametrize('days, status', [(45, 'ok'), (44, 'renew'), (31, 'renew'), (30, 'critical')])
+def test_custom_thresholds(days, status):
+    assert one_row(info(days=days), critical_days=30, renew_before_days=45)['status'] == status
+
+
+def test_key_mismatch_outranks_days_but_not_expiry():
+    assert one_row(info(days=300, key_matches=False))['status'] == 'key-mismatch'
+    assert one_row(info(days=3, key_matches=False))['status'] == 'key-mismatch'
+    assert one_row(info(days=-3, key_matches=False))['status'] == 'expired'
+    assert one_row(info(days=300, key_matches=None))['status'] == 'ok'
+
+
+def test_missing_and_unreadable_keep_the_error_as_note():
+    row = one_row(missing('/etc/ir/gone.pem'))
+    assert (row['status'], row['note'], row['days_remaining'], row['expires']) == (
+        'missing', 'No certificate at /etc/ir/gone.pem', None, None)
+    row = one_row(dict(path='/etc/ir/bad.pem', exists=True, readable=False, error='Cannot parse /etc/ir/bad.pem'))
+    assert (row['status'], row['note']) == ('unreadable', 'Cannot parse /etc/ir/bad.pem')
+
+
+def test_unreachable_and_failed_hosts_become_one_row_with_their_message():
+    rows = report.build_rows({
+        'down': {'unreachable': True, 'changed': False, 'msg': 'Failed to connect to the host via ssh'},
+        'broken': {'failed': True, 'msg': 'Failed to import the required Python library (cryptography)'},
+    })
+    by_host = dict((row['host'], row) for row in rows)
+    assert by_host['down']['status'] == by_host['broken']['status'] == 'unreachable'
+    assert by_host['down']['note'] == 'Failed to connect to the host via ssh'
+    assert by_host['broken']['note'].startswith('Failed to import')
+    assert by_host['down']['path'] is None
+
+
+def test_looped_registered_result_with_a_failed_and_a_skipped_item():
+    registered = {
+        'changed': False, 'failed': True, 'msg': 'One or more items failed',
+        'results': [
+            dict(info(path='/a.pem', days=100), item={'path': '/a.pem'}, invocation={'module_args': {}},
+                 ansible_loop_var='item', changed=False),
+            {'failed': True, 'msg': 'boom', 'item': {'path': '/b.pem'}, 'invocation': {'module_args': {'path': '/b.pem'}}},
+            {'skipped': True, 'item': {'path': '/c.pem'}},
+        ],
+    }
+    rows = report.build_rows({'app1': registered})
+    assert [(row['path'], row['status'], row['note']) for row in rows] == [
+        ('/b.pem', 'unreachable', 'boom'), ('/a.pem', 'ok', '')]
+    assert 'invocation' not in rows[1] and 'item' not in rows[1]
+
+
+def test_single_unlooped_result_and_skipped_task():
+    rows = report.build_rows({'app1': info(days=20), 'app2': {'skipped': True, 'changed': False}})
+    assert [(row['host'], row['status']) for row in rows] == [('app1', 'renew')]
+
+
+def test_a_certificate_listed_twice_counts_once():
+    rows = report.build_rows({'app1': [info(path='/a.pem', days=10), info(path='/a.pem', days=10)]})
+    assert len(rows) == 1
+
+
+def test_rows_share_one_set_of_keys_and_notes_give_advice():
+    rows = report.build_rows({'app1': [info(path='/r.pem', days=30), info(path='/x.pem', days=-2),
+                                       info(path='/c.pem', days=5, chain_valid=False), missing('/m.pem')]})
+    assert len(set(tuple(sorted(row)) for row in rows)) == 1
+    notes = dict((row['path'], row['note']) for row in rows)
+    renew_from = (NOW + 30 * DAY - 60 * DAY).strftime('%Y-%m-%d')
+    assert notes['/r.pem'] == 'Renewal window open since %s.' % renew_from
+    assert 'e-service' in notes['/x.pem'] and 'cannot be renewed' in notes['/x.pem']
+    assert notes['/c.pem'] == 'Renew now. Does not chain to the issuing CA.'
+
+
+@pytest.mark.parametrize('kwargs, fragment', [
+    (dict(renew_before_days=61), '1 to 60'),
+    (dict(renew_before_days=0), '1 to 60'),
+    (dict(critical_days=-1), 'critical_days'),
+    (dict(critical_days=30, renew_before_days=20), 'must not exceed'),
+])
+def test_thresholds_are_validated(kwargs, fragment):
+    with pytest.raises(ReportError, match=fragment):
+        report.build_rows({'app1': [info()]}, **kwargs)
+
+
+@pytest.mark.parametrize('host_results, fragment', [
+    (['app1'], 'must be a dict'),
+    ({'app1': 'text'}, r'host_results\[app1\] must be a list'),
+    ({'app1': ['text']}, r'host_results\[app1\]\[0\]'),
+])
+def test_unusable_input_names_the_culprit(host_results, fragment):
+    with pytest.raises(ReportError, match=fragment):
+        report.build_rows(host_results)
+
+
+def test_without_jmespath_the_error_says_what_to_install(monkeypatch):
+    monkeypatch.setattr(report, 'jmespath', None)
+    with pytest.raises(ReportError, match='pip install jmespath'):
+        report.build_rows({'app1': [info()]})
+
+
+# ---- order, summary, gate --------------------------------------------------------------------------------------
+
+SAMPLE = {
+    'web2': [info(path='/w2.pem', days=40), info(path='/w2-test.pem', days=-5)],
+    'web1': [info(path='/w1.pem', days=40), missing('/w1-old.pem'),
+             dict(path='/w1-bad.pem', exists=True, readable=False, error='garbage')],
+    'db': {'unreachable': True, 'msg': 'timed out'},
+    'api': [info(path='/api.pem', days=500, customer_id='7654321-0'), info(path='/api-key.pem', days=200,
+                                                                             key_matches=False)],
+    'batch': [info(path='/b.pem', days=3)],
+}
+
+
+def test_sort_order_undated_first_then_days_remaining_then_host_and_path():
+    rows = report.build_rows(SAMPLE)
+    assert [(row['host'], row['status'], row['days_remaining']) for row in rows] == [
+        ('db', 'unreachable', None),
+        ('web1', 'missing', None),
+        ('web1', 'unreadable', None),
+        ('web2', 'expired', -5),
+        ('batch', 'critical', 3),
+        ('web1', 'renew', 40),
+        ('web2', 'renew', 40),
+        ('api', 'key-mismatch', 200),
+        ('api', 'ok', 500),
+    ]
+
+
+def test_summary_counts_every_status_and_finds_the_next_expiry():
+    summary = report.summarize(report.build_rows(SAMPLE))
+    assert summary['total'] == 9 and summary['hosts'] == 5
+    assert summary['counts'] == {'expired': 1, 'critical': 1, 'key-mismatch': 1, 'renew': 2, 'ok': 1,
+                                 'missing': 1, 'unreadable': 1, 'unreachable': 1}
+    # The expired one is already counted; the next to expire is the critical one.
+    assert summary['soonest_expiry']['host'] == 'batch'
+    assert summary['soonest_expiry']['days_remaining'] == 3
+    assert summary['soonest_expiry']['expires'] == (NOW + 3 * DAY).strftime('%Y-%m-%d')
+
+
+def test_summary_of_nothing_dated():
+    summary = report.summarize(report.build_rows({'app1': [missing()]}))
+    assert summary['soonest_expiry'] is None
+    assert summary['counts']['missing'] == 1 and sum(summary['counts'].values()) == 1
+
+
+def test_gate_fails_on_broken_certificates_always_and_on_days_only_when_asked():
+    rows = report.build_rows(SAMPLE)
+    failed, reasons = report.gate(rows)
+    assert failed
+    assert reasons == ['web1 /w1-old.pem: missing', 'web1 /w1-bad.pem: unreadable', 'web2 /w2-test.pem: expired',
+                       'api /api-key.pem: key-mismatch']
+    failed, reasons = report.gate(rows, fail_within_days=40)
+    assert reasons == ['web1 /w1-old.pem: missing', 'web1 /w1-bad.pem: unreadable', 'web2 /w2-test.pem: expired',
+                       'batch /b.pem: expires in 3 days (fail_within_days 40)',
+                       'web1 /w1.pem: expires in 40 days (fail_within_days 40)',
+                       'web2 /w2.pem: expires in 40 days (fail_within_days 40)',
+                       'api /api-key.pem: key-mismatch']
+    assert report.gate(report.build_rows({'a': [info(days=40)]}), fail_within_days=39) == (False, [])
+    assert report.gate(report.build_rows({'a': [info(days=40)]})) == (False, [])
+
+
+# ---- renderers -------------------------------------------------------------------------------------------------
+
+NASTY_PATH = '/tmp/<script>alert("x")</script>,\\evil\npath.pem'
+NASTY = {
+    'edge"<b>': [info(path=NASTY_PATH, days=10, organisation='Evil & "Co" <b>Oy</b>', key_matches=False)],
+    'app1': [info(path='/etc/ir/cert.pem', days=30, environment='PRODUCTION'), missing('/etc/ir/old.pem')],
+}
+
+
+def test_csv_round_trip():
+    rows = report.build_rows(NASTY)
+    parsed = list(csv.DictReader(io.StringIO(report.render_csv(rows), newline='')))
+    assert [record['path'] for record in parsed] == [row['path'] for row in rows]
+    assert tuple(parsed[0]) == report.CSV_COLUMNS
+    nasty = [record for record in parsed if record['path'] == NASTY_PATH][0]
+    assert nasty['organisation'] == 'Evil & "Co" <b>Oy</b>'
+    assert nasty['status'] == 'key-mismatch' and nasty['days_remaining'] == '10'
+    gone = [record for record in parsed if record['status'] == 'missing'][0]
+    assert gone['days_remaining'] == '' and gone['customer_id'] == '' and gone['note'] == 'No certificate at /etc/ir/old.pem'
+
+
+def test_json_document():
+    rows = report.build_rows(NASTY)
+    summary = report.summarize(rows)
+    document = json.loads(report.render_json(rows, summary, NOW))
+    assert document['generated_at'] == '2025-11-25T12:00:00Z'
+    assert document['summary'] == summary
+    assert document['certificates'] == rows
+
+
+_SAMPLE_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
+_LABEL_RE = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:\\.|[^"\\])*)",?')
+
+
+def parse_prometheus(text):
+    """{name: {'help':, 'type':, 'samples': [(labels dict, float)]}}, asserting the exposition format's rules."""
+    assert text.endswith('\n')
+    families = {}
+    current = None
+    for line in text.splitlines():
+        if line.startswith('# HELP ') or line.startswith('# TYPE '):
+            kind, name, rest = line[2:6], line.split(' ')[2], line.split(' ', 3)[3]
+            if name != current:
+                assert name not in families, 'family %s is split' % name
+                families[name] = {'samples': []}
+                current = name
+            families[name][kind.lower()] = rest
+            continue
+        match = _SAMPLE_RE.match(line)
+        assert match, line
+        name, label_text, value = match.groups()
+        assert name == current, 'sample of %s outside its family' % name
+        labels = {}
+        consumed = 0
+        for label in _LABEL_RE.finditer(label_text or ''):
+            assert label.start() == consumed
+            consumed = label.end()
+            labels[label.group(1)] = re.sub(r'\\(.)', lambda m: {'n': '\n'}.get(m.group(1), m.group(1)), label.group(2))
+        assert consumed == len(label_text or '')
+        families[name]['samples'].append((labels, float(value)))
+    return families
+
+
+def test_prometheus_textfile_parses_back():
+    rows = report.build_rows(NASTY)
+    families = parse_prometheus(report.render_prometheus(rows, NOW))
+    assert set(families) == {
+        'incomes_register_certificate_expiry_timestamp_seconds', 'incomes_register_certificate_days_remaining',
+        'incomes_register_certificate_status', 'incomes_register_audit_timestamp_seconds'}
+    assert all(family['type'] == 'gauge' and family['help'] for family in families.values())
+    assert families['incomes_register_audit_timestamp_seconds']['samples'] == [({}, NOW.timestamp())]
+
+    expiry = families['incomes_register_certificate_expiry_timestamp_seconds']['samples']
+    by_path = dict((labels['path'], (labels, value)) for labels, value in expiry)
+    # The label value survived quotes, backslash and newline.
+    labels, value = by_path[NASTY_PATH]
+    assert labels == {'host': 'edge"<b>', 'customer_id': '1234567-8', 'path': NASTY_PATH, 'environment': 'TEST',
+                      'serial': '1A2B3C'}
+    assert value == (NOW + 10 * DAY + datetime.timedelta(hours=5)).timestamp()
+    assert set(by_path) == {NASTY_PATH, '/etc/ir/cert.pem'}
+
+    days = dict((labels['path'], value) for labels, value in
+                families['incomes_register_certificate_days_remaining']['samples'])
+    assert days == {NASTY_PATH: 10, '/etc/ir/cert.pem': 30}
+
+    statuses = dict((labels['path'], (labels['status'], value)) for labels, value in
+                    families['incomes_register_certificate_status']['samples'])
+    # The missing certificate has a status and nothing else.
+    assert statuses == {'/etc/ir/old.pem': ('missing', 1), NASTY_PATH: ('key-mismatch', 1),
+                        '/etc/ir/cert.pem': ('renew', 1)}
+
+
+class TableParser(html.parser.HTMLParser):
+    """Collects the body rows of the report table (class and cell texts), the badges, and every tag seen."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.rows, self.badges, self.tags, self.headers = [], [], [], []
+        self._stack = []
+        self._in_tbody = False
+        self._cell = None
+        self._badge = None
+        self._th = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.tags.append((tag, attrs))
+        if tag == 'tbody':
+            self._in_tbody = True
+        elif tag == 'tr' and self._in_tbody:
+            self.rows.append({'class': attrs.get('class'), 'cells': [], 'labels': []})
+        elif tag == 'td' and self._in_tbody:
+            self._cell = []
+            self.rows[-1]['labels'].append(attrs.get('data-label'))
+        elif tag == 'th':
+            self._th = []
+        elif tag == 'li' and 'badge' in (attrs.get('class') or ''):
+            self._badge = [attrs['class']]
+
+    def handle_endtag(self, tag):
+        if tag == 'tbody':
+            self._in_tbody = False
+        elif tag == 'td' and self._cell is not None:
+            self.rows[-1]['cells'].append(''.join(self._cell))
+            self._cell = None
+        elif tag == 'th' and self._th is not None:
+            self.headers.append(''.join(self._th))
+            self._th = None
+        elif tag == 'li' and self._badge is not None:
+            self.badges.append((self._badge[0], ''.join(self._badge[1:]).strip()))
+            self._badge = None
+
+    def handle_data(self, data):
+        for sink in (self._cell, self._th, self._badge):
+            if sink is not None:
+                sink.append(data)
+
+
+def parse_html(text):
+    parser = TableParser()
+    parser.feed(text)
+    parser.close()
+    return parser
+
+
+def test_html_table_rows_follow_the_report_order_with_status_classes():
+    rows = report.build_rows(SAMPLE)
+    page = parse_html(report.render_html(rows, report.summarize(rows), NOW, 'Audit'))
+    assert page.headers == ['Host', 'Customer', 'Organisation', 'Environment', 'Days remaining', 'Expires', 'Status',
+                            'Serial', 'Issuer', 'Path', 'Note']
+    assert [r['class'] for r in page.rows] == ['s-%s' % row['status'] for row in rows]
+    assert [r['cells'][0] for r in page.rows] == [row['host'] for row in rows]
+    assert [r['cells'][4] for r in page.rows] == ['' if row['days_remaining'] is None else str(row['days_remaining'])
+                                                 for row in rows]
+    critical = page.rows[4]['cells']
+    assert critical[5] == (NOW + 3 * DAY).strftime('%Y-%m-%d')
+    assert critical[6] == 'critical'
+    assert critical[8] == 'Data Providers Test Issuing CA v1'
+    assert critical[9] == '/b.pem'
+    # Every cell is labelled for the phone layout.
+    assert all(r['labels'] == page.headers for r in page.rows)
+    assert ('badge s-expired', '1 expired') in page.badges
+    assert ('badge s-unreachable', '1 unreachable') in page.badges
+
+
+def test_html_escapes_everything_and_loads_nothing_from_outside():
+    rows = report.build_rows(NASTY)
+    text = report.render_html(rows, report.summarize(rows), NOW, 'Audit <script>x</script> & co')
+    assert '<script' not in text.lower()
+    assert '<b>Oy</b>' not in text and 'edge"<b>' not in text
+    page = parse_html(text)
+    cells = [r['cells'] for r in page.rows]
+    nasty = [c for c in cells if c[0] == 'edge"<b>'][0]
+    assert nasty[9] == NASTY_PATH
+    assert nasty[2] == 'Evil & "Co" <b>Oy</b>'
+    assert ('title', {}) in page.tags
+    for tag, attrs in page.tags:
+        assert tag not in ('script', 'link', 'img', 'iframe', 'object')
+        assert not any(name in ('src', 'href') or name.startswith('on') for name in attrs)
+    assert 'url(' not in text and '@import' not in text
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in text
+
+
+def test_html_of_an_empty_inventory():
+    text = report.render_html([], report.summarize([]), NOW, 'Audit')
+    page = parse_html(text)
+    assert page.rows == []
+    assert 'No certificates were reported.' in text
+
+
+@pytest.mark.parametrize('fmt', ['html', 'json', 'prometheus', 'csv'])
+def test_comparable_ignores_only_the_generation_time(fmt):
+    rows = report.build_rows(SAMPLE)
+    summary = report.summarize(rows)
+    later = NOW + datetime.timedelta(hours=3, seconds=7)
+
+    def render(rows, moment):
+        return {
+            'html': lambda: report.render_html(rows, report.summarize(rows), moment, 'Audit'),
+            'json': lambda: report.render_json(rows, summary, moment),
+            'prometheus': lambda: report.render_prometheus(rows, moment),
+            'csv': lambda: report.render_csv(rows),
+        }[fmt]()
+
+    first, second = render(rows, NOW), render(rows, later)
+    if fmt != 'csv':
+        assert first != second
+    assert report.comparable(fmt, first) == report.comparable(fmt, second)
+    changed = [dict(row) for row in rows]
+    changed[-1]['days_remaining'] -= 1
+    assert report.comparable(fmt, render(changed, later)) != report.comparable(fmt, first)
