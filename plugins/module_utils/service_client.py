@@ -1,0 +1,284 @@
+# -*- coding: utf-8 -*-
+# Copyright: Incomes Register certificates collection contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The client of the Incomes Register certificate service (SignNewCertificate, GetCertificate, RenewCertificate).
+
+Every TransportError this client raises carries request_may_have_been_processed (could the service have
+acted on the request?) and a retryable attribute (is the failure one that may go away by itself?), which
+retrieval.wait_for_certificate uses to decide whether to poll again.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import traceback
+from urllib.parse import urlsplit
+
+from ansible_collections.incomes_register.certificates.plugins.module_utils import error_codes
+from ansible_collections.incomes_register.certificates.plugins.module_utils import soap_messages
+from ansible_collections.incomes_register.certificates.plugins.module_utils import xml_security
+from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
+    CertificateNotReady, CertificateServiceError, LocalFileError, RequestValidationError, ResponseRejected,
+    ServiceFault, TransportError)
+
+try:
+    import requests
+    import urllib3
+    HAS_REQUESTS = True
+    REQUESTS_IMPORT_ERROR = None
+except ImportError:
+    HAS_REQUESTS = False
+    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+
+try:
+    from cryptography import x509
+    HAS_CRYPTOGRAPHY = True
+    CRYPTOGRAPHY_IMPORT_ERROR = None
+except ImportError:
+    HAS_CRYPTOGRAPHY = False
+    CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
+
+ENDPOINTS = {
+    'TEST': 'https://pkiws-testi.vero.fi/2017/10/CertificateServices',
+    'PRODUCTION': 'https://pkiws.vero.fi/2017/10/CertificateServices',
+}
+DEFAULT_TIMEOUT = 30
+DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024
+REDACTED = '********'
+_CHUNK_BYTES = 64 * 1024
+
+
+def resolve_endpoint(environment, endpoint=None):
+    """The service URL: endpoint when given, else the Incomes Register URL of environment."""
+    if environment not in ENDPOINTS:
+        raise RequestValidationError('environment must be one of %s.' % ', '.join(sorted(ENDPOINTS)))
+    url = endpoint or ENDPOINTS[environment]
+    parts = urlsplit(url)
+    if parts.scheme != 'https' or not parts.hostname:
+        raise RequestValidationError('endpoint must be an https:// URL of the certificate service.')
+    return url
+
+
+def load_pem_certificates(path_or_bytes):
+    """All certificates of a PEM bundle, given as bytes or as a file path."""
+    if isinstance(path_or_bytes, bytes):
+        data, source = path_or_bytes, 'The PEM data'
+    else:
+        source = path_or_bytes
+        try:
+            with open(path_or_bytes, 'rb') as handle:
+                data = handle.read()
+        except (IOError, OSError) as error:
+            raise LocalFileError('Cannot read the certificate bundle %s: %s' % (path_or_bytes, error.strerror))
+    try:
+        return x509.load_pem_x509_certificates(data)
+    except ValueError:
+        raise CertificateServiceError('%s holds no valid PEM certificate.' % source)
+
+
+def _transport_error(message, processed, status_code=None, retryable=False):
+    error = TransportError(message, request_may_have_been_processed=processed, status_code=status_code)
+    error.retryable = retryable
+    return error
+
+
+def _reason(error):
+    """The innermost readable cause of a requests exception (urllib3 wraps it in MaxRetryError)."""
+    reason = error.args[0] if error.args else error
+    return str(getattr(reason, 'reason', reason))
+
+
+def _never_connected(error):
+    reason = error.args[0] if error.args else None
+    if isinstance(reason, urllib3.exceptions.MaxRetryError):
+        reason = reason.reason
+    # NewConnectionError (refused, unreachable, DNS) is a subclass of ConnectTimeoutError.
+    return isinstance(reason, urllib3.exceptions.ConnectTimeoutError)
+
+
+def _set_message(error, message):
+    error.message = message
+    error.args = (message,)
+
+
+def _scrub(error, secrets):
+    """Remove every secret from an error's text, whatever the service or a library put in it."""
+    def clean(text):
+        for secret in secrets:
+            if secret and text:
+                text = text.replace(secret, REDACTED)
+        return text
+    _set_message(error, clean(error.message))
+    if isinstance(error, ServiceFault):
+        error.errors = [(clean(code), clean(message)) for code, message in error.errors]
+
+
+class CertificateServiceClient(object):
+    """One endpoint, one environment, one trust bundle; calls_made counts the requests sent per SOAPAction."""
+
+    def __init__(self, endpoint, environment, service_trust_anchors, tls_verify=True, tls_ca_bundle=None,
+                 proxy=None, timeout=DEFAULT_TIMEOUT, max_response_bytes=DEFAULT_MAX_RESPONSE_BYTES,
+                 not_ready_codes=error_codes.NOT_READY_CODES, session=None):
+        if environment not in soap_messages.ENVIRONMENTS:
+            raise RequestValidationError('environment must be one of %s.' % ', '.join(soap_messages.ENVIRONMENTS))
+        self.service_trust_anchors = list(service_trust_anchors or [])
+        if not self.service_trust_anchors:
+            raise CertificateServiceError('No CA certificate to verify the service responses with (service_ca_path).')
+        self.endpoint = endpoint
+        self.environment = environment
+        self.timeout = timeout
+        self.max_response_bytes = max_response_bytes
+        self.not_ready_codes = tuple(not_ready_codes)
+        self.calls_made = dict((action, 0) for action in soap_messages.OPERATIONS)
+        self._verify = (tls_ca_bundle or True) if tls_verify else False
+        self._proxies = {'http': proxy, 'https': proxy} if proxy else {}
+        self._secrets = [urlsplit(proxy).password] if proxy else []
+        self._session = session or requests.Session()
+        # Proxy variables, netrc and REQUESTS_CA_BUNDLE would otherwise change where requests go and whom
+        # they trust without the playbook saying so.
+        self._session.trust_env = False
+        self._session.proxies = dict(self._proxies)
+
+    def sign_new_certificate(self, customer_id, customer_name, transfer_id, transfer_password, csr_der):
+        """Spend the one-time transfer credentials on csr_der; return the RetrievalId."""
+        body = soap_messages.build_sign_new_certificate_request(
+            self.environment, customer_id, customer_name, transfer_id, transfer_password, csr_der)
+        fields = self._call(soap_messages.SIGN_NEW, body, secrets=[transfer_password])
+        return self._retrieval_id(soap_messages.SIGN_NEW, fields)
+
+    def get_certificate(self, customer_id, customer_name, retrieval_id):
+        """The issued certificate (DER); CertificateNotReady while the service is still issuing it."""
+        body = soap_messages.build_get_certificate_request(self.environment, customer_id, customer_name, retrieval_id)
+        fields = self._call(soap_messages.GET, body)
+        if fields.certificate is None:
+            raise ResponseRejected('The service answered GetCertificate OK without a Certificate.')
+        return fields.certificate
+
+    def renew_certificate(self, customer_id, customer_name, csr_der, current_private_key, current_certificate):
+        """Request a new certificate for csr_der, signed with the current key; return the RetrievalId."""
+        body = soap_messages.build_renew_certificate_request(
+            self.environment, customer_id, customer_name, csr_der, current_private_key, current_certificate)
+        fields = self._call(soap_messages.RENEW, body)
+        return self._retrieval_id(soap_messages.RENEW, fields)
+
+    @staticmethod
+    def _retrieval_id(operation, fields):
+        if fields.retrieval_id is None:
+            raise ResponseRejected('The service answered %s OK without a RetrievalId.' % operation.name)
+        return fields.retrieval_id
+
+    def _call(self, operation, body, secrets=()):
+        secrets = list(secrets) + self._secrets
+        try:
+            self.calls_made[operation.soap_action] += 1
+            content, status = self._post(operation, body)
+            root = xml_security.parse_xml(content, self.max_response_bytes)
+            element = soap_messages.find_response_element(root, operation, http_status=status)
+            verified = xml_security.verify_signed_response(element, self.service_trust_anchors)
+            fields = soap_messages.read_verified_response(verified, operation)
+            if fields.status == 'FAIL':
+                raise self._service_fault(operation, fields.errors)
+            return fields
+        except CertificateServiceError as error:
+            _scrub(error, secrets)
+            raise
+
+    def _service_fault(self, operation, errors):
+        codes = [code for code, dummy in errors]
+        not_ready = operation is soap_messages.GET and codes and all(code in self.not_ready_codes for code in codes)
+        fault = (CertificateNotReady if not_ready else ServiceFault)(operation.name, errors)
+        hint = error_codes.advice(codes)
+        if hint:
+            _set_message(fault, '%s %s' % (fault.message, hint))
+        return fault
+
+    def _post(self, operation, body):
+        """(body bytes, status) of an HTTP 200 answer; every other outcome raises."""
+        headers = {
+            'Content-Type': 'text/xml; charset=utf-8',
+            'SOAPAction': '"%s"' % operation.soap_action,
+            'Accept': 'text/xml',
+            # A compressed body could expand far beyond max_response_bytes before it is counted.
+            'Accept-Encoding': 'identity',
+        }
+        where = self.endpoint
+        try:
+            response = self._session.post(where, data=body, headers=headers, timeout=self.timeout,
+                                          verify=self._verify, proxies=self._proxies, allow_redirects=False,
+                                          stream=True)
+        except requests.exceptions.SSLError as error:
+            raise _transport_error(
+                'The TLS connection to %s failed, so nothing was sent: %s. If the server certificate could not be '
+                'verified, give the PEM bundle of the CA that issued it in the tls_ca_path option (client argument '
+                'tls_ca_bundle).' % (where, _reason(error)), processed=False) from None
+        except requests.exceptions.ProxyError as error:
+            raise _transport_error('Could not connect through the proxy to %s, so nothing was sent: %s'
+                                   % (where, _reason(error)), processed=False, retryable=True) from None
+        except requests.exceptions.ConnectTimeout as error:
+            raise _transport_error('Connecting to %s timed out, so nothing was sent: %s' % (where, _reason(error)),
+                                   processed=False, retryable=True) from None
+        except requests.exceptions.ReadTimeout:
+            raise _transport_error(
+                'The certificate service at %s did not answer within %s seconds. The request was sent and may have '
+                'been processed.' % (where, self.timeout), processed=True, retryable=True) from None
+        except requests.exceptions.ConnectionError as error:
+            if _never_connected(error):
+                raise _transport_error('Could not connect to %s, so nothing was sent: %s' % (where, _reason(error)),
+                                       processed=False, retryable=True) from None
+            raise _transport_error(
+                'The connection to %s broke before a response arrived (%s). The request may have been processed.'
+                % (where, _reason(error)), processed=True, retryable=True) from None
+        except requests.exceptions.RequestException as error:
+            if isinstance(error, ValueError):
+                # InvalidURL, InvalidSchema, InvalidHeader...: refused before anything was sent.
+                raise _transport_error('Cannot send the request to %s: %s' % (where, error), processed=False) from None
+            raise _transport_error('The request to %s failed (%s). It may have been processed.' % (where, error),
+                                   processed=True, retryable=True) from None
+        try:
+            return self._answer(operation, response), response.status_code
+        finally:
+            response.close()
+
+    def _answer(self, operation, response):
+        status = response.status_code
+        if 300 <= status < 400:
+            raise _transport_error(
+                'The service at %s answered HTTP %d (redirect to %s); redirects are not followed. Set endpoint to the '
+                'service URL itself.' % (self.endpoint, status, response.headers.get('Location', 'nowhere')[:200]),
+                processed=False, status_code=status)
+        if status not in (200, 500):
+            # A 4xx is refused before processing; a 5xx other than a SOAP fault may come from a gateway that
+            # did forward the request.
+            raise _transport_error(
+                'The service at %s answered HTTP %d %s.' % (self.endpoint, status, (response.reason or '')[:100]),
+                processed=status >= 500, status_code=status, retryable=status >= 500)
+        content = self._read_body(response)
+        if status == 500:
+            try:
+                soap_messages.find_response_element(
+                    xml_security.parse_xml(content, self.max_response_bytes), operation, http_status=status)
+            except ResponseRejected:
+                pass
+            raise _transport_error('The service at %s answered HTTP 500 without a SOAP fault. The request may have '
+                                   'been processed.' % self.endpoint, processed=True, status_code=status,
+                                   retryable=True)
+        return content
+
+    def _read_body(self, response):
+        declared = response.headers.get('Content-Length', '')
+        if declared.isdigit() and int(declared) > self.max_response_bytes:
+            raise ResponseRejected('The service announced a %s-byte response, more than the accepted %d bytes.'
+                                   % (declared, self.max_response_bytes))
+        chunks, size = [], 0
+        try:
+            for chunk in response.iter_content(chunk_size=_CHUNK_BYTES):
+                size += len(chunk)
+                if size > self.max_response_bytes:
+                    raise ResponseRejected('The response is longer than the accepted %d bytes.'
+                                           % self.max_response_bytes)
+                chunks.append(chunk)
+        except requests.exceptions.RequestException as error:
+            raise _transport_error('The response from %s broke off before it was complete (%s). The request may '
+                                   'have been processed.' % (self.endpoint, _reason(error)),
+                                   processed=True, retryable=True) from None
+        return b''.join(chunks)

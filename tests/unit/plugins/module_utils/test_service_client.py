@@ -1,0 +1,262 @@
+import base64
+import socket
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from lxml import etree
+from signxml import SignatureConfiguration, XMLVerifier
+
+from ansible_collections.incomes_register.certificates.plugins.module_utils import service_client as sc
+from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
+    CertificateNotReady, CertificateServiceError, LocalFileError, RequestValidationError, ResponseRejected,
+    ServiceFault, TransportError)
+
+PASSWORD = 'Pw-0123456789abc'
+
+
+@pytest.fixture(scope='module')
+def csr(proto):
+    return proto.csr_der(proto.rsa_key('new-customer'))
+
+
+@pytest.fixture
+def client(service, trust):
+    return sc.CertificateServiceClient(service.url, 'TEST', trust, tls_ca_bundle=service.tls_ca_path, timeout=2)
+
+
+def _request_of(received):
+    body = etree.fromstring(received.body).find('{http://schemas.xmlsoap.org/soap/envelope/}Body')
+    return body[0]
+
+
+# ---- endpoints and trust bundles ---------------------------------------------------------------------------
+
+def test_endpoints_follow_the_environment():
+    assert sc.resolve_endpoint('TEST') == 'https://pkiws-testi.vero.fi/2017/10/CertificateServices'
+    assert sc.resolve_endpoint('PRODUCTION') == 'https://pkiws.vero.fi/2017/10/CertificateServices'
+    assert sc.resolve_endpoint('TEST', 'https://pkc.example/2017/10/CertificateServices') == \
+        'https://pkc.example/2017/10/CertificateServices'
+    with pytest.raises(RequestValidationError, match='https://'):
+        sc.resolve_endpoint('TEST', 'http://pkiws-testi.vero.fi/2017/10/CertificateServices')
+    with pytest.raises(RequestValidationError, match='environment'):
+        sc.resolve_endpoint('STAGING')
+
+
+def test_pem_bundles_load_from_bytes_and_files(pki, proto, tmp_path):
+    data = proto.pem(pki.service_ca) + proto.pem(pki.service_root)
+    assert sc.load_pem_certificates(data) == [pki.service_ca, pki.service_root]
+    path = tmp_path / 'service-ca.pem'
+    path.write_bytes(data)
+    assert sc.load_pem_certificates(str(path)) == [pki.service_ca, pki.service_root]
+    with pytest.raises(LocalFileError, match='Cannot read'):
+        sc.load_pem_certificates(str(tmp_path / 'missing.pem'))
+    with pytest.raises(CertificateServiceError, match='no valid PEM certificate'):
+        sc.load_pem_certificates(b'not a certificate')
+
+
+def test_a_client_needs_a_trust_bundle(service):
+    with pytest.raises(CertificateServiceError, match='service_ca_path'):
+        sc.CertificateServiceClient(service.url, 'TEST', [])
+
+
+# ---- the three operations ----------------------------------------------------------------------------------
+
+def test_sign_new_certificate_posts_the_contract_request(client, service, responses, csr, proto):
+    service.respond(responses.retrieval_id('RID-1001'))
+    assert client.sign_new_certificate(proto.CUSTOMER_ID, 'Testi Oy', 'TID-1', PASSWORD, csr) == 'RID-1001'
+    (received,) = service.received
+    assert received.path == '/2017/10/CertificateServices'
+    assert received.headers['Content-Type'] == 'text/xml; charset=utf-8'
+    assert received.headers['SOAPAction'] == '"signNewCertificate"'
+    assert received.headers['Accept-Encoding'] == 'identity'
+    assert _request_of(received).findtext('TransferPassword') == PASSWORD
+    assert client.calls_made == {'signNewCertificate': 1, 'getCertificate': 0, 'renewCertificate': 0}
+
+
+def test_get_certificate_returns_der(client, service, responses, pki, proto):
+    der = pki.customer_cert.public_bytes(serialization.Encoding.DER)
+    service.respond(responses.certificate(der))
+    assert client.get_certificate(proto.CUSTOMER_ID, None, 'RID-1001') == der
+    assert service.received[0].headers['SOAPAction'] == '"getCertificate"'
+    assert _request_of(service.received[0]).findtext('RetrievalId') == 'RID-1001'
+
+
+def test_not_ready_and_refusals_are_told_apart(client, service, responses, proto):
+    service.behave(proto.reply(responses.fail('GetCertificateResponse', ('PKI008', 'Not ready'))),
+                   proto.reply(responses.fail('GetCertificateResponse', ('PKI009', 'Unknown RetrievalId'))),
+                   proto.reply(responses.fail('GetCertificateResponse', ('PKI008', 'Not ready'),
+                                              ('PKI099', 'Internal error'))))
+    with pytest.raises(CertificateNotReady) as caught:
+        client.get_certificate(proto.CUSTOMER_ID, None, 'RID-1')
+    assert caught.value.codes == ['PKI008']
+    with pytest.raises(ServiceFault) as caught:
+        client.get_certificate(proto.CUSTOMER_ID, None, 'RID-1')
+    assert not isinstance(caught.value, CertificateNotReady)
+    assert 'PKI009: Unknown RetrievalId' in caught.value.message
+    assert 'Check customer_id and the RetrievalId' in caught.value.message
+    with pytest.raises(ServiceFault) as caught:
+        client.get_certificate(proto.CUSTOMER_ID, None, 'RID-1')
+    assert not isinstance(caught.value, CertificateNotReady)
+
+
+def test_renew_certificate_sends_a_request_signed_with_the_current_key(client, service, responses, pki, csr, proto):
+    seen = []
+
+    def check_and_answer(handler, body):
+        request = _request_of(type('R', (), {'body': body}))
+        seen.append(XMLVerifier().verify(request, x509_cert=pki.customer_cert,
+                                         expect_config=SignatureConfiguration(location='./')).signed_xml)
+        proto.reply(responses.retrieval_id('RID-2002', 'RenewCertificateResponse'))(handler, body)
+    service.behave(check_and_answer)
+    assert client.renew_certificate(proto.CUSTOMER_ID, 'Testi Oy', csr, pki.customer_key, pki.customer_cert) == \
+        'RID-2002'
+    assert service.received[0].headers['SOAPAction'] == '"renewCertificate"'
+    assert base64.b64decode(seen[0].findtext('CertificateRequest')) == csr
+
+
+def test_ok_without_the_payload_is_rejected(client, service, responses, pki, csr, proto):
+    service.behave(proto.reply(responses.signed('RenewCertificateResponse')),
+                   proto.reply(responses.signed('GetCertificateResponse')))
+    with pytest.raises(ResponseRejected, match='RenewCertificate OK without a RetrievalId'):
+        client.renew_certificate(proto.CUSTOMER_ID, None, csr, pki.customer_key, pki.customer_cert)
+    with pytest.raises(ResponseRejected, match='GetCertificate OK without a Certificate'):
+        client.get_certificate(proto.CUSTOMER_ID, None, 'RID-1')
+
+
+def test_a_secret_echoed_by_the_service_is_redacted(client, service, responses, csr, proto):
+    service.respond(responses.fail('SignNewCertificateResponse', ('PKI003', 'Wrong password %s' % PASSWORD)))
+    with pytest.raises(ServiceFault) as caught:
+        client.sign_new_certificate(proto.CUSTOMER_ID, None, 'TID-1', PASSWORD, csr)
+    assert PASSWORD not in str(caught.value) and PASSWORD not in repr(caught.value.details())
+    assert 'Wrong password ********' in caught.value.message
+    assert caught.value.code == 'PKI003'
+
+
+# ---- what the transport refuses ----------------------------------------------------------------------------
+
+def test_redirects_are_not_followed(client, service, proto):
+    service.respond(b'', status=302, headers={'Location': 'https://127.0.0.1:9/elsewhere'})
+    with pytest.raises(TransportError, match='HTTP 302 .*redirects are not followed') as caught:
+        client.get_certificate(proto.CUSTOMER_ID, None, 'RID-1')
+    assert caught.value.request_may_have_been_processed is False and caught.value.status_code == 302
+    assert len(service.received) == 1
+
+
+def test_oversize_responses_are_refused(service, trust, responses, proto):
+    client = sc.CertificateServiceClient(service.url, 'TEST', trust, tls_ca_bundle=service.tls_ca_path, timeout=2,
+                                         max_response_bytes=2000)
+    service.behave(proto.reply(b'x' * 3000), proto.reply_without_length(b'<a>' + b'y' * 5000 + b'</a>'))
+    with pytest.raises(ResponseRejected, match='announced a 3000-byte response'):
+        client.get_certificate(proto.CUSTOMER_ID, None, 'RID-1')
+    with pytest.raises(ResponseRejected, match='longer than the accepted 2000 bytes'):
+        client.get_certificate(proto.CUSTOMER_ID, None, 'RID-1')
+
+
+def test_connection_closed_after_the_request_may_have_been_processed(client, service, csr, proto):
+    service.behave(proto.close_without_answer)
+    with pytest.raises(TransportError, match='broke before a response arrived') as caught:
+        client.sign_new_certificate(proto.CUSTOMER_ID, None, 'TID-1', PASSWORD, csr)
+    assert caught.value.request_may_have_been_processed is True
+    assert caught.value.retryable is True
+    assert len(service.received) == 1 and PASSWORD not in caught.value.message
+
+
+def test_a_truncated_response_may_have_been_processed(client, service, responses, proto):
+    service.respond(responses.retrieval_id()[:200], content_length=5000)
+    with pytest.raises(TransportError, match='broke off before it was complete') as caught:
+        client.get_certificate(proto.CUSTOMER_ID, None, 'RID-1')
+    assert caught.value.request_may_have_been_processed is True
+
+
+def test_a_read_timeout_may_have_been_processed(service, trust, responses, proto):
+    client = sc.CertificateServiceClient(service.url, 'TEST', trust, tls_ca_bundle=service.tls_ca_path,
+                                         timeout=0.3)
+    service.behave(service.stall(5, responses.retrieval_id()))
+    with pytest.raises(TransportError, match='did not answer within 0.3 seconds') as caught:
+        client.get_certificate(proto.CUSTOMER_ID, None, 'RID-1')
+    assert caught.value.request_may_have_been_processed is True and caught.value.retryable is True
+
+
+def _closed_port():
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        return probe.getsockname()[1]
+
+
+def test_refused_connection_was_not_processed(trust, csr, proto):
+    client = sc.CertificateServiceClient('https://127.0.0.1:%d/2017/10/CertificateServices' % _closed_port(),
+                                         'TEST', trust, timeout=2)
+    with pytest.raises(TransportError, match='Could not connect') as caught:
+        client.sign_new_certificate(proto.CUSTOMER_ID, None, 'TID-1', PASSWORD, csr)
+    assert caught.value.request_may_have_been_processed is False and caught.value.retryable is True
+    assert client.calls_made['signNewCertificate'] == 1
+
+
+def test_an_unverifiable_server_certificate_names_the_option(service, trust, responses, proto):
+    service.respond(responses.retrieval_id())
+    wrong_ca = sc.CertificateServiceClient(service.url, 'TEST', trust, tls_ca_bundle=service.other_ca_path)
+    with pytest.raises(TransportError, match='could not be verified.*tls_ca_path.*tls_ca_bundle') as caught:
+        wrong_ca.get_certificate(proto.CUSTOMER_ID, None, 'RID-1')
+    assert 'CERTIFICATE_VERIFY_FAILED' in caught.value.message
+    assert caught.value.request_may_have_been_processed is False
+    assert service.received == []
+    unverified = sc.CertificateServiceClient(service.url, 'TEST', trust, tls_verify=False,
+                                             tls_ca_bundle=service.other_ca_path)
+    with pytest.warns(Warning, match='Unverified HTTPS request'):
+        with pytest.raises(ResponseRejected, match='instead of GetCertificateResponse'):
+            unverified.get_certificate(proto.CUSTOMER_ID, None, 'RID-1')
+
+
+def test_a_soap_fault_was_not_processed(client, service, proto):
+    service.respond(proto.soap_fault('Request is not valid XML'), status=500)
+    with pytest.raises(TransportError, match='SOAP fault S:Client: Request is not valid XML') as caught:
+        client.get_certificate(proto.CUSTOMER_ID, None, 'RID-1')
+    assert caught.value.request_may_have_been_processed is False and caught.value.status_code == 500
+    assert getattr(caught.value, 'retryable', False) is False
+
+
+@pytest.mark.parametrize('status,processed', [(500, True), (503, True), (404, False), (413, False)])
+def test_http_errors_without_a_fault(client, service, proto, status, processed):
+    service.respond(b'<html>error</html>', status=status)
+    with pytest.raises(TransportError, match='HTTP %d' % status) as caught:
+        client.get_certificate(proto.CUSTOMER_ID, None, 'RID-1')
+    assert caught.value.status_code == status
+    assert caught.value.request_may_have_been_processed is processed
+    assert caught.value.retryable is processed
+
+
+def test_dtd_in_a_response_is_refused(client, service, proto):
+    service.respond(b'<?xml version="1.0"?><!DOCTYPE S [<!ENTITY e SYSTEM "file:///etc/passwd">]><S>&e;</S>')
+    with pytest.raises(ResponseRejected, match='DOCTYPE'):
+        client.get_certificate(proto.CUSTOMER_ID, None, 'RID-1')
+
+
+def test_a_tampered_response_is_refused(client, service, responses, csr, proto):
+    service.respond(responses.retrieval_id('RID-1').replace(b'RID-1', b'RID-6'))
+    with pytest.raises(ResponseRejected, match='signature of the response is not valid'):
+        client.sign_new_certificate(proto.CUSTOMER_ID, None, 'TID-1', PASSWORD, csr)
+
+
+def test_a_response_signed_by_a_customer_is_refused(client, service, responses, pki, csr, proto):
+    service.respond(responses.signed('SignNewCertificateResponse', ('RetrievalId', 'RID-1'), key=pki.customer_key,
+                                     certs=[pki.customer_cert]))
+    with pytest.raises(ResponseRejected, match='not in service_ca_path'):
+        client.sign_new_certificate(proto.CUSTOMER_ID, None, 'TID-1', PASSWORD, csr)
+
+
+def test_environment_proxies_are_ignored(client, service, responses, proto, monkeypatch):
+    monkeypatch.setenv('HTTPS_PROXY', 'http://127.0.0.1:%d' % _closed_port())
+    monkeypatch.setenv('https_proxy', 'http://127.0.0.1:%d' % _closed_port())
+    service.respond(responses.certificate(b'\x30\x00'))
+    assert client.get_certificate(proto.CUSTOMER_ID, None, 'RID-1') == b'\x30\x00'
+
+
+def test_an_explicit_proxy_is_used_and_its_password_hidden(service, trust, proto):
+    proxy = 'http://user:proxy-secret-pw@127.0.0.1:%d' % _closed_port()
+    client = sc.CertificateServiceClient(service.url, 'TEST', trust, tls_ca_bundle=service.tls_ca_path, proxy=proxy,
+                                         timeout=2)
+    with pytest.raises(TransportError, match='through the proxy') as caught:
+        client.get_certificate(proto.CUSTOMER_ID, None, 'RID-1')
+    assert caught.value.request_may_have_been_processed is False
+    assert 'proxy-secret-pw' not in str(caught.value)
+    assert service.received == []
