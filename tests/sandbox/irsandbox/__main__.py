@@ -1,0 +1,5 @@
+import sys
+
+from irsandbox.cli import main
+
+sys.exit(main())

@@ -1,0 +1,90 @@
+"""One SOAP call from body bytes to reply bytes: parsing, counting, faults, rules, signing.
+
+Kept free of HTTP so the server only moves bytes.
+"""
+import logging
+from dataclasses import dataclass, field
+
+from irsandbox import faults, protocol, signing, soap
+from irsandbox.pki import Pki
+from irsandbox.service import Service
+from irsandbox.store import Store
+
+log = logging.getLogger('irsandbox')
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: bytes = b''
+    drop: bool = False          # close the connection without answering at all
+    delay: float = 0.0          # seconds to wait before answering
+    summary: dict = field(default_factory=dict)  # for the request log line; never secrets
+
+
+def fault_reply(message, code='Client', status=500, **summary):
+    return Reply(status=status, body=soap.fault(message, code), summary=dict(summary, fault_code=code))
+
+
+class Endpoint:
+    def __init__(self, layout):
+        self.store = Store(layout.database)
+        self.pki = Pki.load(layout)
+        self.service = Service(self.store, self.pki)
+
+    def handle(self, soap_action, body):
+        try:
+            request = soap.parse_request(body, soap_action)
+        except soap.SoapFault as exc:
+            return fault_reply(exc.message, exc.code, exc.http_status)
+        self.store.count_call(request.operation)
+        summary = {'operation': request.operation, 'customer': soap.child_text(request.element, 'CustomerId')}
+        fault = self.store.take_fault(request.operation, faults.REQUEST_KINDS)
+        kind = fault['kind'] if fault else None
+        summary['fault'] = kind
+        if kind == 'http500':
+            return fault_reply('Service temporarily unavailable', 'Server', **summary)
+        if kind == 'malformed':
+            return Reply(body=faults.malformed_body(request.operation), summary=summary)
+        if kind == 'oversized':
+            return Reply(body=faults.oversized_body(request.operation), summary=summary)
+        try:
+            return self._answer(request, kind, fault, summary)
+        except Exception:
+            log.exception('internal error while answering %s', request.operation)
+            return self._internal_error(request, summary)
+
+    def _answer(self, request, kind, fault, summary):
+        outcome = self.service.handle(request)
+        if outcome.certificate is not None:
+            certificate_fault = self.store.take_fault(request.operation, faults.CERTIFICATE_KINDS)
+            if certificate_fault:
+                summary['fault'] = ','.join(filter(None, (kind, certificate_fault['kind'])))
+                outcome.payload = [('Certificate', faults.certificate_fault(
+                    certificate_fault['kind'], outcome.certificate, outcome.retrieval, self.pki))]
+        summary['result'] = 'FAIL' if outcome.errors else 'OK'
+        summary['codes'] = ','.join(code for code, _ in outcome.errors) or None
+        signer = self.pki.untrusted if kind == 'untrusted-signer' else self.pki.service
+        signed = signing.sign_response(soap.build_response(request.operation, outcome.payload, outcome.errors),
+                                       signer)
+        doctype = None
+        if kind == 'bad-signature':
+            faults.tamper_after_signing(signed, self.pki)
+        elif kind == 'dtd':
+            doctype = faults.entity_doctype(signed)
+        reply = Reply(body=soap.envelope(signed, doctype=doctype), summary=summary)
+        if kind == 'drop-after-processing':
+            reply.drop = True
+        elif kind == 'delay':
+            reply.delay = fault['seconds']
+        return reply
+
+    def _internal_error(self, request, summary):
+        summary.update(result='FAIL', codes=protocol.INTERNAL_ERROR)
+        try:
+            errors = [(protocol.INTERNAL_ERROR, 'Internal error; try again later')]
+            signed = signing.sign_response(soap.build_response(request.operation, [], errors), self.pki.service)
+            return Reply(body=soap.envelope(signed), summary=summary)
+        except Exception:
+            log.exception('could not even sign the internal error response')
+            return fault_reply('Internal error', 'Server', **summary)
