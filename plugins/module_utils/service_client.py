@@ -11,6 +11,7 @@ retrieval.wait_for_certificate uses to decide whether to poll again.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import os
 import traceback
 from urllib.parse import urlsplit
 
@@ -52,7 +53,10 @@ def resolve_endpoint(environment, endpoint=None):
     """The service URL: endpoint when given, else the Incomes Register URL of environment."""
     if environment not in ENDPOINTS:
         raise RequestValidationError('environment must be one of %s.' % ', '.join(sorted(ENDPOINTS)))
-    url = endpoint or ENDPOINTS[environment]
+    return _checked_endpoint(endpoint or ENDPOINTS[environment])
+
+
+def _checked_endpoint(url):
     parts = urlsplit(url)
     if parts.scheme != 'https' or not parts.hostname:
         raise RequestValidationError('endpoint must be an https:// URL of the certificate service.')
@@ -124,7 +128,9 @@ class CertificateServiceClient(object):
         self.service_trust_anchors = list(service_trust_anchors or [])
         if not self.service_trust_anchors:
             raise CertificateServiceError('No CA certificate to verify the service responses with (service_ca_path).')
-        self.endpoint = endpoint
+        if tls_verify and tls_ca_bundle and not os.path.exists(tls_ca_bundle):
+            raise LocalFileError('The TLS CA bundle %s (tls_ca_path) does not exist.' % tls_ca_bundle)
+        self.endpoint = _checked_endpoint(endpoint)
         self.environment = environment
         self.timeout = timeout
         self.max_response_bytes = max_response_bytes
@@ -189,7 +195,8 @@ class CertificateServiceClient(object):
         fault = (CertificateNotReady if not_ready else ServiceFault)(operation.name, errors)
         hint = error_codes.advice(codes)
         if hint:
-            _set_message(fault, '%s %s' % (fault.message, hint))
+            stop = '' if fault.message.endswith(('.', '!', '?')) else '.'
+            _set_message(fault, '%s%s %s' % (fault.message, stop, hint))
         return fault
 
     def _post(self, operation, body):

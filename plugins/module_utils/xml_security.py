@@ -126,7 +126,7 @@ def _standalone_copy(element):
     for node in element.iter(tag=etree.Element):
         scope = inherited if node is element else node.getparent().nsmap
         own.update(prefix for prefix, uri in node.nsmap.items() if prefix and scope.get(prefix) != uri)
-    copy = etree.fromstring(etree.tostring(element), _new_parser())
+    copy = etree.fromstring(etree.tostring(element, with_tail=False), _new_parser())
     etree.cleanup_namespaces(copy, keep_ns_prefixes=sorted(own))
     return copy
 

@@ -54,9 +54,15 @@ def test_pem_bundles_load_from_bytes_and_files(pki, proto, tmp_path):
         sc.load_pem_certificates(b'not a certificate')
 
 
-def test_a_client_needs_a_trust_bundle(service):
+def test_a_client_checks_its_settings(service, trust, tmp_path):
     with pytest.raises(CertificateServiceError, match='service_ca_path'):
         sc.CertificateServiceClient(service.url, 'TEST', [])
+    with pytest.raises(LocalFileError, match='tls_ca_path'):
+        sc.CertificateServiceClient(service.url, 'TEST', trust, tls_ca_bundle=str(tmp_path / 'missing.pem'))
+    with pytest.raises(RequestValidationError, match='https://'):
+        sc.CertificateServiceClient(service.url.replace('https:', 'http:'), 'TEST', trust)
+    with pytest.raises(RequestValidationError, match='environment'):
+        sc.CertificateServiceClient(service.url, 'STAGING', trust)
 
 
 # ---- the three operations ----------------------------------------------------------------------------------
@@ -92,8 +98,7 @@ def test_not_ready_and_refusals_are_told_apart(client, service, responses, proto
     with pytest.raises(ServiceFault) as caught:
         client.get_certificate(proto.CUSTOMER_ID, None, 'RID-1')
     assert not isinstance(caught.value, CertificateNotReady)
-    assert 'PKI009: Unknown RetrievalId' in caught.value.message
-    assert 'Check customer_id and the RetrievalId' in caught.value.message
+    assert 'PKI009: Unknown RetrievalId. Check customer_id and the RetrievalId' in caught.value.message
     with pytest.raises(ServiceFault) as caught:
         client.get_certificate(proto.CUSTOMER_ID, None, 'RID-1')
     assert not isinstance(caught.value, CertificateNotReady)

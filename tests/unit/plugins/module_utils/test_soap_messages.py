@@ -95,7 +95,7 @@ def test_lengths_are_checked_before_building(proto, csr, new_key, field, limit):
 
 
 def test_retrieval_id_length_is_checked(proto):
-    with pytest.raises(RequestValidationError, match='retrieval_id is 33 characters long; the service accepts at most 32'):
+    with pytest.raises(RequestValidationError, match='retrieval_id is 33 characters long; the service accepts at most'):
         sm.build_get_certificate_request('TEST', proto.CUSTOMER_ID, None, 'r' * 33)
 
 
@@ -168,7 +168,8 @@ def test_fields_of_a_verified_response(proto):
         proto.response_element('GetCertificateResponse', ('Certificate', base64.encodebytes(der).decode())), sm.GET)
     assert fields.certificate == der and fields.retrieval_id is None
     fields = sm.read_verified_response(
-        proto.response_element('RenewCertificateResponse', status='FAIL', errors=[('PKI012', 'too\n early'), ('PKI099', 'x')]), sm.RENEW)
+        proto.response_element('RenewCertificateResponse', status='FAIL',
+                               errors=[('PKI012', 'too\n early'), ('PKI099', 'x')]), sm.RENEW)
     assert fields == sm.ResponseFields('FAIL', [('PKI012', 'too early'), ('PKI099', 'x')], None, None)
 
 

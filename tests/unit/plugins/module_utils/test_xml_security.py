@@ -152,7 +152,8 @@ def test_customer_certificate_cannot_sign_responses(pki, trust, responses, proto
     data = responses.signed(
         'SignNewCertificateResponse', ('RetrievalId', 'RID-X'), key=pki.customer_key,
         certs=[pki.customer_cert, pki.issuing_ca])
-    with pytest.raises(ResponseRejected, match='issued by CN=Data Providers Test Issuing CA v1,C=FI, which is not in service_ca_path'):
+    expected = 'issued by CN=Data Providers Test Issuing CA v1,C=FI, which is not in service_ca_path'
+    with pytest.raises(ResponseRejected, match=expected):
         xml_security.verify_signed_response(proto.body_element(data), trust)
 
 

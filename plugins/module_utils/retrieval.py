@@ -1,0 +1,78 @@
+# -*- coding: utf-8 -*-
+# Copyright: Incomes Register certificates collection contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Polling GetCertificate until the service has issued the certificate.
+
+GetCertificate only reads, so repeating it is always safe: it is repeated while the service answers
+"not ready" and, a bounded number of times in a row, after failures that may go away by themselves
+(timeouts, dropped connections, HTTP 5xx).
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import time
+
+from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
+    CertificateNotReady, CertificateServiceError, TransportError)
+
+RESUME_HINT = ('The request stays valid: run the task again, or incomes_register.certificates.certificate_retrieve '
+               'with retrieval_id=%s, to continue waiting.')
+
+
+def _check_options(timeout, initial_delay, interval, backoff, max_transient_errors):
+    if timeout < 0 or initial_delay < 0:
+        raise CertificateServiceError('wait_timeout and initial_delay must not be negative.')
+    if interval <= 0:
+        raise CertificateServiceError('The poll interval must be positive.')
+    if backoff < 1 or max_transient_errors < 0:
+        raise CertificateServiceError('backoff must be at least 1 and max_transient_errors not negative.')
+
+
+def wait_for_certificate(client, customer_id, customer_name, retrieval_id, timeout=300, initial_delay=0, interval=5,
+                         max_interval=30, backoff=1.5, sleep=time.sleep, clock=time.monotonic,
+                         max_transient_errors=5):
+    """Poll client.get_certificate until it returns; return (certificate DER, number of GetCertificate calls).
+
+    The first poll happens after initial_delay; then the wait grows from interval by backoff up to
+    max_interval. timeout counts from the call, initial delay included; one last poll is made at the
+    deadline. Raises CertificateServiceError (code of the last not-ready answer) when time runs out,
+    TransportError after more than max_transient_errors transient failures in a row, and anything else
+    get_certificate raises (a refusal, an untrusted response) at once.
+    """
+    _check_options(timeout, initial_delay, interval, backoff, max_transient_errors)
+    # A poll interval chosen above the default cap is the user's to choose.
+    max_interval = max(max_interval, interval)
+    started = clock()
+    deadline = started + timeout
+    if initial_delay:
+        sleep(min(initial_delay, timeout))
+    attempts = transient_in_a_row = 0
+    delay = interval
+    while True:
+        attempts += 1
+        try:
+            return client.get_certificate(customer_id, customer_name, retrieval_id), attempts
+        except CertificateNotReady as error:
+            transient_in_a_row = 0
+            last = error
+        except TransportError as error:
+            if not getattr(error, 'retryable', False):
+                raise
+            transient_in_a_row += 1
+            if transient_in_a_row > max_transient_errors:
+                raise TransportError(
+                    'GetCertificate for RetrievalId %s failed %d times in a row; the last failure: %s %s'
+                    % (retrieval_id, transient_in_a_row, error.message, RESUME_HINT % retrieval_id),
+                    request_may_have_been_processed=error.request_may_have_been_processed,
+                    status_code=error.status_code)
+            last = error
+        remaining = deadline - clock()
+        if remaining <= 0:
+            raise CertificateServiceError(
+                'The certificate for RetrievalId %s was not ready after %d GetCertificate calls in %d seconds '
+                '(last answer: %s). %s A longer wait_timeout waits longer in one run.'
+                % (retrieval_id, attempts, round(clock() - started), last.message, RESUME_HINT % retrieval_id),
+                code=last.code)
+        sleep(min(delay, remaining))
+        delay = min(delay * backoff, max_interval)
