@@ -390,7 +390,8 @@ tbody tr{background:var(--rbg)}
 tbody tr td:first-child{border-left:6px solid var(--c)}
 td.num{text-align:right;font-variant-numeric:tabular-nums;font-weight:650;white-space:nowrap}
 td.date{white-space:nowrap;font-variant-numeric:tabular-nums}
-td.host{font-weight:600}
+td.host{font-weight:600;min-width:9em}
+.nowrap{white-space:nowrap}
 td.customer,td.status{white-space:nowrap}
 td.environment{font-size:11.5px;letter-spacing:.03em;color:var(--muted)}
 td.issuer{min-width:7em;font-size:12px;color:var(--muted)}
@@ -423,7 +424,7 @@ caption{display:block;padding:4px 4px 8px}
 tbody tr{margin:0 0 12px;border:1px solid var(--line);border-left:6px solid var(--c);border-radius:10px;
 background:var(--card);overflow:hidden}
 tbody tr td:first-child{border-left:0;background:var(--rbg)}
-td{display:grid;grid-template-columns:8.5em 1fr;gap:8px;padding:6px 12px;border-bottom:1px solid var(--line);
+td{display:grid;grid-template-columns:120px 1fr;gap:8px;padding:6px 12px;border-bottom:1px solid var(--line);
 text-align:left;align-items:baseline}
 td>*{justify-self:start}
 td.serial .mono{max-width:none}
@@ -442,20 +443,20 @@ _COLUMNS = (
     ('Issuer', 'issuer'), ('Path', 'path'), ('Note', 'note'),
 )
 
-_LEGEND = '\n'.join('<dt>%s</dt><dd>%s</dd>' % (
-    ' '.join('<span class="pill s-%s">%s</span>' % (status, _LABELS[status]) for status in statuses), text)
-    for statuses, text in (
-        ((OK,), 'Valid beyond the renewal window; nothing to do yet.'),
-        ((RENEW,), 'The renewal window is open: renew with the current certificate before it expires. The service '
-                   'accepts a renewal at the earliest 60 days before expiry.'),
-        ((CRITICAL,), 'Renew now; the certificate expires within days.'),
-        ((EXPIRED,), 'An expired certificate cannot be renewed: apply for a new one in the Incomes Register '
-                     'e-service.'),
-        ((KEY_MISMATCH,), 'The private key on the host does not belong to the certificate.'),
-        ((MISSING, UNREADABLE, UNREACHABLE), 'No certificate, one that cannot be read, or a host that could not be '
-                                             'audited; see the note.'),
-    ))
+_LEGEND = '\n'.join('<dt><span class="pill s-%s">%s</span></dt><dd>%s</dd>' % (status, _LABELS[status], text)
+                    for status, text in (
+    (OK, 'Valid beyond the renewal window; nothing to do yet.'),
+    (RENEW, 'The renewal window is open: renew with the current certificate before it expires. The service accepts '
+            'a renewal at the earliest 60 days before expiry.'),
+    (CRITICAL, 'Renew now; the certificate expires within days.'),
+    (EXPIRED, 'An expired certificate cannot be renewed: apply for a new one in the Incomes Register e-service.'),
+    (KEY_MISMATCH, 'The private key on the host does not belong to the certificate.'),
+    (MISSING, 'There is no certificate at the path.'),
+    (UNREADABLE, 'The file is there but cannot be read or parsed; see the note.'),
+    (UNREACHABLE, 'The host could not be audited (unreachable, or certificate_info failed); see the note.'),
+))
 
+_DATE_RE = re.compile(r'\b\d{4}-\d{2}-\d{2}\b')
 _CN_RE = re.compile(r'(?:^|,)CN=((?:\\.|[^,\\])*)')
 
 
@@ -469,6 +470,11 @@ def _issuer_cell(issuer):
     match = _CN_RE.search(issuer)
     short = match.group(1).replace('\\', '') if match else issuer
     return '<span title="%s">%s</span>' % (_e(issuer), _e(short))
+
+
+def _note_html(note):
+    # A date in the middle of a note should not break at its hyphens.
+    return _DATE_RE.sub(r'<span class="nowrap">\g<0></span>', _e(note))
 
 
 def _path_html(path):
@@ -494,7 +500,7 @@ def _cells(row):
         '<span class="mono">%s</span>' % _e(row['serial']) if row['serial'] else '',
         _issuer_cell(row['issuer']),
         '<span class="mono">%s</span>' % _path_html(row['path']) if row['path'] else '',
-        _e(row['note']),
+        _note_html(row['note']),
     )
 
 
