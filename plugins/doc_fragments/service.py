@@ -42,7 +42,8 @@ options:
     required: true
   tls_ca_path:
     description:
-      - PEM bundle used to verify the service's HTTPS certificate instead of the system's trust store.
+      - PEM bundle used to verify the service's HTTPS certificate instead of the CA bundle that comes
+        with the Python C(requests) library (certifi).
     type: path
   validate_certs:
     description:

@@ -85,6 +85,14 @@ class RenewalNotAllowed(CertificateServiceError):
     """The renewal rules forbid the call: outside the 60-day window, or the certificate expired."""
 
 
+class CertificateExpired(RenewalNotAllowed):
+    """The certificate has expired: it cannot be renewed, a new one must be applied for."""
+
+
+class CertificateMissing(CertificateServiceError):
+    """There is no certificate (or no key) where one was expected."""
+
+
 class LocalFileError(CertificateServiceError):
     """A file on the managed host is unsafe or unusable: a symlink, loose permissions, disk full."""
 

@@ -22,7 +22,8 @@ from ansible_collections.incomes_register.certificates.plugins.module_utils impo
 from ansible_collections.incomes_register.certificates.plugins.module_utils import keys
 from ansible_collections.incomes_register.certificates.plugins.module_utils import renewal_policy
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
-    CertificateServiceError, RenewalNotAllowed, ServiceFault, StateError, TransportError)
+    CertificateExpired, CertificateMissing, CertificateServiceError, RequestValidationError, ServiceFault, StateError,
+    TransportError)
 
 PHASE_PREPARED = 'prepared'
 PHASE_SENT = 'sent'
@@ -43,12 +44,19 @@ class Outcome(object):
         self.action = 'none'
         self.retrieval_id = None
         self.backups = {}
-        self.calls = {'signNewCertificate': 0, 'renewCertificate': 0, 'getCertificate': 0}
+        self.client = None
         self.message = ''
 
+    def connect(self, client_factory):
+        self.client = client_factory()
+        return self.client
+
     def as_dict(self):
+        calls = {'signNewCertificate': 0, 'renewCertificate': 0, 'getCertificate': 0}
+        if self.client is not None:
+            calls.update(self.client.calls_made)
         return dict(changed=self.changed, action=self.action, retrieval_id=self.retrieval_id,
-                    backups=self.backups, service_calls=dict(self.calls), msg=self.message)
+                    backups=self.backups, service_calls=calls, msg=self.message)
 
 
 def _organisation(customer_name):
@@ -89,11 +97,8 @@ def resume(store, client, state, customer_id, customer_name, issuing_bundle, wai
     from ansible_collections.incomes_register.certificates.plugins.module_utils.retrieval import wait_for_certificate
     outcome.retrieval_id = state.get('retrieval_id')
     if state['phase'] != PHASE_RETRIEVED:
-        try:
-            cert_der, attempts = wait_for_certificate(
-                client, customer_id, customer_name, state['retrieval_id'], **wait_options)
-        finally:
-            outcome.calls['getCertificate'] += getattr(client, 'calls_made', {}).get('getCertificate', 0)
+        cert_der, dummy = wait_for_certificate(client, customer_id, customer_name, state['retrieval_id'],
+                                               **wait_options)
         done = store.complete(state, cert_der, customer_id, issuing_bundle)
     else:
         done = store.finish_swap(state)
@@ -113,8 +118,14 @@ def _submit(store, state, send, outcome):
             raise
         store.save_state(dict(state, phase=PHASE_SENT))
         raise
-    except ServiceFault:
+    except (ServiceFault, RequestValidationError):
+        # The service refused, or nothing was sent: nothing was spent.
         store.clear_state()
+        raise
+    except Exception:
+        # An answer that could not be trusted (or anything unforeseen) after sending: the service may
+        # have acted on the request.
+        store.save_state(dict(state, phase=PHASE_SENT))
         raise
     state = dict(state, phase=PHASE_SUBMITTED, retrieval_id=retrieval_id)
     store.save_state(state)
@@ -140,7 +151,7 @@ def enroll(store, client_factory, params, issuing_bundle, wait_options, check_mo
         if check_mode:
             outcome.changed = True
             return outcome
-        resume(store, client_factory(), state, customer_id, customer_name, issuing_bundle, wait_options, outcome)
+        resume(store, outcome.connect(client_factory), state, customer_id, customer_name, issuing_bundle, wait_options, outcome)
         outcome.message = 'Retrieved the certificate requested by an earlier run.'
         return outcome
     if state and state.get('transfer_id') == params['transfer_id']:
@@ -154,7 +165,7 @@ def enroll(store, client_factory, params, issuing_bundle, wait_options, check_mo
     if check_mode:
         outcome.changed = True
         return outcome
-    client = client_factory()
+    client = outcome.connect(client_factory)
     key = store.new_private_key(params['key_size'])
     csr = keys.build_csr(key, customer_id, _organisation(customer_name))
     state = dict(operation='sign', phase=PHASE_PREPARED, customer_id=customer_id,
@@ -163,7 +174,6 @@ def enroll(store, client_factory, params, issuing_bundle, wait_options, check_mo
                  csr_sha256=_csr_digest(csr), created=now.isoformat())
 
     def send():
-        outcome.calls['signNewCertificate'] += 1
         return client.sign_new_certificate(customer_id, customer_name, params['transfer_id'],
                                            params['transfer_password'], csr)
     try:
@@ -198,27 +208,27 @@ def renew(store, client_factory, params, issuing_bundle, wait_options, check_mod
         if check_mode:
             outcome.changed = True
             return outcome
-        resume(store, client_factory(), state, customer_id, customer_name, issuing_bundle, wait_options, outcome)
+        resume(store, outcome.connect(client_factory), state, customer_id, customer_name, issuing_bundle, wait_options, outcome)
         outcome.action = 'renewed'
         outcome.message = 'Completed the renewal started by an earlier run.'
         return outcome
 
     cert = store.certificate()
     if cert is None:
-        raise CertificateServiceError(
+        raise CertificateMissing(
             'There is no certificate at %s to renew. Request a first one with '
             'incomes_register.certificates.certificate_request.' % store.path)
     _check_customer(cert, customer_id, store.path)
     key = store.private_key()
     if key is None:
-        raise CertificateServiceError('The private key %s of the certificate to renew is missing.' % store.key_path)
+        raise CertificateMissing('The private key %s of the certificate to renew is missing.' % store.key_path)
     if not keys.keys_match(key, cert):
         raise CertificateServiceError('The private key %s does not belong to the certificate %s.'
                                       % (store.key_path, store.path))
     decision, sentence = renewal_policy.decide(cert.not_valid_after_utc, now, renew_before_days)
-    if decision == 'expired':
-        raise RenewalNotAllowed(sentence)
-    if decision == 'valid' and not state:
+    if decision == renewal_policy.EXPIRED:
+        raise CertificateExpired(sentence)
+    if decision == renewal_policy.VALID and not state:
         outcome.message = sentence
         return outcome
 
@@ -227,7 +237,7 @@ def renew(store, client_factory, params, issuing_bundle, wait_options, check_mod
         outcome.changed = True
         outcome.message = sentence
         return outcome
-    client = client_factory()
+    client = outcome.connect(client_factory)
     new_key = store.new_private_key(params['key_size'])
     csr = keys.build_csr(new_key, customer_id, _organisation(customer_name))
     # A renewal spends nothing one-time, so a 'prepared' or 'sent' state from a died run is simply
@@ -238,7 +248,6 @@ def renew(store, client_factory, params, issuing_bundle, wait_options, check_mod
                  renewed_serial=format(cert.serial_number, 'X'), created=now.isoformat())
 
     def send():
-        outcome.calls['renewCertificate'] += 1
         return client.renew_certificate(customer_id, customer_name, csr, key, cert)
     try:
         state = _submit(store, state, send, outcome)
@@ -282,7 +291,7 @@ def retrieve(store, client_factory, params, issuing_bundle, wait_options, check_
         outcome.changed = True
         return outcome
     store.save_state(state)
-    resume(store, client_factory(), state, params['customer_id'], params.get('customer_name'),
+    resume(store, outcome.connect(client_factory), state, params['customer_id'], params.get('customer_name'),
            issuing_bundle, wait_options, outcome)
     outcome.message = 'Retrieved and installed the certificate for RetrievalId %s.' % state['retrieval_id']
     return outcome
