@@ -7,9 +7,10 @@ Hierarchy (only the keys the running service needs are kept, in pki/ with mode 0
   Incomes Register Sandbox Service CA          (separate root: trusting it must not
     +- Incomes Register Sandbox Certificate      make customer certificates acceptable
        Service (response signer)                 as response signers)
-  Untrusted Sandbox Service CA                  (only for the untrusted-signer fault; its
-    +- Incomes Register Sandbox Certificate      signer deliberately carries the genuine
-       Service                                   signer's name)
+  Incomes Register Sandbox Service CA          (an impostor for the untrusted-signer fault:
+    +- Incomes Register Sandbox Certificate      same names as the genuine CA and signer,
+       Service                                   other keys; only a cryptographic chain
+                                                 check tells them apart)
 """
 import datetime
 import ipaddress
@@ -27,7 +28,6 @@ ROOT_CA_NAME = 'Incomes Register Sandbox Root CA'
 ISSUING_CA_NAME = 'Data Providers Sandbox Issuing CA v1'
 SERVICE_CA_NAME = 'Incomes Register Sandbox Service CA'
 SERVICE_SIGNER_NAME = 'Incomes Register Sandbox Certificate Service'
-UNTRUSTED_CA_NAME = 'Untrusted Sandbox Service CA'
 ORGANISATION = 'Incomes Register Sandbox'
 INFRASTRUCTURE_VALIDITY = datetime.timedelta(days=3650)
 # Backdating absorbs small clock differences between the sandbox and its clients.
@@ -168,7 +168,7 @@ def create(layout):
     tls_key, tls_cert = _tls_server(root_key, root_cert)
     service_ca_key, service_ca_cert = _self_signed_ca(SERVICE_CA_NAME)
     signer_key, signer_cert = _signer(service_ca_key, service_ca_cert)
-    untrusted_ca_key, untrusted_ca_cert = _self_signed_ca(UNTRUSTED_CA_NAME)
+    untrusted_ca_key, untrusted_ca_cert = _self_signed_ca(SERVICE_CA_NAME)
     untrusted_key, untrusted_cert = _signer(untrusted_ca_key, untrusted_ca_cert)
 
     for name, key, cert in (('issuing-ca', issuing_key, issuing_cert),

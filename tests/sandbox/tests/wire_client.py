@@ -34,6 +34,14 @@ def der(obj):
     return obj.public_bytes(serialization.Encoding.DER)
 
 
+def pem(cert):
+    return cert.public_bytes(serialization.Encoding.PEM).decode('ascii')
+
+
+def b64(data):
+    return base64.b64encode(data).decode('ascii')
+
+
 def spki(public_key):
     return public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
@@ -102,15 +110,14 @@ def verify_response_element(element, service_ca):
     """The contract's recipe: chain check of the KeyInfo signer, then verify a detached copy."""
     signer = signer_certificate(element)
     signer.verify_directly_issued_by(service_ca)
-    XMLVerifier().verify(copy.deepcopy(element), x509_cert=signer.public_bytes(serialization.Encoding.PEM).decode(),
-                         expect_config=VERIFY_CONFIG)
+    XMLVerifier().verify(copy.deepcopy(element), x509_cert=pem(signer), expect_config=VERIFY_CONFIG)
     return signer
 
 
 def sign_request(element, key, cert, c14n=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0):
     signer = XMLSigner(signature_algorithm=SignatureMethod.RSA_SHA256, digest_algorithm=DigestAlgorithm.SHA256,
                        c14n_algorithm=c14n)
-    return signer.sign(element, key=key, cert=[cert.public_bytes(serialization.Encoding.PEM).decode()])
+    return signer.sign(element, key=key, cert=[pem(cert)])
 
 
 class Client:
@@ -147,20 +154,27 @@ class Client:
         assert http.status_code == 200, http.text[:500]
         return Reply(http, operation, self.service_ca)
 
-    def sign_new(self, customer_id, transfer_id, password, csr, environment='TEST', name=None):
-        csr_b64 = base64.b64encode(csr if isinstance(csr, bytes) else der(csr)).decode()
-        return self.call('signNewCertificate', self.request_element('signNewCertificate', [
+    def sign_new_element(self, customer_id, transfer_id, password, csr, environment='TEST', name=None):
+        return self.request_element('signNewCertificate', [
             ('Environment', environment), ('CustomerId', customer_id), ('CustomerName', name),
-            ('TransferId', transfer_id), ('TransferPassword', password), ('CertificateRequest', csr_b64)]))
+            ('TransferId', transfer_id), ('TransferPassword', password),
+            ('CertificateRequest', b64(csr if isinstance(csr, bytes) else der(csr)))])
+
+    def sign_new(self, customer_id, transfer_id, password, csr, environment='TEST', name=None):
+        return self.call('signNewCertificate',
+                         self.sign_new_element(customer_id, transfer_id, password, csr, environment, name))
+
+    def get_element(self, customer_id, retrieval_id, environment='TEST'):
+        return self.request_element('getCertificate', [
+            ('Environment', environment), ('CustomerId', customer_id), ('RetrievalId', retrieval_id)])
 
     def get(self, customer_id, retrieval_id, environment='TEST'):
-        return self.call('getCertificate', self.request_element('getCertificate', [
-            ('Environment', environment), ('CustomerId', customer_id), ('RetrievalId', retrieval_id)]))
+        return self.call('getCertificate', self.get_element(customer_id, retrieval_id, environment))
 
     def renew_element(self, customer_id, csr, key, cert, environment='TEST', **sign_options):
         element = self.request_element('renewCertificate', [
             ('Environment', environment), ('CustomerId', customer_id),
-            ('CertificateRequest', base64.b64encode(der(csr)).decode())])
+            ('CertificateRequest', b64(der(csr)))])
         return sign_request(element, key, cert, **sign_options)
 
     def renew(self, customer_id, csr, key, cert, environment='TEST', **sign_options):
