@@ -49,7 +49,8 @@ class CertificateStore(object):
         self.backup = backup
 
     def lock(self, timeout):
-        file_ops.ensure_directory(os.path.dirname(os.path.abspath(self.path)) or '.', 0o755)
+        file_ops.ensure_directory(os.path.dirname(os.path.abspath(self.path)), 0o755,
+                                  owner=self.owner, group=self.group)
         return file_ops.HostLock(self.lock_path, timeout=timeout)
 
     # Reading what is there.
@@ -86,6 +87,8 @@ class CertificateStore(object):
         if existing is not None:
             return existing
         key = keys.generate_private_key(size)
+        file_ops.ensure_directory(os.path.dirname(os.path.abspath(self.new_key_path)), file_ops.PRIVATE_DIR_MODE,
+                                  owner=self.owner, group=self.group)
         file_ops.atomic_write(self.new_key_path, keys.serialize_private_key(key, self.passphrase),
                               KEY_MODE, owner=self.owner, group=self.group)
         return key

@@ -90,6 +90,8 @@ MODULE_PLAYBOOK = """
         dest: "{{{{ results_file }}}}"
         mode: '0600'
       delegate_to: localhost
+      check_mode: false
+      diff: false
 """
 
 
