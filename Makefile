@@ -47,7 +47,7 @@ integration: setup
 	$(call run_pytest,tests/integration)
 
 demo: setup
-	$(BIN)/python tests/demo.py
+	bash demo/run-demo.sh
 
 clean:
 	rm -rf .build tests/output demo-output

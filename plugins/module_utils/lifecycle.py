@@ -67,6 +67,10 @@ def _organisation(customer_name):
     return None
 
 
+def _when(moment):
+    return moment.strftime('%Y-%m-%d %H:%M UTC')
+
+
 def _csr_digest(csr_der):
     return hashlib.sha256(csr_der).hexdigest()
 
@@ -255,8 +259,9 @@ def renew(store, client_factory, params, issuing_bundle, wait_options, check_mod
         _discard(store.new_key_path)
         raise
     if params['wait']:
-        resume(store, client, state, customer_id, customer_name, issuing_bundle, wait_options, outcome)
-        outcome.message = 'Renewed: %s' % sentence
+        new_cert = resume(store, client, state, customer_id, customer_name, issuing_bundle, wait_options, outcome)
+        outcome.message = 'Renewed: the new certificate is valid until %s (the old one expires %s).' % (
+            _when(new_cert.not_valid_after_utc), _when(cert.not_valid_after_utc))
     else:
         outcome.action = 'pending'
         outcome.message = 'Renewal accepted; retrieve it later with certificate_retrieve or a rerun.'
