@@ -9,7 +9,6 @@ import pytest
 from irsandbox.testing import RunningSandbox
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PLAYBOOKS = os.path.join(ROOT, 'tests', 'integration', 'playbooks')
 COLLECTIONS = os.path.join(ROOT, '.build', 'collections')
 
 
@@ -50,7 +49,7 @@ def ansible_env(extra=None):
 
 @pytest.fixture
 def run_playbook(tmp_path):
-    """Run a playbook of tests/integration/playbooks (or a path) with extra vars from a file.
+    """Run a playbook (an FQCN or a path) with extra vars from a file.
 
     The playbooks write what they register to {{ results_file }} so the tests read real results.
     """
@@ -64,8 +63,7 @@ def run_playbook(tmp_path):
         with open(vars_path, 'w') as handle:
             json.dump(variables, handle)
         os.chmod(vars_path, 0o600)
-        path = playbook if os.path.isabs(playbook) else os.path.join(PLAYBOOKS, playbook)
-        command = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), path,
+        command = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), playbook,
                    '-i', inventory or 'localhost,', '-c', 'local', '-e', '@' + vars_path] + list(args)
         completed = subprocess.run(command, capture_output=True, text=True, env=ansible_env(env),
                                    cwd=str(tmp_path), timeout=600, check=False)

@@ -1,0 +1,188 @@
+"""The renewal role and the enroll/renew/audit playbooks over a five-host inventory (issue 4)."""
+import csv
+import html.parser
+import json
+import os
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.integration
+
+STORIES = {
+    # host: (customer_id, expires_in_days or None for no certificate)
+    'fresh': ('1000001-1', 700),
+    'window': ('1000002-2', 45),
+    'five': ('1000003-3', 5),
+    'expired': ('1000004-4', -3),
+    'missing': ('1000005-5', None),
+}
+EXPECTED_FIRST_RUN = {'fresh': 'ok', 'window': 'renewed', 'five': 'renewed', 'expired': 'expired',
+                      'missing': 'missing'}
+
+
+def write_inventory(path, sandbox, root, hosts):
+    inventory = {'all': {
+        'vars': {
+            'ansible_connection': 'local',
+            'ansible_python_interpreter': '{{ ansible_playbook_python }}',
+            'renewal_environment': 'TEST',
+            'renewal_endpoint': sandbox.url,
+            'renewal_service_ca_path': sandbox.service_ca_pem,
+            'renewal_issuing_ca_path': sandbox.issuing_ca_pem,
+            'renewal_tls_ca_path': sandbox.tls_ca_pem,
+            'renewal_certificate_path': str(root) + '/{{ inventory_hostname }}/certificate.pem',
+            'renewal_private_key_path': str(root) + '/{{ inventory_hostname }}/private/key.pem',
+            'renewal_initial_delay': 0,
+            'renewal_poll_interval': 0.2,
+            'renewal_install_targets': [{
+                'layout': 'combined', 'dest': str(root) + '/{{ inventory_hostname }}/deploy/combined.pem'}],
+        },
+        'hosts': dict((name, {'renewal_customer_id': customer}) for name, customer in hosts.items()),
+    }}
+    path.write_text(yaml.safe_dump(inventory))
+    return str(path)
+
+
+@pytest.fixture
+def fleet(sandbox, tmp_path):
+    root = tmp_path / 'hosts'
+    for name, (customer, days) in STORIES.items():
+        (root / name / 'private').mkdir(parents=True, mode=0o700)
+        if days is not None:
+            sandbox.issue(customer, new_key_path=str(root / name / 'private' / 'key.pem'), expires_in_days=days,
+                          out=str(root / name / 'certificate.pem'))
+    inventory = write_inventory(tmp_path / 'inventory.yml', sandbox, root,
+                                dict((name, customer) for name, (customer, days) in STORIES.items()))
+    return root, inventory
+
+
+def recap_changed(output):
+    """{host: changed count} from the PLAY RECAP lines."""
+    counts = {}
+    for line in output.splitlines():
+        parts = line.split()
+        if len(parts) > 3 and parts[1] == ':' and parts[3].startswith('changed='):
+            counts[parts[0]] = int(parts[3].split('=')[1])
+    return counts
+
+
+def test_renew_playbook_over_five_hosts_then_rerun_changes_nothing(sandbox, fleet, run_playbook, tmp_path):
+    root, inventory = fleet
+    summary_file = str(tmp_path / 'renew-summary.json')
+    before = sandbox.calls()
+    run = run_playbook('incomes_register.certificates.renew', {'incomes_register_renew_summary_file': summary_file},
+                       inventory=inventory)
+    assert run.returncode != 0, 'expired and missing hosts must turn the scheduled job red'
+    assert 'need attention' in run.output
+    with open(summary_file) as handle:
+        outcomes = json.load(handle)
+    assert dict((host, o['status']) for host, o in outcomes.items()) == EXPECTED_FIRST_RUN
+    after = sandbox.calls()
+    assert after['renewCertificate'] - before['renewCertificate'] == 2
+    assert after['signNewCertificate'] == before['signNewCertificate']
+    assert after['getCertificate'] - before['getCertificate'] >= 2
+    for host in ('window', 'five', 'fresh'):
+        assert (root / host / 'deploy' / 'combined.pem').exists(), host
+    assert not (root / 'expired' / 'deploy').exists()
+
+    before = sandbox.calls()
+    run = run_playbook('incomes_register.certificates.renew', {'incomes_register_renew_summary_file': summary_file},
+                       inventory=inventory)
+    with open(summary_file) as handle:
+        outcomes = json.load(handle)
+    assert dict((host, o['status']) for host, o in outcomes.items()) == dict(
+        EXPECTED_FIRST_RUN, window='ok', five='ok')
+    assert sandbox.calls()['total'] == before['total'], 'a rerun must not call the service'
+    changed = recap_changed(run.output)
+    assert changed['fresh'] == changed['window'] == changed['five'] == 0, run.output[-3000:]
+
+
+class TableParser(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.rows, self._row, self._in_body = [], None, False
+
+    def handle_starttag(self, tag, attrs):
+        if tag == 'tbody':
+            self._in_body = True
+        elif tag == 'tr' and self._in_body:
+            self._row = []
+        elif tag == 'td' and self._row is not None:
+            self._row.append('')
+
+    def handle_endtag(self, tag):
+        if tag == 'tr' and self._row is not None:
+            self.rows.append([cell.strip() for cell in self._row])
+            self._row = None
+
+    def handle_data(self, data):
+        if self._row:
+            self._row[-1] += data
+
+
+def parse_prometheus(text):
+    samples = []
+    for line in text.splitlines():
+        if not line or line.startswith('#'):
+            continue
+        name_labels, value = line.rsplit(' ', 1)
+        name, _, labels = name_labels.partition('{')
+        pairs = dict(part.split('=', 1) for part in labels.rstrip('}').split('",') if part)
+        samples.append((name, dict((k, v.strip('"')) for k, v in pairs.items()), float(value)))
+    return samples
+
+
+def test_audit_playbook_writes_readable_report_and_gates(sandbox, fleet, run_playbook, tmp_path):
+    root, inventory = fleet
+    out = tmp_path / 'report'
+    before = sandbox.calls()['total']
+    run = run_playbook('incomes_register.certificates.audit', {'audit_output_dir': str(out)},
+                       inventory=inventory, args=['--check'])
+    assert run.returncode == 0, run
+    assert sandbox.calls()['total'] == before, 'an audit never calls the service'
+
+    with open(out / 'certificate-expiry.csv') as handle:
+        rows = list(csv.DictReader(handle))
+    status = dict((row['host'], row['status']) for row in rows)
+    assert status == {'fresh': 'ok', 'window': 'renew', 'five': 'critical', 'expired': 'expired',
+                      'missing': 'missing'}
+    days = dict((row['host'], row['days_remaining']) for row in rows)
+    assert days['five'] in ('4', '5') and days['window'] in ('44', '45')
+
+    report = json.loads((out / 'certificate-expiry.json').read_text())
+    assert report['summary']['total'] == 5
+
+    parser = TableParser()
+    parser.feed((out / 'certificate-expiry.html').read_text())
+    hosts_in_order = [row[0] for row in parser.rows]
+    assert hosts_in_order == ['missing', 'expired', 'five', 'window', 'fresh']
+
+    samples = parse_prometheus((out / 'certificate-expiry.prom').read_text())
+    remaining = dict((s[1]['host'], s[2]) for s in samples if s[0] == 'incomes_register_certificate_days_remaining')
+    assert set(remaining) == {'fresh', 'window', 'five', 'expired'}
+    assert remaining['expired'] < 0 < remaining['five'] < remaining['window'] < remaining['fresh']
+
+    run = run_playbook('incomes_register.certificates.audit',
+                       {'audit_output_dir': str(out), 'audit_fail_within_days': 10}, inventory=inventory)
+    assert run.returncode != 0
+    assert 'Certificate audit gate' in run.output and 'expired' in run.output
+
+
+def test_enroll_playbook_keeps_the_password_out_of_the_log(sandbox, run_playbook, tmp_path):
+    root = tmp_path / 'hosts'
+    inventory = write_inventory(tmp_path / 'inventory.yml', sandbox, root, {'newhost': '1000009-9'})
+    transfer_id, transfer_password = sandbox.subscribe('1000009-9', 'Enroll Oy', 'TEST')
+    secrets = {'incomes_register_transfer_id': transfer_id, 'incomes_register_transfer_password': transfer_password}
+    run = run_playbook('incomes_register.certificates.enroll', secrets, inventory=inventory, args=['-vvv'])
+    assert run.returncode == 0, run
+    assert transfer_password not in run.output
+    assert (root / 'newhost' / 'certificate.pem').exists()
+    assert oct(os.stat(root / 'newhost' / 'private' / 'key.pem').st_mode & 0o777) == '0o600'
+    state = root / 'newhost' / 'certificate.pem.state.json'
+    assert not state.exists()
+
+    before = sandbox.calls()['total']
+    run = run_playbook('incomes_register.certificates.enroll', secrets, inventory=inventory)
+    assert run.returncode == 0, run
+    assert sandbox.calls()['total'] == before, 'enrolling an enrolled host makes no call'
