@@ -15,8 +15,7 @@ from irsandbox.endpoint import Endpoint
 
 log = logging.getLogger('irsandbox')
 HANDSHAKE_TIMEOUT = 15
-# Bodies slightly over the limit are read and discarded so the client sees the 413
-# instead of a reset; anything bigger is not worth reading.
+# Unwanted bodies up to this size are read and dropped so the client sees the answer.
 MAX_DRAIN_BYTES = 16 * 1024 * 1024
 CHUNK = 64 * 1024
 
@@ -33,6 +32,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         started = time.monotonic()
         if urlsplit(self.path).path != protocol.ENDPOINT_PATH:
+            self._discard_body()
             self._send(404, b'Not found\n', 'text/plain; charset=utf-8')
             return
         body, refusal = self._read_body()
@@ -53,6 +53,25 @@ class Handler(BaseHTTPRequestHandler):
             self._send(reply.status, reply.body)
         self._log_line(started, reply.status, reply.summary)
 
+    def _discard_body(self):
+        """Read and drop an unwanted body, then end the connection after the answer.
+
+        Closing a socket with unread input makes the kernel send a reset, which can destroy
+        the answer before the client reads it; so a modest body is read first.
+        """
+        self.close_connection = True
+        try:
+            remaining = int(self.headers.get('Content-Length', '0'))
+        except ValueError:
+            return
+        if remaining > MAX_DRAIN_BYTES:
+            return
+        while remaining > 0:
+            chunk = self.rfile.read(min(CHUNK, remaining))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+
     def _read_body(self):
         """(body, None) or (None, (http status, message)) when the request is refused unread."""
         if self.headers.get('Transfer-Encoding'):
@@ -64,12 +83,7 @@ class Handler(BaseHTTPRequestHandler):
         if length < 0:
             return None, (400, 'Invalid Content-Length')
         if length > protocol.MAX_REQUEST_BYTES:
-            if length <= MAX_DRAIN_BYTES:
-                while length > 0:
-                    chunk = self.rfile.read(min(CHUNK, length))
-                    if not chunk:
-                        break
-                    length -= len(chunk)
+            self._discard_body()
             return None, (413, 'Request larger than %d bytes' % protocol.MAX_REQUEST_BYTES)
         body = self.rfile.read(length)
         if len(body) != length:
