@@ -394,8 +394,9 @@ def build_parser():
 
     fault = commands.add_parser('fault', help='inject faults at run time', description='inject faults at run time')
     fault_commands = fault.add_subparsers(dest='fault_command', required=True, metavar='ACTION')
-    kinds_help = '; '.join('%s: %s' % (kind, text) for kind, (_, text) in faults.KINDS.items())
-    sub = fault_commands.add_parser('set', help='add a fault', parents=[common], epilog=kinds_help)
+    kinds_help = 'kinds:\n' + '\n'.join('  %-22s %s' % (kind, text) for kind, text in faults.KINDS.items())
+    sub = fault_commands.add_parser('set', help='add a fault', parents=[common], epilog=kinds_help,
+                                    formatter_class=argparse.RawDescriptionHelpFormatter)
     sub.set_defaults(handler=cmd_fault_set)
     sub.add_argument('--operation', required=True, choices=faults.FAULT_OPERATIONS)
     sub.add_argument('--kind', required=True, choices=list(faults.KINDS))

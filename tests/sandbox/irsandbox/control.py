@@ -100,6 +100,8 @@ def stop(layout, timeout=15.0):
     """SIGTERM the running server and wait for it to exit; False when none was running."""
     info = running_info(layout)
     if info is None:
+        if os.path.exists(layout.server_json):
+            os.unlink(layout.server_json)  # left behind by a server that was killed
         return False
     pid = info['pid']
     os.kill(pid, signal.SIGTERM)

@@ -1,4 +1,4 @@
-"""The business rules of the three operations. Input: a schema-checked request element; output: an Outcome."""
+"""The business rules of the three operations: a parsed Request in, an Outcome (payload, errors) out."""
 import base64
 import datetime
 import secrets
