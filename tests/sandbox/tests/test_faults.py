@@ -66,8 +66,11 @@ def test_delay_answers_late_after_processing(client, faulty, keys, customer_id):
     with pytest.raises(requests.Timeout):
         client.post(client.envelope(client.sign_new_element(customer_id, transfer_id, password, csr)),
                     'signNewCertificate', timeout=0.3)
-    time.sleep(0.8)
-    # The request was processed although the client gave up: the retry finds the credentials used.
+    # Wait for the abandoned request to be processed rather than racing it.
+    deadline = time.monotonic() + 20
+    while not any(r['customer_id'] == customer_id for r in faulty.state()['retrievals']):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
     assert client.sign_new(customer_id, transfer_id, password, csr).codes == ['PKI004']
 
 

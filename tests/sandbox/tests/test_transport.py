@@ -133,7 +133,7 @@ def test_calls_are_counted_per_operation_with_peak_concurrency(client, faulty, k
     assert faulty.calls() == {'signNewCertificate': 1, 'getCertificate': 2, 'renewCertificate': 0,
                               'total': 3, 'peak_concurrent': 1}
 
-    faulty.set_fault('getCertificate', 'delay', seconds=0.6)
+    faulty.set_fault('getCertificate', 'delay', seconds=1.5)
     threads = [threading.Thread(target=client.get, args=(customer_id, signed.retrieval_id)) for _ in range(3)]
     for thread in threads:
         thread.start()
