@@ -37,8 +37,18 @@ class Endpoint:
             request = soap.parse_request(body, soap_action)
         except soap.SoapFault as exc:
             return fault_reply(exc.message, exc.code, exc.http_status)
-        self.store.count_call(request.operation)
+        except Exception:
+            log.exception('internal error while parsing a request')
+            return fault_reply('Internal error', 'Server')
         summary = {'operation': request.operation, 'customer': soap.child_text(request.element, 'CustomerId')}
+        try:
+            return self._dispatch(request, summary)
+        except Exception:
+            log.exception('internal error while answering %s', request.operation)
+            return self._internal_error(request, summary)
+
+    def _dispatch(self, request, summary):
+        self.store.count_call(request.operation)
         fault = self.store.take_fault(request.operation, faults.REQUEST_KINDS)
         kind = fault['kind'] if fault else None
         summary['fault'] = kind
@@ -48,11 +58,7 @@ class Endpoint:
             return Reply(body=faults.malformed_body(request.operation), summary=summary)
         if kind == 'oversized':
             return Reply(body=faults.oversized_body(request.operation), summary=summary)
-        try:
-            return self._answer(request, kind, fault, summary)
-        except Exception:
-            log.exception('internal error while answering %s', request.operation)
-            return self._internal_error(request, summary)
+        return self._answer(request, kind, fault, summary)
 
     def _answer(self, request, kind, fault, summary):
         outcome = self.service.handle(request)

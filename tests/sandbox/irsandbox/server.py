@@ -34,6 +34,7 @@ class Handler(BaseHTTPRequestHandler):
         if urlsplit(self.path).path != protocol.ENDPOINT_PATH:
             self._discard_body()
             self._send(404, b'Not found\n', 'text/plain; charset=utf-8')
+            self._log_line(started, 404, {})
             return
         body, refusal = self._read_body()
         if refusal is not None:
