@@ -56,6 +56,10 @@ def parse_request(body, soap_action):
         raise SoapFault('Request is not a SOAP 1.1 envelope')
     children = [child for child in root if isinstance(child.tag, str)]
     if children and children[0].tag == '{%s}Header' % protocol.SOAP_ENV_NS:
+        for header in children[0]:
+            if header.get('{%s}mustUnderstand' % protocol.SOAP_ENV_NS) in ('1', 'true'):
+                raise SoapFault('MustUnderstand headers are not understood: %s' % header.tag,
+                                code='MustUnderstand')
         children = children[1:]
     if len(children) != 1 or children[0].tag != '{%s}Body' % protocol.SOAP_ENV_NS:
         raise SoapFault('SOAP envelope must hold an optional Header followed by a Body')

@@ -105,9 +105,12 @@ def test_doctype_in_a_request_is_a_soap_fault(client, sandbox):
      'S:VersionMismatch'),
     (b'<e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/"><e:Body><x:Foo xmlns:x="http://'
      b'certificates.vero.fi/2017/10/certificateservices"/></e:Body></e:Envelope>', '"getCertificate"', 'S:Client'),
+    (b'<e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/"><e:Header><w:Security xmlns:w="urn:w" '
+     b'e:mustUnderstand="1"/></e:Header><e:Body/></e:Envelope>', '"getCertificate"', 'S:MustUnderstand'),
     (None, 'getCertificate', 'S:Client'),     # SOAPAction without the quotes
     (None, '"signNewCertificate"', 'S:Client'),  # SOAPAction of another operation
-], ids=['not-xml', 'not-soap', 'soap-1.2', 'unknown-operation', 'unquoted-action', 'mismatched-action'])
+], ids=['not-xml', 'not-soap', 'soap-1.2', 'unknown-operation', 'must-understand', 'unquoted-action',
+        'mismatched-action'])
 def test_unusable_requests_get_a_soap_fault(client, body, action, fault_code):
     http = client.post(body or get_body(client), soap_action=action)
     assert http.status_code == 500
