@@ -100,6 +100,13 @@ def _never_connected(error):
     return isinstance(reason, urllib3.exceptions.ConnectTimeoutError)
 
 
+def _is_server_fault(envelope):
+    """Whether a SOAP 1.1 fault's faultcode is Server or a Server.* subcode (a QName, so any prefix)."""
+    code = envelope.findtext('{%s}Body/{%s}Fault/faultcode' % (soap_messages.SOAP_NS, soap_messages.SOAP_NS))
+    local = (code or '').strip().rsplit(':', 1)[-1]
+    return local == 'Server' or local.startswith('Server.')
+
+
 def _set_message(error, message):
     error.message = message
     error.args = (message,)
@@ -262,10 +269,15 @@ class CertificateServiceClient(object):
         content = self._read_body(response)
         if status == 500:
             try:
-                soap_messages.find_response_element(
-                    xml_security.parse_xml(content, self.max_response_bytes), operation, http_status=status)
+                envelope = xml_security.parse_xml(content, self.max_response_bytes)
+                soap_messages.find_response_element(envelope, operation, http_status=status)
             except ResponseRejected:
                 pass
+            except TransportError as fault:
+                # A SOAP fault: the request was not acted on. A Server fault is the service's own trouble
+                # and may pass, so GetCertificate polling tries again; a Client fault would only repeat.
+                fault.retryable = _is_server_fault(envelope)
+                raise
             raise _transport_error('The service at %s answered HTTP 500 without a SOAP fault. The request may have '
                                    'been processed.' % self.endpoint, processed=True, status_code=status,
                                    retryable=True)
