@@ -22,8 +22,8 @@ from ansible_collections.incomes_register.certificates.plugins.module_utils impo
 from ansible_collections.incomes_register.certificates.plugins.module_utils import keys
 from ansible_collections.incomes_register.certificates.plugins.module_utils import renewal_policy
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
-    CertificateExpired, CertificateMissing, CertificateServiceError, RequestValidationError, ServiceFault, StateError,
-    TransportError)
+    CertificateExpired, CertificateMissing, CertificateServiceError, RequestValidationError, ResponseRejected,
+    ServiceFault, StateError, TransportError)
 
 PHASE_PREPARED = 'prepared'
 PHASE_SENT = 'sent'
@@ -186,6 +186,9 @@ def enroll(store, client_factory, params, issuing_bundle, wait_options, check_mo
         if error.request_may_have_been_processed:
             error.message += (' The service may have processed the request and used up the one-time '
                               'credentials; they will not be sent again. Rerun to get a clear next step.')
+        else:
+            error.message += (' The one-time credentials were not used and stay valid: run again with the same '
+                              'TransferID and TransferPassword once the problem is solved.')
         raise
     if params['wait']:
         resume(store, client, state, customer_id, customer_name, issuing_bundle, wait_options, outcome)
@@ -257,6 +260,10 @@ def renew(store, client_factory, params, issuing_bundle, wait_options, check_mod
         state = _submit(store, state, send, outcome)
     except ServiceFault:
         _discard(store.new_key_path)
+        raise
+    except (TransportError, ResponseRejected) as error:
+        error.message += (' Nothing was installed and the current certificate stays in use: run again to renew. '
+                          'A renewal spends nothing one-time, so asking again is safe.')
         raise
     if params['wait']:
         new_cert = resume(store, client, state, customer_id, customer_name, issuing_bundle, wait_options, outcome)
