@@ -53,6 +53,16 @@ class CertificateStore(object):
                                   owner=self.owner, group=self.group)
         return file_ops.HostLock(self.lock_path, timeout=timeout)
 
+    def refuse_links(self):
+        """LocalFileError when a file of this certificate is a symbolic link, before anything is sent.
+
+        The swap moves files over <path> and <private_key_path> with os.replace, which would turn a link
+        into a plain file, and a link at the state or .new paths would point a write somewhere else.
+        Found after a request, that would have spent the request; found here, it costs nothing.
+        """
+        for path in (self.path, self.key_path, self.new_key_path, self.new_cert_path, self.state_path):
+            file_ops.refuse_symlink(path)
+
     # Reading what is there.
 
     def certificate(self):

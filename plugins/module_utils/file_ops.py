@@ -61,7 +61,7 @@ def parse_mode(value):
         raise LocalFileError('mode must be an octal number such as 0644, not %r' % (value,)) from None
 
 
-def _refuse_symlink(path):
+def refuse_symlink(path):
     if os.path.islink(path):
         raise LocalFileError('%s is a symbolic link; refusing to follow it for a certificate, key or state '
                              'file. Replace it with a regular file or point the task at the real path.' % path)
@@ -87,7 +87,7 @@ def atomic_write(path, data, mode, owner=None, group=None):
     """
     if isinstance(data, str):
         data = data.encode('utf-8')
-    _refuse_symlink(path)
+    refuse_symlink(path)
     if os.path.isdir(path):
         raise LocalFileError('%s is a directory, expected a file path' % path)
     uid = resolve_uid(owner)
@@ -156,7 +156,7 @@ def ensure_directory(path, mode=PRIVATE_DIR_MODE, owner=None, group=None):
     directory another role manages. Only path itself must not be a symlink; symlinked parents
     (/var on some systems) are normal.
     """
-    _refuse_symlink(path)
+    refuse_symlink(path)
     uid = resolve_uid(owner)
     gid = resolve_gid(group)
     missing = []

@@ -145,6 +145,7 @@ def run_lifecycle(module, flow):
     params = module.params
     try:
         store = build_store(params)
+        store.refuse_links()
         if module.check_mode:
             before = lifecycle.describe_installed(store)
             outcome = flow(store, lambda: build_client(params), params, issuing_bundle(params),
