@@ -49,6 +49,9 @@ class CertificateStore(object):
         self.backup = backup
 
     def lock(self, timeout):
+        # The key's directory first: when the certificate shares it, it must still be created private.
+        file_ops.ensure_directory(os.path.dirname(os.path.abspath(self.key_path)), file_ops.PRIVATE_DIR_MODE,
+                                  owner=self.owner, group=self.group)
         file_ops.ensure_directory(os.path.dirname(os.path.abspath(self.path)), 0o755,
                                   owner=self.owner, group=self.group)
         return file_ops.HostLock(self.lock_path, timeout=timeout)
