@@ -94,7 +94,6 @@ def _refuse_shared_destinations(planned):
         seen[entry.path] = entry.role
 
 
-
 def attributes_differ(entry, owner_uid, group_gid):
     try:
         info = os.lstat(entry.path)

@@ -17,7 +17,7 @@ description:
     RV(error), so an audit across an inventory gets an answer from every host.
   - Makes no network call and imports no XML library, so it is cheap to run on many hosts.
 author:
-  - Incomes Register certificates collection contributors
+  - Incomes Register certificates collection maintainers (@incomes-register)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:

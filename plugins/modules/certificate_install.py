@@ -21,7 +21,7 @@ description:
     what it contains, since its encryption differs each time), so a rerun reports no change.
   - Private keys never appear in a diff. Files holding a key are written with O(private_key_mode).
 author:
-  - Incomes Register certificates collection contributors
+  - Incomes Register certificates collection maintainers (@incomes-register)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -94,7 +94,6 @@ requirements:
   - cryptography >= 41
 seealso:
   - module: incomes_register.certificates.certificate_renew
-  - role: incomes_register.certificates.renewal
 '''
 
 EXAMPLES = r'''
@@ -162,7 +161,7 @@ def main():
             owner=dict(type='str'),
             group=dict(type='str'),
             mode=dict(type='raw', default='0644'),
-            private_key_mode=dict(type='raw', default='0600'),
+            private_key_mode=dict(type='raw', default='0600', no_log=False),
             backup=dict(type='bool', default=False),
         ),
         supports_check_mode=True,

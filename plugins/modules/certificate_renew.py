@@ -21,7 +21,7 @@ description:
     applied for in the Incomes Register e-service.
   - A renewal that a previous run left half done (state file) is completed first.
 author:
-  - Incomes Register certificates collection contributors
+  - Incomes Register certificates collection maintainers (@incomes-register)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - incomes_register.certificates.service
@@ -51,7 +51,6 @@ requirements:
 seealso:
   - module: incomes_register.certificates.certificate_request
   - module: incomes_register.certificates.certificate_info
-  - role: incomes_register.certificates.renewal
 '''
 
 EXAMPLES = r'''

@@ -23,7 +23,7 @@ description:
   - Before the one-time credentials are sent, the module writes a state file. A run that dies after
     sending resumes the retrieval; credentials whose outcome is unknown are never sent again.
 author:
-  - Incomes Register certificates collection contributors
+  - Incomes Register certificates collection maintainers (@incomes-register)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - incomes_register.certificates.service

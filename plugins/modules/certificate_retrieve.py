@@ -18,7 +18,7 @@ description:
     in as those modules do. It is resumable, a rerun continues the same retrieval.
   - With nothing in flight the module does nothing.
 author:
-  - Incomes Register certificates collection contributors
+  - Incomes Register certificates collection maintainers (@incomes-register)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - incomes_register.certificates.service

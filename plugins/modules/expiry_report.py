@@ -25,7 +25,7 @@ description:
     that changed it. Days remaining change daily, so a daily audit rewrites the files daily.
   - The module never fails because of what it finds; RV(gate_failed) tells the playbook whether to.
 author:
-  - Incomes Register certificates collection contributors
+  - Incomes Register certificates collection maintainers (@incomes-register)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:

@@ -127,7 +127,7 @@ def parse_prometheus(text):
         if not line or line.startswith('#'):
             continue
         name_labels, value = line.rsplit(' ', 1)
-        name, _, labels = name_labels.partition('{')
+        name, dummy, labels = name_labels.partition('{')
         pairs = dict(part.split('=', 1) for part in labels.rstrip('}').split('",') if part)
         samples.append((name, dict((k, v.strip('"')) for k, v in pairs.items()), float(value)))
     return samples

@@ -76,7 +76,7 @@ def cmd_serve(args):
 def cmd_start(args):
     layout = _layout(args)
     try:
-        _, info = control.start(layout, _serve_options(args), timeout=args.timeout)
+        dummy, info = control.start(layout, _serve_options(args), timeout=args.timeout)
     except control.ControlError as exc:
         raise UsageError('%s\n%s' % (exc, _log_tail(layout))) from None
     print(info['url'])
@@ -113,7 +113,7 @@ def _transfer_password():
     """16 characters, the longest the schema allows, with a special character that clients must escape."""
     alphabet = string.ascii_letters + string.digits + PASSWORD_SPECIALS
     while True:
-        rest = ''.join(secrets.choice(alphabet) for _ in range(15))
+        rest = ''.join(secrets.choice(alphabet) for dummy in range(15))
         if any(c in PASSWORD_SPECIALS for c in rest) and any(c.isdigit() for c in rest):
             return secrets.choice(string.ascii_letters) + rest
 

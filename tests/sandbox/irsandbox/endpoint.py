@@ -69,7 +69,7 @@ class Endpoint:
                 outcome.payload = [('Certificate', faults.certificate_fault(
                     certificate_fault['kind'], outcome.certificate, outcome.retrieval, self.pki))]
         summary['result'] = 'FAIL' if outcome.errors else 'OK'
-        summary['codes'] = ','.join(code for code, _ in outcome.errors) or None
+        summary['codes'] = ','.join(code for code, dummy in outcome.errors) or None
         signer = self.pki.untrusted if kind == 'untrusted-signer' else self.pki.service
         signed = signing.sign_response(soap.build_response(request.operation, outcome.payload, outcome.errors),
                                        signer)

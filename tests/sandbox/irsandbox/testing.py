@@ -118,10 +118,10 @@ class RunningSandbox:
         if '--dir' not in argv:
             argv += ['--dir', self.directory]
         completed = subprocess.run([sys.executable, '-m', 'irsandbox', *argv], capture_output=True, text=True,
-                                   env=control.child_environment(), timeout=120)
+                                   env=control.child_environment(), timeout=120, check=False)
         if completed.returncode != 0:
-            raise SandboxError('ir-sandbox %s failed (%d): %s' % (argv[0], completed.returncode,
-                                                                 completed.stderr.strip()))
+            raise SandboxError('ir-sandbox %s failed (%d): %s'
+                               % (argv[0], completed.returncode, completed.stderr.strip()))
         return completed.stdout
 
     def _json(self, *args):

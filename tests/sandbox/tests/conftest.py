@@ -17,7 +17,7 @@ from wire_client import Client  # noqa: E402
 @pytest.fixture(scope='session')
 def keys():
     """Reusable RSA-2048 keys: generating keys is the slow part of these tests."""
-    return [rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(6)]
+    return [rsa.generate_private_key(public_exponent=65537, key_size=2048) for dummy in range(6)]
 
 
 @pytest.fixture(scope='session')

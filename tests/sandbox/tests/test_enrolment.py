@@ -56,7 +56,7 @@ def test_concurrent_use_of_the_same_credentials_succeeds_once(client, sandbox, k
     replies = []
     threads = [threading.Thread(target=lambda: replies.append(client.sign_new(customer_id, transfer_id, password,
                                                                               csr)))
-               for _ in range(4)]
+               for dummy in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:

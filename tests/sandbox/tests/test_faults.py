@@ -46,7 +46,7 @@ def test_fault_is_scoped_to_its_operation_and_counts_down(client, faulty, retrie
     customer_id, retrieval_id = retrieval
     faulty.set_fault('getCertificate', 'http500', times=2)
     assert 'remaining=2' in faulty.cli('fault', 'list')
-    statuses = [client.post(get_body(client, customer_id, retrieval_id)).status_code for _ in range(3)]
+    statuses = [client.post(get_body(client, customer_id, retrieval_id)).status_code for dummy in range(3)]
     assert statuses == [500, 500, 200]
     assert faulty.cli('fault', 'list').strip() == 'no faults set'
 

@@ -30,8 +30,8 @@ def current(sandbox, keys, key_files, customer_id):
     return issue
 
 
-def test_renewal_signed_with_the_current_key_issues_a_certificate_for_the_new_key(client, sandbox, keys, current,
-                                                                                 customer_id):
+def test_renewal_signed_with_the_current_key_issues_a_certificate_for_the_new_key(
+        client, sandbox, keys, current, customer_id):
     key, cert = current(expires_in_days=45)
     renewed = client.renew(customer_id, make_csr(keys[1], customer_id), key, cert)
     assert (renewed.status, renewed.codes) == ('OK', [])
@@ -79,7 +79,7 @@ def test_inclusive_canonicalisation_is_refused(client, keys, current, customer_i
 
 
 def test_signature_by_another_key_than_the_keyinfo_certificate_is_pki010(client, keys, current, customer_id):
-    _, cert = current()
+    dummy, cert = current()
     reply = client.renew(customer_id, make_csr(keys[1], customer_id), keys[2], cert)
     assert reply.codes == ['PKI010']
 

@@ -24,9 +24,8 @@ def fault_of(http):
 
 def test_response_layout_is_that_of_a_jax_ws_service(client, sandbox, keys, customer_id):
     transfer_id, password = sandbox.subscribe(customer_id, None)
-    http = client.post(client.envelope(client.sign_new_element(customer_id, transfer_id, password,
-                                                                make_csr(keys[0], customer_id))),
-                       'signNewCertificate')
+    element = client.sign_new_element(customer_id, transfer_id, password, make_csr(keys[0], customer_id))
+    http = client.post(client.envelope(element), 'signNewCertificate')
     assert http.headers['Content-Type'] == 'text/xml; charset=utf-8'
     root = etree.fromstring(http.content)
     assert root.tag == '{%s}Envelope' % SOAP and root.prefix == 'S'
@@ -137,7 +136,7 @@ def test_calls_are_counted_per_operation_with_peak_concurrency(client, faulty, k
                               'total': 3, 'peak_concurrent': 1}
 
     faulty.set_fault('getCertificate', 'delay', seconds=1.5)
-    threads = [threading.Thread(target=client.get, args=(customer_id, signed.retrieval_id)) for _ in range(3)]
+    threads = [threading.Thread(target=client.get, args=(customer_id, signed.retrieval_id)) for dummy in range(3)]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -164,8 +164,8 @@ SAMPLE = {
     'web1': [info(path='/w1.pem', days=40), missing('/w1-old.pem'),
              dict(path='/w1-bad.pem', exists=True, readable=False, error='garbage')],
     'db': {'unreachable': True, 'msg': 'timed out'},
-    'api': [info(path='/api.pem', days=500, customer_id='7654321-0'), info(path='/api-key.pem', days=200,
-                                                                             key_matches=False)],
+    'api': [info(path='/api.pem', days=500, customer_id='7654321-0'),
+            info(path='/api-key.pem', days=200, key_matches=False)],
     'batch': [info(path='/b.pem', days=3)],
 }
 
@@ -370,8 +370,8 @@ def test_html_table_rows_follow_the_report_order_with_status_classes():
                             'Serial', 'Issuer', 'Path', 'Note']
     assert [r['class'] for r in page.rows] == ['s-%s' % row['status'] for row in rows]
     assert [r['cells'][0] for r in page.rows] == [row['host'] for row in rows]
-    assert [r['cells'][4] for r in page.rows] == ['' if row['days_remaining'] is None else str(row['days_remaining'])
-                                                 for row in rows]
+    expected_days = ['' if row['days_remaining'] is None else str(row['days_remaining']) for row in rows]
+    assert [r['cells'][4] for r in page.rows] == expected_days
     critical = page.rows[4]['cells']
     assert critical[5] == (NOW + 3 * DAY).strftime('%Y-%m-%d')
     assert critical[6] == 'critical'

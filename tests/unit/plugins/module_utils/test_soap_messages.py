@@ -195,4 +195,3 @@ def test_certificate_must_be_base64(proto):
 def test_response_of_another_operation_is_rejected(proto):
     with pytest.raises(ResponseRejected, match='not GetCertificateResponse'):
         sm.read_verified_response(proto.response_element('RenewCertificateResponse'), sm.GET)
-
