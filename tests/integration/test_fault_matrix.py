@@ -1,0 +1,814 @@
+"""The fault matrix (issue 5): every row runs real ansible-playbook against the sandbox's fault injection.
+
+Each test states one row of docs/guarantees.md: what the fault is and what must hold afterwards,
+checked on the files, on the sandbox's call counters and on the module results.
+"""
+import datetime
+import errno
+import fcntl
+import json
+import os
+import re
+import signal
+import stat
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+pytestmark = pytest.mark.integration
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+COLLECTIONS = os.path.join(ROOT, '.build', 'collections')
+ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
+OPERATIONS = ('signNewCertificate', 'getCertificate', 'renewCertificate')
+
+PLAYBOOK = """
+- name: Run {module} on every host of the scenario
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Run {module}
+      incomes_register.certificates.{module}:
+      args: "{{{{ module_args }}}}"
+      register: module_result
+      ignore_errors: true
+
+    - name: Save the result for the test
+      ansible.builtin.copy:
+        content: "{{{{ module_result | to_nice_json }}}}"
+        dest: "{{{{ results_dir }}}}/{{{{ inventory_hostname }}}}.json"
+        mode: '0600'
+      delegate_to: localhost
+      check_mode: false
+      diff: false
+"""
+
+
+@pytest.fixture(autouse=True)
+def no_fault_survives(sandbox):
+    """The sandbox is shared by the whole session: a fault left behind would break other tests."""
+    yield
+    sandbox.clear_faults()
+
+
+class Finished(object):
+    def __init__(self, returncode, output, results):
+        self.returncode = returncode
+        self.output = output
+        self.results = results
+
+    def __repr__(self):
+        return 'Finished(rc=%s)\n%s' % (self.returncode, self.output[-6000:])
+
+
+def descendants(pid):
+    """The processes below pid. Ansible's workers call setsid(), so the process group is not enough."""
+    children = {}
+    for entry in os.listdir('/proc'):
+        if entry.isdigit():
+            try:
+                with open('/proc/%s/stat' % entry) as handle:
+                    # The command name in parentheses may hold spaces; the parent pid follows it.
+                    parent = int(handle.read().rsplit(')', 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+class Started(object):
+    """An ansible-playbook run that a test can wait for, or kill with everything it started."""
+
+    def __init__(self, process, results_dir, log_path):
+        self.process = process
+        self.results_dir = results_dir
+        self.log_path = log_path
+
+    def kill(self):
+        """SIGKILL the run and the module processes under it, as a power cut or the OOM killer would."""
+        # Stopped first, so that nothing forks or reacts while the tree is collected.
+        tree = [self.process.pid] + descendants(self.process.pid)
+        for pid in tree:
+            os.kill(pid, signal.SIGSTOP)
+        for pid in set(tree + descendants(self.process.pid)):
+            os.kill(pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+    def wait(self, timeout=300):
+        self.process.wait(timeout=timeout)
+        with open(self.log_path) as handle:
+            output = handle.read()
+        results = {}
+        for name in os.listdir(self.results_dir):
+            with open(os.path.join(self.results_dir, name)) as handle:
+                results[name[:-len('.json')]] = json.load(handle)
+        return Finished(self.process.returncode, output, results)
+
+
+class Ansible(object):
+    """Runs one collection module over an inventory of local hosts, each with its own module_args."""
+
+    def __init__(self, tmp_path):
+        self.tmp_path = tmp_path
+        self.runs = 0
+        # Ansible's own temporary files (AnsiballZ payloads, remote tmp) land here, inside the test's
+        # directory, so the secret scans see whatever a killed run leaves behind.
+        self.temp = tmp_path / 'ansible-tmp'
+        self.temp.mkdir(mode=0o700)
+
+    def start(self, module, hosts, args=(), env=None, preexec_fn=None):
+        self.runs += 1
+        work = self.tmp_path / ('run-%d' % self.runs)
+        results_dir = work / 'results'
+        results_dir.mkdir(parents=True)
+        playbook = work / 'playbook.yml'
+        playbook.write_text(PLAYBOOK.format(module=module))
+        inventory = work / 'inventory.yml'
+        inventory.write_text(yaml.safe_dump({'all': {
+            'vars': {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable,
+                     'results_dir': str(results_dir)},
+            'hosts': dict((name, {'module_args': module_args}) for name, module_args in hosts.items()),
+        }}))
+        os.chmod(str(inventory), 0o600)
+        environment = dict(os.environ)
+        environment.update({
+            'ANSIBLE_COLLECTIONS_PATH': COLLECTIONS,
+            'ANSIBLE_RETRY_FILES_ENABLED': 'False',
+            'ANSIBLE_NOCOLOR': '1',
+            'ANSIBLE_LOCALHOST_WARNING': 'False',
+            'ANSIBLE_REMOTE_TMP': str(self.temp / 'remote'),
+            'ANSIBLE_LOCAL_TEMP': str(self.temp / 'local'),
+            'TMPDIR': str(self.temp),
+            'PATH': os.path.dirname(sys.executable) + os.pathsep + os.environ.get('PATH', ''),
+        })
+        environment.update(env or {})
+        log_path = work / 'output.log'
+        with open(str(log_path), 'w') as log:
+            process = subprocess.Popen(
+                [ANSIBLE_PLAYBOOK, str(playbook), '-i', str(inventory)] + list(args),
+                stdout=log, stderr=subprocess.STDOUT, env=environment, cwd=str(work),
+                start_new_session=True, preexec_fn=preexec_fn)
+        return Started(process, str(results_dir), str(log_path))
+
+    def run(self, module, hosts, **options):
+        return self.start(module, hosts, **options).wait()
+
+
+@pytest.fixture
+def ansible(tmp_path):
+    return Ansible(tmp_path)
+
+
+class Calls(object):
+    """What the sandbox counted from here on, per operation."""
+
+    def __init__(self, sandbox):
+        self.sandbox = sandbox
+        self.before = sandbox.calls()
+
+    def delta(self):
+        after = self.sandbox.calls()
+        return dict((op, after[op] - self.before[op]) for op in OPERATIONS)
+
+
+class Lineage(object):
+    """The files of one certificate on one simulated host: <home>/certs/cert.pem, <home>/private/key.pem."""
+
+    def __init__(self, home):
+        self.home = home
+        self.cert_path = str(home / 'certs' / 'cert.pem')
+        self.key_path = str(home / 'private' / 'key.pem')
+        self.state_path = self.cert_path + '.state.json'
+        self.new_key_path = self.key_path + '.new'
+        self.lock_path = self.cert_path + '.lock'
+        self.original = None
+
+    def issue(self, sandbox, customer_id, expires_in_days):
+        (self.home / 'certs').mkdir(parents=True, exist_ok=True)
+        (self.home / 'private').mkdir(parents=True, exist_ok=True, mode=0o700)
+        sandbox.issue(customer_id, new_key_path=self.key_path, expires_in_days=expires_in_days, out=self.cert_path)
+        self.original = (read(self.cert_path), read(self.key_path))
+        return self
+
+    def args(self, sandbox, customer_id, **extra):
+        args = dict(
+            environment='TEST', endpoint=sandbox.url, customer_id=customer_id, customer_name='Example Oy',
+            service_ca_path=sandbox.service_ca_pem, issuing_ca_path=sandbox.issuing_ca_pem,
+            tls_ca_path=sandbox.tls_ca_pem, initial_delay=0, poll_interval=0.2, wait_timeout=20, timeout=10,
+            path=self.cert_path, private_key_path=self.key_path)
+        args.update(extra)
+        return args
+
+    def state(self):
+        data = read(self.state_path)
+        return json.loads(data) if data is not None else None
+
+    def certificate(self):
+        return x509.load_pem_x509_certificate(read(self.cert_path))
+
+    def assert_old_pair_intact(self):
+        """The pair from before the run is in place, byte for byte, and still a valid pair."""
+        cert_pem, key_pem = self.original
+        assert read(self.cert_path) == cert_pem, 'the old certificate was changed'
+        assert read(self.key_path) == key_pem, 'the old private key was changed'
+        cert = x509.load_pem_x509_certificate(cert_pem)
+        key = load_pem_private_key(key_pem, None)
+        assert key.public_key() == cert.public_key()
+        assert cert.not_valid_after_utc > datetime.datetime.now(datetime.timezone.utc)
+        assert mode(self.key_path) == 0o600
+
+    def assert_renewed(self, new_key_pem=None):
+        """A new certificate for the key in place; the old pair is in the backups."""
+        cert = self.certificate()
+        key_pem = read(self.key_path)
+        assert key_pem != self.original[1]
+        assert load_pem_private_key(key_pem, None).public_key() == cert.public_key()
+        if new_key_pem is not None:
+            assert key_pem == new_key_pem, 'the renewal must use the key it was requested for'
+        assert cert.not_valid_after_utc - datetime.datetime.now(datetime.timezone.utc) > datetime.timedelta(days=700)
+        assert mode(self.key_path) == 0o600
+        assert not os.path.exists(self.state_path)
+        assert not os.path.exists(self.new_key_path)
+        assert not os.path.exists(self.cert_path + '.new')
+
+
+def read(path):
+    try:
+        with open(path, 'rb') as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+
+
+def mode(path):
+    return stat.S_IMODE(os.lstat(path).st_mode)
+
+
+def wait_for_phase(lineage, phases, started, timeout=60):
+    """Block until the run has written a state file in one of phases (the run must still be going)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = lineage.state()
+        if state and state['phase'] in phases:
+            return state
+        assert started.process.poll() is None, 'the run ended before reaching %s:\n%s' % (
+            phases, started.wait().output[-4000:])
+        time.sleep(0.05)
+    raise AssertionError('no state file in phase %s after %s s' % (phases, timeout))
+
+
+def wait_for_calls(sandbox, operation, count, timeout=60):
+    deadline = time.monotonic() + timeout
+    while sandbox.calls()[operation] < count:
+        assert time.monotonic() < deadline, 'the sandbox never saw %d %s calls' % (count, operation)
+        time.sleep(0.1)
+
+
+def lock_is_free(path):
+    fd = os.open(path, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError as error:
+        if error.errno in (errno.EAGAIN, errno.EACCES):
+            return False
+        raise
+    finally:
+        os.close(fd)
+
+
+def private_material(root):
+    """Every file under root that holds a private key, with its mode and its directory's mode."""
+    found = []
+    for directory, dirs, files in os.walk(str(root)):
+        for name in files:
+            path = os.path.join(directory, name)
+            if os.path.islink(path):
+                continue
+            data = read(path) or b''
+            if b'PRIVATE KEY-----' in data:
+                found.append((path, mode(path), mode(directory)))
+    return found
+
+
+def assert_no_loose_secrets(root):
+    material = private_material(root)
+    assert material, 'expected at least the key itself under %s' % root
+    loose = [entry for entry in material if entry[1] & 0o077 or entry[2] & 0o077]
+    assert not loose, 'private keys readable by others (path, mode, directory mode): %s' % loose
+
+
+# Row: connection dropped after SignNewCertificate was processed.
+
+def test_dropped_sign_never_resends_transfer_password(sandbox, ansible, tmp_path):
+    customer = '5100001-1'
+    lineage = Lineage(tmp_path / 'host')
+    transfer_id, transfer_password = sandbox.subscribe(customer, 'Example Oy')
+    args = lineage.args(sandbox, customer, transfer_id=transfer_id, transfer_password=transfer_password)
+    sandbox.set_fault('signNewCertificate', 'drop-after-processing', times=1)
+
+    calls = Calls(sandbox)
+    run = ansible.run('certificate_request', {'host': args})
+    result = run.results['host']
+    assert result['failed'] is True, run
+    assert 'may have processed the request' in result['msg']
+    assert result['request_may_have_been_processed'] is True
+    assert calls.delta()['signNewCertificate'] == 1
+    assert lineage.state()['phase'] == 'sent'
+    assert lineage.state()['transfer_id'] == transfer_id
+    assert not os.path.exists(lineage.cert_path)
+    used = [t for t in sandbox.state()['transfers'] if t['transfer_id'] == transfer_id]
+    assert used[0]['used_at'], 'the sandbox did process the request: the credentials are spent'
+
+    calls = Calls(sandbox)
+    run = ansible.run('certificate_request', {'host': args})
+    result = run.results['host']
+    assert result['failed'] is True, run
+    assert calls.delta()['signNewCertificate'] == 0, 'the one-time credentials were sent again'
+    assert 'not sent again' in result['msg']
+    assert 'Apply for a new certificate in the Incomes Register e-service' in result['msg']
+    assert 'delete the state file' in result['msg']
+    assert lineage.state()['phase'] == 'sent'
+
+    # The way out: new credentials from the e-service.
+    new_id, new_password = sandbox.subscribe(customer, 'Example Oy')
+    calls = Calls(sandbox)
+    run = ansible.run('certificate_request', {'host': dict(args, transfer_id=new_id, transfer_password=new_password)})
+    result = run.results['host']
+    assert result.get('failed') is not True, run
+    assert result['changed'] is True
+    assert calls.delta()['signNewCertificate'] == 1
+    assert result['certificate']['customer_id'] == customer and result['certificate']['key_matches'] is True
+    assert not os.path.exists(lineage.state_path)
+    for secret in (transfer_password, new_password):
+        assert secret not in run.output
+
+
+# Row: connection dropped after RenewCertificate was processed.
+
+def test_dropped_renew_keeps_old_pair_then_rerun_completes(sandbox, ansible, tmp_path):
+    customer = '5100002-2'
+    lineage = Lineage(tmp_path / 'host').issue(sandbox, customer, expires_in_days=30)
+    args = lineage.args(sandbox, customer)
+    sandbox.set_fault('renewCertificate', 'drop-after-processing', times=1)
+
+    calls = Calls(sandbox)
+    run = ansible.run('certificate_renew', {'host': args})
+    result = run.results['host']
+    assert result['failed'] is True, run
+    assert result['request_may_have_been_processed'] is True
+    assert calls.delta() == {'signNewCertificate': 0, 'getCertificate': 0, 'renewCertificate': 1}
+    assert lineage.state()['phase'] == 'sent'
+    lineage.assert_old_pair_intact()
+    assert mode(lineage.new_key_path) == 0o600
+    new_key = read(lineage.new_key_path)
+
+    calls = Calls(sandbox)
+    run = ansible.run('certificate_renew', {'host': args})
+    result = run.results['host']
+    assert result.get('failed') is not True, run
+    assert result['action'] == 'renewed'
+    # A renewal spends nothing one-time: the rerun asks again, for the same new key.
+    assert calls.delta()['renewCertificate'] == 1
+    lineage.assert_renewed(new_key_pem=new_key)
+    assert read(result['backups']['certificate']) == lineage.original[0]
+    assert read(result['backups']['private_key']) == lineage.original[1]
+
+
+# Row: the process is killed in the middle of a renewal.
+
+@pytest.mark.parametrize('operation, phase, renewals_on_rerun', [
+    # Killed while RenewCertificate was being answered: the outcome is unknown, so the rerun asks again.
+    ('renewCertificate', 'prepared', 1),
+    # Killed while waiting for GetCertificate: the RetrievalId is on disk, so the rerun only retrieves.
+    ('getCertificate', 'submitted', 0),
+])
+def test_killed_mid_renew_keeps_old_pair_and_rerun_completes(sandbox, ansible, tmp_path, operation, phase,
+                                                             renewals_on_rerun):
+    customer = '5100003-3'
+    lineage = Lineage(tmp_path / 'host').issue(sandbox, customer, expires_in_days=30)
+    args = lineage.args(sandbox, customer)
+    sandbox.set_fault(operation, 'delay', seconds=60, times=1)
+
+    calls = Calls(sandbox)
+    started = ansible.start('certificate_renew', {'host': args})
+    wait_for_phase(lineage, (phase,), started)
+    # The request has reached the service (it is processed before the delay) when the run dies.
+    wait_for_calls(sandbox, operation, calls.before[operation] + 1)
+    started.kill()
+
+    lineage.assert_old_pair_intact()
+    assert lineage.state()['phase'] == phase
+    assert mode(lineage.new_key_path) == 0o600
+    assert mode(lineage.state_path) == 0o600
+    assert lock_is_free(lineage.lock_path), 'a killed run must not keep the certificate locked'
+    assert_no_loose_secrets(tmp_path)
+    new_key = read(lineage.new_key_path)
+
+    sandbox.clear_faults()
+    calls = Calls(sandbox)
+    run = ansible.run('certificate_renew', {'host': args})
+    result = run.results['host']
+    assert result.get('failed') is not True, run
+    assert result['action'] == 'renewed'
+    assert calls.delta()['renewCertificate'] == renewals_on_rerun
+    lineage.assert_renewed(new_key_pem=new_key)
+    assert_no_loose_secrets(tmp_path)
+
+
+# Row: HTTP 500 or a timeout on GetCertificate.
+
+def get_poll_times(sandbox, customer):
+    """Monotonic-enough timestamps of the sandbox's GetCertificate log lines for one customer."""
+    times = []
+    with open(sandbox.log_path) as handle:
+        for line in handle:
+            if 'operation=getCertificate customer=%s ' % customer in line:
+                stamp = datetime.datetime.strptime(line[:23], '%Y-%m-%d %H:%M:%S,%f')
+                times.append(stamp)
+    return times
+
+
+def test_get_certificate_http500_is_retried_with_backoff_then_fails_and_rerun_resumes(sandbox, ansible, tmp_path):
+    customer = '5100004-4'
+    lineage = Lineage(tmp_path / 'host').issue(sandbox, customer, expires_in_days=30)
+    args = lineage.args(sandbox, customer)
+    sandbox.set_fault('getCertificate', 'http500')
+
+    calls = Calls(sandbox)
+    run = ansible.run('certificate_renew', {'host': args})
+    result = run.results['host']
+    assert result['failed'] is True, run
+    # One poll and five retries (max_transient_errors), not one and not forever.
+    assert calls.delta() == {'signNewCertificate': 0, 'getCertificate': 6, 'renewCertificate': 1}
+    assert 'failed 6 times in a row' in result['msg']
+    state = lineage.state()
+    assert state['phase'] == 'submitted'
+    assert 'retrieval_id=%s' % state['retrieval_id'] in result['msg'], 'the message must say how to resume'
+    polls = get_poll_times(sandbox, customer)[-6:]
+    gaps = [(later - earlier).total_seconds() for earlier, later in zip(polls, polls[1:])]
+    assert gaps[-1] > gaps[0] * 2, 'the waits between retries must grow: %s' % gaps
+    lineage.assert_old_pair_intact()
+
+    sandbox.clear_faults()
+    calls = Calls(sandbox)
+    run = ansible.run('certificate_renew', {'host': args})
+    result = run.results['host']
+    assert result.get('failed') is not True, run
+    assert calls.delta() == {'signNewCertificate': 0, 'getCertificate': 1, 'renewCertificate': 0}
+    assert result['retrieval_id'] == state['retrieval_id']
+    lineage.assert_renewed()
+
+
+def test_get_certificate_timeouts_are_retried_within_the_run(sandbox, ansible, tmp_path):
+    customer = '5100005-5'
+    lineage = Lineage(tmp_path / 'host').issue(sandbox, customer, expires_in_days=30)
+    # Two answers arrive later than the client's 2-second timeout; the third poll gets the certificate.
+    sandbox.set_fault('getCertificate', 'delay', seconds=4, times=2)
+
+    calls = Calls(sandbox)
+    run = ansible.run('certificate_renew', {'host': lineage.args(sandbox, customer, timeout=2)})
+    result = run.results['host']
+    assert result.get('failed') is not True, run
+    assert calls.delta() == {'signNewCertificate': 0, 'getCertificate': 3, 'renewCertificate': 1}
+    lineage.assert_renewed()
+
+
+# Row: HTTP 500 on SignNewCertificate or RenewCertificate.
+
+def test_sign_http500_is_not_resent_and_says_what_to_do(sandbox, ansible, tmp_path):
+    customer = '5100006-6'
+    lineage = Lineage(tmp_path / 'host')
+    transfer_id, transfer_password = sandbox.subscribe(customer, 'Example Oy')
+    args = lineage.args(sandbox, customer, transfer_id=transfer_id, transfer_password=transfer_password)
+    sandbox.set_fault('signNewCertificate', 'http500')
+
+    calls = Calls(sandbox)
+    run = ansible.run('certificate_request', {'host': args})
+    result = run.results['host']
+    assert result['failed'] is True, run
+    assert calls.delta()['signNewCertificate'] == 1, 'no automatic resend of one-time credentials'
+    assert result['request_may_have_been_processed'] is False
+    assert 'did not act on it' in result['msg']
+    assert 'not used' in result['msg'] and 'run again' in result['msg']
+    assert not os.path.exists(lineage.state_path)
+    unused = [t for t in sandbox.state()['transfers'] if t['transfer_id'] == transfer_id]
+    assert unused[0]['used_at'] is None
+    assert transfer_password not in run.output
+
+    sandbox.clear_faults()
+    calls = Calls(sandbox)
+    run = ansible.run('certificate_request', {'host': args})
+    assert run.results['host'].get('failed') is not True, run
+    assert calls.delta()['signNewCertificate'] == 1
+    assert run.results['host']['certificate']['key_matches'] is True
+
+
+def test_renew_http500_is_not_resent_and_says_what_to_do(sandbox, ansible, tmp_path):
+    customer = '5100007-7'
+    lineage = Lineage(tmp_path / 'host').issue(sandbox, customer, expires_in_days=30)
+    sandbox.set_fault('renewCertificate', 'http500')
+
+    calls = Calls(sandbox)
+    run = ansible.run('certificate_renew', {'host': lineage.args(sandbox, customer)})
+    result = run.results['host']
+    assert result['failed'] is True, run
+    assert calls.delta() == {'signNewCertificate': 0, 'getCertificate': 0, 'renewCertificate': 1}
+    assert 'did not act on it' in result['msg']
+    assert 'current certificate stays in use' in result['msg'] and 'run again' in result['msg']
+    assert not os.path.exists(lineage.state_path)
+    lineage.assert_old_pair_intact()
+
+
+# Row: answers that cannot be trusted.
+
+UNTRUSTED_ANSWERS = [
+    # (operation, fault, words of the error, phase the state file is left in)
+    ('getCertificate', 'bad-signature', 'signature', 'submitted'),
+    ('getCertificate', 'untrusted-signer', 'not in service_ca_path', 'submitted'),
+    ('getCertificate', 'tampered-certificate', 'signature', 'submitted'),
+    ('getCertificate', 'wrong-cn', 'Subject check failed', 'submitted'),
+    ('getCertificate', 'wrong-key', 'key', 'submitted'),
+    ('getCertificate', 'dtd', 'DOCTYPE', 'submitted'),
+    ('getCertificate', 'oversized', 'bytes', 'submitted'),
+    ('getCertificate', 'malformed', 'XML', 'submitted'),
+    # An untrusted answer to RenewCertificate: the service may have acted, nothing one-time was spent.
+    ('renewCertificate', 'bad-signature', 'signature', 'sent'),
+    ('renewCertificate', 'dtd', 'DOCTYPE', 'sent'),
+]
+
+
+@pytest.mark.parametrize('operation, kind, words, phase', UNTRUSTED_ANSWERS,
+                         ids=['%s-%s' % (op[:3], kind) for op, kind, dummy, dummy in UNTRUSTED_ANSWERS])
+def test_untrusted_answer_is_refused_and_nothing_is_installed(sandbox, ansible, tmp_path, operation, kind, words,
+                                                              phase):
+    customer = '5100008-8'
+    lineage = Lineage(tmp_path / 'host').issue(sandbox, customer, expires_in_days=30)
+    sandbox.set_fault(operation, kind)
+
+    calls = Calls(sandbox)
+    run = ansible.run('certificate_renew', {'host': lineage.args(sandbox, customer)})
+    result = run.results['host']
+    assert result['failed'] is True, run
+    assert words.lower() in result['msg'].lower(), result['msg']
+    # Refused at once: an untrusted answer is not retried as if it were a network hiccup.
+    assert calls.delta()[operation] == 1
+    lineage.assert_old_pair_intact()
+    assert not os.path.exists(lineage.cert_path + '.new')
+    assert lineage.state()['phase'] == phase
+
+
+def test_untrusted_answer_to_sign_keeps_credentials_spent(sandbox, ansible, tmp_path):
+    customer = '5100009-9'
+    lineage = Lineage(tmp_path / 'host')
+    transfer_id, transfer_password = sandbox.subscribe(customer, 'Example Oy')
+    args = lineage.args(sandbox, customer, transfer_id=transfer_id, transfer_password=transfer_password)
+    sandbox.set_fault('signNewCertificate', 'untrusted-signer')
+
+    calls = Calls(sandbox)
+    run = ansible.run('certificate_request', {'host': args})
+    assert run.results['host']['failed'] is True, run
+    assert 'not in service_ca_path' in run.results['host']['msg']
+    assert lineage.state()['phase'] == 'sent'
+    run = ansible.run('certificate_request', {'host': args})
+    assert run.results['host']['failed'] is True, run
+    assert 'not sent again' in run.results['host']['msg']
+    assert calls.delta()['signNewCertificate'] == 1
+    assert not os.path.exists(lineage.cert_path)
+
+
+def test_rejected_certificate_is_retrieved_again_on_rerun(sandbox, ansible, tmp_path):
+    customer = '5100010-0'
+    lineage = Lineage(tmp_path / 'host').issue(sandbox, customer, expires_in_days=30)
+    args = lineage.args(sandbox, customer)
+    sandbox.set_fault('getCertificate', 'wrong-key', times=1)
+    run = ansible.run('certificate_renew', {'host': args})
+    assert run.results['host']['failed'] is True, run
+    lineage.assert_old_pair_intact()
+
+    calls = Calls(sandbox)
+    run = ansible.run('certificate_renew', {'host': args})
+    assert run.results['host'].get('failed') is not True, run
+    assert calls.delta() == {'signNewCertificate': 0, 'getCertificate': 1, 'renewCertificate': 0}
+    lineage.assert_renewed()
+
+
+# Row: two runs at once on one host.
+
+def test_concurrent_runs_renew_once(sandbox, ansible, tmp_path):
+    customer = '5100011-1'
+    lineage = Lineage(tmp_path / 'host').issue(sandbox, customer, expires_in_days=30)
+    args = lineage.args(sandbox, customer)
+    # The first run holds the lock while its GetCertificate answer takes 8 seconds.
+    sandbox.set_fault('getCertificate', 'delay', seconds=8, times=1)
+
+    calls = Calls(sandbox)
+    first = ansible.start('certificate_renew', {'host': args})
+    wait_for_phase(lineage, ('submitted',), first)
+    patient = ansible.start('certificate_renew', {'host': args})
+    impatient = ansible.start('certificate_renew', {'host': dict(args, lock_timeout=1)})
+    first, patient, impatient = first.wait(), patient.wait(), impatient.wait()
+
+    assert first.results['host'].get('failed') is not True, first
+    assert first.results['host']['action'] == 'renewed'
+    assert impatient.results['host']['failed'] is True, impatient
+    assert 'Another run is in progress' in impatient.results['host']['msg']
+    assert patient.results['host'].get('failed') is not True, patient
+    assert patient.results['host']['changed'] is False
+    assert patient.results['host']['certificate']['serial'] == first.results['host']['certificate']['serial']
+    assert calls.delta()['renewCertificate'] == 1
+    lineage.assert_renewed()
+
+
+# Row: unsafe destinations.
+
+def test_symlinks_and_loose_key_permissions_are_refused_before_any_call(sandbox, ansible, tmp_path):
+    hosts, lineages = {}, {}
+    for name, customer in (('cert_link', '5100012-2'), ('key_link', '5100013-3'), ('key_loose', '5100014-4'),
+                           ('state_link', '5100015-5')):
+        lineages[name] = Lineage(tmp_path / name).issue(sandbox, customer, expires_in_days=30)
+        hosts[name] = lineages[name].args(sandbox, customer)
+    # The real files sit elsewhere and the configured path is a link to them.
+    for name, path in (('cert_link', lineages['cert_link'].cert_path), ('key_link', lineages['key_link'].key_path)):
+        real = tmp_path / name / 'elsewhere'
+        real.mkdir(mode=0o700)
+        os.rename(path, str(real / os.path.basename(path)))
+        os.symlink(str(real / os.path.basename(path)), path)
+    os.chmod(lineages['key_loose'].key_path, 0o644)
+    planted = tmp_path / 'state_link' / 'planted.json'
+    planted.write_text('{}')
+    os.symlink(str(planted), lineages['state_link'].state_path)
+
+    calls = Calls(sandbox)
+    run = ansible.run('certificate_renew', hosts)
+    assert calls.delta() == {'signNewCertificate': 0, 'getCertificate': 0, 'renewCertificate': 0}, run
+    for name in ('cert_link', 'key_link', 'state_link'):
+        assert run.results[name]['failed'] is True, run
+        assert 'symbolic link' in run.results[name]['msg'], run.results[name]['msg']
+    assert run.results['key_loose']['failed'] is True
+    assert 'chmod 0600' in run.results['key_loose']['msg']
+    assert mode(lineages['key_loose'].key_path) == 0o644, 'a loose key is reported, not silently changed'
+    assert os.path.islink(lineages['cert_link'].cert_path) and os.path.islink(lineages['key_link'].key_path)
+    assert planted.read_text() == '{}'
+    for lineage in lineages.values():
+        assert read(lineage.cert_path) == lineage.original[0]
+        assert read(lineage.key_path) == lineage.original[1]
+        assert not os.path.lexists(lineage.new_key_path)
+
+    # A deployment target that is a link is refused too, and what it points to is left alone.
+    lineage = lineages['key_loose']
+    os.chmod(lineage.key_path, 0o600)
+    target = tmp_path / 'deploy' / 'combined.pem'
+    target.parent.mkdir()
+    decoy = tmp_path / 'deploy' / 'decoy'
+    decoy.write_text('not to be overwritten')
+    os.symlink(str(decoy), str(target))
+    run = ansible.run('certificate_install', {'install': dict(
+        certificate_path=lineage.cert_path, private_key_path=lineage.key_path, layout='combined', dest=str(target))})
+    assert run.results['install']['failed'] is True, run
+    assert 'symbolic link' in run.results['install']['msg']
+    assert decoy.read_text() == 'not to be overwritten' and os.path.islink(str(target))
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 1 MiB tmpfs: a real 'No space left on device'. Needs mount privileges (root in CI containers)."""
+    mountpoint = tmp_path / 'disk'
+    mountpoint.mkdir()
+    mounted = subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=1m,mode=0755', 'tmpfs', str(mountpoint)],
+                             capture_output=True, text=True, check=False)
+    if mounted.returncode != 0:
+        pytest.skip('cannot mount a tmpfs here (%s): the disk-full row needs mount privileges'
+                    % mounted.stderr.strip())
+    try:
+        yield mountpoint
+    finally:
+        subprocess.run(['umount', '-l', str(mountpoint)], check=False)
+
+
+def fill(directory):
+    """Take every free byte of directory's filesystem; returns the filler to delete."""
+    filler = os.path.join(str(directory), 'filler')
+    chunk = b'\0' * 4096
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        while True:
+            try:
+                os.write(fd, chunk)
+            except OSError as error:
+                assert error.errno == errno.ENOSPC
+                return filler
+    finally:
+        os.close(fd)
+
+
+def test_disk_full_before_the_request_makes_no_call_and_leaves_files_intact(sandbox, ansible, small_disk):
+    customer = '5100016-6'
+    lineage = Lineage(small_disk / 'host').issue(sandbox, customer, expires_in_days=30)
+    fill(small_disk)
+
+    calls = Calls(sandbox)
+    run = ansible.run('certificate_renew', {'host': lineage.args(sandbox, customer)})
+    result = run.results['host']
+    assert result['failed'] is True, run
+    assert 'No space left on device' in result['msg']
+    assert calls.delta()['renewCertificate'] == 0
+    lineage.assert_old_pair_intact()
+    assert not os.path.exists(lineage.state_path)
+    leftovers = [name for name in os.listdir(str(small_disk / 'host' / 'private')) if name != 'key.pem']
+    assert leftovers == []
+
+
+def test_disk_full_after_the_request_keeps_old_pair_and_rerun_completes(sandbox, ansible, small_disk):
+    customer = '5100017-7'
+    lineage = Lineage(small_disk / 'host').issue(sandbox, customer, expires_in_days=30)
+    args = lineage.args(sandbox, customer)
+    sandbox.set_fault('getCertificate', 'delay', seconds=3, times=1)
+
+    calls = Calls(sandbox)
+    started = ansible.start('certificate_renew', {'host': args})
+    wait_for_phase(lineage, ('submitted',), started)
+    filler = fill(small_disk)
+    run = started.wait()
+    result = run.results['host']
+    assert result['failed'] is True, run
+    assert 'No space left on device' in result['msg']
+    lineage.assert_old_pair_intact()
+    assert lineage.state()['phase'] == 'submitted'
+    new_key = read(lineage.new_key_path)
+
+    os.unlink(filler)
+    run = ansible.run('certificate_renew', {'host': args})
+    assert run.results['host'].get('failed') is not True, run
+    assert calls.delta()['renewCertificate'] == 1
+    lineage.assert_renewed(new_key_pem=new_key)
+
+
+# Row: the 60-day renewal rule.
+
+def test_renewal_rules_make_no_call_and_name_the_rule(sandbox, ansible, tmp_path):
+    cases = {
+        # renew_before_days above 60 would ask the service for a renewal it refuses.
+        'too_early': ('5100018-8', 90, dict(renew_before_days=61)),
+        'outside_window': ('5100019-9', 400, {}),
+        'expired': ('5100020-0', -3, {}),
+    }
+    hosts, lineages = {}, {}
+    for name, (customer, days, extra) in cases.items():
+        lineages[name] = Lineage(tmp_path / name).issue(sandbox, customer, expires_in_days=days)
+        hosts[name] = lineages[name].args(sandbox, customer, **extra)
+
+    calls = Calls(sandbox)
+    run = ansible.run('certificate_renew', hosts)
+    assert calls.delta() == {'signNewCertificate': 0, 'getCertificate': 0, 'renewCertificate': 0}, run
+    too_early = run.results['too_early']
+    assert too_early['failed'] is True
+    assert 'earlier than 60 days before the certificate expires' in too_early['msg']
+    outside = run.results['outside_window']
+    assert outside.get('failed') is not True and outside['changed'] is False
+    assert re.search(r'renewal is due from \d{4}-\d\d-\d\d', outside['msg']), outside['msg']
+    expired = run.results['expired']
+    assert expired['failed'] is True and expired['error_type'] == 'CertificateExpired'
+    assert 'cannot be renewed' in expired['msg'] and 'e-service' in expired['msg']
+    for lineage in lineages.values():
+        assert read(lineage.cert_path) == lineage.original[0]
+        assert not os.path.exists(lineage.new_key_path)
+
+
+# Row: TLS verification failure.
+
+def test_tls_is_verified_against_the_configured_ca_only(sandbox, ansible, tmp_path):
+    hosts, lineages = {}, {}
+    # The service-signing CA is a real CA, just not the one that issued the HTTPS server certificate.
+    for name, customer, tls_ca in (('wrong_ca', '5100021-1', sandbox.service_ca_pem),
+                                   ('system_ca', '5100022-2', None),
+                                   ('configured_ca', '5100023-3', sandbox.tls_ca_pem)):
+        lineages[name] = Lineage(tmp_path / name).issue(sandbox, customer, expires_in_days=30)
+        hosts[name] = lineages[name].args(sandbox, customer, tls_ca_path=tls_ca)
+    del hosts['system_ca']['tls_ca_path']
+
+    calls = Calls(sandbox)
+    # The environment variables that would make requests, OpenSSL or curl trust the sandbox must not count.
+    run = ansible.run('certificate_renew', hosts, env={
+        'REQUESTS_CA_BUNDLE': sandbox.tls_ca_pem, 'SSL_CERT_FILE': sandbox.tls_ca_pem,
+        'CURL_CA_BUNDLE': sandbox.tls_ca_pem})
+    for name in ('wrong_ca', 'system_ca'):
+        result = run.results[name]
+        assert result['failed'] is True, run
+        assert 'TLS connection' in result['msg'] and 'tls_ca_path' in result['msg']
+        assert result['request_may_have_been_processed'] is False
+        lineages[name].assert_old_pair_intact()
+        assert not os.path.exists(lineages[name].state_path)
+    assert run.results['configured_ca'].get('failed') is not True, run
+    assert calls.delta()['renewCertificate'] == 1, 'only the run that trusts the configured CA reaches the service'
+    lineages['configured_ca'].assert_renewed()
