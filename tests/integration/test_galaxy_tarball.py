@@ -70,3 +70,28 @@ def test_audit_playbook_runs_from_the_installed_tarball_in_a_fresh_venv(tarball,
          '-e', 'audit_output_dir=%s' % report], env=env, cwd=str(tmp_path))
     rows = json.loads((report / 'certificate-expiry.json').read_text())['certificates']
     assert sorted((row['host'], row['status']) for row in rows) == [('alpha', 'ok'), ('beta', 'renew')]
+
+
+def test_execution_environment_definition_builds_a_context_with_our_dependencies(tarball, tmp_path):
+    """ansible-builder reads the collection's own dependency files; no container engine needed here."""
+    import shutil
+    builder = os.path.join(os.path.dirname(sys.executable), 'ansible-builder')
+    collections = tmp_path / 'collections'
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(collections))
+    run([os.path.join(os.path.dirname(sys.executable), 'ansible-galaxy'), 'collection', 'install', tarball,
+         '-p', str(collections)], env=env)
+    introspected = yaml.safe_load(run([builder, 'introspect', '--sanitize', str(collections)]).stdout)
+    python = ' '.join(introspected['python'])
+    for package in ('cryptography', 'lxml', 'signxml', 'requests', 'jmespath'):
+        assert package in python, package
+    assert any('libxml2' in line for line in introspected['system'])
+
+    (tmp_path / 'dist').mkdir()
+    shutil.copy(tarball, str(tmp_path / 'dist' / 'incomes_register-certificates.tar.gz'))
+    shutil.copy(os.path.join(ROOT, 'execution-environment.yml'), str(tmp_path))
+    run([builder, 'create', '--file', 'execution-environment.yml', '--context', 'context'], cwd=str(tmp_path))
+    containerfile = next(p for p in (tmp_path / 'context').iterdir() if p.name in ('Containerfile', 'Dockerfile'))
+    assert 'ansible-galaxy collection install' in containerfile.read_text()
+    assert (tmp_path / 'context' / '_build' / 'dist' / 'incomes_register-certificates.tar.gz').exists()
+    requirements = yaml.safe_load((tmp_path / 'context' / '_build' / 'requirements.yml').read_text())
+    assert requirements['collections'][0]['type'] == 'file'
