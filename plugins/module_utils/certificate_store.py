@@ -131,12 +131,16 @@ class CertificateStore(object):
         """Move a verified new pair into place; safe to run again after a crash at any step."""
         if state.get('phase') != PHASE_RETRIEVED:
             raise StateError('Internal error: swap requested in phase %s' % state.get('phase'))
+        key_pending = state['new_key_path'] != self.key_path and os.path.exists(state['new_key_path'])
         backups = {}
-        if self.backup and os.path.exists(self.new_cert_path):
-            for name, path in (('certificate', self.path), ('private_key', self.key_path)):
-                if os.path.exists(path) and path != state['new_key_path']:
+        if self.backup:
+            # Only a file whose replacement is still waiting: after a crash between the two renames the key
+            # in place is already the new one, and its "backup" would pair with the old certificate's.
+            for name, path, pending in (('certificate', self.path, os.path.exists(self.new_cert_path)),
+                                        ('private_key', self.key_path, key_pending)):
+                if pending and os.path.exists(path):
                     backups[name] = file_ops.backup_file(path)
-        if state['new_key_path'] != self.key_path and os.path.exists(state['new_key_path']):
+        if key_pending:
             os.replace(state['new_key_path'], self.key_path)
         if os.path.exists(self.new_cert_path):
             os.replace(self.new_cert_path, self.path)

@@ -427,6 +427,42 @@ def test_killed_mid_renew_keeps_old_pair_and_rerun_completes(sandbox, ansible, t
     assert_no_loose_secrets(tmp_path)
 
 
+def test_killed_between_the_two_renames_rerun_finishes_the_swap(sandbox, ansible, tmp_path):
+    """The swap is two renames, key then certificate; a crash between them is the one moment the pair in
+    place does not match. The window is too short to hit with a signal, so the test builds the files such
+    a crash leaves from a real renewal (with the collection's own state writer), then reruns."""
+    from ansible_collections.incomes_register.certificates.plugins.module_utils import pending_state
+
+    customer = '5100024-4'
+    lineage = Lineage(tmp_path / 'host').issue(sandbox, customer, expires_in_days=30)
+    args = lineage.args(sandbox, customer)
+    run = ansible.run('certificate_renew', {'host': args})
+    renewed = run.results['host']
+    assert renewed['action'] == 'renewed', run
+    new_cert, new_key = read(lineage.cert_path), read(lineage.key_path)
+    # Backups written, key moved in, certificate not yet: the old certificate beside the new key.
+    os.rename(lineage.cert_path, lineage.cert_path + '.new')
+    with open(lineage.cert_path, 'wb') as handle:
+        handle.write(lineage.original[0])
+    pending_state.save_state(lineage.state_path, dict(
+        operation='renew', phase='retrieved', customer_id=customer, environment='TEST', endpoint=sandbox.url,
+        retrieval_id=renewed['retrieval_id'], new_key_path=lineage.new_key_path))
+
+    calls = Calls(sandbox)
+    run = ansible.run('certificate_renew', {'host': args})
+    result = run.results['host']
+    assert result.get('failed') is not True, run
+    assert calls.delta() == {'signNewCertificate': 0, 'getCertificate': 0, 'renewCertificate': 0}
+    assert read(lineage.cert_path) == new_cert and read(lineage.key_path) == new_key
+    assert not os.path.exists(lineage.state_path)
+    # Only the file that was still to be replaced is backed up: a "backup" of the new key would pair with
+    # the old certificate's backup and make a restore by hand install a mismatched pair.
+    assert 'private_key' not in result['backups']
+    assert read(result['backups']['certificate']) == lineage.original[0]
+    key_backups = [name for name in os.listdir(str(lineage.home / 'private')) if name.endswith('~')]
+    assert [read(str(lineage.home / 'private' / name)) for name in key_backups] == [lineage.original[1]]
+
+
 # Row: HTTP 500 or a timeout on GetCertificate.
 
 def get_poll_times(sandbox, customer):
