@@ -16,6 +16,8 @@ description:
   - Never fails because the certificate is missing or unreadable; it reports that in RV(exists) and
     RV(error), so an audit across an inventory gets an answer from every host.
   - Makes no network call and imports no XML library, so it is cheap to run on many hosts.
+  - With O(certificates), reads several certificates in one run and returns RV(results), shaped like what a
+    loop over this module registers, without the cost of a loop on the controller.
 author:
   - Incomes Register certificates collection maintainers (@incomes-register)
 extends_documentation_fragment:
@@ -30,15 +32,33 @@ attributes:
     platforms: posix
 options:
   path:
-    description: Path of the certificate (PEM or DER).
+    description:
+      - Path of the certificate (PEM or DER).
+      - Exactly one of O(path) and O(certificates) is required.
     type: path
-    required: true
   private_key_path:
     description: Path of the private key; when given, RV(key_matches) tells whether it belongs to the certificate.
     type: path
   private_key_passphrase:
     description: Passphrase of the private key. Never logged.
     type: str
+  certificates:
+    description:
+      - Several certificates to read in one run, instead of O(path), O(private_key_path) and
+        O(private_key_passphrase). The report of each is in RV(results), in the same order.
+    type: list
+    elements: dict
+    suboptions:
+      path:
+        description: Path of the certificate (PEM or DER).
+        type: path
+        required: true
+      private_key_path:
+        description: Path of its private key.
+        type: path
+      private_key_passphrase:
+        description: Passphrase of the private key. Never logged.
+        type: str
   renew_before_days:
     description: The renewal window used for RV(in_renewal_window). The service allows at most 60.
     type: int
@@ -64,24 +84,46 @@ EXAMPLES = r'''
   ansible.builtin.debug:
     msg: "{{ cert.customer_id }} expires in {{ cert.days_remaining }} days"
   when: cert.exists and cert.in_renewal_window
+
+- name: Read two certificates of the host in one run
+  incomes_register.certificates.certificate_info:
+    certificates:
+      - path: /etc/incomes-register/certificate.pem
+        private_key_path: /etc/incomes-register/private/key.pem
+      - path: /opt/payroll/ir-client.pem
+  register: certs
+
+- name: List those inside the renewal window
+  ansible.builtin.debug:
+    msg: "{{ certs.results | selectattr('in_renewal_window', 'defined') | selectattr('in_renewal_window')
+             | map(attribute='path') | list }}"
 '''
 
 RETURN = r'''
+results:
+  description:
+    - With O(certificates), one report per entry, in order, each with the keys listed here for a single
+      certificate (RV(path), RV(exists), RV(readable), RV(error), and the rest when readable).
+    - The same shape as a loop over this module registers, so M(incomes_register.certificates.expiry_report)
+      reads either.
+  returned: when O(certificates) is given
+  type: list
+  elements: dict
 path:
   description: The certificate path read.
-  returned: always
+  returned: when O(path) is given
   type: str
 exists:
   description: Whether the certificate file exists.
-  returned: always
+  returned: when O(path) is given
   type: bool
 readable:
   description: Whether the file could be read and parsed as a certificate.
-  returned: always
+  returned: when O(path) is given
   type: bool
 error:
   description: Why the certificate or key could not be read; V(null) when all went well.
-  returned: always
+  returned: when O(path) is given
   type: str
 subject:
   description: The certificate's subject (RFC 4514).
@@ -157,17 +199,29 @@ from ansible_collections.incomes_register.certificates.plugins.module_utils impo
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            path=dict(type='path', required=True),
+            path=dict(type='path'),
             private_key_path=dict(type='path'),
             private_key_passphrase=dict(type='str', no_log=True),
+            certificates=dict(type='list', elements='dict', options=dict(
+                path=dict(type='path', required=True),
+                private_key_path=dict(type='path'),
+                private_key_passphrase=dict(type='str', no_log=True),
+            )),
             renew_before_days=dict(type='int', default=60),
             issuing_ca_path=dict(type='path'),
         ),
+        required_one_of=[('path', 'certificates')],
+        mutually_exclusive=[('path', 'certificates'), ('private_key_path', 'certificates'),
+                            ('private_key_passphrase', 'certificates')],
         supports_check_mode=True,
     )
     module_support.require_libraries(module, 'cryptography')
     from ansible_collections.incomes_register.certificates.plugins.module_utils.certificate_report import report
-    module.exit_json(changed=False, **report(module.params))
+    params = module.params
+    if params['certificates'] is None:
+        module.exit_json(changed=False, **report(params))
+    shared = dict(renew_before_days=params['renew_before_days'], issuing_ca_path=params['issuing_ca_path'])
+    module.exit_json(changed=False, results=[report(dict(entry, **shared)) for entry in params['certificates']])
 
 
 if __name__ == '__main__':
