@@ -94,14 +94,15 @@ class Started(object):
         self.results_dir = results_dir
         self.log_path = log_path
 
+    def signal_all(self, signum):
+        for pid in [self.process.pid] + descendants(self.process.pid):
+            os.kill(pid, signum)
+
     def kill(self):
         """SIGKILL the run and the module processes under it, as a power cut or the OOM killer would."""
         # Stopped first, so that nothing forks or reacts while the tree is collected.
-        tree = [self.process.pid] + descendants(self.process.pid)
-        for pid in tree:
-            os.kill(pid, signal.SIGSTOP)
-        for pid in set(tree + descendants(self.process.pid)):
-            os.kill(pid, signal.SIGKILL)
+        self.signal_all(signal.SIGSTOP)
+        self.signal_all(signal.SIGKILL)
         self.process.wait(timeout=30)
 
     def wait(self, timeout=300):
@@ -511,11 +512,11 @@ def test_get_certificate_http500_is_retried_with_backoff_then_fails_and_rerun_re
 def test_get_certificate_timeouts_are_retried_within_the_run(sandbox, ansible, tmp_path):
     customer = '5100005-5'
     lineage = Lineage(tmp_path / 'host').issue(sandbox, customer, expires_in_days=30)
-    # Two answers arrive later than the client's 2-second timeout; the third poll gets the certificate.
-    sandbox.set_fault('getCertificate', 'delay', seconds=4, times=2)
+    # Two answers arrive later than the client's 3-second timeout; the third poll gets the certificate.
+    sandbox.set_fault('getCertificate', 'delay', seconds=6, times=2)
 
     calls = Calls(sandbox)
-    run = ansible.run('certificate_renew', {'host': lineage.args(sandbox, customer, timeout=2)})
+    run = ansible.run('certificate_renew', {'host': lineage.args(sandbox, customer, timeout=3)})
     result = run.results['host']
     assert result.get('failed') is not True, run
     assert calls.delta() == {'signNewCertificate': 0, 'getCertificate': 3, 'renewCertificate': 1}
@@ -646,15 +647,18 @@ def test_concurrent_runs_renew_once(sandbox, ansible, tmp_path):
     customer = '5100011-1'
     lineage = Lineage(tmp_path / 'host').issue(sandbox, customer, expires_in_days=30)
     args = lineage.args(sandbox, customer)
-    # The first run holds the lock while its GetCertificate answer takes 8 seconds.
-    sandbox.set_fault('getCertificate', 'delay', seconds=8, times=1)
+    # A slow GetCertificate answer gives the test time to catch the first run holding the lock; the run is
+    # then stopped (SIGSTOP) until the impatient one has given up, so no timing decides the outcome.
+    sandbox.set_fault('getCertificate', 'delay', seconds=2, times=1)
 
     calls = Calls(sandbox)
     first = ansible.start('certificate_renew', {'host': args})
     wait_for_phase(lineage, ('submitted',), first)
+    first.signal_all(signal.SIGSTOP)
     patient = ansible.start('certificate_renew', {'host': args})
-    impatient = ansible.start('certificate_renew', {'host': dict(args, lock_timeout=1)})
-    first, patient, impatient = first.wait(), patient.wait(), impatient.wait()
+    impatient = ansible.start('certificate_renew', {'host': dict(args, lock_timeout=1)}).wait()
+    first.signal_all(signal.SIGCONT)
+    first, patient = first.wait(), patient.wait()
 
     assert first.results['host'].get('failed') is not True, first
     assert first.results['host']['action'] == 'renewed'
