@@ -77,7 +77,7 @@ class CertificateStore(object):
         data = file_ops.read_file(path)
         if data is None:
             return None
-        file_ops.check_private_file(path)
+        file_ops.check_private_file(path, owner=self.owner)
         return keys.load_private_key(data, self.passphrase)
 
     def state(self):

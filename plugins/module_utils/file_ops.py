@@ -185,8 +185,9 @@ def ensure_directory(path, mode=PRIVATE_DIR_MODE, owner=None, group=None):
     return bool(missing)
 
 
-def check_private_file(path):
-    """LocalFileError unless path is a regular file owned by us that only its owner can read or write."""
+def check_private_file(path, owner=None):
+    """LocalFileError unless path is a regular file that only its owner can read or write, owned by us or
+    by the owner the task asked for (a key handed to a service account)."""
     try:
         info = os.lstat(path)
     except FileNotFoundError:
@@ -197,9 +198,13 @@ def check_private_file(path):
         raise LocalFileError('%s is a symbolic link; key and state files must be regular files' % path)
     if not stat.S_ISREG(info.st_mode):
         raise LocalFileError('%s is not a regular file' % path)
-    if info.st_uid != os.geteuid():
-        raise LocalFileError('%s is owned by uid %d, not by the user running this task (uid %d); fix it '
-                             'with chown' % (path, info.st_uid, os.geteuid()))
+    allowed = set([os.geteuid()])
+    if owner is not None:
+        allowed.add(resolve_uid(owner))
+    if info.st_uid not in allowed:
+        raise LocalFileError('%s is owned by uid %d, not by the user running this task (uid %d)%s; fix it '
+                             'with chown' % (path, info.st_uid, os.geteuid(),
+                                             '' if owner is None else ' nor by the owner %s' % owner))
     if info.st_mode & 0o077:
         raise LocalFileError('%s has mode %04o and is accessible to group or others; fix it with chmod 0600 %s'
                              % (path, stat.S_IMODE(info.st_mode), path))

@@ -46,7 +46,7 @@ def _read_required(path, what):
 def load_source(params):
     cert = certs.load_certificate(_read_required(params['certificate_path'], 'certificate'))
     key_path = params['private_key_path']
-    file_ops.check_private_file(key_path)
+    file_ops.check_private_file(key_path, owner=params.get('owner'))
     key = keys.load_private_key(_read_required(key_path, 'private key'), params.get('private_key_passphrase'))
     if not keys.keys_match(key, cert):
         raise CertificateServiceError('The private key %s does not belong to the certificate %s; nothing was '

@@ -119,7 +119,6 @@ STORE_ARGUMENT_SPEC = dict(
 )
 
 
-
 def build_store(params):
     from ansible_collections.incomes_register.certificates.plugins.module_utils.file_ops import parse_mode
     from ansible_collections.incomes_register.certificates.plugins.module_utils.certificate_store import CertificateStore

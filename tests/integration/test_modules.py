@@ -62,6 +62,26 @@ def test_enroll_then_rerun_makes_no_call(sandbox, run_module, tmp_path):
         'signNewCertificate': 0, 'getCertificate': 0, 'renewCertificate': 0}
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason='handing files to another user needs root')
+def test_request_with_owner_hands_the_files_to_that_user(sandbox, run_module, tmp_path):
+    import pwd
+    nobody = pwd.getpwnam('nobody')
+    transfer_id, transfer_password = sandbox.subscribe('2222222-2', 'Owner Oy', 'TEST')
+    args = service_args(sandbox, tmp_path, customer_id='2222222-2', transfer_id=transfer_id,
+                        transfer_password=transfer_password, owner='nobody')
+    run, result = run_module('certificate_request', args)
+    assert run.returncode == 0, run
+    assert result['changed'] is True, result.get('msg')
+    key = os.stat(args['private_key_path'])
+    assert key.st_uid == nobody.pw_uid and stat.S_IMODE(key.st_mode) == 0o600
+    assert os.stat(args['path']).st_uid == nobody.pw_uid
+
+    run, result = run_module('certificate_renew', dict(
+        (k, v) for k, v in args.items() if k not in ('transfer_id', 'transfer_password')))
+    assert run.returncode == 0, run
+    assert result['changed'] is False and not result.get('failed'), result.get('msg')
+
+
 def test_request_check_mode_calls_nothing_and_writes_nothing(sandbox, run_module, tmp_path):
     transfer_id, transfer_password = sandbox.subscribe('7654321-0', 'Other Oy', 'TEST')
     args = service_args(sandbox, tmp_path, customer_id='7654321-0', transfer_id=transfer_id,

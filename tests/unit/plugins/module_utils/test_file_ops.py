@@ -244,6 +244,16 @@ def test_check_private_file_refuses_symlink_missing_and_foreign_owner(tmp_path, 
         file_ops.check_private_file(str(target))
 
 
+def test_check_private_file_accepts_the_owner_the_task_asked_for(tmp_path, monkeypatch):
+    target = tmp_path / 'key.pem'
+    file_ops.atomic_write(str(target), b'k', 0o600)
+    file_uid = os.stat(str(target)).st_uid
+    monkeypatch.setattr(file_ops.os, 'geteuid', lambda: file_uid + 1)
+    file_ops.check_private_file(str(target), owner=file_uid)
+    with pytest.raises(LocalFileError, match='nor by the owner'):
+        file_ops.check_private_file(str(target), owner=file_uid + 2)
+
+
 # backup_file
 
 
