@@ -6,6 +6,7 @@ import os
 
 import pytest
 import yaml
+from cryptography import x509
 
 pytestmark = pytest.mark.integration
 
@@ -13,12 +14,14 @@ STORIES = {
     # host: (customer_id, expires_in_days or None for no certificate)
     'fresh': ('1000001-1', 700),
     'window': ('1000002-2', 45),
+    # The same organisation on another server, with its own certificate and key.
+    'window-twin': ('1000002-2', 50),
     'five': ('1000003-3', 5),
     'expired': ('1000004-4', -3),
     'missing': ('1000005-5', None),
 }
-EXPECTED_FIRST_RUN = {'fresh': 'ok', 'window': 'renewed', 'five': 'renewed', 'expired': 'expired',
-                      'missing': 'missing'}
+EXPECTED_FIRST_RUN = {'fresh': 'ok', 'window': 'renewed', 'window-twin': 'renewed', 'five': 'renewed',
+                      'expired': 'expired', 'missing': 'missing'}
 
 
 def write_inventory(path, sandbox, root, hosts):
@@ -79,12 +82,16 @@ def test_renew_playbook_over_five_hosts_then_rerun_changes_nothing(sandbox, flee
         outcomes = json.load(handle)
     assert dict((host, o['status']) for host, o in outcomes.items()) == EXPECTED_FIRST_RUN
     after = sandbox.calls()
-    assert after['renewCertificate'] - before['renewCertificate'] == 2
+    assert after['renewCertificate'] - before['renewCertificate'] == 3
     assert after['signNewCertificate'] == before['signNewCertificate']
     assert after['getCertificate'] - before['getCertificate'] >= 2
     for host in ('window', 'five', 'fresh'):
         assert (root / host / 'deploy' / 'combined.pem').exists(), host
     assert not (root / 'expired' / 'deploy').exists()
+    twins = [x509.load_pem_x509_certificate((root / host / 'certificate.pem').read_bytes())
+             for host in ('window', 'window-twin')]
+    assert twins[0].subject == twins[1].subject, 'one organisation'
+    assert twins[0].public_key() != twins[1].public_key(), 'each server keeps its own key'
 
     before = sandbox.calls()
     run = run_playbook('incomes_register.certificates.renew', {'incomes_register_renew_summary_file': summary_file},
@@ -92,7 +99,7 @@ def test_renew_playbook_over_five_hosts_then_rerun_changes_nothing(sandbox, flee
     with open(summary_file) as handle:
         outcomes = json.load(handle)
     assert dict((host, o['status']) for host, o in outcomes.items()) == dict(
-        EXPECTED_FIRST_RUN, window='ok', five='ok')
+        EXPECTED_FIRST_RUN, window='ok', five='ok', **{'window-twin': 'ok'})
     assert sandbox.calls()['total'] == before['total'], 'a rerun must not call the service'
     changed = recap_changed(run.output)
     assert changed['fresh'] == changed['window'] == changed['five'] == 0, run.output[-3000:]
@@ -145,22 +152,22 @@ def test_audit_playbook_writes_readable_report_and_gates(sandbox, fleet, run_pla
     with open(out / 'certificate-expiry.csv') as handle:
         rows = list(csv.DictReader(handle))
     status = dict((row['host'], row['status']) for row in rows)
-    assert status == {'fresh': 'ok', 'window': 'renew', 'five': 'critical', 'expired': 'expired',
-                      'missing': 'missing'}
+    assert status == {'fresh': 'ok', 'window': 'renew', 'window-twin': 'renew', 'five': 'critical',
+                      'expired': 'expired', 'missing': 'missing'}
     days = dict((row['host'], row['days_remaining']) for row in rows)
     assert days['five'] in ('4', '5') and days['window'] in ('44', '45')
 
     report = json.loads((out / 'certificate-expiry.json').read_text())
-    assert report['summary']['total'] == 5
+    assert report['summary']['total'] == 6
 
     parser = TableParser()
     parser.feed((out / 'certificate-expiry.html').read_text())
     hosts_in_order = [row[0] for row in parser.rows]
-    assert hosts_in_order == ['missing', 'expired', 'five', 'window', 'fresh']
+    assert hosts_in_order == ['missing', 'expired', 'five', 'window', 'window-twin', 'fresh']
 
     samples = parse_prometheus((out / 'certificate-expiry.prom').read_text())
     remaining = dict((s[1]['host'], s[2]) for s in samples if s[0] == 'incomes_register_certificate_days_remaining')
-    assert set(remaining) == {'fresh', 'window', 'five', 'expired'}
+    assert set(remaining) == {'fresh', 'window', 'window-twin', 'five', 'expired'}
     assert remaining['expired'] < 0 < remaining['five'] < remaining['window'] < remaining['fresh']
 
     run = run_playbook('incomes_register.certificates.audit',
