@@ -14,7 +14,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: all setup browser test quality sanity units lint changelog-lint pytest unit sandbox-test \
-        integration demo ee clean
+        integration demo ee bench clean
 
 all: test
 
@@ -95,6 +95,11 @@ ee: setup
 	mv dist/incomes_register-certificates-*.tar.gz dist/incomes_register-certificates.tar.gz
 	$(BIN)/ansible-builder create --file execution-environment.yml --context .build/ee
 	@echo "Build it with: podman build -t incomes-register-ee .build/ee"
+
+# Audit and renewal against ansible.builtin.ping and community.crypto; writes docs/benchmarks.md.
+# A quick run: make bench BENCH_ARGS="--sizes 50 --renew-sizes 10"
+bench: setup
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf .build tests/output demo-output dist
