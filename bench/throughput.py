@@ -22,6 +22,7 @@ import threading
 import time
 from urllib.parse import urlsplit
 
+from ansible_collections.incomes_register.certificates.plugins.module_utils import keys, soap_messages
 from irsandbox import pki
 from irsandbox.layout import Layout
 from irsandbox.store import Store
@@ -53,8 +54,8 @@ class Client(object):
         self.connection.close()
 
 
-def _prepare(sandbox, soap_messages, sign_count):
-    """(bodies per operation, soap action per operation) for one benchmark."""
+def _prepare(sandbox, sign_count):
+    """{soap action: function of the request's index -> its body}."""
     layout = Layout(sandbox.directory)
     store = Store(layout.database)
     signer_key, csr_key = pki.new_rsa_key(2048), pki.new_rsa_key(2048)
@@ -63,11 +64,10 @@ def _prepare(sandbox, soap_messages, sign_count):
     cert = pki.Pki.load(layout).issue(signer_key.public_key(), CUSTOMER, 'Bench Oy', now - datetime.timedelta(days=680),
                                       now + datetime.timedelta(days=50))
     store.add_certificate(cert, CUSTOMER, 'Bench Oy', ENVIRONMENT, 'issue')
-    from ansible_collections.incomes_register.certificates.plugins.module_utils import keys
     csr = keys.build_csr(csr_key, CUSTOMER, 'Bench Oy')
 
     sign_bodies = []
-    for _ in range(sign_count):
+    for dummy in range(sign_count):
         transfer_id, password = secrets.token_hex(16), 'Bench-' + secrets.token_hex(5)
         store.add_subscription(CUSTOMER, 'Bench Oy', ENVIRONMENT, transfer_id, password,
                                now + datetime.timedelta(days=1))
@@ -132,7 +132,7 @@ def _drive(url, tls_ca_pem, soap_action, body_for, count, seconds, clients):
             client.close()
 
     started = time.monotonic()
-    threads = [threading.Thread(target=work) for _ in range(clients)]
+    threads = [threading.Thread(target=work) for dummy in range(clients)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -148,8 +148,8 @@ def _drive(url, tls_ca_pem, soap_action, body_for, count, seconds, clients):
     }
 
 
-def measure(sandbox, soap_messages, clients=4, seconds=5.0):
+def measure(sandbox, clients=4, seconds=5.0):
     """Throughput of each operation, at most MAX_REQUESTS of it and at most `seconds` long."""
-    bodies = _prepare(sandbox, soap_messages, MAX_REQUESTS['signNewCertificate'])
+    bodies = _prepare(sandbox, MAX_REQUESTS['signNewCertificate'])
     return [_drive(sandbox.url, sandbox.tls_ca_pem, action, bodies[action], MAX_REQUESTS[action], seconds, clients)
             for action in ('signNewCertificate', 'renewCertificate', 'getCertificate')]
