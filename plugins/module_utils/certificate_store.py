@@ -47,6 +47,10 @@ class CertificateStore(object):
         self.group = group
         self.certificate_mode = certificate_mode
         self.backup = backup
+        # path -> (PEM bytes, key): one run reads a key several times (describe, decide, sign), and
+        # each load repeats cryptography's RSA consistency check (~30 ms). Keyed by content, so a
+        # replaced file is always loaded afresh.
+        self._loaded_keys = {}
 
     def lock(self, timeout):
         # The key's directory first: when the certificate shares it, it must still be created private.
@@ -78,7 +82,12 @@ class CertificateStore(object):
         if data is None:
             return None
         file_ops.check_private_file(path, owner=self.owner)
-        return keys.load_private_key(data, self.passphrase)
+        cached = self._loaded_keys.get(path)
+        if cached is not None and cached[0] == data:
+            return cached[1]
+        key = keys.load_private_key(data, self.passphrase)
+        self._loaded_keys[path] = (data, key)
+        return key
 
     def state(self):
         return pending_state.load_state(self.state_path)

@@ -1,0 +1,42 @@
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pki_fixtures  # noqa: E402
+
+from ansible_collections.incomes_register.certificates.plugins.module_utils import certificate_store  # noqa: E402
+from ansible_collections.incomes_register.certificates.plugins.module_utils import file_ops, keys  # noqa: E402
+
+
+def test_a_key_is_loaded_once_per_content(tmp_path, monkeypatch):
+    key_path = str(tmp_path / 'key.pem')
+    first, second = pki_fixtures.rsa_key('store-a'), pki_fixtures.rsa_key('store-b')
+    file_ops.atomic_write(key_path, keys.serialize_private_key(first), 0o600)
+    loads = []
+    real_load = keys.load_private_key
+
+    def counting_load(data, passphrase=None):
+        loads.append(data)
+        return real_load(data, passphrase)
+    monkeypatch.setattr(certificate_store.keys, 'load_private_key', counting_load)
+    store = certificate_store.CertificateStore(str(tmp_path / 'cert.pem'), key_path)
+
+    assert store.private_key().private_numbers() == first.private_numbers()
+    assert store.private_key().private_numbers() == first.private_numbers()
+    assert len(loads) == 1
+
+    file_ops.atomic_write(key_path, keys.serialize_private_key(second), 0o600)
+    assert store.private_key().private_numbers() == second.private_numbers(), 'a replaced key is read again'
+    assert len(loads) == 2
+
+
+def test_the_cache_never_skips_the_permission_check(tmp_path):
+    key_path = str(tmp_path / 'key.pem')
+    file_ops.atomic_write(key_path, keys.serialize_private_key(pki_fixtures.rsa_key('store-a')), 0o600)
+    store = certificate_store.CertificateStore(str(tmp_path / 'cert.pem'), key_path)
+    store.private_key()
+    os.chmod(key_path, 0o644)
+    with pytest.raises(file_ops.LocalFileError, match='chmod 0600'):
+        store.private_key()
