@@ -111,6 +111,20 @@ def resume(store, client, state, customer_id, customer_name, issuing_bundle, wai
     return done['certificate']
 
 
+def _resume_pending(store, client_factory, state, params, issuing_bundle, wait_options, check_mode, outcome,
+                    done_action, message):
+    """A rerun that finds a RetrievalId in the state file finishes that request instead of making a new one."""
+    outcome.action = 'resumed'
+    if check_mode:
+        outcome.changed = True
+        return outcome
+    resume(store, outcome.connect(client_factory), state, params['customer_id'], params.get('customer_name'),
+           issuing_bundle, wait_options, outcome)
+    outcome.action = done_action
+    outcome.message = message
+    return outcome
+
+
 def _submit(store, state, send, outcome):
     """Record intent, make the one call that spends something, record its result."""
     store.save_state(state)
@@ -151,13 +165,8 @@ def enroll(store, client_factory, params, issuing_bundle, wait_options, check_mo
         outcome.message = 'A valid certificate for %s is already installed at %s.' % (customer_id, store.path)
         return outcome
     if state and state['phase'] in RESUMABLE_PHASES:
-        outcome.action = 'resumed'
-        if check_mode:
-            outcome.changed = True
-            return outcome
-        resume(store, outcome.connect(client_factory), state, customer_id, customer_name, issuing_bundle, wait_options, outcome)
-        outcome.message = 'Retrieved the certificate requested by an earlier run.'
-        return outcome
+        return _resume_pending(store, client_factory, state, params, issuing_bundle, wait_options, check_mode,
+                               outcome, 'resumed', 'Retrieved the certificate requested by an earlier run.')
     if state and state.get('transfer_id') == params['transfer_id']:
         raise StateError(
             'The one-time credentials TransferID %s were sent in an earlier run whose outcome is unknown '
@@ -211,14 +220,8 @@ def renew(store, client_factory, params, issuing_bundle, wait_options, check_mod
         raise StateError('A first-certificate request for %s is in flight (state file %s). Finish it '
                          'with certificate_request or certificate_retrieve first.' % (store.path, store.state_path))
     if state and state['phase'] in RESUMABLE_PHASES:
-        outcome.action = 'resumed'
-        if check_mode:
-            outcome.changed = True
-            return outcome
-        resume(store, outcome.connect(client_factory), state, customer_id, customer_name, issuing_bundle, wait_options, outcome)
-        outcome.action = 'renewed'
-        outcome.message = 'Completed the renewal started by an earlier run.'
-        return outcome
+        return _resume_pending(store, client_factory, state, params, issuing_bundle, wait_options, check_mode,
+                               outcome, 'renewed', 'Completed the renewal started by an earlier run.')
 
     cert = store.certificate()
     if cert is None:
