@@ -11,14 +11,6 @@ from ansible_collections.incomes_register.certificates.plugins.module_utils impo
 from ansible_collections.incomes_register.certificates.plugins.module_utils import keys
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import CertificateServiceError
 
-try:
-    from cryptography.exceptions import UnsupportedAlgorithm
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-except ImportError:
-    # certificate_info reports the missing library with missing_required_lib before it gets here.
-    pass
-
 
 def report(params, now=None):
     path = params['path']
@@ -44,7 +36,7 @@ def report(params, now=None):
             if key_data is None:
                 result['error'] = 'No private key at %s' % params['private_key_path']
             else:
-                key = _key_to_compare(key_data, params.get('private_key_passphrase'))
+                key = keys.load_private_key(key_data, params.get('private_key_passphrase'), for_signing=False)
         except (CertificateServiceError, IOError, OSError, ValueError) as error:
             result['error'] = 'Cannot load the private key %s: %s' % (params['private_key_path'], error)
     result['readable'] = True
@@ -67,22 +59,3 @@ def _chains(cert, bundle_path, now):
     except (CertificateServiceError, ValueError):
         return False
     return True
-
-
-def _key_to_compare(data, passphrase):
-    """The private key, only to compare its public half with the certificate.
-
-    An unencrypted RSA key is loaded without cryptography's RSA consistency check, which costs
-    ~30 ms per key, a tenth of certificate_info's whole run (docs/benchmarks.md). That check
-    protects signing and decryption, and this module does neither; whether the key belongs to the
-    certificate is decided by the public half alone. Everything else, and anything that does not
-    load that way, goes through keys.load_private_key for its checks and secret-free messages.
-    """
-    if passphrase is None and b'ENCRYPTED' not in data:
-        try:
-            key = serialization.load_pem_private_key(data, password=None, unsafe_skip_rsa_key_validation=True)
-        except (ValueError, TypeError, UnsupportedAlgorithm):
-            key = None
-        if isinstance(key, rsa.RSAPrivateKey):
-            return key
-    return keys.load_private_key(data, passphrase)

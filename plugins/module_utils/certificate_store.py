@@ -47,9 +47,8 @@ class CertificateStore(object):
         self.group = group
         self.certificate_mode = certificate_mode
         self.backup = backup
-        # path -> (PEM bytes, key): one run reads a key several times (describe, decide, sign), and
-        # each load repeats cryptography's RSA consistency check (~30 ms). Keyed by content, so a
-        # replaced file is always loaded afresh.
+        # path -> (PEM bytes, key, checked for signing): one run reads a key several times (describe,
+        # decide, sign). Keyed by content, so a replaced file is always loaded afresh.
         self._loaded_keys = {}
 
     def lock(self, timeout):
@@ -76,17 +75,22 @@ class CertificateStore(object):
         data = file_ops.read_file(self.path)
         return certs.load_certificate(data) if data is not None else None
 
-    def private_key(self, path=None):
+    def private_key(self, path=None, for_signing=False):
+        """The key at path (default the installed one), None when there is no file.
+
+        Most reads only compare the key's public half with a certificate, so the RSA consistency
+        check (keys.load_private_key) runs only for a key that is going to sign.
+        """
         path = path or self.key_path
         data = file_ops.read_file(path)
         if data is None:
             return None
         file_ops.check_private_file(path, owner=self.owner)
         cached = self._loaded_keys.get(path)
-        if cached is not None and cached[0] == data:
+        if cached is not None and cached[0] == data and (cached[2] or not for_signing):
             return cached[1]
-        key = keys.load_private_key(data, self.passphrase)
-        self._loaded_keys[path] = (data, key)
+        key = keys.load_private_key(data, self.passphrase, for_signing=for_signing)
+        self._loaded_keys[path] = (data, key, for_signing)
         return key
 
     def state(self):
@@ -105,7 +109,7 @@ class CertificateStore(object):
 
         Reusing the left-over key matters: a retrieval in flight was requested for that key.
         """
-        existing = self.private_key(self.new_key_path)
+        existing = self.private_key(self.new_key_path, for_signing=True)
         if existing is not None:
             return existing
         key = keys.generate_private_key(size)

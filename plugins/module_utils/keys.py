@@ -67,8 +67,13 @@ def serialize_private_key(key, passphrase=None):
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
 
 
-def load_private_key(pem_bytes, passphrase=None):
-    """The RSA private key in pem_bytes; PrivateKeyError when it cannot be used."""
+def load_private_key(pem_bytes, passphrase=None, for_signing=True):
+    """The RSA private key in pem_bytes; PrivateKeyError when it cannot be used.
+
+    for_signing=False skips cryptography's RSA consistency check (~30 ms per key): that check guards
+    signing and decryption with a damaged key, while a key loaded only to compare its public half
+    with a certificate needs none of it.
+    """
     if isinstance(pem_bytes, str):
         pem_bytes = pem_bytes.encode('utf-8')
     secret = _passphrase_bytes(passphrase, PrivateKeyError)
@@ -79,8 +84,13 @@ def load_private_key(pem_bytes, passphrase=None):
         raise PrivateKeyError('A passphrase was given but the private key is not encrypted')
     # "from None" keeps the library's exception, and anything it quoted, out of Ansible's traceback.
     try:
-        key = serialization.load_pem_private_key(pem_bytes, password=secret)
+        key = serialization.load_pem_private_key(pem_bytes, password=secret,
+                                                 unsafe_skip_rsa_key_validation=not for_signing)
     except (ValueError, TypeError):
+        if for_signing and _loads_unchecked(pem_bytes, secret):
+            raise PrivateKeyError('The private key is damaged: it parses, but its RSA numbers are not '
+                                  'consistent, so it must not sign. Restore it from a backup, or request '
+                                  'a new certificate with new transfer credentials.') from None
         if encrypted:
             raise PrivateKeyError('Could not decrypt the private key: the passphrase is wrong '
                                   'or the key is damaged') from None
@@ -90,6 +100,14 @@ def load_private_key(pem_bytes, passphrase=None):
     if not isinstance(key, rsa.RSAPrivateKey):
         raise PrivateKeyError('The private key is not an RSA key; the certificate service needs RSA')
     return key
+
+
+def _loads_unchecked(pem_bytes, secret):
+    try:
+        serialization.load_pem_private_key(pem_bytes, password=secret, unsafe_skip_rsa_key_validation=True)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        return False
+    return True
 
 
 def _check_text(value, what, max_length):

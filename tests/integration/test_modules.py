@@ -167,6 +167,40 @@ def test_renew_expired_certificate_fails_clearly(sandbox, run_module, tmp_path):
     assert calls_delta(before, operation_counts(sandbox))['renewCertificate'] == 0
 
 
+def damage_key(key_path):
+    """Rewrite the key with one CRT exponent wrong: same public half, fails RSA's consistency check."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    with open(key_path, 'rb') as handle:
+        numbers = serialization.load_pem_private_key(handle.read(), password=None).private_numbers()
+    damaged = rsa.RSAPrivateNumbers(numbers.p, numbers.q, numbers.d, numbers.dmp1 ^ 2, numbers.dmq1,
+                                    numbers.iqmp, numbers.public_numbers)
+    with open(key_path, 'wb') as handle:
+        handle.write(damaged.private_key(unsafe_skip_rsa_key_validation=True).private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+
+
+def test_a_damaged_key_is_refused_before_it_signs_a_renewal(sandbox, run_module, tmp_path):
+    cert, key = issued_pair(sandbox, tmp_path, expires_in_days=30)
+    damage_key(key)
+    with open(cert, 'rb') as handle:
+        old_pem = handle.read()
+    before = operation_counts(sandbox)
+    run, result = run_module('certificate_renew', service_args(sandbox, tmp_path))
+    assert result['failed'] is True
+    assert 'damaged' in result['msg'] and 'must not sign' in result['msg'], result['msg']
+    assert calls_delta(before, operation_counts(sandbox)) == {
+        'signNewCertificate': 0, 'getCertificate': 0, 'renewCertificate': 0}
+    assert not os.path.exists(key + '.new') and not os.path.exists(cert + '.state.json')
+    with open(cert, 'rb') as handle:
+        assert handle.read() == old_pem
+
+    # Outside the window nothing signs, so the key is only compared with the certificate (cheaply).
+    run, result = run_module('certificate_renew', service_args(sandbox, tmp_path, renew_before_days=20))
+    assert run.returncode == 0, run
+    assert result['action'] == 'none' and result['certificate']['key_matches'] is True
+
+
 def test_renew_before_days_above_60_is_refused(sandbox, run_module, tmp_path):
     issued_pair(sandbox, tmp_path, expires_in_days=70)
     run, result = run_module('certificate_renew', service_args(sandbox, tmp_path, renew_before_days=90))

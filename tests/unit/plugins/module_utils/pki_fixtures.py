@@ -7,7 +7,7 @@ import datetime
 import functools
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
@@ -22,6 +22,15 @@ PRODUCTION_ISSUING_CN = 'Data Providers Issuing CA v1'
 @functools.lru_cache(maxsize=None)
 def rsa_key(label='default', size=2048):
     return rsa.generate_private_key(public_exponent=65537, key_size=size)
+
+
+def inconsistent_rsa_pem(key):
+    """PEM of key with one CRT exponent wrong: it parses and keeps its public half, but fails RSA's check."""
+    numbers = key.private_numbers()
+    damaged = rsa.RSAPrivateNumbers(numbers.p, numbers.q, numbers.d, numbers.dmp1 ^ 2, numbers.dmq1,
+                                    numbers.iqmp, numbers.public_numbers)
+    return damaged.private_key(unsafe_skip_rsa_key_validation=True).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
 
 
 @functools.lru_cache(maxsize=None)

@@ -17,9 +17,9 @@ def test_a_key_is_loaded_once_per_content(tmp_path, monkeypatch):
     loads = []
     real_load = keys.load_private_key
 
-    def counting_load(data, passphrase=None):
-        loads.append(data)
-        return real_load(data, passphrase)
+    def counting_load(data, passphrase=None, for_signing=True):
+        loads.append((data, for_signing))
+        return real_load(data, passphrase, for_signing=for_signing)
     monkeypatch.setattr(certificate_store.keys, 'load_private_key', counting_load)
     store = certificate_store.CertificateStore(str(tmp_path / 'cert.pem'), key_path)
 
@@ -30,6 +30,36 @@ def test_a_key_is_loaded_once_per_content(tmp_path, monkeypatch):
     file_ops.atomic_write(key_path, keys.serialize_private_key(second), 0o600)
     assert store.private_key().private_numbers() == second.private_numbers(), 'a replaced key is read again'
     assert len(loads) == 2
+
+
+def test_a_key_about_to_sign_is_checked_once_even_after_a_compare_only_load(tmp_path, monkeypatch):
+    key_path = str(tmp_path / 'key.pem')
+    file_ops.atomic_write(key_path, keys.serialize_private_key(pki_fixtures.rsa_key('store-a')), 0o600)
+    loads = []
+    real_load = keys.load_private_key
+
+    def counting_load(data, passphrase=None, for_signing=True):
+        loads.append(for_signing)
+        return real_load(data, passphrase, for_signing=for_signing)
+    monkeypatch.setattr(certificate_store.keys, 'load_private_key', counting_load)
+    store = certificate_store.CertificateStore(str(tmp_path / 'cert.pem'), key_path)
+
+    store.private_key()
+    store.private_key()
+    assert loads == [False], 'reads that only compare skip the RSA check'
+    store.private_key(for_signing=True)
+    store.private_key(for_signing=True)
+    store.private_key()
+    assert loads == [False, True], 'the check runs once, before the key signs'
+
+
+def test_a_damaged_key_is_refused_before_it_signs(tmp_path):
+    key_path = str(tmp_path / 'key.pem')
+    file_ops.atomic_write(key_path, pki_fixtures.inconsistent_rsa_pem(pki_fixtures.rsa_key('store-a')), 0o600)
+    store = certificate_store.CertificateStore(str(tmp_path / 'cert.pem'), key_path)
+    assert store.private_key() is not None
+    with pytest.raises(keys.PrivateKeyError, match='damaged'):
+        store.private_key(for_signing=True)
 
 
 def test_the_cache_never_skips_the_permission_check(tmp_path):

@@ -87,6 +87,20 @@ def test_damaged_key_message_never_contains_key_material(key):
         assert line.decode() not in str(info.value)
 
 
+def test_a_damaged_key_loads_to_compare_but_never_to_sign(key):
+    pem = pki_fixtures.inconsistent_rsa_pem(key)
+    compared = keys.load_private_key(pem, for_signing=False)
+    assert compared.public_key().public_numbers() == key.public_key().public_numbers()
+    with pytest.raises(keys.PrivateKeyError, match='damaged: it parses, but its RSA numbers are not consistent'):
+        keys.load_private_key(pem)
+
+
+def test_a_sound_key_loads_the_same_either_way(key):
+    pem = keys.serialize_private_key(key)
+    assert (keys.load_private_key(pem, for_signing=False).private_numbers()
+            == keys.load_private_key(pem).private_numbers() == key.private_numbers())
+
+
 def test_non_rsa_key_is_refused():
     pem = pki_fixtures.ec_key().private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                               serialization.NoEncryption())
