@@ -1,7 +1,11 @@
 # -*- coding: utf-8 -*-
 # Copyright: Incomes Register certificates collection contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Which third-party Python libraries are importable on this host, for missing_required_lib."""
+"""Which third-party Python libraries are importable on this host, and the module failure when one is not.
+
+Kept apart from module_support so that a module needing only cryptography (certificate_info) does not
+carry the service client in its payload.
+"""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -26,3 +30,12 @@ def import_error(name):
     except ImportError:
         return traceback.format_exc()
     return None
+
+
+def require_libraries(module, *names):
+    """Fail with Ansible's standard message when a Python library is missing on the managed host."""
+    from ansible.module_utils.basic import missing_required_lib
+    for name in names:
+        error = import_error(name)
+        if error:
+            module.fail_json(msg=missing_required_lib(name), exception=error)

@@ -50,16 +50,6 @@ def lock_path_for(params):
     return params['path'] + '.lock'
 
 
-def require_libraries(module, *names):
-    """Fail with Ansible's standard message when a Python library is missing on the managed host."""
-    from ansible.module_utils.basic import missing_required_lib
-    from ansible_collections.incomes_register.certificates.plugins.module_utils import dependencies
-    for name in names:
-        error = dependencies.import_error(name)
-        if error:
-            module.fail_json(msg=missing_required_lib(name), exception=error)
-
-
 def load_trust(path, what):
     from ansible_collections.incomes_register.certificates.plugins.module_utils.certificates import load_pem_bundle
     from ansible_collections.incomes_register.certificates.plugins.module_utils.file_ops import read_file
@@ -140,7 +130,7 @@ def run_lifecycle(module, flow):
     """Run one lifecycle flow (enroll, renew, retrieve) under the host lock and exit the module."""
     from ansible_collections.incomes_register.certificates.plugins.module_utils import dependencies
     from ansible_collections.incomes_register.certificates.plugins.module_utils import lifecycle
-    require_libraries(module, 'cryptography')
+    dependencies.require_libraries(module, 'cryptography')
     params = module.params
 
     def connect():
@@ -148,7 +138,7 @@ def run_lifecycle(module, flow):
         # nothing to renew (docs/benchmarks.md), so only a run that calls the service loads them. The
         # flows connect before they create a key or send anything, so a missing library still fails
         # the task with the usual message and nothing spent.
-        require_libraries(module, *dependencies.SERVICE_LIBRARIES)
+        dependencies.require_libraries(module, *dependencies.SERVICE_LIBRARIES)
         return build_client(params)
 
     try:

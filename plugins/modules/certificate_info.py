@@ -193,7 +193,7 @@ environment:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.incomes_register.certificates.plugins.module_utils import module_support
+from ansible_collections.incomes_register.certificates.plugins.module_utils import dependencies
 
 
 def main():
@@ -215,7 +215,7 @@ def main():
                             ('private_key_passphrase', 'certificates')],
         supports_check_mode=True,
     )
-    module_support.require_libraries(module, 'cryptography')
+    dependencies.require_libraries(module, 'cryptography')
     from ansible_collections.incomes_register.certificates.plugins.module_utils.certificate_report import report
     params = module.params
     if params['certificates'] is None:

@@ -141,7 +141,7 @@ fingerprint_sha256:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.incomes_register.certificates.plugins.module_utils import module_support
+from ansible_collections.incomes_register.certificates.plugins.module_utils import dependencies, module_support
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import CertificateServiceError
 
 
@@ -166,7 +166,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    module_support.require_libraries(module, 'cryptography')
+    dependencies.require_libraries(module, 'cryptography')
     from ansible_collections.incomes_register.certificates.plugins.module_utils import installation
     from ansible_collections.incomes_register.certificates.plugins.module_utils.certificates import describe_certificate
     params = module.params
