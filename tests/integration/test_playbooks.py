@@ -31,9 +31,12 @@ def write_inventory(path, sandbox, root, hosts):
             'ansible_python_interpreter': '{{ ansible_playbook_python }}',
             'renewal_environment': 'TEST',
             'renewal_endpoint': sandbox.url,
-            'renewal_service_ca_path': sandbox.service_ca_pem,
-            'renewal_issuing_ca_path': sandbox.issuing_ca_pem,
-            'renewal_tls_ca_path': sandbox.tls_ca_pem,
+            # The role copies the trust files into a directory it creates on each host, and the
+            # service and issuing CA paths follow from renewal_trust_dir by default.
+            'renewal_trust_src_dir': os.path.dirname(sandbox.service_ca_pem),
+            'renewal_trust_files': ['service-signing-ca.pem', 'issuing-ca.pem', 'tls-ca.pem'],
+            'renewal_trust_dir': str(root) + '/{{ inventory_hostname }}/trust',
+            'renewal_tls_ca_path': '{{ renewal_trust_dir }}/tls-ca.pem',
             'renewal_certificate_path': str(root) + '/{{ inventory_hostname }}/certificate.pem',
             'renewal_private_key_path': str(root) + '/{{ inventory_hostname }}/private/key.pem',
             'renewal_initial_delay': 0,
@@ -87,6 +90,11 @@ def test_renew_playbook_over_five_hosts_then_rerun_changes_nothing(sandbox, flee
     assert after['getCertificate'] - before['getCertificate'] >= 2
     for host in ('window', 'five', 'fresh'):
         assert (root / host / 'deploy' / 'combined.pem').exists(), host
+    trust = root / 'fresh' / 'trust'
+    assert oct(trust.stat().st_mode & 0o777) == '0o755'
+    assert sorted(os.listdir(trust)) == ['issuing-ca.pem', 'service-signing-ca.pem', 'tls-ca.pem']
+    assert (trust / 'issuing-ca.pem').read_bytes() == open(sandbox.issuing_ca_pem, 'rb').read()
+    assert oct((trust / 'issuing-ca.pem').stat().st_mode & 0o777) == '0o644'
     assert not (root / 'expired' / 'deploy').exists()
     twins = [x509.load_pem_x509_certificate((root / host / 'certificate.pem').read_bytes())
              for host in ('window', 'window-twin')]
