@@ -569,6 +569,84 @@ def test_renew_http500_is_not_resent_and_says_what_to_do(sandbox, ansible, tmp_p
     lineage.assert_old_pair_intact()
 
 
+# Row: a gateway in front of the service answers HTTP 503 with an HTML page, no SOAP fault. The
+# sandbox's gateway did not forward the request, but a client cannot know that.
+
+def test_gateway_503_on_get_certificate_is_retried_within_the_run(sandbox, ansible, tmp_path):
+    customer = '5100031-1'
+    lineage = Lineage(tmp_path / 'host').issue(sandbox, customer, expires_in_days=30)
+    sandbox.set_fault('getCertificate', 'gateway-503', times=2)
+
+    calls = Calls(sandbox)
+    run = ansible.run('certificate_renew', {'host': lineage.args(sandbox, customer)})
+    result = run.results['host']
+    assert result.get('failed') is not True, run
+    assert calls.delta() == {'signNewCertificate': 0, 'getCertificate': 3, 'renewCertificate': 1}
+    lineage.assert_renewed()
+
+
+def test_gateway_503_on_renew_keeps_old_pair_and_rerun_completes(sandbox, ansible, tmp_path):
+    customer = '5100032-2'
+    lineage = Lineage(tmp_path / 'host').issue(sandbox, customer, expires_in_days=30)
+    args = lineage.args(sandbox, customer)
+    sandbox.set_fault('renewCertificate', 'gateway-503', times=1)
+
+    calls = Calls(sandbox)
+    run = ansible.run('certificate_renew', {'host': args})
+    result = run.results['host']
+    assert result['failed'] is True, run
+    assert 'HTTP 503' in result['msg']
+    assert result['request_may_have_been_processed'] is True
+    assert calls.delta() == {'signNewCertificate': 0, 'getCertificate': 0, 'renewCertificate': 1}
+    assert lineage.state()['phase'] == 'sent'
+    lineage.assert_old_pair_intact()
+    new_key = read(lineage.new_key_path)
+
+    calls = Calls(sandbox)
+    run = ansible.run('certificate_renew', {'host': args})
+    result = run.results['host']
+    assert result.get('failed') is not True, run
+    assert calls.delta() == {'signNewCertificate': 0, 'getCertificate': 1, 'renewCertificate': 1}
+    lineage.assert_renewed(new_key_pem=new_key)
+
+
+def test_gateway_503_on_sign_is_not_resent_until_the_state_file_is_removed(sandbox, ansible, tmp_path):
+    customer = '5100033-3'
+    lineage = Lineage(tmp_path / 'host')
+    transfer_id, transfer_password = sandbox.subscribe(customer, 'Example Oy')
+    args = lineage.args(sandbox, customer, transfer_id=transfer_id, transfer_password=transfer_password)
+    sandbox.set_fault('signNewCertificate', 'gateway-503', times=1)
+
+    calls = Calls(sandbox)
+    run = ansible.run('certificate_request', {'host': args})
+    result = run.results['host']
+    assert result['failed'] is True, run
+    assert 'HTTP 503' in result['msg'] and 'may have processed the request' in result['msg']
+    assert result['request_may_have_been_processed'] is True
+    assert calls.delta()['signNewCertificate'] == 1
+    assert lineage.state()['phase'] == 'sent'
+    new_key = read(lineage.new_key_path)
+
+    calls = Calls(sandbox)
+    run = ansible.run('certificate_request', {'host': args})
+    assert run.results['host']['failed'] is True, run
+    assert calls.delta()['signNewCertificate'] == 0, 'the one-time credentials were sent again'
+
+    # The documented way out when the request surely never reached the service (here the gateway
+    # refused it): delete the state file and run again with the same credentials and the same key.
+    unused = [t for t in sandbox.state()['transfers'] if t['transfer_id'] == transfer_id]
+    assert unused[0]['used_at'] is None
+    os.remove(lineage.state_path)
+    calls = Calls(sandbox)
+    run = ansible.run('certificate_request', {'host': args})
+    result = run.results['host']
+    assert result.get('failed') is not True, run
+    assert calls.delta()['signNewCertificate'] == 1
+    assert read(lineage.key_path) == new_key
+    assert result['certificate']['key_matches'] is True
+    assert transfer_password not in run.output
+
+
 # Row: answers that cannot be trusted.
 
 UNTRUSTED_ANSWERS = [

@@ -19,6 +19,8 @@ class Reply:
     body: bytes = b''
     drop: bool = False          # close the connection without answering at all
     delay: float = 0.0          # seconds to wait before answering
+    content_type: str = 'text/xml; charset=utf-8'
+    headers: dict = field(default_factory=dict)
     summary: dict = field(default_factory=dict)  # for the request log line; never secrets
 
 
@@ -54,6 +56,9 @@ class Endpoint:
         summary['fault'] = kind
         if kind == 'http500':
             return fault_reply('Service temporarily unavailable', 'Server', **summary)
+        if kind == 'gateway-503':
+            return Reply(status=503, body=faults.GATEWAY_PAGE, content_type='text/html',
+                         headers={'Retry-After': faults.GATEWAY_RETRY_AFTER}, summary=summary)
         if kind == 'malformed':
             return Reply(body=faults.malformed_body(request.operation), summary=summary)
         if kind == 'oversized':

@@ -12,6 +12,8 @@ from irsandbox import protocol, soap
 # kind -> what it does; whether the request is processed matters to clients that retry.
 KINDS = {
     'http500': 'SOAP fault with HTTP 500; the request is not processed',
+    'gateway-503': 'HTTP 503 with an HTML page and Retry-After, as a load balancer in front of the service '
+                   'answers; the request is not processed',
     'delay': 'process the request, then wait --seconds before answering',
     'malformed': 'HTTP 200 with a body that is not well-formed XML; the request is not processed',
     'bad-signature': 'a signed response whose content is altered after signing',
@@ -39,6 +41,13 @@ def validate(operation, kind, times, seconds):
     if times is not None and times < 1:
         return '--times must be at least 1'
     return None
+
+
+# What a load balancer says while the service behind it is down: not SOAP, not XML.
+GATEWAY_PAGE = (b'<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n<body>\r\n'
+                b'<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n<hr><center>gateway</center>\r\n'
+                b'</body>\r\n</html>\r\n')
+GATEWAY_RETRY_AFTER = '120'
 
 
 def malformed_body(operation):

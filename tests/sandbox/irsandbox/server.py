@@ -51,7 +51,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 self._log_line(started, 'dropped', reply.summary)
                 return
-            self._send(reply.status, reply.body)
+            self._send(reply.status, reply.body, reply.content_type, **reply.headers)
         self._log_line(started, reply.status, reply.summary)
 
     def _discard_body(self):

@@ -42,6 +42,22 @@ def test_http500_answers_a_soap_fault_without_processing(client, faulty, keys, c
     assert client.sign_new(customer_id, transfer_id, password, csr).status == 'OK'
 
 
+def test_gateway_503_answers_html_without_processing(client, faulty, keys, customer_id):
+    transfer_id, password = faulty.subscribe(customer_id, None)
+    faulty.set_fault('signNewCertificate', 'gateway-503', times=1)
+    csr = make_csr(keys[0], customer_id)
+    http = client.post(client.envelope(client.sign_new_element(customer_id, transfer_id, password, csr)),
+                       'signNewCertificate')
+    assert http.status_code == 503
+    assert http.headers['Content-Type'].startswith('text/html')
+    assert http.headers['Retry-After'] == '120'
+    assert b'503 Service Temporarily Unavailable' in http.content
+    with pytest.raises(etree.XMLSyntaxError):
+        etree.fromstring(http.content)
+    # Not processed: the credentials still work, and the fault was used up.
+    assert client.sign_new(customer_id, transfer_id, password, csr).status == 'OK'
+
+
 def test_fault_is_scoped_to_its_operation_and_counts_down(client, faulty, retrieval):
     customer_id, retrieval_id = retrieval
     faulty.set_fault('getCertificate', 'http500', times=2)
