@@ -10,6 +10,8 @@ from cryptography import x509
 
 pytestmark = pytest.mark.integration
 
+PLAYBOOKS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), 'playbooks')
+
 STORIES = {
     # host: (customer_id, expires_in_days or None for no certificate)
     'fresh': ('1000001-1', 700),
@@ -101,9 +103,13 @@ def test_renew_playbook_over_five_hosts_then_rerun_changes_nothing(sandbox, flee
     assert twins[0].subject == twins[1].subject, 'one organisation'
     assert twins[0].public_key() != twins[1].public_key(), 'each server keeps its own key'
 
+    # A relative summary file lands where ansible-playbook runs (run_playbook's cwd is tmp_path),
+    # not in the playbook's directory inside the collection.
+    os.remove(summary_file)
     before = sandbox.calls()
-    run = run_playbook('incomes_register.certificates.renew', {'incomes_register_renew_summary_file': summary_file},
+    run = run_playbook('incomes_register.certificates.renew', {'incomes_register_renew_summary_file': 'renew-summary.json'},
                        inventory=inventory)
+    assert not os.path.exists(os.path.join(PLAYBOOKS_DIR, 'renew-summary.json'))
     with open(summary_file) as handle:
         outcomes = json.load(handle)
     assert dict((host, o['status']) for host, o in outcomes.items()) == dict(
@@ -152,7 +158,8 @@ def test_audit_playbook_writes_readable_report_and_gates(sandbox, fleet, run_pla
     root, inventory = fleet
     out = tmp_path / 'report'
     before = sandbox.calls()['total']
-    run = run_playbook('incomes_register.certificates.audit', {'audit_output_dir': str(out)},
+    # Relative: where ansible-playbook runs (run_playbook's cwd is tmp_path).
+    run = run_playbook('incomes_register.certificates.audit', {'audit_output_dir': 'report'},
                        inventory=inventory, args=['--check'])
     assert run.returncode == 0, run
     assert sandbox.calls()['total'] == before, 'an audit never calls the service'
@@ -178,10 +185,13 @@ def test_audit_playbook_writes_readable_report_and_gates(sandbox, fleet, run_pla
     assert set(remaining) == {'fresh', 'window', 'window-twin', 'five', 'expired'}
     assert remaining['expired'] < 0 < remaining['five'] < remaining['window'] < remaining['fresh']
 
-    run = run_playbook('incomes_register.certificates.audit',
-                       {'audit_output_dir': str(out), 'audit_fail_within_days': 10}, inventory=inventory)
+    assert not os.path.exists(os.path.join(PLAYBOOKS_DIR, 'report'))
+
+    # Without audit_output_dir: audit-report in the directory ansible-playbook runs in.
+    run = run_playbook('incomes_register.certificates.audit', {'audit_fail_within_days': 10}, inventory=inventory)
     assert run.returncode != 0
     assert 'Certificate audit gate' in run.output and 'expired' in run.output
+    assert (tmp_path / 'audit-report' / 'certificate-expiry.csv').exists()
 
 
 def test_enroll_playbook_keeps_the_password_out_of_the_log(sandbox, run_playbook, tmp_path):
