@@ -242,13 +242,15 @@ def renew(store, client_factory, params, issuing_bundle, wait_options, check_mod
         outcome.message = sentence
         return outcome
 
+    # The key is about to sign: run the consistency check skipped above, also in check mode, so that
+    # a check run predicts the failure of a damaged key.
+    key = store.private_key(for_signing=True)
     outcome.action = 'renewed'
     if check_mode:
         outcome.changed = True
         outcome.message = sentence
         return outcome
     client = outcome.connect(client_factory)
-    key = store.private_key(for_signing=True)
     new_key = store.new_private_key(params['key_size'])
     csr = keys.build_csr(new_key, customer_id, _organisation(customer_name))
     # A renewal spends nothing one-time, so a 'prepared' or 'sent' state from a died run is simply

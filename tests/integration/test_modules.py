@@ -167,6 +167,23 @@ def test_renew_expired_certificate_fails_clearly(sandbox, run_module, tmp_path):
     assert calls_delta(before, operation_counts(sandbox))['renewCertificate'] == 0
 
 
+def test_renew_in_check_mode_says_it_would_renew_and_touches_nothing(sandbox, run_module, tmp_path):
+    cert, key = issued_pair(sandbox, tmp_path, expires_in_days=30)
+    before_files = dict((path, open(path, 'rb').read()) for path in (cert, key))
+    before = operation_counts(sandbox)
+    run, result = run_module('certificate_renew', service_args(sandbox, tmp_path), args=['--check', '--diff'])
+    assert run.returncode == 0, run
+    assert result['changed'] is True and result['action'] == 'renewed', result
+    assert 'renew' in result['msg'].lower(), result['msg']
+    assert calls_delta(before, operation_counts(sandbox)) == {
+        'signNewCertificate': 0, 'getCertificate': 0, 'renewCertificate': 0}
+    assert sorted(os.listdir(os.path.dirname(cert))) == ['cert.pem']
+    assert sorted(os.listdir(os.path.dirname(key))) == ['key.pem']
+    for path, data in before_files.items():
+        with open(path, 'rb') as handle:
+            assert handle.read() == data, path
+
+
 def damage_key(key_path):
     """Rewrite the key with one CRT exponent wrong: same public half, fails RSA's consistency check."""
     from cryptography.hazmat.primitives import serialization
@@ -186,6 +203,10 @@ def test_a_damaged_key_is_refused_before_it_signs_a_renewal(sandbox, run_module,
     with open(cert, 'rb') as handle:
         old_pem = handle.read()
     before = operation_counts(sandbox)
+    # A check run predicts it.
+    run, result = run_module('certificate_renew', service_args(sandbox, tmp_path), args=['--check'])
+    assert result['failed'] is True
+    assert 'damaged' in result['msg'], result['msg']
     run, result = run_module('certificate_renew', service_args(sandbox, tmp_path))
     assert result['failed'] is True
     assert 'damaged' in result['msg'] and 'must not sign' in result['msg'], result['msg']
