@@ -307,3 +307,41 @@ def test_no_secret_in_output_state_backups_or_temporary_files(sandbox, run_playb
     for directory in (root / 'enroll', root / 'renew' / 'private', root / 'dropped' / 'private'):
         assert mode(str(directory)) == 0o700, '%s holds keys and must be 0700' % directory
     assert mode(str(root / 'deploy' / 'keystore.p12')) == 0o600
+
+
+def test_the_renewal_role_shows_no_passphrase_of_its_install_targets(sandbox, run_playbook, tmp_path):
+    """The role loops over install targets, and Ansible prints and registers the loop variable."""
+    from cryptography.hazmat.primitives.serialization import pkcs12
+    root = tmp_path / 'hosts' / 'payroll'
+    (root / 'private').mkdir(parents=True, mode=0o700)
+    key_path = root / 'private' / 'key.pem'
+    sandbox.issue('5200003-3', new_key_path=str(key_path), expires_in_days=30, out=str(root / 'cert.pem'))
+    key_passphrase, keystore_passphrase = 'role-key-phrase-H5t1', 'role-keystore-phrase-W2p8'
+    plain = read(str(key_path))
+    key_path.write_bytes(load_pem_private_key(plain, None).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(key_passphrase.encode())))
+    inventory = tmp_path / 'inventory.yml'
+    inventory.write_text(json.dumps({'all': {'hosts': {'payroll': {
+        'ansible_connection': 'local', 'ansible_python_interpreter': '{{ ansible_playbook_python }}',
+        'renewal_customer_id': '5200003-3', 'renewal_endpoint': sandbox.url,
+        'renewal_service_ca_path': sandbox.service_ca_pem, 'renewal_issuing_ca_path': sandbox.issuing_ca_pem,
+        'renewal_tls_ca_path': sandbox.tls_ca_pem, 'renewal_initial_delay': 0, 'renewal_poll_interval': 0.2,
+        'renewal_certificate_path': str(root / 'cert.pem'), 'renewal_private_key_path': str(key_path),
+        'renewal_private_key_passphrase': key_passphrase,
+        'renewal_install_targets': [
+            {'layout': 'pkcs12', 'dest': str(root / 'keystore.p12'), 'pkcs12_passphrase': keystore_passphrase},
+            {'layout': 'pem', 'dest': str(root / 'client.crt'), 'private_key_dest': str(root / 'client.key')}],
+    }}}}))
+    run = run_playbook('incomes_register.certificates.renew',
+                       {'incomes_register_renew_summary_file': str(tmp_path / 'summary.json')},
+                       inventory=str(inventory), args=['-vvv', '--diff'])
+    assert run.returncode == 0, run.output[-8000:]
+    assert json.loads(read(str(tmp_path / 'summary.json')))['payroll']['status'] == 'renewed'
+    assert 'pkcs12 -> %s' % (root / 'keystore.p12') in run.output, 'the loop label still names each target'
+    secrets = {'key passphrase': key_passphrase, 'keystore passphrase': keystore_passphrase}
+    lines = key_lines(plain, None) | key_lines(read(str(root / 'client.key')), None)
+    found = leaks(run.output.encode(), secrets, lines)
+    assert not found, 'the renew playbook at -vvv shows %s' % found
+    keystore = pkcs12.load_pkcs12(read(str(root / 'keystore.p12')), keystore_passphrase.encode())
+    assert keystore.cert.certificate.public_bytes(serialization.Encoding.PEM) == read(str(root / 'client.crt'))
