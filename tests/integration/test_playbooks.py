@@ -194,6 +194,28 @@ def test_audit_playbook_writes_readable_report_and_gates(sandbox, fleet, run_pla
     assert (tmp_path / 'audit-report' / 'certificate-expiry.csv').exists()
 
 
+def test_audit_reads_a_passphrase_protected_key_with_the_role_passphrase(sandbox, run_playbook, tmp_path):
+    from cryptography.hazmat.primitives import serialization
+    root = tmp_path / 'hosts'
+    (root / 'locked' / 'private').mkdir(parents=True, mode=0o700)
+    key_path = root / 'locked' / 'private' / 'key.pem'
+    sandbox.issue('1000010-0', new_key_path=str(key_path), expires_in_days=300,
+                  out=str(root / 'locked' / 'certificate.pem'))
+    passphrase = 'audit-key-phrase-Z4r7'
+    key = serialization.load_pem_private_key(key_path.read_bytes(), None)
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.BestAvailableEncryption(passphrase.encode())))
+    inventory = write_inventory(tmp_path / 'inventory.yml', sandbox, root, {'locked': '1000010-0'})
+    run = run_playbook('incomes_register.certificates.audit',
+                       {'audit_output_dir': 'report', 'renewal_private_key_passphrase': passphrase},
+                       inventory=inventory, args=['-v'])
+    assert run.returncode == 0, run
+    assert passphrase not in run.output
+    with open(tmp_path / 'report' / 'certificate-expiry.csv') as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(row['host'], row['status'], row['note']) for row in rows] == [('locked', 'ok', '')]
+
+
 def test_enroll_playbook_keeps_the_password_out_of_the_log(sandbox, run_playbook, tmp_path):
     root = tmp_path / 'hosts'
     inventory = write_inventory(tmp_path / 'inventory.yml', sandbox, root, {'newhost': '1000009-9'})
