@@ -221,10 +221,12 @@ def test_enroll_playbook_keeps_the_password_out_of_the_log(sandbox, run_playbook
     inventory = write_inventory(tmp_path / 'inventory.yml', sandbox, root, {'newhost': '1000009-9'})
     transfer_id, transfer_password = sandbox.subscribe('1000009-9', 'Enroll Oy', 'TEST')
     secrets = {'incomes_register_transfer_id': transfer_id, 'incomes_register_transfer_password': transfer_password}
-    run = run_playbook('incomes_register.certificates.enroll', secrets, inventory=inventory, args=['-vvv'])
+    # The enroll playbook honours the role's variables, so the first certificate is kept as renewals keep it.
+    run = run_playbook('incomes_register.certificates.enroll', dict(secrets, renewal_certificate_mode='0640'),
+                       inventory=inventory, args=['-vvv'])
     assert run.returncode == 0, run
     assert transfer_password not in run.output
-    assert (root / 'newhost' / 'certificate.pem').exists()
+    assert oct(os.stat(root / 'newhost' / 'certificate.pem').st_mode & 0o777) == '0o640'
     assert oct(os.stat(root / 'newhost' / 'private' / 'key.pem').st_mode & 0o777) == '0o600'
     state = root / 'newhost' / 'certificate.pem.state.json'
     assert not state.exists()
