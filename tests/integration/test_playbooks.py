@@ -119,6 +119,27 @@ def test_renew_playbook_over_five_hosts_then_rerun_changes_nothing(sandbox, flee
     assert changed['fresh'] == changed['window'] == changed['five'] == 0, run.output[-3000:]
 
 
+def test_renew_playbook_names_a_host_that_failed_the_role_argument_validation(sandbox, run_playbook, tmp_path):
+    root = tmp_path / 'hosts'
+    (root / 'good' / 'private').mkdir(parents=True, mode=0o700)
+    sandbox.issue('1000011-1', new_key_path=str(root / 'good' / 'private' / 'key.pem'), expires_in_days=400,
+                  out=str(root / 'good' / 'certificate.pem'))
+    inventory_path = write_inventory(tmp_path / 'inventory.yml', sandbox, root,
+                                     {'good': '1000011-1', 'nocustomer': '1000012-2'})
+    inventory = yaml.safe_load(open(inventory_path))
+    del inventory['all']['hosts']['nocustomer']['renewal_customer_id']
+    (tmp_path / 'inventory.yml').write_text(yaml.safe_dump(inventory))
+    run = run_playbook('incomes_register.certificates.renew', {'incomes_register_renew_summary_file': 'summary.json'},
+                       inventory=inventory_path)
+    assert run.returncode != 0, run
+    assert 'renewal_customer_id' in run.output
+    outcomes = json.loads((tmp_path / 'summary.json').read_text())
+    assert outcomes['good']['status'] == 'ok'
+    assert outcomes['nocustomer']['status'] == 'unreachable'
+    assert 'argument validation' in outcomes['nocustomer']['message']
+    assert 'nocustomer=unreachable' in run.output
+
+
 class TableParser(html.parser.HTMLParser):
     def __init__(self):
         super().__init__()
