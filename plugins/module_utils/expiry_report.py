@@ -265,13 +265,27 @@ def _epoch(moment):
     return calendar.timegm(moment.astimezone(datetime.timezone.utc).utctimetuple())
 
 
+# Spreadsheets run a cell that starts with one of these as a formula. Text from the hosts (paths,
+# subjects read from whatever file sits there, error messages) must not become one when an auditor
+# opens the CSV, so such a text cell gets a leading apostrophe; numbers are left as they are.
+_FORMULA_STARTS = ('=', '+', '-', '@', '\t', '\r')
+
+
+def _csv_cell(value):
+    if value is None:
+        return ''
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def render_csv(rows):
     """RFC 4180 CSV with a header row; empty cells for values a row does not have."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction='ignore')
     writer.writeheader()
     for row in rows:
-        writer.writerow(dict((key, '' if row.get(key) is None else row[key]) for key in CSV_COLUMNS))
+        writer.writerow(dict((key, _csv_cell(row.get(key))) for key in CSV_COLUMNS))
     return buffer.getvalue()
 
 

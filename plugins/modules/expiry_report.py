@@ -19,6 +19,9 @@ description:
     does not belong to the certificate), V(critical) (O(critical_days) days or fewer left), V(renew) (inside
     the O(renew_before_days) window), V(ok)."
   - Rows are ordered with the undated ones (unreachable, missing, unreadable) first, then by days remaining.
+  - In the CSV, a text cell that would start with C(=), C(+), C(-), C(@), a tab or a carriage return gets a
+    leading apostrophe, so that a spreadsheet does not run text read from the hosts as a formula. Numbers are
+    written as they are; the JSON keeps every value unchanged.
   - Files are replaced atomically with mode C(0644). A file whose content differs from the new report only
     in its generation time is left alone, so a rerun over an unchanged inventory reports no change; the
     report's generation time (and C(incomes_register_audit_timestamp_seconds)) is then that of the last run

@@ -239,6 +239,20 @@ def test_csv_round_trip():
     assert gone['days_remaining'] == '' and gone['customer_id'] == '' and gone['note'] == 'No certificate at /etc/ir/old.pem'
 
 
+def test_csv_cells_from_the_hosts_never_start_a_spreadsheet_formula():
+    hostile = {'=HYPERLINK("http://x")': [info(path='+cmd|/C calc!A0', days=-3,
+                                              organisation='@SUM(1+1)*cmd|"/C calc"!A0')]}
+    rows = report.build_rows(hostile)
+    parsed = list(csv.DictReader(io.StringIO(report.render_csv(rows), newline='')))[0]
+    assert parsed['host'] == '\'=HYPERLINK("http://x")'
+    assert parsed['path'] == "'+cmd|/C calc!A0"
+    assert parsed['organisation'].startswith("'@")
+    # A number stays a number, also a negative one.
+    assert parsed['days_remaining'] == '-3'
+    # The other formats keep the values as they are.
+    assert report.build_rows(hostile)[0]['path'] == '+cmd|/C calc!A0'
+
+
 def test_json_document():
     rows = report.build_rows(NASTY)
     summary = report.summarize(rows)
