@@ -240,8 +240,8 @@ def test_csv_round_trip():
 
 
 def test_csv_cells_from_the_hosts_never_start_a_spreadsheet_formula():
-    hostile = {'=HYPERLINK("http://x")': [info(path='+cmd|/C calc!A0', days=-3,
-                                              organisation='@SUM(1+1)*cmd|"/C calc"!A0')]}
+    entry = info(path='+cmd|/C calc!A0', days=-3, organisation='@SUM(1+1)*cmd|"/C calc"!A0')
+    hostile = {'=HYPERLINK("http://x")': [entry]}
     rows = report.build_rows(hostile)
     parsed = list(csv.DictReader(io.StringIO(report.render_csv(rows), newline='')))[0]
     assert parsed['host'] == '\'=HYPERLINK("http://x")'
