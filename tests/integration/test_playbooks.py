@@ -3,6 +3,7 @@ import csv
 import html.parser
 import json
 import os
+import shutil
 
 import pytest
 import yaml
@@ -27,6 +28,9 @@ EXPECTED_FIRST_RUN = {'fresh': 'ok', 'window': 'renewed', 'window-twin': 'renewe
 
 
 def write_inventory(path, sandbox, root, hosts):
+    trust_src = os.path.join(os.path.dirname(str(root)), 'trust-src')
+    if not os.path.exists(trust_src):
+        shutil.copytree(os.path.dirname(sandbox.service_ca_pem), trust_src)
     inventory = {'all': {
         'vars': {
             'ansible_connection': 'local',
@@ -35,7 +39,8 @@ def write_inventory(path, sandbox, root, hosts):
             'renewal_endpoint': sandbox.url,
             # The role copies the trust files into a directory it creates on each host, and the
             # service and issuing CA paths follow from renewal_trust_dir by default.
-            'renewal_trust_src_dir': os.path.dirname(sandbox.service_ca_pem),
+            # Relative, as in the README: run_playbook runs ansible-playbook in the directory above root.
+            'renewal_trust_src_dir': 'trust-src',
             'renewal_trust_files': ['service-signing-ca.pem', 'issuing-ca.pem', 'tls-ca.pem'],
             'renewal_trust_dir': str(root) + '/{{ inventory_hostname }}/trust',
             'renewal_tls_ca_path': '{{ renewal_trust_dir }}/tls-ca.pem',
