@@ -161,10 +161,11 @@ class Renderer(object):
     def bullets(self, text):
         return ['- ' + paragraph for paragraph in self.paragraphs(text)]
 
-    def options_table(self, options):
+    def options_table(self, options, child_key='suboptions'):
+        # A role's argument spec nests its suboptions under 'options', a module's documentation under 'suboptions'.
         rows = ['| Parameter | Type | Required | Default | Choices | Description |',
                 '| --- | --- | --- | --- | --- | --- |']
-        for names, spec in _walk(options, 'suboptions'):
+        for names, spec in _walk(options, child_key):
             cells = [
                 '<a id="%s"></a>%s' % (anchor('option', names, self.entrypoint), code('.'.join(names))),
                 _type(spec),
@@ -297,7 +298,7 @@ def role_page(collection, fqcn, data):
         render = Renderer(collection, fqcn, 'role', entrypoint=entrypoint)
         lines += ['## Entry point `%s`: %s' % (entrypoint, escape(spec.get('short_description', ''))), '']
         lines += render.bullets(spec.get('description')) + ['']
-        lines += ['### Parameters', ''] + render.options_table(spec.get('options') or {}) + ['']
+        lines += ['### Parameters', ''] + render.options_table(spec.get('options') or {}, 'options') + ['']
         lines += _authors(spec.get('author'), level='###')
     return '\n'.join(lines)
 

@@ -130,9 +130,12 @@ def test_renew_playbook_names_a_host_that_failed_the_role_argument_validation(sa
     sandbox.issue('1000011-1', new_key_path=str(root / 'good' / 'private' / 'key.pem'), expires_in_days=400,
                   out=str(root / 'good' / 'certificate.pem'))
     inventory_path = write_inventory(tmp_path / 'inventory.yml', sandbox, root,
-                                     {'good': '1000011-1', 'nocustomer': '1000012-2'})
+                                     {'good': '1000011-1', 'nocustomer': '1000012-2', 'typo': '1000013-3'})
     inventory = yaml.safe_load(open(inventory_path))
     del inventory['all']['hosts']['nocustomer']['renewal_customer_id']
+    # A misspelt install option is refused up front rather than ignored.
+    inventory['all']['hosts']['typo']['renewal_install_targets'] = [
+        {'layout': 'pkcs12', 'dest': str(root / 'typo' / 'keystore.p12'), 'pkcs12_pasphrase': 'typo-phrase-Q1'}]
     (tmp_path / 'inventory.yml').write_text(yaml.safe_dump(inventory))
     run = run_playbook('incomes_register.certificates.renew', {'incomes_register_renew_summary_file': 'summary.json'},
                        inventory=inventory_path)
@@ -143,6 +146,10 @@ def test_renew_playbook_names_a_host_that_failed_the_role_argument_validation(sa
     assert outcomes['nocustomer']['status'] == 'unreachable'
     assert 'argument validation' in outcomes['nocustomer']['message']
     assert 'nocustomer=unreachable' in run.output
+    assert outcomes['typo']['status'] == 'unreachable'
+    assert 'pkcs12_pasphrase' in run.output
+    assert 'typo-phrase-Q1' not in run.output
+    assert not (root / 'typo' / 'keystore.p12').exists()
 
 
 class TableParser(html.parser.HTMLParser):
