@@ -1,0 +1,109 @@
+"""certificate_report.report: what certificate_info says about one certificate on disk; it never raises."""
+import os
+import sys
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pki_fixtures  # noqa: E402
+
+from ansible_collections.incomes_register.certificates.plugins.module_utils.certificate_report import (  # noqa: E402
+    report)
+
+NOW = pki_fixtures.NOW
+PASSPHRASE = 'report-phrase-9'
+
+
+@pytest.fixture(scope='module')
+def pki():
+    return pki_fixtures.make_pki()
+
+
+def write(path, data):
+    path.write_bytes(data)
+    os.chmod(str(path), 0o600)
+    return str(path)
+
+
+def cert_pem(cert):
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def key_pem(key, passphrase=None):
+    encryption = (serialization.BestAvailableEncryption(passphrase.encode()) if passphrase
+                  else serialization.NoEncryption())
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+
+
+@pytest.fixture
+def files(pki, tmp_path):
+    return dict(cert=write(tmp_path / 'cert.pem', cert_pem(pki['leaf'])),
+                key=write(tmp_path / 'key.pem', key_pem(pki['leaf_key'])),
+                chain=write(tmp_path / 'issuing.pem', cert_pem(pki['issuing']) + cert_pem(pki['root'])),
+                tmp=tmp_path)
+
+
+def test_a_sound_pair_is_described_and_matches(files):
+    result = report(dict(path=files['cert'], private_key_path=files['key'], issuing_ca_path=files['chain']), now=NOW)
+    assert result['exists'] is True and result['readable'] is True and result['error'] is None
+    assert result['customer_id'] == pki_fixtures.CUSTOMER_ID and result['organisation'] == 'Testi Oy'
+    assert result['key_matches'] is True and result['chain_valid'] is True
+    assert result['days_remaining'] == 700 and result['in_renewal_window'] is False
+
+
+def test_a_missing_certificate_is_reported_not_raised(files):
+    result = report(dict(path=str(files['tmp'] / 'nope.pem')), now=NOW)
+    assert result == dict(path=str(files['tmp'] / 'nope.pem'), exists=False, readable=False,
+                          error='No certificate at %s' % (files['tmp'] / 'nope.pem'))
+
+
+def test_a_file_that_is_not_a_certificate_is_unreadable(files):
+    path = write(files['tmp'] / 'junk.pem', b'not a certificate\n')
+    result = report(dict(path=path), now=NOW)
+    assert result['exists'] is True and result['readable'] is False
+    assert result['error'].startswith('Cannot parse %s as a certificate' % path)
+
+
+def test_another_key_does_not_match(files):
+    other = write(files['tmp'] / 'other.pem', key_pem(pki_fixtures.rsa_key('report-other')))
+    result = report(dict(path=files['cert'], private_key_path=other), now=NOW)
+    assert result['readable'] is True and result['key_matches'] is False and result['error'] is None
+
+
+def test_an_encrypted_key_needs_its_passphrase(pki, files):
+    path = write(files['tmp'] / 'locked.pem', key_pem(pki['leaf_key'], PASSPHRASE))
+    locked = report(dict(path=files['cert'], private_key_path=path), now=NOW)
+    assert locked['key_matches'] is False and 'passphrase' in locked['error']
+    assert PASSPHRASE not in str(locked)
+    unlocked = report(dict(path=files['cert'], private_key_path=path, private_key_passphrase=PASSPHRASE), now=NOW)
+    assert unlocked['key_matches'] is True and unlocked['error'] is None
+
+
+def test_a_damaged_key_is_still_compared(pki, files):
+    # Only signing needs RSA's consistency check; the report compares the public half.
+    path = write(files['tmp'] / 'damaged.pem', pki_fixtures.inconsistent_rsa_pem(pki['leaf_key']))
+    result = report(dict(path=files['cert'], private_key_path=path), now=NOW)
+    assert result['key_matches'] is True and result['error'] is None
+
+
+def test_a_missing_key_is_an_error_and_no_match(files):
+    path = str(files['tmp'] / 'gone.pem')
+    result = report(dict(path=files['cert'], private_key_path=path), now=NOW)
+    assert result['readable'] is True and result['key_matches'] is False
+    assert result['error'] == 'No private key at %s' % path
+
+
+def test_a_chain_to_another_ca_or_a_missing_bundle_is_not_valid(files):
+    other_root, dummy = pki_fixtures.make_root(cn='Some Other Root', key_label='report-other-root')
+    other = write(files['tmp'] / 'other-ca.pem', cert_pem(other_root))
+    assert report(dict(path=files['cert'], issuing_ca_path=other), now=NOW)['chain_valid'] is False
+    missing = str(files['tmp'] / 'no-bundle.pem')
+    assert report(dict(path=files['cert'], issuing_ca_path=missing), now=NOW)['chain_valid'] is False
+    assert report(dict(path=files['cert']), now=NOW)['chain_valid'] is None
+
+
+def test_the_window_follows_renew_before_days(files):
+    later = NOW + 650 * pki_fixtures.DAY
+    assert report(dict(path=files['cert'], renew_before_days=60), now=later)['in_renewal_window'] is True
+    assert report(dict(path=files['cert'], renew_before_days=30), now=later)['in_renewal_window'] is False
