@@ -1,0 +1,167 @@
+"""lifecycle's decisions that must be taken without calling the service (no client is ever built).
+
+The calls themselves, their faults and resumption run against the sandbox in
+tests/integration/test_modules.py and test_fault_matrix.py.
+"""
+import os
+import sys
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pki_fixtures  # noqa: E402
+
+from ansible_collections.incomes_register.certificates.plugins.module_utils import lifecycle  # noqa: E402
+from ansible_collections.incomes_register.certificates.plugins.module_utils.certificate_store import (  # noqa: E402
+    CertificateStore)
+from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (  # noqa: E402
+    CertificateExpired, CertificateMissing, CertificateServiceError, RenewalNotAllowed, StateError)
+from ansible_collections.incomes_register.certificates.plugins.module_utils.keys import PrivateKeyError  # noqa: E402
+
+NOW = pki_fixtures.NOW
+DAY = pki_fixtures.DAY
+WAIT = dict(initial_delay=0, poll_interval=0, wait_timeout=1)
+
+
+def no_service():
+    raise AssertionError('the service must not be called for this decision')
+
+
+def params(**extra):
+    base = dict(customer_id=pki_fixtures.CUSTOMER_ID, customer_name='Testi Oy', environment='TEST',
+                renew_before_days=60, key_size=2048, transfer_id='T-1', transfer_password='secret', wait=True)
+    base.update(extra)
+    return base
+
+
+@pytest.fixture(scope='module')
+def issuing():
+    root, root_key = pki_fixtures.make_root()
+    return pki_fixtures.make_intermediate(root, root_key)
+
+
+def install(tmp_path, issuing, days_left, customer_id=pki_fixtures.CUSTOMER_ID, key_pem=None, other_key=False):
+    """A certificate that expires days_left days after NOW, and its key (or another one) beside it."""
+    issuing_cert, issuing_key = issuing
+    key = pki_fixtures.rsa_key('lifecycle-leaf')
+    cert, dummy = pki_fixtures.make_leaf(issuing_cert, issuing_key, customer_id=customer_id, key=key,
+                                         not_before=NOW - 100 * DAY, not_after=NOW + days_left * DAY)
+    (tmp_path / 'private').mkdir(mode=0o700, exist_ok=True)
+    cert_path, key_path = tmp_path / 'cert.pem', tmp_path / 'private' / 'key.pem'
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    if key_pem is None:
+        written = pki_fixtures.rsa_key('lifecycle-other') if other_key else key
+        key_pem = written.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                        serialization.NoEncryption())
+    key_path.write_bytes(key_pem)
+    os.chmod(str(key_path), 0o600)
+    return CertificateStore(str(cert_path), str(key_path)), key
+
+
+def renew(store, check_mode=False, **extra):
+    return lifecycle.renew(store, no_service, params(**extra), [], WAIT, check_mode, now=NOW)
+
+
+def assert_untouched(store):
+    assert not os.path.exists(store.new_key_path)
+    assert not os.path.exists(store.state_path)
+    assert not os.path.exists(store.new_cert_path)
+
+
+def test_outside_the_window_nothing_is_called_and_the_date_is_given(tmp_path, issuing):
+    store, dummy = install(tmp_path, issuing, days_left=90)
+    outcome = renew(store)
+    assert (outcome.changed, outcome.action, outcome.client) == (False, 'none', None)
+    # NOW is 2025-06-01 12:00; 90 days later it expires, and the window opens 60 days before that.
+    assert 'valid until 2025-08-30' in outcome.message and 'due from 2025-07-01' in outcome.message, outcome.message
+    assert outcome.as_dict()['service_calls'] == {'signNewCertificate': 0, 'renewCertificate': 0,
+                                                  'getCertificate': 0}
+    assert_untouched(store)
+
+
+def test_check_mode_inside_the_window_says_it_would_renew_without_calling(tmp_path, issuing):
+    store, dummy = install(tmp_path, issuing, days_left=30)
+    outcome = renew(store, check_mode=True)
+    assert (outcome.changed, outcome.action, outcome.client) == (True, 'renewed', None)
+    assert_untouched(store)
+
+
+def test_check_mode_refuses_a_damaged_key_as_the_real_run_would(tmp_path, issuing):
+    key = pki_fixtures.rsa_key('lifecycle-leaf')
+    store, dummy = install(tmp_path, issuing, days_left=30, key_pem=pki_fixtures.inconsistent_rsa_pem(key))
+    with pytest.raises(PrivateKeyError, match='damaged'):
+        renew(store, check_mode=True)
+    assert_untouched(store)
+
+
+@pytest.mark.parametrize('days_left', [-1, 0])
+def test_an_expired_certificate_is_refused_without_calling(tmp_path, issuing, days_left):
+    store, dummy = install(tmp_path, issuing, days_left=days_left)
+    with pytest.raises(CertificateExpired, match='expired'):
+        renew(store)
+    assert_untouched(store)
+
+
+def test_renew_before_days_over_60_is_refused(tmp_path, issuing):
+    store, dummy = install(tmp_path, issuing, days_left=30)
+    with pytest.raises(RenewalNotAllowed, match='1 to 60'):
+        renew(store, renew_before_days=61)
+
+
+def test_a_missing_certificate_or_key_is_refused(tmp_path, issuing):
+    store, dummy = install(tmp_path, issuing, days_left=30)
+    os.remove(store.key_path)
+    with pytest.raises(CertificateMissing, match='private key'):
+        renew(store)
+    os.remove(store.path)
+    with pytest.raises(CertificateMissing, match='no certificate'):
+        renew(store)
+
+
+def test_a_key_of_another_certificate_is_refused(tmp_path, issuing):
+    store, dummy = install(tmp_path, issuing, days_left=30, other_key=True)
+    with pytest.raises(CertificateServiceError, match='does not belong'):
+        renew(store)
+    assert_untouched(store)
+
+
+def test_a_certificate_of_another_customer_is_refused(tmp_path, issuing):
+    store, dummy = install(tmp_path, issuing, days_left=30, customer_id='7654321-0')
+    with pytest.raises(CertificateServiceError, match='is for customer 7654321-0'):
+        renew(store)
+
+
+def test_a_first_certificate_request_in_flight_blocks_a_renewal(tmp_path, issuing):
+    store, dummy = install(tmp_path, issuing, days_left=30)
+    store.save_state(dict(operation='sign', phase='sent', customer_id=pki_fixtures.CUSTOMER_ID, transfer_id='T-1'))
+    with pytest.raises(StateError, match='first-certificate request'):
+        renew(store)
+
+
+def enroll(store, check_mode=False, **extra):
+    return lifecycle.enroll(store, no_service, params(**extra), [], WAIT, check_mode, now=NOW)
+
+
+def test_enroll_over_a_valid_certificate_does_nothing(tmp_path, issuing):
+    store, dummy = install(tmp_path, issuing, days_left=300)
+    outcome = enroll(store)
+    assert (outcome.changed, outcome.action, outcome.client) == (False, 'none', None)
+    assert 'already installed' in outcome.message
+
+
+def test_enroll_in_check_mode_calls_nothing(tmp_path):
+    store = CertificateStore(str(tmp_path / 'cert.pem'), str(tmp_path / 'private' / 'key.pem'))
+    outcome = enroll(store, check_mode=True)
+    assert (outcome.changed, outcome.action, outcome.client) == (True, 'requested', None)
+    assert_untouched(store)
+
+
+def test_enroll_never_resends_credentials_whose_outcome_is_unknown(tmp_path):
+    store = CertificateStore(str(tmp_path / 'cert.pem'), str(tmp_path / 'private' / 'key.pem'))
+    store.save_state(dict(operation='sign', phase='sent', customer_id=pki_fixtures.CUSTOMER_ID, transfer_id='T-1'))
+    with pytest.raises(StateError, match='not sent again'):
+        enroll(store)
+    # New credentials from the e-service are a new request; in check mode it is only announced.
+    outcome = enroll(store, check_mode=True, transfer_id='T-2')
+    assert (outcome.changed, outcome.action) == (True, 'requested')
