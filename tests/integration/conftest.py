@@ -85,7 +85,7 @@ MODULE_PLAYBOOK = """
     - name: Save the result for the test
       ansible.builtin.copy:
         content: "{{{{ module_result | to_nice_json }}}}"
-        dest: "{{{{ results_file }}}}"
+        dest: "{results}"
         mode: '0600'
       delegate_to: localhost
       check_mode: false
@@ -93,12 +93,22 @@ MODULE_PLAYBOOK = """
 """
 
 
+def module_playbook(module, results='{{ results_file }}'):
+    """A playbook that runs one module with each host's module_args and saves what it returned at results."""
+    return MODULE_PLAYBOOK.format(module=module, results=results)
+
+
+@pytest.fixture(scope='session')
+def module_playbook_text():
+    return module_playbook
+
+
 @pytest.fixture
 def run_module(run_playbook, tmp_path):
     """Run one collection module through a real ansible-playbook; returns (PlaybookRun, result dict)."""
     def run(module, module_args, args=(), env=None):
         playbook = tmp_path / ('%s.yml' % module)
-        playbook.write_text(MODULE_PLAYBOOK.format(module=module))
+        playbook.write_text(module_playbook(module))
         run_ = run_playbook(str(playbook), {'module_args': module_args}, args=args, env=env)
         return run_, run_.results
     return run

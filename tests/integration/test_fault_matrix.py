@@ -27,27 +27,6 @@ COLLECTIONS = os.path.join(ROOT, '.build', 'collections')
 ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
 OPERATIONS = ('signNewCertificate', 'getCertificate', 'renewCertificate')
 
-PLAYBOOK = """
-- name: Run {module} on every host of the scenario
-  hosts: all
-  gather_facts: false
-  tasks:
-    - name: Run {module}
-      incomes_register.certificates.{module}:
-      args: "{{{{ module_args }}}}"
-      register: module_result
-      ignore_errors: true
-
-    - name: Save the result for the test
-      ansible.builtin.copy:
-        content: "{{{{ module_result | to_nice_json }}}}"
-        dest: "{{{{ results_dir }}}}/{{{{ inventory_hostname }}}}.json"
-        mode: '0600'
-      delegate_to: localhost
-      check_mode: false
-      diff: false
-"""
-
 
 @pytest.fixture(autouse=True)
 def no_fault_survives(sandbox):
@@ -119,8 +98,9 @@ class Started(object):
 class Ansible(object):
     """Runs one collection module over an inventory of local hosts, each with its own module_args."""
 
-    def __init__(self, tmp_path):
+    def __init__(self, tmp_path, playbook_text):
         self.tmp_path = tmp_path
+        self.playbook_text = playbook_text
         self.runs = 0
         # Ansible's own temporary files (AnsiballZ payloads, remote tmp) land here, inside the test's
         # directory, so the secret scans see whatever a killed run leaves behind.
@@ -134,7 +114,7 @@ class Ansible(object):
         results_dir = work / 'results'
         results_dir.mkdir(parents=True)
         playbook = work / 'playbook.yml'
-        playbook.write_text(PLAYBOOK.format(module=module))
+        playbook.write_text(self.playbook_text(module, '{{ results_dir }}/{{ inventory_hostname }}.json'))
         inventory = work / 'inventory.yml'
         inventory.write_text(yaml.safe_dump({'all': {
             'vars': {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable,
@@ -167,8 +147,8 @@ class Ansible(object):
 
 
 @pytest.fixture
-def ansible(tmp_path):
-    return Ansible(tmp_path)
+def ansible(tmp_path, module_playbook_text):
+    return Ansible(tmp_path, module_playbook_text)
 
 
 class Calls(object):
