@@ -290,15 +290,15 @@ def assert_no_loose_secrets(root):
     assert not loose, 'private keys readable by others (path, mode, directory mode): %s' % loose
 
 
-# Row: connection dropped after SignNewCertificate was processed.
+def request_meets_sign_fault(sandbox, ansible, tmp_path, customer, kind):
+    """A first request whose SignNewCertificate meets fault kind, leaving its outcome unknown to the client.
 
-def test_dropped_sign_never_resends_transfer_password(sandbox, ansible, tmp_path):
-    customer = '5100001-1'
+    Checks what every such run leaves; returns (lineage, args, transfer_id, transfer_password, result).
+    """
     lineage = Lineage(tmp_path / 'host')
     transfer_id, transfer_password = sandbox.subscribe(customer, 'Example Oy')
     args = lineage.args(sandbox, customer, transfer_id=transfer_id, transfer_password=transfer_password)
-    sandbox.set_fault('signNewCertificate', 'drop-after-processing', times=1)
-
+    sandbox.set_fault('signNewCertificate', kind, times=1)
     calls = Calls(sandbox)
     run = ansible.run('certificate_request', {'host': args})
     result = run.results['host']
@@ -308,6 +308,35 @@ def test_dropped_sign_never_resends_transfer_password(sandbox, ansible, tmp_path
     assert calls.delta()['signNewCertificate'] == 1
     assert lineage.state()['phase'] == 'sent'
     assert lineage.state()['transfer_id'] == transfer_id
+    return lineage, args, transfer_id, transfer_password, result
+
+
+def renewal_meets_renew_fault(sandbox, ansible, tmp_path, customer, kind):
+    """A renewal whose RenewCertificate meets fault kind, leaving its outcome unknown to the client.
+
+    Checks what every such run leaves; returns (lineage, args, result, the new key waiting as .new).
+    """
+    lineage = Lineage(tmp_path / 'host').issue(sandbox, customer, expires_in_days=30)
+    args = lineage.args(sandbox, customer)
+    sandbox.set_fault('renewCertificate', kind, times=1)
+    calls = Calls(sandbox)
+    run = ansible.run('certificate_renew', {'host': args})
+    result = run.results['host']
+    assert result['failed'] is True, run
+    assert result['request_may_have_been_processed'] is True
+    assert calls.delta() == {'signNewCertificate': 0, 'getCertificate': 0, 'renewCertificate': 1}
+    assert lineage.state()['phase'] == 'sent'
+    lineage.assert_old_pair_intact()
+    assert mode(lineage.new_key_path) == 0o600
+    return lineage, args, result, read(lineage.new_key_path)
+
+
+# Row: connection dropped after SignNewCertificate was processed.
+
+def test_dropped_sign_never_resends_transfer_password(sandbox, ansible, tmp_path):
+    customer = '5100001-1'
+    lineage, args, transfer_id, transfer_password, result = request_meets_sign_fault(
+        sandbox, ansible, tmp_path, customer, 'drop-after-processing')
     assert not os.path.exists(lineage.cert_path)
     used = [t for t in sandbox.state()['transfers'] if t['transfer_id'] == transfer_id]
     assert used[0]['used_at'], 'the sandbox did process the request: the credentials are spent'
@@ -339,21 +368,8 @@ def test_dropped_sign_never_resends_transfer_password(sandbox, ansible, tmp_path
 # Row: connection dropped after RenewCertificate was processed.
 
 def test_dropped_renew_keeps_old_pair_then_rerun_completes(sandbox, ansible, tmp_path):
-    customer = '5100002-2'
-    lineage = Lineage(tmp_path / 'host').issue(sandbox, customer, expires_in_days=30)
-    args = lineage.args(sandbox, customer)
-    sandbox.set_fault('renewCertificate', 'drop-after-processing', times=1)
-
-    calls = Calls(sandbox)
-    run = ansible.run('certificate_renew', {'host': args})
-    result = run.results['host']
-    assert result['failed'] is True, run
-    assert result['request_may_have_been_processed'] is True
-    assert calls.delta() == {'signNewCertificate': 0, 'getCertificate': 0, 'renewCertificate': 1}
-    assert lineage.state()['phase'] == 'sent'
-    lineage.assert_old_pair_intact()
-    assert mode(lineage.new_key_path) == 0o600
-    new_key = read(lineage.new_key_path)
+    lineage, args, dummy, new_key = renewal_meets_renew_fault(
+        sandbox, ansible, tmp_path, '5100002-2', 'drop-after-processing')
 
     calls = Calls(sandbox)
     run = ansible.run('certificate_renew', {'host': args})
@@ -566,21 +582,8 @@ def test_gateway_503_on_get_certificate_is_retried_within_the_run(sandbox, ansib
 
 
 def test_gateway_503_on_renew_keeps_old_pair_and_rerun_completes(sandbox, ansible, tmp_path):
-    customer = '5100032-2'
-    lineage = Lineage(tmp_path / 'host').issue(sandbox, customer, expires_in_days=30)
-    args = lineage.args(sandbox, customer)
-    sandbox.set_fault('renewCertificate', 'gateway-503', times=1)
-
-    calls = Calls(sandbox)
-    run = ansible.run('certificate_renew', {'host': args})
-    result = run.results['host']
-    assert result['failed'] is True, run
+    lineage, args, result, new_key = renewal_meets_renew_fault(sandbox, ansible, tmp_path, '5100032-2', 'gateway-503')
     assert 'HTTP 503' in result['msg']
-    assert result['request_may_have_been_processed'] is True
-    assert calls.delta() == {'signNewCertificate': 0, 'getCertificate': 0, 'renewCertificate': 1}
-    assert lineage.state()['phase'] == 'sent'
-    lineage.assert_old_pair_intact()
-    new_key = read(lineage.new_key_path)
 
     calls = Calls(sandbox)
     run = ansible.run('certificate_renew', {'host': args})
@@ -591,20 +594,9 @@ def test_gateway_503_on_renew_keeps_old_pair_and_rerun_completes(sandbox, ansibl
 
 
 def test_gateway_503_on_sign_is_not_resent_until_the_state_file_is_removed(sandbox, ansible, tmp_path):
-    customer = '5100033-3'
-    lineage = Lineage(tmp_path / 'host')
-    transfer_id, transfer_password = sandbox.subscribe(customer, 'Example Oy')
-    args = lineage.args(sandbox, customer, transfer_id=transfer_id, transfer_password=transfer_password)
-    sandbox.set_fault('signNewCertificate', 'gateway-503', times=1)
-
-    calls = Calls(sandbox)
-    run = ansible.run('certificate_request', {'host': args})
-    result = run.results['host']
-    assert result['failed'] is True, run
-    assert 'HTTP 503' in result['msg'] and 'may have processed the request' in result['msg']
-    assert result['request_may_have_been_processed'] is True
-    assert calls.delta()['signNewCertificate'] == 1
-    assert lineage.state()['phase'] == 'sent'
+    lineage, args, transfer_id, transfer_password, result = request_meets_sign_fault(
+        sandbox, ansible, tmp_path, '5100033-3', 'gateway-503')
+    assert 'HTTP 503' in result['msg']
     new_key = read(lineage.new_key_path)
 
     calls = Calls(sandbox)

@@ -29,25 +29,27 @@ def get_body(client, customer_id, retrieval_id):
     return client.envelope(client.get_element(customer_id, retrieval_id))
 
 
-def test_http500_answers_a_soap_fault_without_processing(client, faulty, keys, customer_id):
+def sign_new_under_fault(client, faulty, keys, customer_id, kind):
+    """SignNewCertificate once under fault kind; returns the HTTP answer and a retry with the same credentials."""
     transfer_id, password = faulty.subscribe(customer_id, None)
-    faulty.set_fault('signNewCertificate', 'http500', times=1)
+    faulty.set_fault('signNewCertificate', kind, times=1)
     csr = make_csr(keys[0], customer_id)
     http = client.post(client.envelope(client.sign_new_element(customer_id, transfer_id, password, csr)),
                        'signNewCertificate')
+    return http, lambda: client.sign_new(customer_id, transfer_id, password, csr)
+
+
+def test_http500_answers_a_soap_fault_without_processing(client, faulty, keys, customer_id):
+    http, sign_again = sign_new_under_fault(client, faulty, keys, customer_id, 'http500')
     assert http.status_code == 500
     fault = etree.fromstring(http.content).find('{%s}Body/{%s}Fault' % (SOAP, SOAP))
     assert fault.findtext('faultcode') == 'S:Server'
     # Not processed: the credentials still work, and the fault was used up.
-    assert client.sign_new(customer_id, transfer_id, password, csr).status == 'OK'
+    assert sign_again().status == 'OK'
 
 
 def test_gateway_503_answers_html_without_processing(client, faulty, keys, customer_id):
-    transfer_id, password = faulty.subscribe(customer_id, None)
-    faulty.set_fault('signNewCertificate', 'gateway-503', times=1)
-    csr = make_csr(keys[0], customer_id)
-    http = client.post(client.envelope(client.sign_new_element(customer_id, transfer_id, password, csr)),
-                       'signNewCertificate')
+    http, sign_again = sign_new_under_fault(client, faulty, keys, customer_id, 'gateway-503')
     assert http.status_code == 503
     assert http.headers['Content-Type'].startswith('text/html')
     assert http.headers['Retry-After'] == '120'
@@ -55,7 +57,7 @@ def test_gateway_503_answers_html_without_processing(client, faulty, keys, custo
     with pytest.raises(etree.XMLSyntaxError):
         etree.fromstring(http.content)
     # Not processed: the credentials still work, and the fault was used up.
-    assert client.sign_new(customer_id, transfer_id, password, csr).status == 'OK'
+    assert sign_again().status == 'OK'
 
 
 def test_fault_is_scoped_to_its_operation_and_counts_down(client, faulty, retrieval):
