@@ -51,14 +51,25 @@ options:
         signature of each response is verified regardless.
     type: bool
     default: true
+  service_signer_pattern:
+    description:
+      - Regular expression searched in the subject (RFC 4514, for example V(CN=...,O=...,C=FI)) of the
+        certificate that signs each response. A response whose signer does not match is refused.
+      - Whether or not it is set, a response signed by a CA certificate or by a certificate whose CN is
+        a Business ID (a customer's certificate) is refused, so that a O(service_ca_path) that holds the
+        customers' issuing CA by mistake fails loudly instead of trusting every customer.
+    type: str
   proxy:
     description:
       - HTTPS proxy URL, for example V(http://proxy.example.com:3128). Proxy environment variables are
         ignored unless the proxy is given here.
+      - A password in the URL (V(http://user:password@proxy.example.com:3128)) is masked in the task's
+        output and in error messages.
     type: str
   timeout:
     description:
-      - Seconds to wait for the service to connect and to answer one request.
+      - Seconds to wait for the service to connect and for each read of its answer; a whole request
+        ends after twice this long at the latest. Must be greater than 0.
     type: int
     default: 30
   customer_id:
@@ -85,21 +96,31 @@ options:
     default: true
   wait_timeout:
     description:
-      - Seconds to keep polling GetCertificate before giving up. A rerun resumes the same retrieval.
+      - Seconds to keep polling GetCertificate before giving up (at least 0). A rerun resumes the same
+        retrieval.
     type: int
     default: 300
   initial_delay:
     description:
-      - Seconds to wait before the first GetCertificate. The real service needs 15-30 seconds to issue
-        a certificate.
+      - Seconds to wait before the first GetCertificate (at least 0). Public clients of the real service
+        wait 15 to 45 seconds.
     type: float
-    default: 15
+    default: 30
   poll_interval:
     description:
-      - Seconds between GetCertificate polls at first; the interval grows by half each time, up to
-        30 seconds.
+      - Seconds between GetCertificate polls at first (greater than 0); the interval grows by half each
+        time, up to 60 seconds.
     type: float
-    default: 5
+    default: 10
+  final_error_codes:
+    description:
+      - Error codes that end the wait for a certificate at once.
+      - The real service's "not ready yet" code is not published, so while a certificate is awaited, any
+        V(FAIL) answer to GetCertificate counts as "not yet" until O(wait_timeout) runs out, whatever its
+        code, except the codes listed here.
+    type: list
+    elements: str
+    default: []
   state_path:
     description:
       - File that records a request in flight (never the transfer password), so that a run that died

@@ -19,6 +19,7 @@ leaves a state file from which the next run finishes the job.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import contextlib
 import os
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils import certificates as certs
@@ -26,7 +27,7 @@ from ansible_collections.incomes_register.certificates.plugins.module_utils impo
 from ansible_collections.incomes_register.certificates.plugins.module_utils import keys
 from ansible_collections.incomes_register.certificates.plugins.module_utils import pending_state
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
-    CertificateServiceError, StateError)
+    CertificateRejected, CertificateServiceError, LocalFileError, StateError)
 
 KEY_MODE = 0o600
 PHASE_RETRIEVED = 'retrieved'
@@ -43,6 +44,7 @@ class CertificateStore(object):
         self.new_key_path = private_key_path + '.new'
         self.new_cert_path = path + '.new'
         self.lock_path = path + '.lock'
+        self.key_lock_path = private_key_path + '.lock'
         self.owner = owner
         self.group = group
         self.certificate_mode = certificate_mode
@@ -52,28 +54,65 @@ class CertificateStore(object):
         self._loaded_keys = {}
 
     def lock(self, timeout):
-        # The key's directory first: when the certificate shares it, it must still be created private.
-        file_ops.ensure_directory(os.path.dirname(os.path.abspath(self.key_path)), file_ops.PRIVATE_DIR_MODE,
-                                  owner=self.owner, group=self.group)
-        file_ops.ensure_directory(os.path.dirname(os.path.abspath(self.path)), 0o755,
-                                  owner=self.owner, group=self.group)
-        return file_ops.HostLock(self.lock_path, timeout=timeout)
+        """Hold this certificate's lock and its key's, so that two tasks sharing a key never interleave."""
+        self._ensure_directories()
+        stack = contextlib.ExitStack()
+        with stack:
+            stack.enter_context(file_ops.HostLock(self.lock_path, timeout=timeout))
+            stack.enter_context(file_ops.HostLock(self.key_lock_path, timeout=timeout))
+            for path in self._written_paths():
+                file_ops.remove_stale_temp_files(path)
+            return stack.pop_all()
 
-    def refuse_links(self):
-        """LocalFileError when a file of this certificate is a symbolic link, before anything is sent.
+    def _ensure_directories(self):
+        # Only the directory that holds the key is private; parents created on the way, and a directory
+        # made for the certificate alone, stay readable for the services that use the certificate.
+        cert_dir = os.path.dirname(os.path.abspath(self.path))
+        key_dir = os.path.dirname(os.path.abspath(self.key_path))
+        file_ops.ensure_directory(key_dir, file_ops.PRIVATE_DIR_MODE, owner=self.owner, group=self.group,
+                                  parent_mode=0o755)
+        file_ops.ensure_directory(cert_dir, 0o755, owner=self.owner, group=self.group)
+
+    def _written_paths(self):
+        return (self.path, self.key_path, self.new_key_path, self.new_cert_path, self.state_path)
+
+    def check_paths(self):
+        """LocalFileError when this certificate's files are unsafe to use, before anything is sent.
 
         The swap moves files over <path> and <private_key_path> with os.replace, which would turn a link
         into a plain file, and a link at the state or .new paths would point a write somewhere else.
+        Two roles on one file destroy each other: a state file at the key path is deleted once the
+        request is done, a certificate written over its key loses the only copy of the new key.
         Found after a request, that would have spent the request; found here, it costs nothing.
         """
-        for path in (self.path, self.key_path, self.new_key_path, self.new_cert_path, self.state_path):
+        for path in self._written_paths():
             file_ops.refuse_symlink(path)
+        seen = {}
+        for role, path in (('path', self.path), ('private_key_path', self.key_path),
+                           ('state_path', self.state_path), ('the new key (private_key_path + .new)', self.new_key_path),
+                           ('the new certificate (path + .new)', self.new_cert_path),
+                           ('the lock file (path + .lock)', self.lock_path),
+                           ('the key lock file (private_key_path + .lock)', self.key_lock_path)):
+            real = os.path.realpath(path)
+            if real in seen:
+                raise LocalFileError(
+                    '%s and %s are the same file (%s). Each file of a certificate needs a path of its own: '
+                    'choose different paths.' % (seen[real], role, real))
+            seen[real] = role
 
     # Reading what is there.
 
     def certificate(self):
         data = file_ops.read_file(self.path)
-        return certs.load_certificate(data) if data is not None else None
+        if data is None:
+            return None
+        if not data.strip():
+            raise CertificateRejected('The certificate file %s is empty. Restore the certificate from its backup, '
+                                      'or remove the file to request a new one.' % self.path)
+        try:
+            return certs.load_certificate(data)
+        except CertificateRejected as error:
+            raise CertificateRejected('%s: %s' % (self.path, error.message)) from None
 
     def private_key(self, path=None, for_signing=False):
         """The key at path (default the installed one), None when there is no file.
@@ -94,7 +133,15 @@ class CertificateStore(object):
         return key
 
     def state(self):
-        return pending_state.load_state(self.state_path)
+        """The request in flight, or None. The state file names the key the swap moves over the private key,
+        so it is trusted only as a private file, and only when it names the path this task derives."""
+        state = pending_state.load_state(self.state_path, owner=self.owner)
+        if state is not None and state.setdefault('new_key_path', self.new_key_path) != self.new_key_path:
+            raise StateError(
+                'The state file %s names %r as the key of the request in flight, but this task keeps it at %s. '
+                'Run the task with the private_key_path that started the request, or, if the file is not '
+                "yours, remove it." % (self.state_path, state.get('new_key_path'), self.new_key_path))
+        return state
 
     def save_state(self, state):
         pending_state.save_state(self.state_path, state)

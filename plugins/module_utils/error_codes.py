@@ -1,10 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright: Incomes Register certificates collection contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The certificate service's ErrorCode values: what each means and what the user should do.
+"""What to tell the user when the certificate service answers FAIL.
 
-The codes are the ones the collection's sandbox defines (certificate-service.md only knows that the
-real service answers PKI plus three digits); an unknown code is reported as the service sent it.
+The real service's error codes are not published: certificate-service.md knows only their form, PKI plus
+three digits, and none of the four public clients maps a code to a meaning. So no decision of the client
+depends on a code, and the advice is the next step for the operation that failed. The codes below are
+the collection's sandbox's own (tests/sandbox, ir-sandbox); a message shows their sandbox meaning only as
+such, since the real service may use the same code for something else.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -14,10 +17,23 @@ import collections
 
 ErrorCodeInfo = collections.namedtuple('ErrorCodeInfo', ['code', 'meaning', 'action'])
 
-# Only these codes mean "keep polling GetCertificate"; every other FAIL is final.
-NOT_READY_CODES = ('PKI008',)
+OPERATION_ADVICE = {
+    'SignNewCertificate': (
+        "Check environment, customer_id and the TransferID and TransferPassword from the secure email, and read "
+        "the service's message. Transfer credentials work once and expire: if they were used or have expired, "
+        'apply for a new certificate in the Incomes Register e-service.'),
+    'RenewCertificate': (
+        "Check environment and customer_id, and read the service's message: the current certificate must have "
+        'been issued by the service to this customer, must not be expired or revoked, and must be in its last 60 '
+        'days. Nothing was spent: the current certificate stays in use. An expired or revoked certificate cannot '
+        'be renewed: apply for a new one in the Incomes Register e-service.'),
+    'GetCertificate': (
+        "Check environment, customer_id and the RetrievalId, and read the service's message. The request stays "
+        'recorded: run the task again, or incomes_register.certificates.certificate_retrieve, to continue; nothing '
+        'one-time is sent again.'),
+}
 
-ERROR_CODES = dict((info.code, info) for info in (
+SANDBOX_CODES = dict((info.code, info) for info in (
     ErrorCodeInfo(
         'PKI001', 'The request was malformed or broke the service schema.',
         'Nothing in the options can cause this: report it to the collection maintainers with the error message.'),
@@ -70,11 +86,13 @@ ERROR_CODES = dict((info.code, info) for info in (
 ))
 
 
-def advice(codes):
-    """One sentence per known code, in order, without repeats: what the user should do."""
-    seen = []
+def advice(operation_name, codes):
+    """What the user should do after operation_name answered FAIL with codes: the operation's next step,
+    then what the sandbox means by each code it knows, labelled as the sandbox's."""
+    parts = [OPERATION_ADVICE.get(operation_name, '')]
     for code in codes:
-        info = ERROR_CODES.get(code)
-        if info is not None and info.action not in seen:
-            seen.append(info.action)
-    return ' '.join(seen)
+        info = SANDBOX_CODES.get(code)
+        if info is not None:
+            parts.append("(In the collection's sandbox, %s means: %s %s)"
+                         % (code, info.meaning[:1].lower() + info.meaning[1:].rstrip('.') + '.', info.action))
+    return ' '.join(part for part in parts if part)

@@ -103,8 +103,7 @@ def atomic_write(path, data, mode, owner=None, group=None):
         uid = existing.st_uid if uid is None else uid
         gid = existing.st_gid if gid is None else gid
 
-    temp_path = os.path.join(directory, '.%s.%s.%s.tmp' % (
-        os.path.basename(path), os.getpid(), os.urandom(6).hex()))
+    temp_path = _temp_path(path)
     fd = None
     try:
         fd = os.open(temp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, 'O_CLOEXEC', 0),
@@ -138,6 +137,54 @@ def atomic_write(path, data, mode, owner=None, group=None):
                 pass
 
 
+def _temp_path(path):
+    return os.path.join(os.path.dirname(os.path.abspath(path)), '.%s.%s.%s.tmp' % (
+        os.path.basename(path), os.getpid(), os.urandom(6).hex()))
+
+
+def _process_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        # Someone else's process: alive, and its file is not ours to remove.
+        return True
+    return True
+
+
+def remove_stale_temp_files(path):
+    """Remove the temporary files that atomic_write left beside path when its process was killed.
+
+    Only files of the name atomic_write uses, owned by this user, whose writing process is gone: a run
+    in progress elsewhere keeps its file. Returns the removed paths.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    prefix = '.%s.' % os.path.basename(path)
+    try:
+        names = os.listdir(directory)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    except OSError as error:
+        raise _error('list', directory, error) from None
+    removed = []
+    for name in names:
+        parts = name[len(prefix):-len('.tmp')].split('.') if name.startswith(prefix) and name.endswith('.tmp') else []
+        if len(parts) != 2 or not parts[0].isdigit() or len(parts[1]) != 12 or _process_alive(int(parts[0])):
+            continue
+        candidate = os.path.join(directory, name)
+        try:
+            info = os.lstat(candidate)
+            if stat.S_ISREG(info.st_mode) and info.st_uid == os.geteuid():
+                os.unlink(candidate)
+                removed.append(candidate)
+        except FileNotFoundError:
+            continue
+        except OSError as error:
+            raise _error('remove the stale temporary file', candidate, error) from None
+    return removed
+
+
 def read_file(path):
     """The bytes of path, or None when it does not exist."""
     try:
@@ -149,8 +196,9 @@ def read_file(path):
         raise _error('read', path, error) from None
 
 
-def ensure_directory(path, mode=PRIVATE_DIR_MODE, owner=None, group=None):
-    """Create path and its missing parents with mode; True when something was created.
+def ensure_directory(path, mode=PRIVATE_DIR_MODE, owner=None, group=None, parent_mode=None):
+    """Create path with mode and its missing parents with parent_mode (default mode); True when something
+    was created.
 
     Existing directories are left as they are: this must not tighten or loosen /etc or a
     directory another role manages. Only path itself must not be a symlink; symlinked parents
@@ -167,8 +215,9 @@ def ensure_directory(path, mode=PRIVATE_DIR_MODE, owner=None, group=None):
         missing.append(current)
         current = os.path.dirname(current)
     for directory in reversed(missing):
+        wanted = mode if directory == missing[0] or parent_mode is None else parent_mode
         try:
-            os.mkdir(directory, mode)
+            os.mkdir(directory, wanted)
         except FileExistsError:
             # Another run created it in the meantime.
             if os.path.islink(directory) or not os.path.isdir(directory):
@@ -177,7 +226,7 @@ def ensure_directory(path, mode=PRIVATE_DIR_MODE, owner=None, group=None):
         except OSError as error:
             raise _error('create directory', directory, error) from None
         try:
-            os.chmod(directory, mode)
+            os.chmod(directory, wanted)
             if uid is not None or gid is not None:
                 os.chown(directory, -1 if uid is None else uid, -1 if gid is None else gid)
         except OSError as error:

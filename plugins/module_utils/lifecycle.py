@@ -83,6 +83,19 @@ def _check_customer(cert, customer_id, path):
             % (path, cn, customer_id))
 
 
+def _refuse_replacing_other_customer(cert, customer_id, path, now, params):
+    """A valid certificate of another customer is that customer's access to the Incomes Register: replacing
+    it (and, without backups, its key for good) needs the user's explicit word."""
+    if cert is None or cert.not_valid_after_utc <= now or params.get('replace_other_customer'):
+        return
+    other = certs.describe_certificate(cert)['customer_id']
+    if other != customer_id:
+        raise CertificateServiceError(
+            'The certificate at %s belongs to customer %s and is valid until %s; requesting a certificate for %s '
+            'would replace it and its key. Use another path for %s, or set replace_other_customer: true to '
+            'replace it.' % (path, other, _when(cert.not_valid_after_utc), customer_id, customer_id))
+
+
 def _usable(cert, key, customer_id, now):
     return (cert is not None and key is not None and keys.keys_match(key, cert)
             and certs.describe_certificate(cert)['customer_id'] == customer_id
@@ -161,9 +174,12 @@ def enroll(store, client_factory, params, issuing_bundle, wait_options, check_mo
     if state and state.get('operation') != 'sign':
         raise StateError('A renewal of %s is in flight (state file %s). Finish it with '
                          'certificate_renew or certificate_retrieve first.' % (store.path, store.state_path))
-    if not state and _usable(store.certificate(), store.private_key(), customer_id, now):
-        outcome.message = 'A valid certificate for %s is already installed at %s.' % (customer_id, store.path)
-        return outcome
+    if not state:
+        installed = store.certificate()
+        if _usable(installed, store.private_key(), customer_id, now):
+            outcome.message = 'A valid certificate for %s is already installed at %s.' % (customer_id, store.path)
+            return outcome
+        _refuse_replacing_other_customer(installed, customer_id, store.path, now, params)
     if state and state['phase'] in RESUMABLE_PHASES:
         return _resume_pending(store, client_factory, state, params, issuing_bundle, wait_options, check_mode,
                                outcome, 'resumed', 'Retrieved the certificate requested by an earlier run.')

@@ -9,7 +9,10 @@ The option specs here mirror plugins/doc_fragments/service.py; keep the two in s
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import CertificateServiceError
+from urllib.parse import urlsplit
+
+from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
+    CertificateServiceError, RequestValidationError)
 
 
 SERVICE_ARGUMENT_SPEC = dict(
@@ -23,15 +26,45 @@ SERVICE_ARGUMENT_SPEC = dict(
     timeout=dict(type='int', default=30),
     customer_id=dict(type='str', required=True),
     customer_name=dict(type='str'),
+    service_signer_pattern=dict(type='str'),
 )
 
 RETRIEVAL_ARGUMENT_SPEC = dict(
     wait=dict(type='bool', default=True),
     wait_timeout=dict(type='int', default=300),
-    initial_delay=dict(type='float', default=15),
-    poll_interval=dict(type='float', default=5),
+    initial_delay=dict(type='float', default=30),
+    poll_interval=dict(type='float', default=10),
+    final_error_codes=dict(type='list', elements='str', default=[]),
     state_path=dict(type='path'),
 )
+
+# Numeric options and the least value each takes, with whether that value itself is allowed. Checked
+# before anything else: a timeout of 0 made requests fail in a way that looked like a sent request.
+NUMBER_LIMITS = dict(
+    timeout=(0, False),
+    wait_timeout=(0, True),
+    initial_delay=(0, True),
+    poll_interval=(0, False),
+    lock_timeout=(0, True),
+)
+
+
+def check_numbers(params):
+    """RequestValidationError naming the first numeric option out of its range."""
+    for name, (least, inclusive) in sorted(NUMBER_LIMITS.items()):
+        value = params.get(name)
+        if value is not None and (value < least or (value == least and not inclusive)):
+            raise RequestValidationError('%s must be %s %s, not %s.'
+                                         % (name, 'at least' if inclusive else 'greater than', least, value))
+
+
+def hide_proxy_password(module):
+    """Mask the password of a proxy URL (http://user:password@host) wherever the module's output shows it,
+    the invocation's module_args included."""
+    proxy = module.params.get('proxy')
+    password = urlsplit(proxy).password if proxy else None
+    if password:
+        module.no_log_values.add(password)
 
 
 def merged_spec(*specs, **extra):
@@ -44,10 +77,6 @@ def merged_spec(*specs, **extra):
 
 def state_path_for(params):
     return params.get('state_path') or params['path'] + '.state.json'
-
-
-def lock_path_for(params):
-    return params['path'] + '.lock'
 
 
 def load_trust(path, what):
@@ -79,6 +108,8 @@ def build_client(params):
         tls_ca_bundle=params.get('tls_ca_path'),
         proxy=params.get('proxy'),
         timeout=params['timeout'],
+        final_codes=params.get('final_error_codes') or (),
+        signer_pattern=params.get('service_signer_pattern'),
     )
 
 
@@ -130,8 +161,13 @@ def run_lifecycle(module, flow):
     """Run one lifecycle flow (enroll, renew, retrieve) under the host lock and exit the module."""
     from ansible_collections.incomes_register.certificates.plugins.module_utils import dependencies
     from ansible_collections.incomes_register.certificates.plugins.module_utils import lifecycle
-    dependencies.require_libraries(module, 'cryptography')
+    hide_proxy_password(module)
     params = module.params
+    try:
+        check_numbers(params)
+    except CertificateServiceError as error:
+        fail_from_error(module, error)
+    dependencies.require_libraries(module, 'cryptography')
 
     def connect():
         # lxml, signxml and requests take ~0.13 s to import, as long as all the rest of a run that finds
@@ -143,7 +179,7 @@ def run_lifecycle(module, flow):
 
     try:
         store = build_store(params)
-        store.refuse_links()
+        store.check_paths()
         if module.check_mode:
             before = lifecycle.describe_installed(store)
             outcome = flow(store, connect, params, issuing_bundle(params),

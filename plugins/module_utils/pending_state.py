@@ -21,9 +21,9 @@ import datetime
 import json
 import os
 
-from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import StateError
+from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import LocalFileError, StateError
 from ansible_collections.incomes_register.certificates.plugins.module_utils.file_ops import (
-    PRIVATE_FILE_MODE, atomic_write, read_file, fsync_directory)
+    PRIVATE_FILE_MODE, atomic_write, check_private_file, read_file, fsync_directory)
 
 STATE_VERSION = 1
 OPERATIONS = ('sign', 'renew')
@@ -71,11 +71,18 @@ def _check_shape(state, path):
         raise StateError('The state in %s is submitted but has no retrieval_id' % path)
 
 
-def load_state(path):
-    """The saved state, or None when there is none; StateError when it cannot be trusted."""
+def load_state(path, owner=None):
+    """The saved state, or None when there is none; StateError when it cannot be trusted.
+
+    Like a key, the file must be private and ours (or owner's): it decides which file becomes the key.
+    """
     data = read_file(path)
     if data is None:
         return None
+    try:
+        check_private_file(path, owner=owner)
+    except LocalFileError as error:
+        raise StateError('The pending-request state file cannot be trusted: %s.' % error.message) from None
     try:
         state = json.loads(data.decode('utf-8'))
     except ValueError:

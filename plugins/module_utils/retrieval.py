@@ -6,6 +6,11 @@
 GetCertificate only reads, so repeating it is always safe: it is repeated while the service answers
 "not ready" and, a bounded number of times in a row, after failures that may go away by themselves
 (timeouts, dropped connections, HTTP 5xx).
+
+The cadence follows the public clients (certificate-service.md): they wait 15-45 s before the first
+GetCertificate and poll every 45 s at most 10 times; the defaults wait 30 s, then poll from 10 s
+growing to 60 s. If the real service is faster, the only cost is the wait; if it is slower, a rerun
+or certificate_retrieve continues with the same RetrievalId.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -16,8 +21,10 @@ import time
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
     CertificateNotReady, CertificateServiceError, TransportError)
 
-RESUME_HINT = ('The request stays valid: run the task again, or incomes_register.certificates.certificate_retrieve '
-               'with retrieval_id=%s, to continue waiting.')
+RESUME_HINT = ('The request stays recorded: run the task again, or incomes_register.certificates.certificate_retrieve '
+               'with retrieval_id=%s, to continue waiting; nothing one-time is sent again.')
+# However small the poll interval, one wait makes no more calls than this.
+MAX_POLLS = 100
 
 
 def _check_options(timeout, initial_delay, interval, backoff, max_transient_errors):
@@ -30,13 +37,13 @@ def _check_options(timeout, initial_delay, interval, backoff, max_transient_erro
 
 
 def wait_for_certificate(client, customer_id, customer_name, retrieval_id, timeout=300, initial_delay=0, interval=5,
-                         max_interval=30, backoff=1.5, sleep=time.sleep, clock=time.monotonic,
+                         max_interval=60, backoff=1.5, sleep=time.sleep, clock=time.monotonic,
                          max_transient_errors=5):
     """Poll client.get_certificate until it returns; return (certificate DER, number of GetCertificate calls).
 
     The first poll happens after initial_delay; then the wait grows from interval by backoff up to
     max_interval. timeout counts from the call, initial delay included; one last poll is made at the
-    deadline. Raises CertificateServiceError (code of the last not-ready answer) when time runs out,
+    deadline. Raises CertificateServiceError (code of the last not-ready answer) when time or MAX_POLLS runs out,
     TransportError after more than max_transient_errors transient failures in a row, and anything else
     get_certificate raises (a refusal, an untrusted response) at once.
     """
@@ -68,10 +75,11 @@ def wait_for_certificate(client, customer_id, customer_name, retrieval_id, timeo
                     status_code=error.status_code)
             last = error
         remaining = deadline - clock()
-        if remaining <= 0:
+        if remaining <= 0 or attempts >= MAX_POLLS:
             raise CertificateServiceError(
                 'The certificate for RetrievalId %s was not ready after %d GetCertificate calls in %d seconds '
-                '(last answer: %s). %s A longer wait_timeout waits longer in one run.'
+                '(last answer: %s). %s A longer wait_timeout waits longer in one run; if the service keeps '
+                'giving this answer, it may be final: list its code in final_error_codes to stop at once.'
                 % (retrieval_id, attempts, round(clock() - started), last.message, RESUME_HINT % retrieval_id),
                 code=last.code)
         sleep(min(delay, remaining))

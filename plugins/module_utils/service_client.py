@@ -12,6 +12,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import signal
+import threading
 import traceback
 from urllib.parse import urlsplit
 
@@ -44,6 +46,8 @@ ENDPOINTS = {
     'PRODUCTION': 'https://pkiws.vero.fi/2017/10/CertificateServices',
 }
 DEFAULT_TIMEOUT = 30
+# A whole request (connect, send, every read) must end within this many times timeout.
+DEADLINE_FACTOR = 2
 DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024
 REDACTED = '********'
 _CHUNK_BYTES = 64 * 1024
@@ -78,6 +82,42 @@ def load_pem_certificates(path_or_bytes):
         return x509.load_pem_x509_certificates(data)
     except ValueError:
         raise CertificateServiceError('%s holds no valid PEM certificate.' % source)
+
+
+class _DeadlineExpired(BaseException):
+    """Raised inside a request whose deadline passed; a BaseException so no library handler swallows it."""
+
+
+class _Deadline(object):
+    """Interrupt a request that takes longer than seconds in all.
+
+    requests' timeout bounds each read, so a server that sends a byte now and then holds a request for
+    ever. A module runs in its process's main thread, where SIGALRM can interrupt a blocking read;
+    elsewhere (a caller's thread) only the per-read timeout applies.
+    """
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+        self._previous = None
+        self._armed = False
+
+    def __enter__(self):
+        self._armed = (hasattr(signal, 'setitimer') and threading.current_thread() is threading.main_thread()
+                       and signal.getitimer(signal.ITIMER_REAL)[0] == 0)
+        if self._armed:
+            self._previous = signal.signal(signal.SIGALRM, self._expire)
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        return self
+
+    @staticmethod
+    def _expire(signum, frame):
+        raise _DeadlineExpired()
+
+    def __exit__(self, *exc_info):
+        if self._armed:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self._previous)
+        return False
 
 
 def _transport_error(message, processed, status_code=None, retryable=False):
@@ -129,7 +169,7 @@ class CertificateServiceClient(object):
 
     def __init__(self, endpoint, environment, service_trust_anchors, tls_verify=True, tls_ca_bundle=None,
                  proxy=None, timeout=DEFAULT_TIMEOUT, max_response_bytes=DEFAULT_MAX_RESPONSE_BYTES,
-                 not_ready_codes=error_codes.NOT_READY_CODES, session=None):
+                 final_codes=(), signer_pattern=None, session=None):
         if environment not in soap_messages.ENVIRONMENTS:
             raise RequestValidationError('environment must be one of %s.' % ', '.join(soap_messages.ENVIRONMENTS))
         self.service_trust_anchors = list(service_trust_anchors or [])
@@ -141,7 +181,8 @@ class CertificateServiceClient(object):
         self.environment = environment
         self.timeout = timeout
         self.max_response_bytes = max_response_bytes
-        self.not_ready_codes = tuple(not_ready_codes)
+        self.final_codes = frozenset(final_codes or ())
+        self.signer_pattern = signer_pattern
         self.calls_made = dict((action, 0) for action in soap_messages.OPERATIONS)
         self._verify = (tls_ca_bundle or True) if tls_verify else False
         self._proxies = {'http': proxy, 'https': proxy} if proxy else {}
@@ -187,7 +228,8 @@ class CertificateServiceClient(object):
             content, status = self._post(operation, body)
             root = xml_security.parse_xml(content, self.max_response_bytes)
             element = soap_messages.find_response_element(root, operation, http_status=status)
-            verified = xml_security.verify_signed_response(element, self.service_trust_anchors)
+            verified = xml_security.verify_signed_response(element, self.service_trust_anchors,
+                                                           signer_pattern=self.signer_pattern)
             fields = soap_messages.read_verified_response(verified, operation)
             if fields.status == 'FAIL':
                 raise self._service_fault(operation, fields.errors)
@@ -198,9 +240,13 @@ class CertificateServiceClient(object):
 
     def _service_fault(self, operation, errors):
         codes = [code for code, dummy in errors]
-        not_ready = operation is soap_messages.GET and codes and all(code in self.not_ready_codes for code in codes)
+        # The real service's "not ready yet" code is unknown (certificate-service.md): a FAIL to
+        # GetCertificate is taken as "not yet", as the public clients do, unless the user named its code final.
+        not_ready = operation is soap_messages.GET and not self.final_codes.intersection(codes)
         fault = (CertificateNotReady if not_ready else ServiceFault)(operation.name, errors)
-        hint = error_codes.advice(codes)
+        if not_ready:
+            return fault
+        hint = error_codes.advice(operation.name, codes)
         if hint:
             stop = '' if fault.message.endswith(('.', '!', '?')) else '.'
             _set_message(fault, '%s%s %s' % (fault.message, stop, hint))
@@ -208,6 +254,17 @@ class CertificateServiceClient(object):
 
     def _post(self, operation, body):
         """(body bytes, status) of an HTTP 200 answer; every other outcome raises."""
+        try:
+            with _Deadline(self.timeout * DEADLINE_FACTOR):
+                return self._exchange(operation, body)
+        except _DeadlineExpired:
+            raise _transport_error(
+                'The certificate service at %s did not complete its answer within %s seconds in all (%d times '
+                'timeout). The request was sent and may have been processed.'
+                % (self.endpoint, self.timeout * DEADLINE_FACTOR, DEADLINE_FACTOR),
+                processed=True, retryable=True) from None
+
+    def _exchange(self, operation, body):
         headers = {
             'Content-Type': 'text/xml; charset=utf-8',
             'SOAPAction': '"%s"' % operation.soap_action,
@@ -248,6 +305,9 @@ class CertificateServiceClient(object):
                 raise _transport_error('Cannot send the request to %s: %s' % (where, error), processed=False) from None
             raise _transport_error('The request to %s failed (%s). It may have been processed.' % (where, error),
                                    processed=True, retryable=True) from None
+        except ValueError as error:
+            # requests and urllib3 check their arguments (a timeout, a proxy URL) before they open a connection.
+            raise _transport_error('Cannot send the request to %s: %s' % (where, error), processed=False) from None
         try:
             return self._answer(operation, response), response.status_code
         finally:

@@ -16,6 +16,7 @@ import binascii
 import collections
 import re
 import traceback
+import unicodedata
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
     RequestValidationError, ResponseRejected, TransportError)
@@ -61,6 +62,9 @@ ResponseFields = collections.namedtuple('ResponseFields', ['status', 'errors', '
 # XML 1.0 cannot carry these at all, and normalizedString forbids tab, CR and LF.
 _FORBIDDEN_CHARACTERS = re.compile(u'[\x00-\x1f\x7f\ud800-\udfff\ufffe\uffff]')
 _FAULT_TEXT_LIMIT = 300
+# The schema's ErrorInfo lengths (String16, String255, certificate-service.md).
+ERROR_CODE_LIMIT = 16
+ERROR_MESSAGE_LIMIT = 255
 
 
 def _check_string(option, value, limit, secret=False):
@@ -177,8 +181,12 @@ def _element_children(element):
     return [child for child in element if isinstance(child.tag, str)]
 
 
-def _clean_text(text):
-    return ' '.join((text or '').split())[:_FAULT_TEXT_LIMIT]
+def _clean_text(text, limit=_FAULT_TEXT_LIMIT):
+    """Service text as it may be shown to a person: one line, no control or bidirectional formatting
+    characters (which could make a terminal or report show something other than what was sent), at most
+    limit characters."""
+    printable = ''.join(char if unicodedata.category(char)[0] != 'C' else ' ' for char in (text or ''))
+    return ' '.join(printable.split())[:limit]
 
 
 def find_response_element(envelope_root, operation, http_status=None):
@@ -226,8 +234,8 @@ def _result(result, what):
     for info in children[1:]:
         if info.tag != 'ErrorInfo':
             raise ResponseRejected('Result in the %s holds an unexpected %s element.' % (what, info.tag))
-        code = (info.findtext('ErrorCode') or '').strip() or None
-        message = ' '.join((info.findtext('ErrorMessage') or '').split()) or None
+        code = _clean_text(info.findtext('ErrorCode'), ERROR_CODE_LIMIT) or None
+        message = _clean_text(info.findtext('ErrorMessage'), ERROR_MESSAGE_LIMIT) or None
         errors.append((code, message))
     return status, errors
 

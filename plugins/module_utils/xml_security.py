@@ -14,6 +14,7 @@ __metaclass__ = type
 import base64
 import binascii
 import datetime
+import re
 import traceback
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
@@ -63,6 +64,16 @@ ACCEPTED_TRANSFORMS = ACCEPTED_C14N + (ENVELOPED_TRANSFORM,)
 MAX_CHAIN_DEPTH = 4
 
 TRUST_OPTION = 'service_ca_path'
+SIGNER_PATTERN_OPTION = 'service_signer_pattern'
+
+# certificate-service.md: customer certificates carry the Business ID (7 digits, dash, check digit) as CN.
+# A response signed with one comes from a customer's key, never from the service, whatever it chains to:
+# this is what stops a trust file that holds the customers' issuing CA by mistake from trusting everyone.
+_BUSINESS_ID = re.compile(r'^[0-9]{7}-[0-9]$')
+
+# certificate-service.md: the Reference points at the whole response element, as URI "" (Python,
+# Haskell clients) or, as XML-DSig allows, as "#" + the Id of that same element.
+_ID_ATTRIBUTES = ('Id', 'ID', 'id', '{http://www.w3.org/XML/1998/namespace}id')
 
 
 def _ds(tag):
@@ -141,13 +152,25 @@ def _only_signature(root):
     return signatures[0]
 
 
-def _check_signature_shape(signature):
+def _signs_whole_element(uri, element):
+    if uri == '':
+        return True
+    ids = [element.get(name) for name in _ID_ATTRIBUTES if element.get(name)]
+    if len(ids) != 1 or uri != '#' + ids[0]:
+        return False
+    # Another element with the same Id could be the one a verifier resolves: the wrapping attack.
+    holders = [node for node in element.iter(tag=etree.Element)
+               if any(node.get(name) == ids[0] for name in _ID_ATTRIBUTES)]
+    return holders == [element]
+
+
+def _check_signature_shape(signature, element):
     references = signature.findall('%s/%s' % (_ds('SignedInfo'), _ds('Reference')))
     if len(references) != 1:
         raise ResponseRejected('The response signature has %d references; exactly one is expected.' % len(references))
-    if references[0].get('URI') != '':
+    if references[0].get('URI') is None or not _signs_whole_element(references[0].get('URI'), element):
         raise ResponseRejected('The response signature does not sign the whole response element (Reference URI '
-                               'is not empty).')
+                               'is neither empty nor the Id of the response element).')
     c14n = signature.find('%s/%s' % (_ds('SignedInfo'), _ds('CanonicalizationMethod')))
     if c14n is None or c14n.get('Algorithm') not in ACCEPTED_C14N:
         raise ResponseRejected('The response signature uses an unsupported canonicalization method.')
@@ -223,13 +246,35 @@ def _find_issuer(cert, anchors, path, now):
     return None
 
 
-def check_signer_chain(signer, trust_anchor_certs, now):
-    """Accept signer only if it is valid now and chains to the trust bundle through bundle certificates only."""
-    _check_validity(signer, now, 'The response signing certificate')
+def _common_name(cert):
+    names = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    return names[0].value if names else ''
+
+
+def check_signer_identity(signer, signer_pattern=None):
+    """Accept only a certificate that may sign as the service: not a CA, not a customer's certificate, and
+    matching signer_pattern (a regular expression searched in the RFC 4514 subject) when one is given."""
+    constraints = _extension(signer, x509.BasicConstraints)
+    if constraints is not None and constraints.ca:
+        raise ResponseRejected('The response was signed with the CA certificate %s, not with a service signing '
+                               'certificate.' % _describe(signer))
     usage = _extension(signer, x509.KeyUsage)
     if usage is not None and not (usage.digital_signature or usage.content_commitment):
         raise ResponseRejected('The response signing certificate %s may not make signatures (keyUsage).'
                                % _describe(signer))
+    if _BUSINESS_ID.match(_common_name(signer)):
+        raise ResponseRejected(
+            'The response was signed with the certificate of customer %s, not by the certificate service. If %s '
+            "holds the customers' issuing CA, replace it with the CA of the service's response signing "
+            'certificate.' % (_common_name(signer), TRUST_OPTION))
+    if signer_pattern and not re.search(signer_pattern, signer.subject.rfc4514_string()):
+        raise ResponseRejected('The response signing certificate %s does not match %s %r.'
+                               % (_describe(signer), SIGNER_PATTERN_OPTION, signer_pattern))
+
+
+def check_signer_chain(signer, trust_anchor_certs, now):
+    """Accept signer only if it is valid now and chains to the trust bundle through bundle certificates only."""
+    _check_validity(signer, now, 'The response signing certificate')
     if signer in trust_anchor_certs:
         return
     path = [signer]
@@ -261,11 +306,11 @@ def _verification_config(now):
     )
 
 
-def verify_signed_response(response_element, trust_anchor_certs, now=None):
+def verify_signed_response(response_element, trust_anchor_certs, now=None, signer_pattern=None):
     """Verify the response element's enveloped signature; return the element as signed (without ds:Signature).
 
     Raises ResponseRejected when the signature is missing, malformed, invalid, or made by a certificate
-    that does not chain to trust_anchor_certs.
+    that is not a service signer (check_signer_identity) or does not chain to trust_anchor_certs.
     """
     if not trust_anchor_certs:
         raise ResponseRejected('No trusted CA certificate was given (%s), so no response can be trusted.'
@@ -273,14 +318,15 @@ def verify_signed_response(response_element, trust_anchor_certs, now=None):
     now = now or datetime.datetime.now(datetime.timezone.utc)
     document = _standalone_copy(response_element)
     signature = _only_signature(document)
-    _check_signature_shape(signature)
+    _check_signature_shape(signature, document)
     signer = _signer_certificate(signature)
+    check_signer_identity(signer, signer_pattern)
     check_signer_chain(signer, trust_anchor_certs, now)
     try:
         result = XMLVerifier().verify(document, x509_cert=signer, parser=_new_parser(),
                                       expect_config=_verification_config(now))
     except (SignXMLException, InvalidSignature, etree.DocumentInvalid, ValueError) as error:
         raise ResponseRejected('The XML signature of the response is not valid: %s' % error)
-    if result.signed_xml is None:
-        raise ResponseRejected('The signed content of the response is not XML.')
+    if result.signed_xml is None or result.signed_xml.tag != document.tag:
+        raise ResponseRejected('The signed content of the response is not the response element.')
     return result.signed_xml

@@ -49,6 +49,14 @@ options:
       - The one-time TransferPassword from the same email. Never logged, never written to disk.
     type: str
     required: true
+  replace_other_customer:
+    description:
+      - Allow the new certificate to replace a valid certificate of another customer found at O(path).
+      - By default such a run fails before anything is sent, because that certificate (and, with
+        O(backup=false), its key) would be lost. An expired certificate of another customer is replaced
+        without asking.
+    type: bool
+    default: false
 requirements:
   - cryptography >= 41
   - lxml
@@ -148,6 +156,7 @@ def main():
             module_support.STORE_ARGUMENT_SPEC,
             transfer_id=dict(type='str', required=True),
             transfer_password=dict(type='str', required=True, no_log=True),
+            replace_other_customer=dict(type='bool', default=False),
         ),
         supports_check_mode=True,
     )

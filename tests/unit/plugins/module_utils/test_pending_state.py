@@ -103,8 +103,24 @@ def test_save_refuses_non_json_values(tmp_path):
 def test_load_refuses_corrupt_or_unknown_state(tmp_path, content, message):
     path = tmp_path / 'state.json'
     path.write_bytes(content)
+    path.chmod(0o600)
     with pytest.raises(StateError, match=message):
         pending_state.load_state(str(path))
+
+
+def test_load_refuses_a_state_file_others_can_write_or_that_another_user_owns(tmp_path):
+    """The state names the file the swap moves over the private key: a planted one must not be read."""
+    path = str(tmp_path / 'state.json')
+    pending_state.save_state(path, _sign_state())
+    os.chmod(path, 0o666)
+    with pytest.raises(StateError, match='cannot be trusted.*accessible to group or others'):
+        pending_state.load_state(path)
+    os.chmod(path, 0o600)
+    if os.geteuid() == 0:
+        os.chown(path, 65534, 65534)
+        with pytest.raises(StateError, match='cannot be trusted.*owned by uid 65534'):
+            pending_state.load_state(path)
+        assert pending_state.load_state(path, owner='65534')['operation'] == 'sign'
 
 
 def test_renew_state_without_transfer_id(tmp_path):

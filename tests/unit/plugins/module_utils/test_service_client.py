@@ -87,21 +87,34 @@ def test_get_certificate_returns_der(client, service, responses, pki, proto):
     assert _request_of(service.received[0]).findtext('RetrievalId') == 'RID-1001'
 
 
-def test_not_ready_and_refusals_are_told_apart(client, service, responses, proto):
-    service.behave(proto.reply(responses.fail('GetCertificateResponse', ('PKI008', 'Not ready'))),
-                   proto.reply(responses.fail('GetCertificateResponse', ('PKI009', 'Unknown RetrievalId'))),
-                   proto.reply(responses.fail('GetCertificateResponse', ('PKI008', 'Not ready'),
-                                              ('PKI099', 'Internal error'))))
-    with pytest.raises(CertificateNotReady) as caught:
-        client.get_certificate(proto.CUSTOMER_ID, None, 'RID-1')
-    assert caught.value.codes == ['PKI008']
+def test_any_fail_to_get_certificate_is_not_ready_unless_its_code_is_final(client, service, responses, proto, trust):
+    """The real service's not-ready code is unknown: no code the sandbox invented may decide."""
+    service.behave(proto.reply(responses.fail('GetCertificateResponse', ('PKI123', 'Not there yet'))),
+                   proto.reply(responses.fail('GetCertificateResponse', ('PKI009', 'Unknown RetrievalId'))))
+    for code in ('PKI123', 'PKI009'):
+        with pytest.raises(CertificateNotReady) as caught:
+            client.get_certificate(proto.CUSTOMER_ID, None, 'RID-1')
+        assert caught.value.codes == [code]
+    final = sc.CertificateServiceClient(service.url, 'TEST', trust, tls_ca_bundle=service.tls_ca_path, timeout=2,
+                                        final_codes=['PKI009'])
+    service.behave(proto.reply(responses.fail('GetCertificateResponse', ('PKI008', 'Not ready'),
+                                              ('PKI009', 'Unknown RetrievalId'))))
     with pytest.raises(ServiceFault) as caught:
-        client.get_certificate(proto.CUSTOMER_ID, None, 'RID-1')
+        final.get_certificate(proto.CUSTOMER_ID, None, 'RID-1')
     assert not isinstance(caught.value, CertificateNotReady)
-    assert 'PKI009: Unknown RetrievalId. Check customer_id and the RetrievalId' in caught.value.message
+    assert 'PKI009: Unknown RetrievalId. Check environment, customer_id and the RetrievalId' in caught.value.message
+
+
+def test_advice_never_presents_a_sandbox_code_as_the_real_services(client, service, responses, proto, csr):
+    service.respond(responses.fail('SignNewCertificateResponse', ('PKI003', 'Wrong credentials'),
+                                   ('PKI777', 'Something new')))
     with pytest.raises(ServiceFault) as caught:
-        client.get_certificate(proto.CUSTOMER_ID, None, 'RID-1')
-    assert not isinstance(caught.value, CertificateNotReady)
+        client.sign_new_certificate(proto.CUSTOMER_ID, None, 'TID-1', PASSWORD, csr)
+    message = caught.value.message
+    assert 'PKI003: Wrong credentials; PKI777: Something new' in message
+    assert 'TransferID and TransferPassword from the secure email' in message
+    assert "(In the collection's sandbox, PKI003 means:" in message
+    assert 'PKI777 means' not in message
 
 
 def test_renew_certificate_sends_a_request_signed_with_the_current_key(client, service, responses, pki, csr, proto):
@@ -245,7 +258,7 @@ def test_a_tampered_response_is_refused(client, service, responses, csr, proto):
 def test_a_response_signed_by_a_customer_is_refused(client, service, responses, pki, csr, proto):
     service.respond(responses.signed('SignNewCertificateResponse', ('RetrievalId', 'RID-1'), key=pki.customer_key,
                                      certs=[pki.customer_cert]))
-    with pytest.raises(ResponseRejected, match='not in service_ca_path'):
+    with pytest.raises(ResponseRejected, match='signed with the certificate of customer'):
         client.sign_new_certificate(proto.CUSTOMER_ID, None, 'TID-1', PASSWORD, csr)
 
 

@@ -1,6 +1,8 @@
 import copy
 import datetime
 
+import re
+
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from lxml import etree
@@ -152,9 +154,32 @@ def test_customer_certificate_cannot_sign_responses(pki, trust, responses, proto
     data = responses.signed(
         'SignNewCertificateResponse', ('RetrievalId', 'RID-X'), key=pki.customer_key,
         certs=[pki.customer_cert, pki.issuing_ca])
-    expected = 'issued by CN=Data Providers Test Issuing CA v1,C=FI, which is not in service_ca_path'
-    with pytest.raises(ResponseRejected, match=expected):
+    with pytest.raises(ResponseRejected, match='signed with the certificate of customer 1234567-8'):
         xml_security.verify_signed_response(proto.body_element(data), trust)
+
+
+def test_a_trust_file_holding_the_customers_issuing_ca_does_not_trust_every_customer(pki, responses, proto):
+    """service_ca_path given the issuing CA bundle by mistake: a customer's signature chains to it."""
+    data = responses.signed('SignNewCertificateResponse', ('RetrievalId', 'RID-X'), key=pki.customer_key,
+                            certs=[pki.customer_cert])
+    with pytest.raises(ResponseRejected, match="holds the customers' issuing CA"):
+        xml_security.verify_signed_response(proto.body_element(data), [pki.issuing_ca])
+
+
+def test_the_signer_subject_pattern_pins_the_service_signer(pki, trust, responses, proto):
+    data = responses.signed('SignNewCertificateResponse', ('RetrievalId', 'RID-X'))
+    element = xml_security.verify_signed_response(proto.body_element(data), trust,
+                                                  signer_pattern=re.escape(pki.signer.subject.rfc4514_string()))
+    assert element.findtext('RetrievalId') == 'RID-X'
+    with pytest.raises(ResponseRejected, match='does not match service_signer_pattern'):
+        xml_security.verify_signed_response(proto.body_element(data), trust, signer_pattern='CN=Someone else')
+
+
+def test_a_ca_certificate_cannot_sign_responses(pki, responses, proto):
+    data = responses.signed('SignNewCertificateResponse', ('RetrievalId', 'RID-X'), key=proto.rsa_key('service-ca'),
+                            certs=[pki.service_ca])
+    with pytest.raises(ResponseRejected, match='signed with the CA certificate'):
+        xml_security.verify_signed_response(proto.body_element(data), [pki.service_ca])
 
 
 def test_chain_is_built_from_the_trust_bundle_only(pki, responses, proto):
@@ -240,11 +265,31 @@ def test_signature_must_be_the_last_child(trust, responses, proto):
         xml_security.verify_signed_response(element, trust)
 
 
-def test_reference_must_be_the_whole_element(pki, trust, proto):
+def test_a_reference_to_the_id_of_the_response_element_is_accepted(pki, trust, proto):
     element = proto.response_element('SignNewCertificateResponse', ('RetrievalId', 'R'))
-    element.set('Id', 'part')
+    element.set('Id', 'response')
+    signed = proto.sign_element(element, pki.signer_key, [pki.signer], reference_uri='#response')
+    verified = xml_security.verify_signed_response(proto.body_element(proto.envelope(signed)), trust)
+    assert verified.findtext('RetrievalId') == 'R'
+
+
+def test_a_reference_to_another_element_is_refused(pki, trust, proto):
+    element = proto.response_element('SignNewCertificateResponse', ('RetrievalId', 'R'))
+    element.find('RetrievalId').set('Id', 'part')
     signed = proto.sign_element(element, pki.signer_key, [pki.signer], reference_uri='#part')
-    with pytest.raises(ResponseRejected, match='Reference URI is not empty'):
+    with pytest.raises(ResponseRejected, match='neither empty nor the Id of the response element'):
+        xml_security.verify_signed_response(proto.body_element(proto.envelope(signed)), trust)
+
+
+def test_a_second_element_with_the_response_elements_id_is_refused(pki, trust, proto):
+    element = proto.response_element('SignNewCertificateResponse', ('RetrievalId', 'R'))
+    element.set('Id', 'response')
+    signed = proto.sign_element(element, pki.signer_key, [pki.signer], reference_uri='#response')
+    # Wrapping: a copy of the signed content with the same Id, placed where a naive verifier finds it first.
+    decoy = etree.SubElement(signed, 'RetrievalId')
+    decoy.set('Id', 'response')
+    signed.insert(0, decoy)
+    with pytest.raises(ResponseRejected):
         xml_security.verify_signed_response(proto.body_element(proto.envelope(signed)), trust)
 
 
