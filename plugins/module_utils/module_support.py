@@ -54,7 +54,7 @@ def check_numbers(params):
     for name, (least, inclusive) in sorted(NUMBER_LIMITS.items()):
         value = params.get(name)
         if value is not None and (value < least or (value == least and not inclusive)):
-            raise RequestValidationError('%s must be %s %s, not %s.'
+            raise RequestValidationError('%s must be %s %g, not %g. Nothing was sent.'
                                          % (name, 'at least' if inclusive else 'greater than', least, value))
 
 

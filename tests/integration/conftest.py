@@ -8,6 +8,9 @@ import pytest
 
 from irsandbox.testing import RunningSandbox
 
+# With --import-mode=importlib the test files' directory is not on sys.path: put it there for module_helpers.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 COLLECTIONS = os.path.join(ROOT, '.build', 'collections')
 

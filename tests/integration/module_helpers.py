@@ -1,0 +1,33 @@
+"""What the module tests share: module arguments for the sandbox, service call counts, installed pairs."""
+import os
+
+CUSTOMER = '1234567-8'
+
+
+def service_args(sandbox, tmp_path, customer_id=CUSTOMER, **extra):
+    args = dict(
+        environment='TEST', endpoint=sandbox.url, customer_id=customer_id, customer_name='Example Oy',
+        service_ca_path=sandbox.service_ca_pem, issuing_ca_path=sandbox.issuing_ca_pem,
+        tls_ca_path=sandbox.tls_ca_pem, initial_delay=0, poll_interval=0.2, wait_timeout=30,
+        path=str(tmp_path / 'certs' / 'cert.pem'), private_key_path=str(tmp_path / 'private' / 'key.pem'))
+    args.update(extra)
+    return args
+
+
+def calls_delta(before, after):
+    return dict((op, after.get(op, 0) - before.get(op, 0))
+                for op in ('signNewCertificate', 'getCertificate', 'renewCertificate'))
+
+
+def operation_counts(sandbox):
+    return sandbox.calls()
+
+
+def issued_pair(sandbox, tmp_path, expires_in_days, customer_id=CUSTOMER):
+    """A certificate and key made by the sandbox's `issue` command, installed where the modules look."""
+    (tmp_path / 'certs').mkdir(exist_ok=True)
+    (tmp_path / 'private').mkdir(exist_ok=True, mode=0o700)
+    key = str(tmp_path / 'private' / 'key.pem')
+    cert = str(tmp_path / 'certs' / 'cert.pem')
+    sandbox.issue(customer_id, new_key_path=key, expires_in_days=expires_in_days, out=cert)
+    return cert, key
