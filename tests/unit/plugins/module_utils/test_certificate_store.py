@@ -8,6 +8,7 @@ import pki_fixtures  # noqa: E402
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils import certificate_store  # noqa: E402
 from ansible_collections.incomes_register.certificates.plugins.module_utils import file_ops, keys  # noqa: E402
+from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import LocalFileError  # noqa: E402
 
 
 def test_a_key_is_loaded_once_per_content(tmp_path, monkeypatch):
@@ -70,3 +71,32 @@ def test_the_cache_never_skips_the_permission_check(tmp_path):
     os.chmod(key_path, 0o644)
     with pytest.raises(file_ops.LocalFileError, match='chmod 0600'):
         store.private_key()
+
+
+def test_two_certificates_sharing_one_key_are_serialised(tmp_path):
+    key_path = str(tmp_path / 'private' / 'key.pem')
+    first = certificate_store.CertificateStore(str(tmp_path / 'a' / 'cert.pem'), key_path)
+    second = certificate_store.CertificateStore(str(tmp_path / 'b' / 'cert.pem'), key_path)
+    with first.lock(timeout=5):
+        with pytest.raises(LocalFileError, match='key.pem.lock is still held'):
+            with second.lock(timeout=0.3):
+                pass
+    with second.lock(timeout=5):
+        pass
+
+
+@pytest.mark.parametrize('paths, message', [
+    (dict(state_path='KEY'), 'private_key_path and state_path are the same file'),
+    (dict(path='KEY'), 'path and private_key_path are the same file'),
+    (dict(path='KEY.new'), 'path and the new key'),
+    (dict(state_path='CERT.new'), 'state_path and the new certificate'),
+])
+def test_files_of_one_certificate_must_be_distinct(tmp_path, paths, message):
+    key = str(tmp_path / 'key.pem')
+    cert = str(tmp_path / 'cert.pem')
+    resolved = dict((name, value.replace('KEY', key).replace('CERT', cert)) for name, value in paths.items())
+    store = certificate_store.CertificateStore(resolved.get('path', cert), key,
+                                               state_path=resolved.get('state_path'))
+    with pytest.raises(LocalFileError, match=message):
+        store.check_paths()
+    certificate_store.CertificateStore(cert, key).check_paths()

@@ -342,3 +342,30 @@ def test_resolve_owner_and_group_names_and_numbers():
     assert file_ops.resolve_gid(grp.getgrgid(0).gr_name) == 0
     with pytest.raises(LocalFileError, match='group no-such-group-here does not exist'):
         file_ops.resolve_gid('no-such-group-here')
+
+
+def test_parents_created_on_the_way_get_their_own_mode(tmp_path):
+    target = tmp_path / 'etc' / 'ir' / 'private'
+    assert file_ops.ensure_directory(str(target), 0o700, parent_mode=0o755) is True
+    assert [_mode(path) for path in (tmp_path / 'etc', tmp_path / 'etc' / 'ir', target)] == [0o755, 0o755, 0o700]
+
+
+def test_stale_temporary_files_are_removed_only_when_their_writer_is_gone(tmp_path):
+    target = tmp_path / 'key.pem'
+    dead_pid = 4194303
+    while True:
+        try:
+            os.kill(dead_pid, 0)
+        except ProcessLookupError:
+            break
+        except OSError:
+            pass
+        dead_pid -= 1
+    stale = tmp_path / ('.key.pem.%d.00112233aabb.tmp' % dead_pid)
+    running = tmp_path / ('.key.pem.%d.00112233aabb.tmp' % os.getpid())
+    other_name = tmp_path / ('.key.pem.bak.%d.00112233aabb.tmp' % dead_pid)
+    for path in (stale, running, other_name):
+        path.write_bytes(b'x')
+    assert file_ops.remove_stale_temp_files(str(target)) == [str(stale)]
+    assert running.exists() and other_name.exists() and not stale.exists()
+    assert file_ops.remove_stale_temp_files(str(tmp_path / 'missing' / 'key.pem')) == []

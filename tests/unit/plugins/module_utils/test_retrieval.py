@@ -138,3 +138,12 @@ def test_polls_a_real_service_over_https(service, trust, responses, proto):
     assert _wait(client, clock) == (CERT, 2)
     assert client.calls_made['getCertificate'] == 2
     assert [r.headers['SOAPAction'] for r in service.received] == ['"getCertificate"'] * 2
+
+
+def test_a_wait_makes_a_bounded_number_of_calls_however_small_the_interval():
+    client = ScriptedClient(not_ready())
+    with pytest.raises(CertificateServiceError, match='not ready after 100 GetCertificate calls') as caught:
+        _wait(client, Clock(), interval=0.001, timeout=10 ** 6)
+    assert len(client.calls) == 100
+    assert 'nothing one-time is sent again' in caught.value.message
+    assert 'final_error_codes' in caught.value.message

@@ -278,3 +278,12 @@ def test_an_explicit_proxy_is_used_and_its_password_hidden(service, trust, proto
     assert caught.value.request_may_have_been_processed is False
     assert 'proxy-secret-pw' not in str(caught.value)
     assert service.received == []
+
+
+def test_a_request_that_requests_refuses_to_send_is_not_taken_as_sent(service, trust, responses, proto):
+    """A timeout of 0 fails inside requests before a connection exists: the credentials are not spent."""
+    client = sc.CertificateServiceClient(service.url, 'TEST', trust, tls_ca_bundle=service.tls_ca_path, timeout=0)
+    with pytest.raises(TransportError) as caught:
+        client.get_certificate(proto.CUSTOMER_ID, None, 'RID-1')
+    assert caught.value.request_may_have_been_processed is False
+    assert not service.received

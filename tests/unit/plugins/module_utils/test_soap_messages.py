@@ -173,6 +173,18 @@ def test_fields_of_a_verified_response(proto):
     assert fields == sm.ResponseFields('FAIL', [('PKI012', 'too early'), ('PKI099', 'x')], None, None)
 
 
+def test_service_error_text_is_shown_without_control_or_bidi_characters_and_clipped(proto):
+    # U+202E turns the rest of a terminal line around, U+200B hides, U+009B (CSI) starts a terminal
+    # control sequence: all legal in XML 1.0.
+    message = 'Refused \u202eseman\u202c\u200b\t\x9b31mred\n' + 'x' * 400
+    fields = sm.read_verified_response(
+        proto.response_element('GetCertificateResponse', status='FAIL',
+                               errors=[('PKI\u2066123\u2069' + 'Z' * 20, message)]), sm.GET)
+    (code, text), = fields.errors
+    assert code == 'PKI 123 ZZZZZZZZ'
+    assert text == ('Refused seman 31mred ' + 'x' * 400)[:sm.ERROR_MESSAGE_LIMIT]
+
+
 @pytest.mark.parametrize('mutate,message', [
     (lambda e: e.append(e[0]), 'holds Result, RetrievalId'),
     (lambda e: setattr(e[0], 'text', 'R' * 33), 'at most 32 characters'),
