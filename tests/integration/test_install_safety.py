@@ -185,6 +185,9 @@ def _same_file_cases():
          lambda s, d: dict(layout='fullchain', dest=str(d / 'src-alias' / 'private' / 'key.pem'),
                            private_key_dest=str(d / 'tls.key')),
          ('dest', 'private_key_path'), lambda s, d: s.key),
+        ('dest is a hard link to the source key',
+         lambda s, d: dict(layout='pem', dest=str(d / 'key-hard-link.pem'), private_key_dest=str(d / 'tls.key')),
+         ('dest', 'private_key_path'), lambda s, d: str(d / 'key-hard-link.pem')),
         ('two destinations are one file through a linked directory',
          lambda s, d: dict(layout='fullchain', dest=str(d / 'tls.pem'),
                            private_key_dest=str(d / 'deploy-alias' / 'tls.pem')),
@@ -198,6 +201,7 @@ def test_a_destination_that_is_a_source_or_another_destination_is_refused_before
         source, deploy, run_module, options, names, path):
     (deploy / 'src-alias').symlink_to(source.root)
     (deploy / 'deploy-alias').symlink_to(deploy)
+    os.link(source.key, str(deploy / 'key-hard-link.pem'))
     before = snapshot(source.root, deploy)
     for mode in (['--check', '--diff'], ['--diff']):
         run, result = run_module('certificate_install', source.args(**options(source, deploy)), args=mode)
