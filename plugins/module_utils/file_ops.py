@@ -61,10 +61,14 @@ def parse_mode(value):
         raise LocalFileError('mode must be an octal number such as 0644, not %r' % (value,)) from None
 
 
+def _symlink_error(path):
+    return LocalFileError('%s is a symbolic link; refusing to follow it for a certificate, key or state '
+                          'file. Replace it with a regular file or point the task at the real path.' % path)
+
+
 def refuse_symlink(path):
     if os.path.islink(path):
-        raise LocalFileError('%s is a symbolic link; refusing to follow it for a certificate, key or state '
-                             'file. Replace it with a regular file or point the task at the real path.' % path)
+        raise _symlink_error(path)
 
 
 def fsync_directory(directory):
@@ -196,6 +200,33 @@ def read_file(path):
         raise _error('read', path, error) from None
 
 
+def read_regular_file(path):
+    """The bytes of path, or None when it does not exist; LocalFileError when it is a symbolic link or not a
+    regular file. For paths someone else may control: unlike read_file it never reads through a link
+    (not even one planted after a check) and never blocks on a FIFO."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, 'O_CLOEXEC', 0))
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise _symlink_error(path) from None
+        raise _error('read', path, error) from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise LocalFileError('%s is not a regular file' % path)
+        chunks = []
+        while True:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return b''.join(chunks)
+            chunks.append(chunk)
+    except OSError as error:
+        raise _error('read', path, error) from None
+    finally:
+        os.close(fd)
+
+
 def ensure_directory(path, mode=PRIVATE_DIR_MODE, owner=None, group=None, parent_mode=None):
     """Create path with mode and its missing parents with parent_mode (default mode); True when something
     was created.
@@ -275,7 +306,9 @@ def file_digest(path):
 
 def backup_file(path):
     """Copy path to path.PID.YYYY-MM-DD@HH:MM:SS~ (Ansible's backup naming) with the same mode, owner
-    and times; returns the backup path, or None when path does not exist."""
+    and times; returns the backup path, or None when path does not exist. A link is refused, not copied: its
+    target may be a key that the backup would put somewhere else."""
+    refuse_symlink(path)
     try:
         info = os.stat(path)
     except FileNotFoundError:

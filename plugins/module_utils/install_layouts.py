@@ -20,6 +20,7 @@ has a random salt and IV, so compare it with pkcs12_matches rather than by bytes
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import re
 import traceback
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils import keys
@@ -36,6 +37,31 @@ else:
     CRYPTOGRAPHY_IMPORT_ERROR = None
 
 LAYOUTS = ('pem', 'combined', 'fullchain', 'pkcs12')
+# The option that names the destination of each role.
+DESTINATION_OPTION = {
+    'certificate': 'dest', 'combined': 'dest', 'fullchain': 'dest', 'pkcs12': 'dest',
+    'private_key': 'private_key_dest', 'chain': 'chain_dest',
+}
+# Roles whose file holds the private key: written with private_key_mode, never shown in a diff.
+SECRET_ROLES = ('private_key', 'combined', 'pkcs12')
+
+# Any PEM private key (PKCS#8, RSA, EC, encrypted, OpenSSH, PGP), also with damaged dashes or lower case.
+_PRIVATE_KEY_MARKER = re.compile(br'BEGIN[A-Z0-9 ]*PRIVATE KEY', re.IGNORECASE)
+_CONTROL_CHARACTERS = re.compile(r'[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]')
+
+
+def holds_key_material(data):
+    """True when data may carry a private key: a PEM private key block, or anything that is not text, such
+    as a PKCS#12 keystore or a DER key, whose bytes a diff would show as they are."""
+    if not data:
+        return False
+    if _PRIVATE_KEY_MARKER.search(data):
+        return True
+    try:
+        text = data.decode('utf-8')
+    except UnicodeDecodeError:
+        return True
+    return bool(_CONTROL_CHARACTERS.search(text))
 
 
 def _chain_pem(chain):

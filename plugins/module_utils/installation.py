@@ -13,21 +13,19 @@ from ansible_collections.incomes_register.certificates.plugins.module_utils impo
 from ansible_collections.incomes_register.certificates.plugins.module_utils import file_ops
 from ansible_collections.incomes_register.certificates.plugins.module_utils import install_layouts
 from ansible_collections.incomes_register.certificates.plugins.module_utils import keys
-from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import CertificateServiceError
+from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
+    CertificateServiceError, LocalFileError)
 
-# Roles whose file holds a private key: written with private_key_mode, never shown in a diff.
-SECRET_ROLES = ('private_key', 'combined', 'pkcs12')
-# Which option names the destination of each role.
-DESTINATION_OPTION = {
-    'certificate': 'dest', 'combined': 'dest', 'fullchain': 'dest', 'pkcs12': 'dest',
-    'private_key': 'private_key_dest', 'chain': 'chain_dest',
-}
+# The files the module reads; no destination may be one of them.
+SOURCE_OPTIONS = (('certificate_path', 'certificate'), ('private_key_path', 'private key'), ('chain_path', 'chain'))
+HIDDEN_BEFORE = '(old content not shown: it holds a private key or binary data)\n'
 
 
 class PlannedFile(object):
 
-    def __init__(self, role, path, data, mode, secret):
+    def __init__(self, role, option, path, data, mode, secret):
         self.role = role
+        self.option = option
         self.path = path
         self.data = data
         self.mode = mode
@@ -58,6 +56,8 @@ def load_source(params):
 
 
 def plan(params, cert, key, chain):
+    """The files of the layout with their old content. Every refusal happens here, before the first
+    write and in check mode alike, so a refused task has written nothing (no backup either)."""
     layout = params['layout']
     if layout == 'pkcs12' and not params.get('pkcs12_passphrase'):
         raise CertificateServiceError('layout=pkcs12 needs pkcs12_passphrase')
@@ -65,33 +65,69 @@ def plan(params, cert, key, chain):
                                              friendly_name=params.get('friendly_name'))
     planned = []
     for role in sorted(rendered):
-        option = DESTINATION_OPTION[role]
+        option = install_layouts.DESTINATION_OPTION[role]
         path = params.get(option)
         if not path:
             if role == 'chain':
                 continue
             raise CertificateServiceError('layout=%s writes a %s file: set %s' % (layout, role, option))
-        secret = role in SECRET_ROLES
+        secret = role in install_layouts.SECRET_ROLES
         mode = params['private_key_mode'] if secret else params['mode']
-        entry = PlannedFile(role, path, rendered[role], file_ops.parse_mode(mode), secret)
-        entry.before = file_ops.read_file(path)
-        if role == 'pkcs12':
+        planned.append(PlannedFile(role, option, path, rendered[role], file_ops.parse_mode(mode), secret))
+    for entry in planned:
+        _refuse_unless_regular(entry)
+    _refuse_same_files(params, planned)
+    for entry in planned:
+        entry.before = file_ops.read_regular_file(entry.path)
+        if entry.role == 'pkcs12':
             entry.content_differs = not install_layouts.pkcs12_matches(
                 entry.before, params['pkcs12_passphrase'], key, cert, chain, params.get('friendly_name'))
         else:
             entry.content_differs = entry.before != entry.data
-        planned.append(entry)
-    _refuse_shared_destinations(planned)
     return planned
 
 
-def _refuse_shared_destinations(planned):
-    seen = {}
-    for entry in planned:
-        if entry.path in seen:
-            raise CertificateServiceError('%s and %s would both be written to %s'
-                                          % (seen[entry.path], entry.role, entry.path))
-        seen[entry.path] = entry.role
+def _refuse_unless_regular(entry):
+    # The same refusal as atomic_write's, so check mode predicts the real run.
+    file_ops.refuse_symlink(entry.path)
+    try:
+        info = os.lstat(entry.path)
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        raise LocalFileError('Could not inspect %s %s: %s' % (entry.option, entry.path, error.strerror or error))
+    if not stat.S_ISREG(info.st_mode):
+        raise LocalFileError('%s %s is not a regular file; certificate_install only replaces regular files. '
+                             'Point %s at a file path.' % (entry.option, entry.path, entry.option))
+
+
+def _same_file(path, other):
+    if os.path.realpath(path) == os.path.realpath(other):
+        return True
+    # A hard link or a bind mount is one file under two resolved paths.
+    try:
+        return os.path.samefile(path, other)
+    except OSError:
+        return False
+
+
+def _refuse_same_files(params, planned):
+    """A destination that is a source would overwrite it; two destinations that are one file would leave
+    only the last. Compared after resolving links, since a linked directory is another name for a path."""
+    for index, entry in enumerate(planned):
+        for option, what in SOURCE_OPTIONS:
+            if params.get(option) and _same_file(entry.path, params[option]):
+                raise CertificateServiceError(
+                    '%s and %s are the same file, %s: installing would overwrite the source %s. Nothing was '
+                    'written. Give %s a path of its own.'
+                    % (entry.option, option, os.path.realpath(entry.path), what, entry.option))
+        for earlier in planned[:index]:
+            if _same_file(entry.path, earlier.path):
+                raise CertificateServiceError(
+                    '%s and %s are the same file, %s: the %s and the %s cannot share one file. Nothing was '
+                    'written. Give each a path of its own.'
+                    % (earlier.option, entry.option, os.path.realpath(entry.path),
+                       earlier.role.replace('_', ' '), entry.role.replace('_', ' ')))
 
 
 def attributes_differ(entry, owner_uid, group_gid):
@@ -118,14 +154,20 @@ def apply(entry, params):
 
 
 def diff_entry(entry):
-    """A diff that never shows a private key: secret files show only that they change."""
+    """A diff that never shows a private key: secret files show only that they change, and old content that
+    holds a key or is binary (a destination that was a combined file or a keystore before) is not shown."""
     if entry.secret:
         return dict(before_header=entry.path, after_header=entry.path,
                     before='' if entry.before is None else '(secret content not shown)\n',
                     after='(secret content not shown, changed)\n' if entry.content_differs else
                     '(secret content not shown)\n')
-    return dict(before_header=entry.path, after_header=entry.path,
-                before=(entry.before or b'').decode('utf-8', 'replace'),
+    if entry.before is None:
+        before = ''
+    elif install_layouts.holds_key_material(entry.before):
+        before = HIDDEN_BEFORE
+    else:
+        before = entry.before.decode('utf-8')
+    return dict(before_header=entry.path, after_header=entry.path, before=before,
                 after=entry.data.decode('utf-8', 'replace'))
 
 

@@ -20,6 +20,9 @@ description:
   - Files are written atomically and only when their content differs (a PKCS#12 file is compared by
     what it contains, since its encryption differs each time), so a rerun reports no change.
   - Private keys never appear in a diff. Files holding a key are written with O(private_key_mode).
+  - A destination that is a symbolic link or not a regular file, or that is the same file as a source or as
+    another destination (also through a linked directory), is refused before anything is written, backups
+    included, in check mode as in a real run.
 author:
   - Incomes Register certificates collection maintainers (@incomes-register)
 extends_documentation_fragment:
@@ -30,7 +33,10 @@ attributes:
     details: Reports which files would change; writes nothing.
   diff_mode:
     support: full
-    details: Shows certificate and chain files in full; files with a private key only as changed or not.
+    details:
+      - Shows certificate and chain files in full; files with a private key only as changed or not.
+      - The old content of a destination is not shown when it holds a private key or is binary (for
+        example a former combined file or keystore).
   platform:
     platforms: posix
 options:

@@ -124,3 +124,54 @@ def test_pkcs12_with_certificate_only_does_not_match(parts):
     data = pkcs12.serialize_key_and_certificates(
         b'ir', None, cert, None, serialization.BestAvailableEncryption(PASSPHRASE.encode()))
     assert not install_layouts.pkcs12_matches(data, PASSPHRASE, key, cert, [], 'ir')
+
+
+def test_every_role_of_every_layout_has_a_destination_option(parts):
+    cert, key, chain = parts
+    for layout in install_layouts.LAYOUTS:
+        files = install_layouts.render_layout(layout, cert, key, chain, passphrase=PASSPHRASE)
+        assert set(files) <= set(install_layouts.DESTINATION_OPTION), layout
+        for role, data in files.items():
+            # A role that carries the key must be marked secret, or its file would be shown in a diff.
+            assert (role in install_layouts.SECRET_ROLES) == install_layouts.holds_key_material(data), (layout, role)
+
+
+@pytest.mark.parametrize('form', [serialization.PrivateFormat.PKCS8, serialization.PrivateFormat.TraditionalOpenSSL,
+                                  serialization.PrivateFormat.OpenSSH])
+def test_holds_key_material_in_every_pem_form(parts, form):
+    cert, key, chain = parts
+    # Encrypted OpenSSH keys need bcrypt, which the collection does not require.
+    encryptions = [serialization.NoEncryption()]
+    if form != serialization.PrivateFormat.OpenSSH:
+        encryptions.append(serialization.BestAvailableEncryption(b'phrase'))
+    for encryption in encryptions:
+        pem = key.private_bytes(serialization.Encoding.PEM, form, encryption)
+        # Inside other text too: a certificate file someone appended a key to.
+        assert install_layouts.holds_key_material(certificate_to_pem(cert) + pem)
+
+
+@pytest.mark.parametrize('data', [
+    b'-----begin private key-----\nMIIE\n',
+    b'--BEGIN EC PRIVATE KEY--\nMHcC\n',
+    b'-----BEGIN PGP PRIVATE KEY BLOCK-----\nlQOY\n',
+])
+def test_holds_key_material_with_unusual_markers(data):
+    assert install_layouts.holds_key_material(data)
+
+
+def test_binary_files_count_as_key_material(parts):
+    cert, key, chain = parts
+    assert install_layouts.holds_key_material(install_layouts.pkcs12_bytes(key, cert, chain, PASSPHRASE))
+    assert install_layouts.holds_key_material(key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    assert install_layouts.holds_key_material(b'plain text\x00with a NUL')
+    assert install_layouts.holds_key_material(b'\xff\xfe not UTF-8')
+
+
+def test_certificates_and_plain_text_are_not_key_material(parts):
+    cert, key, chain = parts
+    assert not install_layouts.holds_key_material(certificate_to_pem(cert) + b''.join(
+        certificate_to_pem(ca) for ca in chain))
+    assert not install_layouts.holds_key_material(b'# managed by Ansible\r\n\tno key here\n')
+    assert not install_layouts.holds_key_material(b'')
+    assert not install_layouts.holds_key_material(None)
