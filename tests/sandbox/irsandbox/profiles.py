@@ -4,11 +4,10 @@
 evidence behind each quirk); `minimal` keeps the sandbox's earlier, plainer shapes, so a
 client can be tested against both.
 """
-import base64
 from dataclasses import dataclass
 
-# Java's MIME base64 (used by the real service's XML signature library): 76 characters a
-# line, CRLF between lines; lxml writes each CR as &#13;.
+# The wrapping the real service's answers show is Java's MIME base64: 76 characters a line,
+# CRLF between lines; lxml writes each CR as &#13;, as the real service's answers have it.
 JAVA_LINE_LENGTH = 76
 JAVA_LINE_BREAK = '\r\n'
 
@@ -28,9 +27,6 @@ class Profile:
         flat = ''.join(text.split())
         return JAVA_LINE_BREAK.join(flat[start:start + JAVA_LINE_LENGTH]
                                     for start in range(0, len(flat), JAVA_LINE_LENGTH))
-
-    def base64_of(self, data):
-        return self.base64_text(base64.b64encode(data).decode('ascii'))
 
 
 REAL = Profile('real', soap_prefix='SOAP-ENV', empty_header=True, java_base64=True, signer_under_intermediate=True)
