@@ -11,12 +11,15 @@ import sys
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from irsandbox import control, faults, pki, protocol, server
+from irsandbox import control, faults, pki, profiles, protocol, server
 from irsandbox.layout import Layout
 from irsandbox.store import Store, iso, now
 
 DIR_VARIABLE = 'IR_SANDBOX_DIR'
 PASSWORD_SPECIALS = '-_.+!'
+# Settings kept in the database, which `serve`, `start` and `config` all change.
+STORED_SETTINGS = ('retrieval_delay', 'validity_days', 'credential_lifetime_days', 'profile', 'not_ready_code',
+                   'not_ready_message')
 
 
 class UsageError(Exception):
@@ -37,7 +40,7 @@ def _print_json(data):
 
 def _serve_options(args):
     options = []
-    for name in ('host', 'port', 'retrieval_delay', 'validity_days', 'credential_lifetime_days'):
+    for name in ('host', 'port') + STORED_SETTINGS:
         value = getattr(args, name)
         if value is not None:
             options += ['--' + name.replace('_', '-'), str(value)]
@@ -45,9 +48,7 @@ def _serve_options(args):
 
 
 def _apply_settings(layout, args):
-    Store(layout.database).update_settings(
-        retrieval_delay=args.retrieval_delay, validity_days=args.validity_days,
-        credential_lifetime_days=getattr(args, 'credential_lifetime_days', None))
+    Store(layout.database).update_settings(**{name: getattr(args, name) for name in STORED_SETTINGS})
 
 
 # -- commands -------------------------------------------------------------------------
@@ -326,6 +327,32 @@ def _positive_int(text):
     return value
 
 
+def _schema_string(limit):
+    """A value the response schema accepts: a normalized string of 1 to limit characters."""
+    def parse(text):
+        if not text or len(text) > limit or any(c in text for c in '\t\r\n'):
+            raise argparse.ArgumentTypeError('must be 1 to %d characters, without tabs or line breaks' % limit)
+        return text
+    return parse
+
+
+def _add_setting_flags(parser):
+    parser.add_argument('--retrieval-delay', type=_non_negative, metavar='SECONDS',
+                        help='seconds before a requested certificate can be retrieved (stored; default 0 at init)')
+    parser.add_argument('--validity-days', type=_positive_int,
+                        help='validity of issued certificates (stored; default 730 at init)')
+    parser.add_argument('--credential-lifetime-days', type=float,
+                        help='lifetime of new transfer credentials (stored; default 14 at init)')
+    parser.add_argument('--profile', choices=sorted(profiles.PROFILES),
+                        help='response shapes: real (as the real service answers) or minimal (plain); '
+                             'stored; default %s at init' % profiles.DEFAULT)
+    parser.add_argument('--not-ready-code', type=_schema_string(protocol.MAX_ERROR_CODE), metavar='CODE',
+                        help='ErrorCode of the getCertificate answer "not ready yet" (stored; default %s at init)'
+                             % protocol.NOT_READY)
+    parser.add_argument('--not-ready-message', type=_schema_string(protocol.MAX_ERROR_MESSAGE), metavar='TEXT',
+                        help='ErrorMessage of that answer (stored)')
+
+
 def build_parser():
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument('--dir', default=os.environ.get(DIR_VARIABLE), required=DIR_VARIABLE not in os.environ,
@@ -335,13 +362,7 @@ def build_parser():
     serve_flags = argparse.ArgumentParser(add_help=False)
     serve_flags.add_argument('--host', help='address to bind (default 127.0.0.1)')
     serve_flags.add_argument('--port', type=int, help='port (default 0: any free port)')
-    serve_flags.add_argument('--retrieval-delay', type=_non_negative, metavar='SECONDS',
-                             help='seconds before a requested certificate can be retrieved '
-                                  '(stored; default 0 at init)')
-    serve_flags.add_argument('--validity-days', type=_positive_int,
-                             help='validity of issued certificates (stored; default 730 at init)')
-    serve_flags.add_argument('--credential-lifetime-days', type=float,
-                             help='lifetime of new transfer credentials (stored; default 14 at init)')
+    _add_setting_flags(serve_flags)
 
     parser = argparse.ArgumentParser(prog='ir-sandbox', description=__doc__)
     commands = parser.add_subparsers(dest='command', required=True, metavar='COMMAND')
@@ -388,9 +409,7 @@ def build_parser():
     sub.add_argument('--serial', required=True, help='decimal, or hexadecimal with 0x or colons')
 
     sub = command('config', cmd_config, 'change settings of a running or stopped service', [json_flag])
-    sub.add_argument('--retrieval-delay', type=_non_negative, metavar='SECONDS')
-    sub.add_argument('--validity-days', type=_positive_int)
-    sub.add_argument('--credential-lifetime-days', type=float)
+    _add_setting_flags(sub)
 
     fault = commands.add_parser('fault', help='inject faults at run time', description='inject faults at run time')
     fault_commands = fault.add_subparsers(dest='fault_command', required=True, metavar='ACTION')

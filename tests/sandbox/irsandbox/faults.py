@@ -50,18 +50,18 @@ GATEWAY_PAGE = (b'<html>\r\n<head><title>503 Service Temporarily Unavailable</ti
 GATEWAY_RETRY_AFTER = '120'
 
 
-def malformed_body(operation):
+def malformed_body(operation, profile):
     # A response cut short, as a broken proxy or a dropped connection would leave it.
-    return soap.envelope(soap.build_response(operation, [], []))[:-40]
+    return soap.envelope(soap.build_response(operation, [], [], profile), profile)[:-40]
 
 
-def oversized_body(operation):
+def oversized_body(operation, profile):
     payload_name = 'Certificate' if operation == protocol.GET else 'RetrievalId'
-    element = soap.build_response(operation, [(payload_name, 'A' * OVERSIZED_BYTES)], [])
-    return soap.envelope(element)
+    element = soap.build_response(operation, [(payload_name, 'A' * OVERSIZED_BYTES)], [], profile)
+    return soap.envelope(element, profile)
 
 
-def tamper_after_signing(signed, pki):
+def tamper_after_signing(signed, pki, profile):
     """Change what the response says without touching its signature."""
     retrieval = signed.find('RetrievalId')
     certificate = signed.find('Certificate')
@@ -72,7 +72,7 @@ def tamper_after_signing(signed, pki):
         cert = x509.load_der_x509_certificate(base64.b64decode(certificate.text))
         twin = pki.issue(cert.public_key(), _cn(cert), _organisation(cert), cert.not_valid_before_utc,
                          cert.not_valid_after_utc)
-        certificate.text = _b64(twin)
+        certificate.text = profile.base64_text(_b64(twin))
     else:
         message = signed.find('Result/ErrorInfo/ErrorMessage')
         if message is not None:
@@ -81,13 +81,13 @@ def tamper_after_signing(signed, pki):
             signed.find('Result/Status').text = 'FAIL'
 
 
-def entity_doctype(signed):
+def entity_doctype(signed, profile):
     """Move the Status value into an internal entity; returns the DOCTYPE to serialise with."""
     status = signed.find('Result/Status')
     value = status.text
     status.text = None
     status.append(etree.Entity('status'))
-    return '<!DOCTYPE %s:Envelope [<!ENTITY status "%s">]>' % (protocol.SOAP_PREFIX, value)
+    return '<!DOCTYPE %s:Envelope [<!ENTITY status "%s">]>' % (profile.soap_prefix, value)
 
 
 def certificate_fault(kind, cert, retrieval, pki):

@@ -4,13 +4,13 @@ Hierarchy (only the keys the running service needs are kept, in pki/ with mode 0
   Incomes Register Sandbox Root CA
     +- Data Providers Sandbox Issuing CA v1   (issues customer certificates)
     +- localhost TLS server certificate
-  Incomes Register Sandbox Service CA          (separate root: trusting it must not
-    +- Incomes Register Sandbox Certificate      make customer certificates acceptable
-       Service (response signer)                 as response signers)
-  Incomes Register Sandbox Service CA          (an impostor for the untrusted-signer fault:
-    +- Incomes Register Sandbox Certificate      same names as the genuine CA and signer,
-       Service                                   other keys; only a cryptographic chain
-                                                 check tells them apart)
+  Incomes Register Sandbox Services Root CA   (separate root: trusting it must not make
+    +- Incomes Register Sandbox Services         customer certificates acceptable as
+    |  Issuing CA v1                             response signers)
+    |  +- Incomes Register Sandbox Certificate Service   (response signer, profile real)
+    +- Incomes Register Sandbox Certificate Service      (response signer, profile minimal)
+  The same tree of services CAs and signers once more, with the same names and other keys:
+  the impostor of the untrusted-signer fault; only a cryptographic chain check tells it apart.
 """
 import datetime
 import ipaddress
@@ -26,7 +26,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 ROOT_CA_NAME = 'Incomes Register Sandbox Root CA'
 ISSUING_CA_NAME = 'Data Providers Sandbox Issuing CA v1'
-SERVICE_CA_NAME = 'Incomes Register Sandbox Service CA'
+SERVICE_ROOT_CA_NAME = 'Incomes Register Sandbox Services Root CA'
+SERVICE_ISSUING_CA_NAME = 'Incomes Register Sandbox Services Issuing CA v1'
 SERVICE_SIGNER_NAME = 'Incomes Register Sandbox Certificate Service'
 ORGANISATION = 'Incomes Register Sandbox'
 INFRASTRUCTURE_VALIDITY = datetime.timedelta(days=3650)
@@ -166,24 +167,30 @@ def create(layout):
     root_key, root_cert = _self_signed_ca(ROOT_CA_NAME)
     issuing_key, issuing_cert = _sub_ca(ISSUING_CA_NAME, root_key, root_cert)
     tls_key, tls_cert = _tls_server(root_key, root_cert)
-    service_ca_key, service_ca_cert = _self_signed_ca(SERVICE_CA_NAME)
-    signer_key, signer_cert = _signer(service_ca_key, service_ca_cert)
-    untrusted_ca_key, untrusted_ca_cert = _self_signed_ca(SERVICE_CA_NAME)
-    untrusted_key, untrusted_cert = _signer(untrusted_ca_key, untrusted_ca_cert)
-
-    for name, key, cert in (('issuing-ca', issuing_key, issuing_cert),
-                            ('tls', tls_key, tls_cert),
-                            ('service-signer', signer_key, signer_cert),
-                            ('untrusted-signer', untrusted_key, untrusted_cert)):
+    write_certs(layout.pki('root-ca.pem'), root_cert)
+    for name, key, cert in (('issuing-ca', issuing_key, issuing_cert), ('tls', tls_key, tls_cert)):
         write_private_key(layout.pki(name + '.key'), key)
         write_certs(layout.pki(name + '.pem'), cert)
-    write_certs(layout.pki('root-ca.pem'), root_cert)
-    write_certs(layout.pki('service-ca.pem'), service_ca_cert)
-    write_certs(layout.pki('untrusted-ca.pem'), untrusted_ca_cert)
+    service_root, service_issuing = _service_signers(layout, 'service')
+    _service_signers(layout, 'untrusted')
 
-    write_certs(layout.service_ca_pem, service_ca_cert)
+    # Leaf to root, as in a certificate chain file: the issuing CA first, its root last.
+    write_certs(layout.service_ca_pem, service_issuing, service_root)
     write_certs(layout.issuing_ca_pem, issuing_cert, root_cert)
     write_certs(layout.tls_ca_pem, root_cert)
+
+
+def _service_signers(layout, prefix):
+    """A services root, its issuing CA and the two response signers; returns (root, issuing CA)."""
+    root_key, root_cert = _self_signed_ca(SERVICE_ROOT_CA_NAME)
+    issuing_key, issuing_cert = _sub_ca(SERVICE_ISSUING_CA_NAME, root_key, root_cert)
+    write_certs(layout.pki(prefix + '-root-ca.pem'), root_cert)
+    write_certs(layout.pki(prefix + '-issuing-ca.pem'), issuing_cert)
+    for name, (key, cert) in ((prefix + '-signer', _signer(issuing_key, issuing_cert)),
+                              (prefix + '-signer-direct', _signer(root_key, root_cert))):
+        write_private_key(layout.pki(name + '.key'), key)
+        write_certs(layout.pki(name + '.pem'), cert)
+    return root_cert, issuing_cert
 
 
 @dataclass(frozen=True)
@@ -199,15 +206,23 @@ class Signer:
 @dataclass(frozen=True)
 class Pki:
     issuing: Signer
-    service: Signer
+    service: Signer              # response signer below the services issuing CA
+    service_direct: Signer       # response signer directly below the services root
     untrusted: Signer
+    untrusted_direct: Signer
 
     @classmethod
     def load(cls, layout):
         def signer(name):
             return Signer(load_private_key(layout.pki(name + '.key')), load_cert(layout.pki(name + '.pem')))
         return cls(issuing=signer('issuing-ca'), service=signer('service-signer'),
-                   untrusted=signer('untrusted-signer'))
+                   service_direct=signer('service-signer-direct'), untrusted=signer('untrusted-signer'),
+                   untrusted_direct=signer('untrusted-signer-direct'))
+
+    def response_signer(self, profile, impostor=False):
+        if profile.signer_under_intermediate:
+            return self.untrusted if impostor else self.service
+        return self.untrusted_direct if impostor else self.service_direct
 
     def issue(self, public_key, customer_id, customer_name, not_before, not_after):
         """A customer certificate as the service issues it: C=FI, O=name (if any), CN=CustomerId."""

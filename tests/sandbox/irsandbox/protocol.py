@@ -5,9 +5,9 @@ SOAP12_ENV_NS = 'http://www.w3.org/2003/05/soap-envelope'
 APP_NS = 'http://certificates.vero.fi/2017/10/certificateservices'
 DS_NS = 'http://www.w3.org/2000/09/xmldsig#'
 
-# JAX-WS servers answer with these prefixes; clients must not depend on them, but a
-# faithful sandbox uses them so prefix-dependent clients fail here first.
-SOAP_PREFIX = 'S'
+# Clients must not depend on prefixes; the response profile chooses the envelope's, and
+# the application namespace gets the one JAX-WS servers use, so prefix-dependent clients
+# fail here first.
 APP_PREFIX = 'ns2'
 
 ENDPOINT_PATH = '/2017/10/CertificateServices'
@@ -41,7 +41,7 @@ CREDENTIALS_USED = 'PKI004'
 CREDENTIALS_EXPIRED = 'PKI005'
 BAD_CSR = 'PKI006'
 WRONG_CN = 'PKI007'
-NOT_READY = 'PKI008'
+NOT_READY = 'PKI008'  # the default; the not-ready answer is configurable
 UNKNOWN_RETRIEVAL = 'PKI009'
 BAD_SIGNATURE = 'PKI010'
 SIGNER_NOT_ACCEPTED = 'PKI011'
@@ -52,3 +52,7 @@ INTERNAL_ERROR = 'PKI099'
 
 RENEWAL_WINDOW_DAYS = 60
 MIN_RSA_BITS = 2048
+NOT_READY_MESSAGE = 'The certificate is not ready yet; retry later'
+# Limits of ErrorCode and ErrorMessage in the schema.
+MAX_ERROR_CODE = 16
+MAX_ERROR_MESSAGE = 255

@@ -40,7 +40,7 @@ class Handler(BaseHTTPRequestHandler):
         if refusal is not None:
             status, message = refusal
             self.close_connection = True
-            self._send(status, soap.fault(message))
+            self._send(status, soap.fault(message, self.server.endpoint.profile()))
             self._log_line(started, status, {'fault_code': 'Client'})
             return
         with self.server.tracker:

@@ -116,7 +116,8 @@ class Service:
                                'The certificate was requested for the %s environment' % retrieval['environment'])]
             return
         if now() < parse_iso(retrieval['ready_at']):
-            outcome.errors = [(protocol.NOT_READY, 'The certificate is not ready yet; retry later')]
+            settings = self.store.settings()
+            outcome.errors = [(settings['not_ready_code'], settings['not_ready_message'])]
             return
         cert = self.store.certificate_for_retrieval(retrieval['retrieval_id'], self._issue_for)
         outcome.certificate = cert

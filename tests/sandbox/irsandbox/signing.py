@@ -17,7 +17,7 @@ EXCLUSIVE_C14N = CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0.value
 NS = {'ds': protocol.DS_NS}
 
 
-def sign_response(element, signer):
+def sign_response(element, signer, profile):
     """Sign the response element as a standalone document (inclusive C14N 1.0).
 
     The real service signs before it wraps the element in the SOAP envelope; once wrapped,
@@ -26,7 +26,15 @@ def sign_response(element, signer):
     """
     signing = XMLSigner(signature_algorithm=SignatureMethod.RSA_SHA256, digest_algorithm=DigestAlgorithm.SHA256,
                         c14n_algorithm=CanonicalizationMethod.CANONICAL_XML_1_0)
-    return signing.sign(element, key=signer.key, cert=[signer.cert_pem])
+    signed = signing.sign(element, key=signer.key, cert=[signer.cert_pem])
+    if profile.java_base64:
+        # Neither SignatureValue nor KeyInfo is covered by the signature (its one Reference is
+        # the whole element minus the Signature), so rewrapping them afterwards keeps it valid.
+        signature = signed.find('ds:Signature', NS)
+        for path in ('ds:SignatureValue', 'ds:KeyInfo/ds:X509Data/ds:X509Certificate'):
+            node = signature.find(path, NS)
+            node.text = profile.base64_text(node.text)
+    return signed
 
 
 class RequestSignatureError(Exception):

@@ -12,6 +12,8 @@ SCHEMA_PATH = os.path.join(os.path.dirname(__file__), 'schema', 'certificateserv
 # Elements whose value must never be echoed back, even inside a schema error message.
 SECRET_ELEMENTS = ('TransferPassword',)
 MAX_REPORTED_SCHEMA_ERRORS = 5
+# Response children holding base64 that the response signature covers.
+BASE64_ELEMENTS = ('Certificate',)
 
 
 class SoapFault(Exception):
@@ -73,7 +75,8 @@ def parse_request(body, soap_action):
     operation = protocol.REQUEST_ELEMENTS.get(qname.localname) if qname.namespace == protocol.APP_NS else None
     if operation is None:
         raise SoapFault('Cannot find dispatch method for {%s}%s' % (qname.namespace or '', qname.localname))
-    if soap_action != '"%s"' % operation:
+    # Quoted as the WSDL has it, or bare as some working clients send it; nothing else.
+    if soap_action not in ('"%s"' % operation, operation):
         raise SoapFault('SOAPAction header must be "%s" for %s' % (operation, qname.localname))
     # deepcopy keeps only the namespace declarations the request element itself uses.
     return Request(operation, copy.deepcopy(payload[0]))
@@ -102,32 +105,38 @@ def child_text(element, name):
     return child.text or ''
 
 
-def build_response(operation, payload, errors):
-    """The unsigned response element: payload [(name, text)] then Result."""
+def build_response(operation, payload, errors, profile):
+    """The unsigned response element: payload [(name, text)] then Result; base64 as the profile writes it."""
     element = etree.Element('{%s}%s' % (protocol.APP_NS, protocol.RESPONSE_ELEMENTS[operation]),
                             nsmap={protocol.APP_PREFIX: protocol.APP_NS})
     for name, text in payload:
-        etree.SubElement(element, name).text = text
+        etree.SubElement(element, name).text = profile.base64_text(text) if name in BASE64_ELEMENTS else text
     result = etree.SubElement(element, 'Result')
     etree.SubElement(result, 'Status').text = 'FAIL' if errors else 'OK'
     for code, message in errors:
         info = etree.SubElement(result, 'ErrorInfo')
         etree.SubElement(info, 'ErrorCode').text = code
-        etree.SubElement(info, 'ErrorMessage').text = message[:255]
+        etree.SubElement(info, 'ErrorMessage').text = message[:protocol.MAX_ERROR_MESSAGE]
     return element
 
 
-def envelope(signed_element, doctype=None):
+def _envelope_and_body(profile):
+    env = etree.Element('{%s}Envelope' % protocol.SOAP_ENV_NS, nsmap={profile.soap_prefix: protocol.SOAP_ENV_NS})
+    if profile.empty_header:
+        etree.SubElement(env, '{%s}Header' % protocol.SOAP_ENV_NS)
+    return env, etree.SubElement(env, '{%s}Body' % protocol.SOAP_ENV_NS)
+
+
+def envelope(signed_element, profile, doctype=None):
     """Wrap an already signed element in a SOAP envelope, as the real service does."""
-    env = etree.Element('{%s}Envelope' % protocol.SOAP_ENV_NS, nsmap={protocol.SOAP_PREFIX: protocol.SOAP_ENV_NS})
-    etree.SubElement(env, '{%s}Body' % protocol.SOAP_ENV_NS).append(signed_element)
+    env, body = _envelope_and_body(profile)
+    body.append(signed_element)
     return etree.tostring(env, xml_declaration=True, encoding='UTF-8', doctype=doctype)
 
 
-def fault(message, code='Client'):
-    env = etree.Element('{%s}Envelope' % protocol.SOAP_ENV_NS, nsmap={protocol.SOAP_PREFIX: protocol.SOAP_ENV_NS})
-    body = etree.SubElement(env, '{%s}Body' % protocol.SOAP_ENV_NS)
+def fault(message, profile, code='Client'):
+    env, body = _envelope_and_body(profile)
     fault_element = etree.SubElement(body, '{%s}Fault' % protocol.SOAP_ENV_NS)
-    etree.SubElement(fault_element, 'faultcode').text = '%s:%s' % (protocol.SOAP_PREFIX, code)
+    etree.SubElement(fault_element, 'faultcode').text = '%s:%s' % (profile.soap_prefix, code)
     etree.SubElement(fault_element, 'faultstring').text = message
     return etree.tostring(env, xml_declaration=True, encoding='UTF-8')

@@ -15,6 +15,8 @@ import sqlite3
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from irsandbox import profiles, protocol
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS customers (
@@ -41,8 +43,12 @@ DEFAULT_SETTINGS = {
     'retrieval_delay': 0.0,
     'validity_days': 730,
     'credential_lifetime_days': 14.0,
+    'profile': profiles.DEFAULT,
+    'not_ready_code': protocol.NOT_READY,
+    'not_ready_message': protocol.NOT_READY_MESSAGE,
 }
-SETTING_TYPES = {'retrieval_delay': float, 'validity_days': int, 'credential_lifetime_days': float}
+SETTING_TYPES = {'retrieval_delay': float, 'validity_days': int, 'credential_lifetime_days': float,
+                 'profile': str, 'not_ready_code': str, 'not_ready_message': str}
 PEAK = 'peak_concurrent'
 
 

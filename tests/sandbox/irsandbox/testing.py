@@ -6,9 +6,14 @@
         transfer_id, transfer_password = sandbox.subscribe('1234567-8', 'Org Oy')
         requests.post(sandbox.url, data=..., verify=sandbox.tls_ca_pem, headers=...)
 
-RunningSandbox(directory, retrieval_delay=0, **serve_opts)
+RunningSandbox(directory, retrieval_delay=0, profile=None, not_ready_code=None, not_ready_message=None,
+               **serve_opts)
     directory      sandbox data directory; `ir-sandbox init` runs first if it is not initialised
     retrieval_delay  seconds between a sign/renew request and the certificate being retrievable
+    profile        response shapes, 'real' or 'minimal' (None: as stored, 'real' after init)
+    not_ready_code, not_ready_message
+                   ErrorCode and ErrorMessage of the getCertificate answer "not ready yet"
+                   (None: as stored, PKI008 after init)
     serve_opts     further `serve` options as keywords: validity_days, credential_lifetime_days,
                    host, port (default: a free port chosen by the server), startup_timeout (seconds)
 
@@ -16,8 +21,8 @@ Entering the context (or start()) starts `python -m irsandbox serve` with the ca
 interpreter, waits for server.json and a verified HTTPS answer; leaving it (or stop())
 sends SIGTERM and waits. The same directory can be started again: state persists.
 
-Attributes (all str): url, directory, service_ca_pem (trust anchor for response
-signatures), issuing_ca_pem (issuing CA + root: chain of customer certificates),
+Attributes (all str): url, directory, service_ca_pem (services issuing CA + root: the
+chain of response signers), issuing_ca_pem (issuing CA + root: chain of customer certificates),
 tls_ca_pem (CA of the HTTPS server certificate), log_path; port (int) and pid (int)
 while running.
 
@@ -35,7 +40,8 @@ Methods (each runs the real CLI in a subprocess; a failing command raises Sandbo
     reset_calls()
     set_fault(operation, kind, times=None, seconds=None)
     clear_faults(operation=None)
-    configure(retrieval_delay=None, validity_days=None, credential_lifetime_days=None) -> dict
+    configure(retrieval_delay=None, validity_days=None, credential_lifetime_days=None, profile=None,
+              not_ready_code=None, not_ready_message=None) -> dict of all settings; None keeps a value
     revoke(serial)
     state() -> dict                 `ir-sandbox list --json`
 """
@@ -53,11 +59,13 @@ class SandboxError(Exception):
 
 
 class RunningSandbox:
-    def __init__(self, directory, retrieval_delay=0, **serve_opts):
+    def __init__(self, directory, retrieval_delay=0, profile=None, not_ready_code=None, not_ready_message=None,
+                 **serve_opts):
         self.directory = os.path.abspath(os.fspath(directory))
         self._layout = Layout(self.directory)
         self.startup_timeout = serve_opts.pop('startup_timeout', 30.0)
-        self.serve_opts = dict(serve_opts, retrieval_delay=retrieval_delay)
+        self.serve_opts = dict(serve_opts, retrieval_delay=retrieval_delay, profile=profile,
+                               not_ready_code=not_ready_code, not_ready_message=not_ready_message)
         self.service_ca_pem = self._layout.service_ca_pem
         self.issuing_ca_pem = self._layout.issuing_ca_pem
         self.tls_ca_pem = self._layout.tls_ca_pem
@@ -166,10 +174,12 @@ class RunningSandbox:
     def clear_faults(self, operation=None):
         self.cli('fault', 'clear', *(['--operation', operation] if operation else []))
 
-    def configure(self, retrieval_delay=None, validity_days=None, credential_lifetime_days=None):
+    def configure(self, retrieval_delay=None, validity_days=None, credential_lifetime_days=None, profile=None,
+                  not_ready_code=None, not_ready_message=None):
         args = ['config']
         for flag, value in (('--retrieval-delay', retrieval_delay), ('--validity-days', validity_days),
-                            ('--credential-lifetime-days', credential_lifetime_days)):
+                            ('--credential-lifetime-days', credential_lifetime_days), ('--profile', profile),
+                            ('--not-ready-code', not_ready_code), ('--not-ready-message', not_ready_message)):
             if value is not None:
                 args += [flag, value]
         return self._json(*args)

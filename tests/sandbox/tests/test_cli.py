@@ -35,10 +35,14 @@ def test_init_creates_the_pki_with_private_keys_kept_private(sandbox):
     for path in (sandbox.service_ca_pem, sandbox.issuing_ca_pem, sandbox.tls_ca_pem):
         assert not any(line.startswith('-----BEGIN') and 'PRIVATE' in line for line in open(path, encoding='ascii'))
 
-    (service_ca,) = load_pem_cert(sandbox.service_ca_pem)
+    # Both bundles list the issuing CA first and its root last.
+    services_issuing_ca, services_root_ca = load_pem_cert(sandbox.service_ca_pem)
     issuing_ca, root_ca = load_pem_cert(sandbox.issuing_ca_pem)
     (tls_ca,) = load_pem_cert(sandbox.tls_ca_pem)
-    assert common_name(service_ca.subject) == common_name(service_ca.issuer) == 'Incomes Register Sandbox Service CA'
+    assert common_name(services_root_ca.subject) == common_name(services_root_ca.issuer) == \
+        'Incomes Register Sandbox Services Root CA'
+    assert common_name(services_issuing_ca.subject) == 'Incomes Register Sandbox Services Issuing CA v1'
+    services_issuing_ca.verify_directly_issued_by(services_root_ca)
     assert common_name(root_ca.subject) == 'Incomes Register Sandbox Root CA'
     assert common_name(issuing_ca.subject) == 'Data Providers Sandbox Issuing CA v1'
     issuing_ca.verify_directly_issued_by(root_ca)
@@ -109,7 +113,9 @@ def test_revoke_accepts_hex_serials_and_refuses_unknown_ones(sandbox, tmp_path):
 
 
 def test_config_reports_and_changes_settings(sandbox):
-    assert sandbox.configure() == {'retrieval_delay': 0.0, 'validity_days': 730, 'credential_lifetime_days': 14.0}
+    assert sandbox.configure() == {'retrieval_delay': 0.0, 'validity_days': 730, 'credential_lifetime_days': 14.0,
+                                   'profile': 'real', 'not_ready_code': 'PKI008',
+                                   'not_ready_message': 'The certificate is not ready yet; retry later'}
     try:
         assert sandbox.configure(credential_lifetime_days=1)['credential_lifetime_days'] == 1.0
         transfer_id, dummy = sandbox.subscribe('8888888-8', None)
@@ -120,18 +126,35 @@ def test_config_reports_and_changes_settings(sandbox):
         sandbox.configure(credential_lifetime_days=14)
 
 
+@pytest.mark.parametrize('args', [
+    ['--profile', 'fake'],
+    ['--not-ready-code', ''],
+    ['--not-ready-code', 'PKI0080000000000X'],   # 17 characters: more than ErrorCode allows
+    ['--not-ready-message', 'M' * 256],
+    ['--not-ready-message', 'two\nlines'],
+])
+def test_config_refuses_values_the_response_could_not_carry(sandbox, args):
+    before = sandbox.configure()
+    completed = run('config', '--dir', sandbox.directory, *args, check=False)
+    assert completed.returncode == 2 and args[0] in completed.stderr
+    assert sandbox.configure() == before
+
+
 def test_background_start_status_stop(tmp_path):
     directory = tmp_path / 'bg'
     run('init', '--dir', directory)
     assert run('status', '--dir', directory, check=False).returncode == 3
-    url = run('start', '--dir', directory, '--retrieval-delay', '2').stdout.strip()
+    url = run('start', '--dir', directory, '--retrieval-delay', '2', '--profile', 'minimal', '--not-ready-code',
+              'PKI777', '--not-ready-message', 'Wait a little').stdout.strip()
     try:
         assert url.startswith('https://127.0.0.1:') and url.endswith('/2017/10/CertificateServices')
         status = json.loads(run('status', '--dir', directory, '--json').stdout)
         assert status['running'] and status['url'] == url
         assert json.loads((directory / 'server.json').read_text())['url'] == url
         assert 'already running' in run('start', '--dir', directory, check=False).stderr
-        assert json.loads(run('config', '--dir', directory, '--json').stdout)['retrieval_delay'] == 2.0
+        settings = json.loads(run('config', '--dir', directory, '--json').stdout)
+        assert (settings['retrieval_delay'], settings['profile'], settings['not_ready_code'],
+                settings['not_ready_message']) == (2.0, 'minimal', 'PKI777', 'Wait a little')
     finally:
         assert run('stop', '--dir', directory).stdout.strip() == 'stopped'
     assert not (directory / 'server.json').exists()

@@ -10,6 +10,7 @@ import datetime
 
 import requests
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 from lxml import etree
@@ -68,16 +69,21 @@ def load_pem_cert(path):
         return x509.load_pem_x509_certificates(handle.read())
 
 
+class UntrustedChain(Exception):
+    """The certificate does not chain to a root in the trust bundle."""
+
+
 class Reply:
     """A parsed, signature-checked service response."""
 
-    def __init__(self, http, operation, service_ca):
+    def __init__(self, http, operation, service_trust):
         self.http = http
         self.root = etree.fromstring(http.content, safe_parser())
         body = self.root.find('{%s}Body' % SOAP)
         self.element = body.find('{%s}%s' % (APP, RESPONSE_ELEMENT[operation]))
         assert self.element is not None, http.text[:500]
-        self.signer = verify_response_element(self.element, service_ca)
+        self.signer_chain = verify_response_element(self.element, service_trust)
+        self.signer = self.signer_chain[0]
 
     @property
     def status(self):
@@ -101,17 +107,47 @@ class Reply:
         return x509.load_der_x509_certificate(base64.b64decode(text)) if text else None
 
 
+def soap_fault(http):
+    """(faultcode as a {namespace}name, faultstring): the faultcode's prefix is the response's own."""
+    root = etree.fromstring(http.content, safe_parser())
+    fault = root.find('{%s}Body/{%s}Fault' % (SOAP, SOAP))
+    assert fault is not None, http.text[:300]
+    code = fault.find('faultcode')
+    prefix, name = code.text.split(':')
+    return '{%s}%s' % (code.nsmap[prefix], name), fault.findtext('faultstring')
+
+
 def signer_certificate(element):
     encoded = element.find('{%s}Signature/{%s}KeyInfo/{%s}X509Data/{%s}X509Certificate' % (DS, DS, DS, DS)).text
     return x509.load_der_x509_certificate(base64.b64decode(encoded))
 
 
-def verify_response_element(element, service_ca):
-    """The contract's recipe: chain check of the KeyInfo signer, then verify a detached copy."""
-    signer = signer_certificate(element)
-    signer.verify_directly_issued_by(service_ca)
-    XMLVerifier().verify(copy.deepcopy(element), x509_cert=pem(signer), expect_config=VERIFY_CONFIG)
-    return signer
+def issued_by(cert, issuer):
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except (ValueError, InvalidSignature):
+        return False
+    return True
+
+
+def chain_to(cert, trust):
+    """[cert, issuer, ..., root]: every issuer taken from trust and checked by name and signature."""
+    path = [cert]
+    while True:
+        issuer = next((candidate for candidate in trust
+                       if candidate not in path[1:] and issued_by(path[-1], candidate)), None)
+        if issuer is None:
+            raise UntrustedChain('%s does not chain to the trust bundle' % path[-1].subject.rfc4514_string())
+        path.append(issuer)
+        if issued_by(issuer, issuer):
+            return path
+
+
+def verify_response_element(element, service_trust):
+    """The contract's recipe: chain check of the KeyInfo signer, then verify a detached copy; returns the chain."""
+    chain = chain_to(signer_certificate(element), service_trust)
+    XMLVerifier().verify(copy.deepcopy(element), x509_cert=pem(chain[0]), expect_config=VERIFY_CONFIG)
+    return chain
 
 
 def sign_request(element, key, cert, c14n=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0):
@@ -123,7 +159,7 @@ def sign_request(element, key, cert, c14n=CanonicalizationMethod.EXCLUSIVE_XML_C
 class Client:
     def __init__(self, sandbox):
         self.sandbox = sandbox
-        self.service_ca = load_pem_cert(sandbox.service_ca_pem)[0]
+        self.service_trust = load_pem_cert(sandbox.service_ca_pem)
         self.session = requests.Session()
 
     @staticmethod
@@ -152,7 +188,7 @@ class Client:
     def call(self, operation, element, **kwargs):
         http = self.post(self.envelope(element), operation, **kwargs)
         assert http.status_code == 200, http.text[:500]
-        return Reply(http, operation, self.service_ca)
+        return Reply(http, operation, self.service_trust)
 
     def sign_new_element(self, customer_id, transfer_id, password, csr, environment='TEST', name=None):
         return self.request_element('signNewCertificate', [
