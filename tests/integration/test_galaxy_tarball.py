@@ -12,7 +12,7 @@ import yaml
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-DEV_ONLY = ('.venv/', '.build/', '.git/', 'bench/.venv-ansible/', 'demo-output/', 'tests/output/', '.pytest_cache/')
+DEV_ONLY = ('.venv/', '.build/', '.git/', 'bench/', 'demo/', 'demo-output/', 'tests/output/', '.pytest_cache/')
 
 
 def run(command, **kwargs):

@@ -256,3 +256,18 @@ def test_an_empty_certificate_file_is_named_in_the_error(sandbox, run_module, tm
     run, result = run_module('certificate_renew', service_args(sandbox, tmp_path))
     assert result.get('failed') is True, result
     assert 'The certificate file %s is empty' % cert in result['msg']
+
+
+def test_a_response_signed_by_a_customer_is_refused_even_when_the_trust_file_holds_its_ca(sandbox, run_module,
+                                                                                          tmp_path):
+    """service_ca_path given the customers' issuing CA by mistake: every customer's signature chains to it."""
+    issued_pair(sandbox, tmp_path, expires_in_days=30)
+    args = service_args(sandbox, tmp_path, service_ca_path=sandbox.issuing_ca_pem)
+    sandbox.set_fault('renewCertificate', 'customer-signer', times=1)
+    try:
+        run, result = run_module('certificate_renew', args)
+    finally:
+        sandbox.clear_faults()
+    assert result.get('failed') is True, result
+    assert 'signed with the certificate of customer 7777777-7' in result['msg']
+    assert result['error_type'] == 'ResponseRejected'

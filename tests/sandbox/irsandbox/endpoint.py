@@ -80,7 +80,10 @@ class Endpoint:
                     certificate_fault['kind'], outcome.certificate, outcome.retrieval, self.pki))]
         summary['result'] = 'FAIL' if outcome.errors else 'OK'
         summary['codes'] = ','.join(code for code, dummy in outcome.errors) or None
-        signer = self.pki.response_signer(profile, impostor=kind == 'untrusted-signer')
+        if kind == 'customer-signer':
+            signer = self.pki.customer
+        else:
+            signer = self.pki.response_signer(profile, impostor=kind == 'untrusted-signer')
         response = soap.build_response(request.operation, outcome.payload, outcome.errors, profile)
         signed = signing.sign_response(response, signer, profile)
         doctype = None

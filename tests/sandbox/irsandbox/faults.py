@@ -18,6 +18,8 @@ KINDS = {
     'malformed': 'HTTP 200 with a body that is not well-formed XML; the request is not processed',
     'bad-signature': 'a signed response whose content is altered after signing',
     'untrusted-signer': 'a response signed correctly, by a signer from an untrusted CA with the genuine name',
+    'customer-signer': "a response signed correctly, with a customer's certificate from the Data Providers "
+                       'issuing CA',
     'drop-after-processing': 'process the request fully, then close the connection without a response',
     'oversized': 'HTTP 200 with a body larger than 12 MiB; the request is not processed',
     'dtd': 'a signed response with a DOCTYPE declaring an entity that the body uses',

@@ -11,6 +11,9 @@ Hierarchy (only the keys the running service needs are kept, in pki/ with mode 0
     +- Incomes Register Sandbox Certificate Service      (response signer, profile minimal)
   The same tree of services CAs and signers once more, with the same names and other keys:
   the impostor of the untrusted-signer fault; only a cryptographic chain check tells it apart.
+  A customer certificate (CN 7777777-7) under the Data Providers issuing CA signs the responses of the
+  customer-signer fault: a client whose service trust file holds the issuing CA by mistake must still
+  refuse it.
 """
 import datetime
 import ipaddress
@@ -28,6 +31,7 @@ ROOT_CA_NAME = 'Incomes Register Sandbox Root CA'
 ISSUING_CA_NAME = 'Data Providers Sandbox Issuing CA v1'
 SERVICE_ROOT_CA_NAME = 'Incomes Register Sandbox Services Root CA'
 SERVICE_ISSUING_CA_NAME = 'Incomes Register Sandbox Services Issuing CA v1'
+CUSTOMER_SIGNER_ID = '7777777-7'
 SERVICE_SIGNER_NAME = 'Incomes Register Sandbox Certificate Service'
 ORGANISATION = 'Incomes Register Sandbox'
 INFRASTRUCTURE_VALIDITY = datetime.timedelta(days=3650)
@@ -173,11 +177,28 @@ def create(layout):
         write_certs(layout.pki(name + '.pem'), cert)
     service_root, service_issuing = _service_signers(layout, 'service')
     _service_signers(layout, 'untrusted')
+    customer_key = new_rsa_key()
+    write_private_key(layout.pki('customer-signer.key'), customer_key)
+    write_certs(layout.pki('customer-signer.pem'), _customer_certificate(
+        customer_key.public_key(), CUSTOMER_SIGNER_ID, 'Asiakas Oy', issuing_key, issuing_cert,
+        utcnow() - BACKDATE, utcnow() + INFRASTRUCTURE_VALIDITY))
 
     # Leaf to root, as in a certificate chain file: the issuing CA first, its root last.
     write_certs(layout.service_ca_pem, service_issuing, service_root)
     write_certs(layout.issuing_ca_pem, issuing_cert, root_cert)
     write_certs(layout.tls_ca_pem, root_cert)
+
+
+def _customer_certificate(public_key, customer_id, customer_name, issuer_key, issuer_cert, not_before, not_after):
+    usage = x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=True,
+                          data_encipherment=False, key_agreement=False, key_cert_sign=False,
+                          crl_sign=False, encipher_only=False, decipher_only=False)
+    return (_builder(_name(customer_id, customer_name or None), public_key,
+                     issuer_cert.subject, issuer_key, not_before, not_after)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(usage, critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+            .sign(issuer_key, hashes.SHA256()))
 
 
 def _service_signers(layout, prefix):
@@ -210,6 +231,7 @@ class Pki:
     service_direct: Signer       # response signer directly below the services root
     untrusted: Signer
     untrusted_direct: Signer
+    customer: Signer              # a customer's certificate, for the customer-signer fault
 
     @classmethod
     def load(cls, layout):
@@ -217,7 +239,7 @@ class Pki:
             return Signer(load_private_key(layout.pki(name + '.key')), load_cert(layout.pki(name + '.pem')))
         return cls(issuing=signer('issuing-ca'), service=signer('service-signer'),
                    service_direct=signer('service-signer-direct'), untrusted=signer('untrusted-signer'),
-                   untrusted_direct=signer('untrusted-signer-direct'))
+                   untrusted_direct=signer('untrusted-signer-direct'), customer=signer('customer-signer'))
 
     def response_signer(self, profile, impostor=False):
         if profile.signer_under_intermediate:
@@ -226,15 +248,8 @@ class Pki:
 
     def issue(self, public_key, customer_id, customer_name, not_before, not_after):
         """A customer certificate as the service issues it: C=FI, O=name (if any), CN=CustomerId."""
-        usage = x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=True,
-                              data_encipherment=False, key_agreement=False, key_cert_sign=False,
-                              crl_sign=False, encipher_only=False, decipher_only=False)
-        return (_builder(_name(customer_id, customer_name or None), public_key,
-                         self.issuing.cert.subject, self.issuing.key, not_before, not_after)
-                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-                .add_extension(usage, critical=True)
-                .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-                .sign(self.issuing.key, hashes.SHA256()))
+        return _customer_certificate(public_key, customer_id, customer_name, self.issuing.key, self.issuing.cert,
+                                     not_before, not_after)
 
     def issued_by_service(self, cert):
         """True when cert carries a valid signature of the sandbox issuing CA."""

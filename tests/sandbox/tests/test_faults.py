@@ -144,6 +144,19 @@ def test_untrusted_signer_has_the_genuine_name_but_not_the_chain(client, faulty,
     XMLVerifier().verify(copy.deepcopy(element), x509_cert=pem(signer), expect_config=VERIFY_CONFIG)
 
 
+def test_customer_signer_chains_to_the_issuing_ca_not_to_the_service_trust(client, faulty, retrieval, sandbox):
+    faulty.set_fault('getCertificate', 'customer-signer', times=1)
+    http = client.post(get_body(client, *retrieval))
+    element = etree.fromstring(http.content).find('{%s}Body/{%s}GetCertificateResponse' % (SOAP, APP))
+    signer = signer_certificate(element)
+    assert signer.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value == '7777777-7'
+    with pytest.raises(UntrustedChain):
+        chain_to(signer, client.service_trust)
+    with open(sandbox.issuing_ca_pem, 'rb') as handle:
+        chain_to(signer, x509.load_pem_x509_certificates(handle.read()))
+    XMLVerifier().verify(copy.deepcopy(element), x509_cert=pem(signer), expect_config=VERIFY_CONFIG)
+
+
 def test_drop_after_processing_closes_without_answer(client, faulty, keys, customer_id):
     transfer_id, password = faulty.subscribe(customer_id, None)
     faulty.set_fault('signNewCertificate', 'drop-after-processing', times=1)
