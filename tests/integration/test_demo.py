@@ -26,7 +26,7 @@ def test_the_demo_enrolls_renews_and_audits_against_a_slow_service(tmp_path):
     assert 'ASYNC POLL' in output or 'ASYNC OK' in output, output[-3000:]
     with open(str(out / 'report' / 'certificate-expiry.json')) as handle:
         report = json.load(handle)
-    statuses = dict((row['host'], row['status']) for row in report['rows'])
+    statuses = dict((row['host'], row['status']) for row in report['certificates'])
     assert statuses['payroll-a'] == statuses['payroll-b'] == 'ok'
     # Both renewed inside the window, the expired one cannot be, the missing one has nothing to renew.
     assert statuses['hr-c'] == statuses['hr-d'] == 'ok'

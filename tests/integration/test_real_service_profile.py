@@ -21,7 +21,9 @@ def slow_service(tmp_path_factory):
 
 def _slow_args(service, tmp_path, **extra):
     # Polls at about 5, 8, 12.5, 19 and 29 s: the first four meet the "not yet" answer.
-    return service_args(service, tmp_path, initial_delay=5, poll_interval=3, wait_timeout=90, **extra)
+    options = dict(initial_delay=5, poll_interval=3, wait_timeout=90)
+    options.update(extra)
+    return service_args(service, tmp_path, **options)
 
 
 def _trust_holds_root_and_intermediate(service):
