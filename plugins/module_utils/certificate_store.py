@@ -30,7 +30,6 @@ from ansible_collections.incomes_register.certificates.plugins.module_utils.erro
     CertificateRejected, CertificateServiceError, LocalFileError, StateError)
 
 KEY_MODE = 0o600
-PHASE_RETRIEVED = 'retrieved'
 
 
 class CertificateStore(object):
@@ -183,13 +182,13 @@ class CertificateStore(object):
         certs.validate_issued_certificate(cert, new_key.public_key(), customer_id, issuing_bundle)
         file_ops.atomic_write(self.new_cert_path, certs.certificate_to_pem(cert), self.certificate_mode,
                               owner=self.owner, group=self.group)
-        state = dict(state, phase=PHASE_RETRIEVED)
+        state = dict(state, phase=pending_state.RETRIEVED)
         self.save_state(state)
         return self.finish_swap(state)
 
     def finish_swap(self, state):
         """Move a verified new pair into place; safe to run again after a crash at any step."""
-        if state.get('phase') != PHASE_RETRIEVED:
+        if state.get('phase') != pending_state.RETRIEVED:
             raise StateError('Internal error: swap requested in phase %s' % state.get('phase'))
         key_pending = state['new_key_path'] != self.key_path and os.path.exists(state['new_key_path'])
         backups = {}

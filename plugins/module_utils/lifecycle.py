@@ -25,11 +25,8 @@ from ansible_collections.incomes_register.certificates.plugins.module_utils.erro
     CertificateExpired, CertificateMissing, CertificateServiceError, RequestValidationError, ResponseRejected,
     ServiceFault, StateError, TransportError)
 
-PHASE_PREPARED = 'prepared'
-PHASE_SENT = 'sent'
-PHASE_SUBMITTED = 'submitted'
-PHASE_RETRIEVED = 'retrieved'
-RESUMABLE_PHASES = (PHASE_SUBMITTED, PHASE_RETRIEVED)
+from ansible_collections.incomes_register.certificates.plugins.module_utils.pending_state import (
+    PREPARED, RESUMABLE_PHASES, RETRIEVED, SENT, SUBMITTED)
 
 
 def utcnow():
@@ -113,7 +110,7 @@ def resume(store, client, state, customer_id, customer_name, issuing_bundle, wai
     """Finish a request that a previous run got a RetrievalId for: poll, verify, swap in."""
     from ansible_collections.incomes_register.certificates.plugins.module_utils.retrieval import wait_for_certificate
     outcome.retrieval_id = state.get('retrieval_id')
-    if state['phase'] != PHASE_RETRIEVED:
+    if state['phase'] != RETRIEVED:
         cert_der, dummy = wait_for_certificate(client, customer_id, customer_name, state['retrieval_id'],
                                                **wait_options)
         done = store.complete(state, cert_der, customer_id, issuing_bundle)
@@ -147,7 +144,7 @@ def _submit(store, state, send, outcome):
         if not error.request_may_have_been_processed:
             store.clear_state()
             raise
-        store.save_state(dict(state, phase=PHASE_SENT))
+        store.save_state(dict(state, phase=SENT))
         raise
     except (ServiceFault, RequestValidationError):
         # The service refused, or nothing was sent: nothing was spent.
@@ -156,9 +153,9 @@ def _submit(store, state, send, outcome):
     except Exception:
         # An answer that could not be trusted (or anything unforeseen) after sending: the service may
         # have acted on the request.
-        store.save_state(dict(state, phase=PHASE_SENT))
+        store.save_state(dict(state, phase=SENT))
         raise
-    state = dict(state, phase=PHASE_SUBMITTED, retrieval_id=retrieval_id)
+    state = dict(state, phase=SUBMITTED, retrieval_id=retrieval_id)
     store.save_state(state)
     outcome.changed = True
     outcome.retrieval_id = retrieval_id
@@ -197,7 +194,7 @@ def enroll(store, client_factory, params, issuing_bundle, wait_options, check_mo
     client = outcome.connect(client_factory)
     key = store.new_private_key(params['key_size'])
     csr = keys.build_csr(key, customer_id, _organisation(customer_name))
-    state = dict(operation='sign', phase=PHASE_PREPARED, customer_id=customer_id,
+    state = dict(operation='sign', phase=PREPARED, customer_id=customer_id,
                  environment=params['environment'], endpoint=client.endpoint,
                  transfer_id=params['transfer_id'], new_key_path=store.new_key_path,
                  csr_sha256=_csr_digest(csr), created=now.isoformat())
@@ -271,7 +268,7 @@ def renew(store, client_factory, params, issuing_bundle, wait_options, check_mod
     csr = keys.build_csr(new_key, customer_id, _organisation(customer_name))
     # A renewal spends nothing one-time, so a 'prepared' or 'sent' state from a died run is simply
     # sent again, with the same new key.
-    state = dict(operation='renew', phase=PHASE_PREPARED, customer_id=customer_id,
+    state = dict(operation='renew', phase=PREPARED, customer_id=customer_id,
                  environment=params['environment'], endpoint=client.endpoint,
                  new_key_path=store.new_key_path, csr_sha256=_csr_digest(csr),
                  renewed_serial=format(cert.serial_number, 'X'), created=now.isoformat())
@@ -311,7 +308,7 @@ def retrieve(store, client_factory, params, issuing_bundle, wait_options, check_
                                  % (params['retrieval_id'], store.new_key_path))
             state = dict(operation='sign', customer_id=params['customer_id'],
                          environment=params['environment'], new_key_path=store.new_key_path)
-        state = dict(state, phase=state.get('phase') if state.get('phase') == PHASE_RETRIEVED else PHASE_SUBMITTED,
+        state = dict(state, phase=state.get('phase') if state.get('phase') == RETRIEVED else SUBMITTED,
                      retrieval_id=params['retrieval_id'])
     if not state:
         outcome.message = 'Nothing to retrieve: no request is in flight for %s.' % store.path

@@ -27,7 +27,13 @@ from ansible_collections.incomes_register.certificates.plugins.module_utils.file
 
 STATE_VERSION = 1
 OPERATIONS = ('sign', 'renew')
-PHASES = ('prepared', 'sent', 'submitted', 'retrieved')
+PREPARED = 'prepared'
+SENT = 'sent'
+SUBMITTED = 'submitted'
+RETRIEVED = 'retrieved'
+PHASES = (PREPARED, SENT, SUBMITTED, RETRIEVED)
+# A RetrievalId is known: a later run only polls GetCertificate or finishes the swap.
+RESUMABLE_PHASES = (SUBMITTED, RETRIEVED)
 _SECRET_KEY_WORDS = ('password', 'passphrase')
 _PRIVATE_KEY_MARKER = 'PRIVATE KEY-----'
 
@@ -67,7 +73,7 @@ def _check_shape(state, path):
     if state.get('phase') not in PHASES:
         raise StateError('The state in %s has phase %r; expected one of %s'
                          % (path, state.get('phase'), ', '.join(PHASES)))
-    if state['phase'] in ('submitted', 'retrieved') and not state.get('retrieval_id'):
+    if state['phase'] in RESUMABLE_PHASES and not state.get('retrieval_id'):
         raise StateError('The state in %s is submitted but has no retrieval_id' % path)
 
 

@@ -17,7 +17,7 @@ import threading
 import traceback
 from urllib.parse import urlsplit
 
-from ansible_collections.incomes_register.certificates.plugins.module_utils import error_codes
+from ansible_collections.incomes_register.certificates.plugins.module_utils import error_codes, service_facts
 from ansible_collections.incomes_register.certificates.plugins.module_utils import soap_messages
 from ansible_collections.incomes_register.certificates.plugins.module_utils import xml_security
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
@@ -41,10 +41,6 @@ except ImportError:
     HAS_CRYPTOGRAPHY = False
     CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
 
-ENDPOINTS = {
-    'TEST': 'https://pkiws-testi.vero.fi/2017/10/CertificateServices',
-    'PRODUCTION': 'https://pkiws.vero.fi/2017/10/CertificateServices',
-}
 DEFAULT_TIMEOUT = 30
 # A whole request (connect, send, every read) must end within this many times timeout.
 DEADLINE_FACTOR = 2
@@ -55,9 +51,9 @@ _CHUNK_BYTES = 64 * 1024
 
 def resolve_endpoint(environment, endpoint=None):
     """The service URL: endpoint when given, else the Incomes Register URL of environment."""
-    if environment not in ENDPOINTS:
-        raise RequestValidationError('environment must be one of %s.' % ', '.join(sorted(ENDPOINTS)))
-    return _checked_endpoint(endpoint or ENDPOINTS[environment])
+    if environment not in service_facts.ENDPOINTS:
+        raise RequestValidationError('environment must be one of %s.' % ', '.join(service_facts.ENVIRONMENTS))
+    return _checked_endpoint(endpoint or service_facts.ENDPOINTS[environment])
 
 
 def _checked_endpoint(url):
@@ -170,8 +166,8 @@ class CertificateServiceClient(object):
     def __init__(self, endpoint, environment, service_trust_anchors, tls_verify=True, tls_ca_bundle=None,
                  proxy=None, timeout=DEFAULT_TIMEOUT, max_response_bytes=DEFAULT_MAX_RESPONSE_BYTES,
                  final_codes=(), signer_pattern=None, session=None):
-        if environment not in soap_messages.ENVIRONMENTS:
-            raise RequestValidationError('environment must be one of %s.' % ', '.join(soap_messages.ENVIRONMENTS))
+        if environment not in service_facts.ENVIRONMENTS:
+            raise RequestValidationError('environment must be one of %s.' % ', '.join(service_facts.ENVIRONMENTS))
         self.service_trust_anchors = list(service_trust_anchors or [])
         if not self.service_trust_anchors:
             raise CertificateServiceError('No CA certificate to verify the service responses with (service_ca_path).')

@@ -20,7 +20,7 @@ import unicodedata
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
     RequestValidationError, ResponseRejected, TransportError)
-from ansible_collections.incomes_register.certificates.plugins.module_utils import xml_security
+from ansible_collections.incomes_register.certificates.plugins.module_utils import service_facts, xml_security
 
 try:
     from lxml import etree
@@ -43,7 +43,6 @@ except ImportError:
 
 SOAP_NS = 'http://schemas.xmlsoap.org/soap/envelope/'
 APP_NS = 'http://certificates.vero.fi/2017/10/certificateservices'
-ENVIRONMENTS = ('PRODUCTION', 'TEST')
 MIN_RSA_BITS = 2048
 
 Operation = collections.namedtuple('Operation', ['name', 'soap_action', 'request', 'response', 'payload'])
@@ -82,8 +81,8 @@ def _check_string(option, value, limit, secret=False):
 
 
 def _check_common(environment, customer_id, customer_name):
-    if environment not in ENVIRONMENTS:
-        raise RequestValidationError('environment must be one of %s.' % ', '.join(ENVIRONMENTS))
+    if environment not in service_facts.ENVIRONMENTS:
+        raise RequestValidationError('environment must be one of %s.' % ', '.join(service_facts.ENVIRONMENTS))
     _check_string('customer_id', customer_id, 30)
     if customer_name:
         _check_string('customer_name', customer_name, 100)

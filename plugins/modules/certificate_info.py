@@ -192,13 +192,13 @@ environment:
   choices: [TEST, PRODUCTION, SANDBOX, UNKNOWN]
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.incomes_register.certificates.plugins.module_utils import dependencies
+from ansible_collections.incomes_register.certificates.plugins.module_utils import argspec, dependencies
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
+    module = argspec.create_module(
+        argspec.WINDOW,
+        dict(
             path=dict(type='path'),
             private_key_path=dict(type='path'),
             private_key_passphrase=dict(type='str', no_log=True),
@@ -207,13 +207,11 @@ def main():
                 private_key_path=dict(type='path'),
                 private_key_passphrase=dict(type='str', no_log=True),
             )),
-            renew_before_days=dict(type='int', default=60),
             issuing_ca_path=dict(type='path'),
         ),
         required_one_of=[('path', 'certificates')],
         mutually_exclusive=[('path', 'certificates'), ('private_key_path', 'certificates'),
                             ('private_key_passphrase', 'certificates')],
-        supports_check_mode=True,
     )
     dependencies.require_libraries(module, 'cryptography')
     from ansible_collections.incomes_register.certificates.plugins.module_utils.certificate_report import report

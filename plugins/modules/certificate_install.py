@@ -147,7 +147,7 @@ fingerprint_sha256:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.incomes_register.certificates.plugins.module_utils import dependencies, module_support
+from ansible_collections.incomes_register.certificates.plugins.module_utils import argspec, dependencies
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import CertificateServiceError
 
 
@@ -190,7 +190,7 @@ def main():
                 diffs.append(installation.diff_entry(entry))
             files.append(dict(role=entry.role, path=entry.path, changed=changed))
     except CertificateServiceError as error:
-        module_support.fail_from_error(module, error)
+        argspec.fail_from_error(module, error)
     result = dict(changed=any(f['changed'] for f in files), files=files, backups=backups,
                   fingerprint_sha256=describe_certificate(cert)['fingerprint_sha256'])
     if module._diff:

@@ -97,19 +97,12 @@ state_path:
   type: str
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.incomes_register.certificates.plugins.module_utils import module_support
+from ansible_collections.incomes_register.certificates.plugins.module_utils import argspec, module_support
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=module_support.merged_spec(
-            module_support.SERVICE_ARGUMENT_SPEC, module_support.RETRIEVAL_ARGUMENT_SPEC,
-            module_support.STORE_ARGUMENT_SPEC,
-            retrieval_id=dict(type='str'),
-        ),
-        supports_check_mode=True,
-    )
+    module = argspec.create_module(argspec.SERVICE, argspec.RETRIEVAL, argspec.STORE,
+                                   dict(retrieval_id=dict(type='str')))
     from ansible_collections.incomes_register.certificates.plugins.module_utils import lifecycle
     module_support.run_lifecycle(module, lifecycle.retrieve)
 

@@ -206,7 +206,8 @@ import datetime
 import os
 import stat
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
+from ansible_collections.incomes_register.certificates.plugins.module_utils import argspec
 from ansible_collections.incomes_register.certificates.plugins.module_utils import expiry_report as report
 from ansible_collections.incomes_register.certificates.plugins.module_utils import file_ops
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import CertificateServiceError
@@ -248,19 +249,18 @@ def _message(summary):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
+    module = argspec.create_module(
+        argspec.WINDOW,
+        dict(
             host_results=dict(type='dict', required=True),
             output_dir=dict(type='path', required=True),
             basename=dict(type='str', default='certificate-expiry'),
             formats=dict(type='list', elements='str', choices=sorted(report.FORMAT_EXTENSIONS),
                          default=['html', 'csv', 'json', 'prometheus']),
             critical_days=dict(type='int', default=14),
-            renew_before_days=dict(type='int', default=60),
             fail_within_days=dict(type='int'),
             title=dict(type='str', default='Incomes Register certificate expiry'),
         ),
-        supports_check_mode=True,
     )
     if report.JMESPATH_IMPORT_ERROR:
         module.fail_json(msg=missing_required_lib('jmespath'), exception=report.JMESPATH_IMPORT_ERROR)

@@ -1,0 +1,125 @@
+# -*- coding: utf-8 -*-
+# Copyright: Incomes Register certificates collection contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The modules' options, with each choice and range taken from the fact it stands for, and the checks
+that run before a module does anything else.
+
+Light on purpose: a module that never reaches the service imports this, not module_support, so its
+payload does not carry the service client. The option docs are plugins/doc_fragments; keep them in step.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from urllib.parse import urlsplit
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.incomes_register.certificates.plugins.module_utils import service_facts
+from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
+    CertificateServiceError, RequestValidationError)
+from ansible_collections.incomes_register.certificates.plugins.module_utils.renewal_policy import (
+    MAX_RENEW_BEFORE_DAYS)
+
+SERVICE = dict(
+    environment=dict(type='str', required=True, choices=list(service_facts.ENVIRONMENTS)),
+    endpoint=dict(type='str'),
+    service_ca_path=dict(type='path', required=True),
+    issuing_ca_path=dict(type='path', required=True),
+    tls_ca_path=dict(type='path'),
+    validate_certs=dict(type='bool', default=True),
+    proxy=dict(type='str'),
+    timeout=dict(type='int', default=30),
+    customer_id=dict(type='str', required=True),
+    customer_name=dict(type='str'),
+    service_signer_pattern=dict(type='str'),
+)
+
+RETRIEVAL = dict(
+    wait=dict(type='bool', default=True),
+    wait_timeout=dict(type='int', default=300),
+    initial_delay=dict(type='float', default=30),
+    poll_interval=dict(type='float', default=10),
+    final_error_codes=dict(type='list', elements='str', default=[]),
+    state_path=dict(type='path'),
+)
+
+STORE = dict(
+    path=dict(type='path', required=True),
+    private_key_path=dict(type='path', required=True),
+    private_key_passphrase=dict(type='str', no_log=True),
+    key_size=dict(type='int', default=2048, choices=[2048, 3072, 4096]),
+    owner=dict(type='str'),
+    group=dict(type='str'),
+    mode=dict(type='raw', default='0644'),
+    backup=dict(type='bool', default=True),
+    lock_timeout=dict(type='int', default=600),
+)
+
+WINDOW = dict(
+    renew_before_days=dict(type='int', default=MAX_RENEW_BEFORE_DAYS),
+)
+
+# Numeric options: (least, whether least itself is allowed, most or None). Checked before anything else:
+# a timeout of 0 once made requests fail in a way that looked like a sent request.
+NUMBER_LIMITS = dict(
+    timeout=(0, False, None),
+    wait_timeout=(0, True, None),
+    initial_delay=(0, True, None),
+    poll_interval=(0, False, None),
+    lock_timeout=(0, True, None),
+    renew_before_days=(1, True, MAX_RENEW_BEFORE_DAYS),
+)
+
+_WHY = dict(
+    renew_before_days=' (the certificate service refuses renewal earlier than %d days before expiry)'
+                      % MAX_RENEW_BEFORE_DAYS,
+)
+
+
+def check_numbers(params):
+    """RequestValidationError naming the first numeric option out of its range; nothing has been sent."""
+    for name, (least, inclusive, most) in sorted(NUMBER_LIMITS.items()):
+        value = params.get(name)
+        if value is None:
+            continue
+        if value < least or (value == least and not inclusive):
+            limit = '%s %g' % ('at least' if inclusive else 'greater than', least)
+        elif most is not None and value > most:
+            limit = 'at most %g' % most
+        else:
+            continue
+        raise RequestValidationError('%s must be %s%s, not %g. Nothing was sent.'
+                                     % (name, limit, _WHY.get(name, ''), value))
+
+
+def hide_proxy_password(module):
+    """Mask the password of a proxy URL (http://user:password@host) wherever the module's output shows it,
+    the invocation's module_args included."""
+    proxy = module.params.get('proxy')
+    password = urlsplit(proxy).password if proxy else None
+    if password:
+        module.no_log_values.add(password)
+
+
+def fail_from_error(module, error, **result):
+    """Report a CertificateServiceError with its secret-free details."""
+    result.update(error.details())
+    module.fail_json(msg=error.message, **result)
+
+
+def create_module(*specs, **options):
+    """The AnsibleModule of specs merged (later ones win), its numbers checked and a proxy password masked.
+
+    options are AnsibleModule's keyword arguments; supports_check_mode defaults to True.
+    """
+    argument_spec = {}
+    for spec in specs:
+        argument_spec.update(spec)
+    options.setdefault('supports_check_mode', True)
+    module = AnsibleModule(argument_spec=argument_spec, **options)
+    hide_proxy_password(module)
+    try:
+        check_numbers(module.params)
+    except CertificateServiceError as error:
+        fail_from_error(module, error)
+    return module
