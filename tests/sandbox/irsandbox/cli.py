@@ -37,7 +37,7 @@ def _print_json(data):
 
 def _serve_options(args):
     options = []
-    for name in ('host', 'port', 'retrieval_delay', 'validity_days', 'credential_lifetime_days'):
+    for name in ('host', 'port', 'retrieval_delay', 'validity_days', 'credential_lifetime_days', 'date_offset'):
         value = getattr(args, name)
         if value is not None:
             options += ['--' + name.replace('_', '-'), str(value)]
@@ -47,7 +47,7 @@ def _serve_options(args):
 def _apply_settings(layout, args):
     Store(layout.database).update_settings(
         retrieval_delay=args.retrieval_delay, validity_days=args.validity_days,
-        credential_lifetime_days=getattr(args, 'credential_lifetime_days', None))
+        credential_lifetime_days=getattr(args, 'credential_lifetime_days', None), date_offset=args.date_offset)
 
 
 # -- commands -------------------------------------------------------------------------
@@ -342,6 +342,9 @@ def build_parser():
                              help='validity of issued certificates (stored; default 730 at init)')
     serve_flags.add_argument('--credential-lifetime-days', type=float,
                              help='lifetime of new transfer credentials (stored; default 14 at init)')
+    serve_flags.add_argument('--date-offset', type=float, metavar='SECONDS',
+                             help='shift the HTTP Date header by this many seconds, negative for the past: '
+                                  'a server clock that is off (stored; default 0 at init)')
 
     parser = argparse.ArgumentParser(prog='ir-sandbox', description=__doc__)
     commands = parser.add_subparsers(dest='command', required=True, metavar='COMMAND')
@@ -391,6 +394,7 @@ def build_parser():
     sub.add_argument('--retrieval-delay', type=_non_negative, metavar='SECONDS')
     sub.add_argument('--validity-days', type=_positive_int)
     sub.add_argument('--credential-lifetime-days', type=float)
+    sub.add_argument('--date-offset', type=float, metavar='SECONDS')
 
     fault = commands.add_parser('fault', help='inject faults at run time', description='inject faults at run time')
     fault_commands = fault.add_subparsers(dest='fault_command', required=True, metavar='ACTION')

@@ -41,8 +41,10 @@ DEFAULT_SETTINGS = {
     'retrieval_delay': 0.0,
     'validity_days': 730,
     'credential_lifetime_days': 14.0,
+    'date_offset': 0.0,
 }
-SETTING_TYPES = {'retrieval_delay': float, 'validity_days': int, 'credential_lifetime_days': float}
+SETTING_TYPES = {'retrieval_delay': float, 'validity_days': int, 'credential_lifetime_days': float,
+                 'date_offset': float}
 PEAK = 'peak_concurrent'
 
 

@@ -10,7 +10,7 @@ RunningSandbox(directory, retrieval_delay=0, **serve_opts)
     directory      sandbox data directory; `ir-sandbox init` runs first if it is not initialised
     retrieval_delay  seconds between a sign/renew request and the certificate being retrievable
     serve_opts     further `serve` options as keywords: validity_days, credential_lifetime_days,
-                   host, port (default: a free port chosen by the server), startup_timeout (seconds)
+                   date_offset (seconds added to the HTTP Date header), host, port (default: a free port chosen by the server), startup_timeout (seconds)
 
 Entering the context (or start()) starts `python -m irsandbox serve` with the caller's
 interpreter, waits for server.json and a verified HTTPS answer; leaving it (or stop())
@@ -35,7 +35,8 @@ Methods (each runs the real CLI in a subprocess; a failing command raises Sandbo
     reset_calls()
     set_fault(operation, kind, times=None, seconds=None)
     clear_faults(operation=None)
-    configure(retrieval_delay=None, validity_days=None, credential_lifetime_days=None) -> dict
+    configure(retrieval_delay=None, validity_days=None, credential_lifetime_days=None,
+              date_offset=None) -> dict
     revoke(serial)
     state() -> dict                 `ir-sandbox list --json`
 """
@@ -166,10 +167,10 @@ class RunningSandbox:
     def clear_faults(self, operation=None):
         self.cli('fault', 'clear', *(['--operation', operation] if operation else []))
 
-    def configure(self, retrieval_delay=None, validity_days=None, credential_lifetime_days=None):
+    def configure(self, retrieval_delay=None, validity_days=None, credential_lifetime_days=None, date_offset=None):
         args = ['config']
         for flag, value in (('--retrieval-delay', retrieval_delay), ('--validity-days', validity_days),
-                            ('--credential-lifetime-days', credential_lifetime_days)):
+                            ('--credential-lifetime-days', credential_lifetime_days), ('--date-offset', date_offset)):
             if value is not None:
                 args += [flag, value]
         return self._json(*args)
