@@ -19,7 +19,7 @@ description:
     (a wrong option, no Python) gets one V(fail) row with the task's message.
   - In the CSV, a text cell that would start with C(=), C(+), C(-), C(@), a tab or a carriage return gets a
     leading apostrophe, so that a spreadsheet does not run text from the hosts as a formula.
-  - The files are rewritten on every run (mode C(0644)): a preflight is a snapshot of its moment.
+  - The files are rewritten on every run, with mode C(0644), because a preflight is a snapshot of its moment.
   - The module never fails because of what the hosts report; RV(gate_failed) tells the playbook whether to.
 author:
   - Incomes Register certificates collection maintainers (@incomes-register)
@@ -135,7 +135,7 @@ gate_failed:
   returned: always
   type: bool
 gate_reasons:
-  description: One C(host: check: message) per failed check and unreachable host.
+  description: 'One C(host: check: message) per failed check and unreachable host.'
   returned: always
   type: list
   elements: str
