@@ -123,7 +123,6 @@ def test_config_reports_and_changes_settings(sandbox):
         sandbox.configure(credential_lifetime_days=14)
 
 
-
 def test_date_offset_shifts_the_http_date_header(sandbox):
     def server_date():
         answer = requests.get(sandbox.url, verify=sandbox.tls_ca_pem, timeout=10)
@@ -135,6 +134,7 @@ def test_date_offset_shifts_the_http_date_header(sandbox):
     finally:
         sandbox.configure(date_offset=0)
     assert abs(datetime.datetime.now(datetime.timezone.utc) - server_date()) < datetime.timedelta(seconds=5)
+
 
 def test_background_start_status_stop(tmp_path):
     directory = tmp_path / 'bg'

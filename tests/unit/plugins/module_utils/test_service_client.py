@@ -107,7 +107,6 @@ def test_any_fail_to_get_certificate_is_not_ready_unless_its_code_is_final(clien
     assert 'PKI009: Unknown RetrievalId. Check environment, customer_id and the RetrievalId' in caught.value.message
 
 
-
 def test_the_date_of_the_last_answer_is_kept_even_for_a_fail_or_an_error(client, service, responses, proto):
     """The preflight compares the host's clock with it; a FAIL to GetCertificate is its usual answer."""
     def answer_date():
