@@ -19,7 +19,7 @@ from ansible_collections.incomes_register.certificates.plugins.module_utils impo
 from ansible_collections.incomes_register.certificates.plugins.module_utils.expiry_report import (
     CSS, ReportError, csv_cell, html_text, prometheus_labels)
 from ansible_collections.incomes_register.certificates.plugins.module_utils.preflight import (
-    FAIL, OK, SKIPPED, WARN)
+    FAIL, OK, SKIPPED, STATUSES as CHECK_STATUSES, WARN)
 
 UNREACHABLE = 'unreachable'
 # Worst first: the order of the badges and the legend.
@@ -38,9 +38,9 @@ def _host_rows(host, value):
     if isinstance(checks, list):
         rows = []
         for index, item in enumerate(checks):
-            if not isinstance(item, dict) or item.get('status') not in (FAIL, WARN, OK, SKIPPED):
+            if not isinstance(item, dict) or item.get('status') not in CHECK_STATUSES:
                 raise ReportError('host_results[%s].checks[%d] must be a check with name, status (%s) and message'
-                                  % (host, index, ', '.join((FAIL, WARN, OK, SKIPPED))))
+                                  % (host, index, ', '.join(CHECK_STATUSES)))
             rows.append(dict(host=host, check=str(item.get('name')), status=item['status'],
                              message=str(item.get('message') or '')))
         return rows
