@@ -29,6 +29,9 @@ else:
     HAS_CRYPTOGRAPHY = True
     CRYPTOGRAPHY_IMPORT_ERROR = None
 
+# The option of every module that names the bundle verify_chain is given.
+ISSUING_OPTION = 'issuing_ca_path'
+
 # CA certificates allowed above the leaf. The real hierarchy has two (issuing CA, root); the
 # cap stops a hostile or looping bundle from making path building run long.
 MAX_CHAIN_DEPTH = 5
@@ -85,6 +88,10 @@ def _first(name, oid):
 
 def _label(cert):
     return cert.subject.rfc4514_string() or '(empty subject)'
+
+
+def _holdings(trust_certs):
+    return '; '.join(_label(cert) for cert in trust_certs) or 'no certificate'
 
 
 def _check_validity(cert, now, role):
@@ -162,8 +169,11 @@ def verify_chain(cert, trust_certs, now=None):
     _check_validity(cert, now, 'certificate')
     issuer = _find_issuer(cert, trust_certs, now, 0)
     if issuer is None:
-        raise CertificateRejected('The certificate %s was issued by %s, which is not in the trusted issuing '
-                                  'CA bundle' % (_label(cert), cert.issuer.rfc4514_string()))
+        raise CertificateRejected(
+            'The certificate %s was issued by %s, which is not in the trusted issuing CA bundle (it holds %s). '
+            'Add the certificate of %s, the CA that issued it, to %s'
+            % (_label(cert), cert.issuer.rfc4514_string(), _holdings(trust_certs), cert.issuer.rfc4514_string(),
+               ISSUING_OPTION))
     path = [cert, issuer]
     while not _is_self_signed(path[-1]):
         issuer = _find_issuer(path[-1], trust_certs, now, len(path) - 1)

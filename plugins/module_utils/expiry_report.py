@@ -271,7 +271,8 @@ def _epoch(moment):
 _FORMULA_STARTS = ('=', '+', '-', '@', '\t', '\r')
 
 
-def _csv_cell(value):
+def csv_cell(value):
+    """A CSV cell value that no spreadsheet runs as a formula (shared with preflight_report)."""
     if value is None:
         return ''
     if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
@@ -285,7 +286,7 @@ def render_csv(rows):
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction='ignore')
     writer.writeheader()
     for row in rows:
-        writer.writerow(dict((key, _csv_cell(row.get(key))) for key in CSV_COLUMNS))
+        writer.writerow(dict((key, csv_cell(row.get(key))) for key in CSV_COLUMNS))
     return buffer.getvalue()
 
 
@@ -312,7 +313,8 @@ def _label_value(value):
     return text.replace('\\', '\\\\').replace('\n', '\\n').replace('"', '\\"')
 
 
-def _labels(pairs):
+def prometheus_labels(pairs):
+    """A Prometheus label set from (name, value) pairs, values escaped (shared with preflight_report)."""
     return '{%s}' % ','.join('%s="%s"' % (name, _label_value(value)) for name, value in pairs)
 
 
@@ -326,11 +328,11 @@ def render_prometheus(rows, generated_at):
         not_after = _parse_time(row['not_after'])
         if row['status'] not in UNDATED and not_after is not None:
             series['incomes_register_certificate_expiry_timestamp_seconds'].append(
-                '%s %d' % (_labels(labels), _epoch(not_after)))
+                '%s %d' % (prometheus_labels(labels), _epoch(not_after)))
             series['incomes_register_certificate_days_remaining'].append(
-                '%s %d' % (_labels(labels), row['days_remaining']))
+                '%s %d' % (prometheus_labels(labels), row['days_remaining']))
         series['incomes_register_certificate_status'].append(
-            '%s 1' % _labels(labels + [('status', row['status'])]))
+            '%s 1' % prometheus_labels(labels + [('status', row['status'])]))
     series[_AUDIT_METRIC].append(' %d' % _epoch(generated_at))
     lines = []
     for name, text in _METRIC_HELP:
@@ -369,7 +371,8 @@ _LABELS = {
 # Shown even at zero, so "0 expired" reads as good news; the rest only appear when they occur.
 _ALWAYS_BADGED = (EXPIRED, CRITICAL, RENEW, OK)
 
-_CSS = """
+# The page style, also that of the preflight report, which adds only its own status colours.
+CSS = """
 :root{--ink:#1d2733;--muted:#5b6775;--line:#dde3ea;--bg:#f4f6f9;--card:#fff;
 --expired:#c62828;--expired-bg:#fdecea;--critical:#e65100;--critical-bg:#fff1e0;
 --renew:#f2b705;--renew-ink:#6b5000;--renew-bg:#fff9db;--ok:#2e7d32;--ok-bg:#eaf6eb;
@@ -474,7 +477,8 @@ _DATE_RE = re.compile(r'\b\d{4}-\d{2}-\d{2}\b')
 _CN_RE = re.compile(r'(?:^|,)CN=((?:\\.|[^,\\])*)')
 
 
-def _e(value):
+def html_text(value):
+    """value as escaped HTML text, None as empty (shared with preflight_report)."""
     return html.escape('' if value is None else str(value), quote=True)
 
 
@@ -483,17 +487,17 @@ def _issuer_cell(issuer):
         return ''
     match = _CN_RE.search(issuer)
     short = match.group(1).replace('\\', '') if match else issuer
-    return '<span title="%s">%s</span>' % (_e(issuer), _e(short))
+    return '<span title="%s">%s</span>' % (html_text(issuer), html_text(short))
 
 
 def _note_html(note):
     # A date in the middle of a note should not break at its hyphens.
-    return _DATE_RE.sub(r'<span class="nowrap">\g<0></span>', _e(note))
+    return _DATE_RE.sub(r'<span class="nowrap">\g<0></span>', html_text(note))
 
 
 def _path_html(path):
     # Long paths wrap at their slashes instead of mid-name.
-    return '/<wbr>'.join(_e(part) for part in path.split('/'))
+    return '/<wbr>'.join(html_text(part) for part in path.split('/'))
 
 
 def _days_text(row):
@@ -504,14 +508,14 @@ def _days_text(row):
 
 def _cells(row):
     return (
-        _e(row['host']),
-        _e(row['customer_id']),
-        _e(row['organisation']),
-        _e(row['environment']),
-        _e(_days_text(row)),
-        _e(row['expires']),
-        '<span class="pill">%s</span>' % _e(_LABELS[row['status']]),
-        '<span class="mono">%s</span>' % _e(row['serial']) if row['serial'] else '',
+        html_text(row['host']),
+        html_text(row['customer_id']),
+        html_text(row['organisation']),
+        html_text(row['environment']),
+        html_text(_days_text(row)),
+        html_text(row['expires']),
+        '<span class="pill">%s</span>' % html_text(_LABELS[row['status']]),
+        '<span class="mono">%s</span>' % html_text(row['serial']) if row['serial'] else '',
         _issuer_cell(row['issuer']),
         '<span class="mono">%s</span>' % _path_html(row['path']) if row['path'] else '',
         _note_html(row['note']),
@@ -525,8 +529,8 @@ def _row_html(row):
         if not content:
             # On a phone each cell is a labelled line; an empty line is noise.
             classes.append('empty-cell')
-        cells.append('<td class="%s" data-label="%s">%s</td>' % (' '.join(classes), _e(label), content))
-    return '<tr class="s-%s">%s</tr>' % (_e(row['status']), ''.join(cells))
+        cells.append('<td class="%s" data-label="%s">%s</td>' % (' '.join(classes), html_text(label), content))
+    return '<tr class="s-%s">%s</tr>' % (html_text(row['status']), ''.join(cells))
 
 
 def _headline(summary):
@@ -549,7 +553,7 @@ def _soonest_text(summary):
         return ''
     who = soonest['customer_id'] or soonest['path']
     return ' · next expiry <strong>%s</strong> on %s: %s (%s day%s)' % (
-        _e(who), _e(soonest['host']), _e(soonest['expires']), _e(soonest['days_remaining']),
+        html_text(who), html_text(soonest['host']), html_text(soonest['expires']), html_text(soonest['days_remaining']),
         '' if soonest['days_remaining'] == 1 else 's')
 
 
@@ -560,10 +564,10 @@ def render_html(rows, summary, generated_at, title):
     for status in STATUSES:
         if counts[status] or status in _ALWAYS_BADGED:
             badges.append('<li class="badge s-%s%s"><b>%d</b> %s</li>' % (
-                _e(status), '' if counts[status] else ' zero', counts[status], _e(_LABELS[status])))
+                html_text(status), '' if counts[status] else ' zero', counts[status], html_text(_LABELS[status])))
     tone, headline = _headline(summary)
     if rows:
-        head = ''.join('<th scope="col" class="%s">%s</th>' % (css, _e(label)) for label, css in _COLUMNS)
+        head = ''.join('<th scope="col" class="%s">%s</th>' % (css, html_text(label)) for label, css in _COLUMNS)
         body = '\n'.join(_row_html(row) for row in rows)
         table = ('<div class="table-wrap"><table>\n<caption>Certificates, soonest expiry first</caption>\n'
                  '<thead><tr>%s</tr></thead>\n<tbody>\n%s\n</tbody>\n</table></div>' % (head, body))
@@ -595,7 +599,7 @@ def render_html(rows, summary, generated_at, title):
 </body>
 </html>
 """.format(
-        title=_e(title), css=_CSS, legend=_LEGEND, tone=tone, headline=_e(headline), badges=''.join(badges), table=table,
+        title=html_text(title), css=CSS, legend=_LEGEND, tone=tone, headline=html_text(headline), badges=''.join(badges), table=table,
         generated='<time class="generated" datetime="%s">%s</time>' % (
             _iso(generated_at), generated_at.astimezone(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')),
         total=summary['total'], plural='' if summary['total'] == 1 else 's',

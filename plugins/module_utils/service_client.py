@@ -161,7 +161,11 @@ def _scrub(error, secrets):
 
 
 class CertificateServiceClient(object):
-    """One endpoint, one environment, one trust bundle; calls_made counts the requests sent per SOAPAction."""
+    """One endpoint, one environment, one trust bundle; calls_made counts the requests sent per SOAPAction.
+
+    last_response_date is the HTTP Date header of the last answer (any status, a FAIL or a fault included),
+    None when the last request got no answer or the answer had no Date header.
+    """
 
     def __init__(self, endpoint, environment, service_trust_anchors, tls_verify=True, tls_ca_bundle=None,
                  proxy=None, timeout=DEFAULT_TIMEOUT, max_response_bytes=DEFAULT_MAX_RESPONSE_BYTES,
@@ -180,6 +184,7 @@ class CertificateServiceClient(object):
         self.final_codes = frozenset(final_codes or ())
         self.signer_pattern = signer_pattern
         self.calls_made = dict((action, 0) for action in soap_messages.OPERATIONS)
+        self.last_response_date = None
         self._verify = (tls_ca_bundle or True) if tls_verify else False
         self._proxies = {'http': proxy, 'https': proxy} if proxy else {}
         self._secrets = [urlsplit(proxy).password] if proxy else []
@@ -269,6 +274,7 @@ class CertificateServiceClient(object):
             'Accept-Encoding': 'identity',
         }
         where = self.endpoint
+        self.last_response_date = None
         try:
             response = self._session.post(where, data=body, headers=headers, timeout=self.timeout,
                                           verify=self._verify, proxies=self._proxies, allow_redirects=False,
@@ -304,6 +310,7 @@ class CertificateServiceClient(object):
         except ValueError as error:
             # requests and urllib3 check their arguments (a timeout, a proxy URL) before they open a connection.
             raise _transport_error('Cannot send the request to %s: %s' % (where, error), processed=False) from None
+        self.last_response_date = response.headers.get('Date')
         try:
             return self._answer(operation, response), response.status_code
         finally:

@@ -282,9 +282,15 @@ def check_signer_chain(signer, trust_anchor_certs, now):
         issuer = _find_issuer(path[-1], trust_anchor_certs, path, now)
         if issuer is None:
             if len(path) == 1:
+                # A trust file with the root but not the service's intermediate looks exactly like a forged
+                # signer from here, so the message gives both readings and what the file holds.
                 raise ResponseRejected(
-                    'The response was signed by %s, issued by %s, which is not in %s: the response does not come '
-                    'from the certificate service.' % (_describe(signer), signer.issuer.rfc4514_string(), TRUST_OPTION))
+                    'The response was signed by %s, issued by %s, which is not in %s (it holds %s). If %s is the '
+                    "certificate service's intermediate CA, add its certificate, as the Tax Administration "
+                    'publishes it, to %s; otherwise the response does not come from the certificate service.'
+                    % (_describe(signer), signer.issuer.rfc4514_string(), TRUST_OPTION,
+                       '; '.join(_describe(cert) for cert in trust_anchor_certs), signer.issuer.rfc4514_string(),
+                       TRUST_OPTION))
             # The top of what the bundle holds is a trust anchor even when it is not a self-signed root.
             return
         if issuer.issuer == issuer.subject and _issued_by(issuer, issuer):

@@ -1,5 +1,4 @@
 """What the module tests share: module arguments for the sandbox, service call counts, installed pairs."""
-import os
 
 CUSTOMER = '1234567-8'
 

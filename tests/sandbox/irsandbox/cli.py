@@ -19,7 +19,7 @@ DIR_VARIABLE = 'IR_SANDBOX_DIR'
 PASSWORD_SPECIALS = '-_.+!'
 # Settings kept in the database, which `serve`, `start` and `config` all change.
 STORED_SETTINGS = ('retrieval_delay', 'validity_days', 'credential_lifetime_days', 'profile', 'not_ready_code',
-                   'not_ready_message')
+                   'not_ready_message', 'date_offset')
 
 
 class UsageError(Exception):
@@ -337,6 +337,9 @@ def _schema_string(limit):
 
 
 def _add_setting_flags(parser):
+    parser.add_argument('--date-offset', type=float, metavar='SECONDS',
+                        help='shift the HTTP Date header by this many seconds, negative for the past: '
+                             'a server clock that is off (stored; default 0 at init)')
     parser.add_argument('--retrieval-delay', type=_non_negative, metavar='SECONDS',
                         help='seconds before a requested certificate can be retrieved (stored; default 0 at init)')
     parser.add_argument('--validity-days', type=_positive_int,

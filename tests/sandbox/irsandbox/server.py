@@ -54,6 +54,12 @@ class Handler(BaseHTTPRequestHandler):
             self._send(reply.status, reply.body, reply.content_type, **reply.headers)
         self._log_line(started, reply.status, reply.summary)
 
+    def date_time_string(self, timestamp=None):
+        """The Date header, shifted by the date_offset setting so that a client can be shown a clock skew."""
+        if timestamp is None:
+            timestamp = time.time() + self.server.endpoint.store.settings()['date_offset']
+        return super().date_time_string(timestamp)
+
     def _discard_body(self):
         """Read and drop an unwanted body, then end the connection after the answer.
 

@@ -46,9 +46,10 @@ DEFAULT_SETTINGS = {
     'profile': profiles.DEFAULT,
     'not_ready_code': protocol.NOT_READY,
     'not_ready_message': protocol.NOT_READY_MESSAGE,
+    'date_offset': 0.0,
 }
 SETTING_TYPES = {'retrieval_delay': float, 'validity_days': int, 'credential_lifetime_days': float,
-                 'profile': str, 'not_ready_code': str, 'not_ready_message': str}
+                 'profile': str, 'not_ready_code': str, 'not_ready_message': str, 'date_offset': float}
 PEAK = 'peak_concurrent'
 
 

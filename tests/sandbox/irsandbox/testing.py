@@ -15,7 +15,8 @@ RunningSandbox(directory, retrieval_delay=0, profile=None, not_ready_code=None, 
                    ErrorCode and ErrorMessage of the getCertificate answer "not ready yet"
                    (None: as stored, PKI008 after init)
     serve_opts     further `serve` options as keywords: validity_days, credential_lifetime_days,
-                   host, port (default: a free port chosen by the server), startup_timeout (seconds)
+                   date_offset (seconds added to the HTTP Date header), host, port (default: a free
+                   port chosen by the server), startup_timeout (seconds)
 
 Entering the context (or start()) starts `python -m irsandbox serve` with the caller's
 interpreter, waits for server.json and a verified HTTPS answer; leaving it (or stop())
@@ -41,7 +42,8 @@ Methods (each runs the real CLI in a subprocess; a failing command raises Sandbo
     set_fault(operation, kind, times=None, seconds=None)
     clear_faults(operation=None)
     configure(retrieval_delay=None, validity_days=None, credential_lifetime_days=None, profile=None,
-              not_ready_code=None, not_ready_message=None) -> dict of all settings; None keeps a value
+              not_ready_code=None, not_ready_message=None, date_offset=None)
+                                    -> dict of all settings; None keeps a value
     revoke(serial)
     state() -> dict                 `ir-sandbox list --json`
 """
@@ -175,11 +177,12 @@ class RunningSandbox:
         self.cli('fault', 'clear', *(['--operation', operation] if operation else []))
 
     def configure(self, retrieval_delay=None, validity_days=None, credential_lifetime_days=None, profile=None,
-                  not_ready_code=None, not_ready_message=None):
+                  not_ready_code=None, not_ready_message=None, date_offset=None):
         args = ['config']
         for flag, value in (('--retrieval-delay', retrieval_delay), ('--validity-days', validity_days),
                             ('--credential-lifetime-days', credential_lifetime_days), ('--profile', profile),
-                            ('--not-ready-code', not_ready_code), ('--not-ready-message', not_ready_message)):
+                            ('--not-ready-code', not_ready_code), ('--not-ready-message', not_ready_message),
+                            ('--date-offset', date_offset)):
             if value is not None:
                 args += [flag, value]
         return self._json(*args)

@@ -1,5 +1,6 @@
 """The command line: init, issue, list, revoke, config, background start/stop/status, restarts."""
 import datetime
+import email.utils
 import json
 import os
 import stat
@@ -7,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
@@ -115,7 +117,8 @@ def test_revoke_accepts_hex_serials_and_refuses_unknown_ones(sandbox, tmp_path):
 def test_config_reports_and_changes_settings(sandbox):
     assert sandbox.configure() == {'retrieval_delay': 0.0, 'validity_days': 730, 'credential_lifetime_days': 14.0,
                                    'profile': 'real', 'not_ready_code': 'PKI008',
-                                   'not_ready_message': 'The certificate is not ready yet; retry later'}
+                                   'not_ready_message': 'The certificate is not ready yet; retry later',
+                                   'date_offset': 0.0}
     try:
         assert sandbox.configure(credential_lifetime_days=1)['credential_lifetime_days'] == 1.0
         transfer_id, dummy = sandbox.subscribe('8888888-8', None)
@@ -138,6 +141,19 @@ def test_config_refuses_values_the_response_could_not_carry(sandbox, args):
     completed = run('config', '--dir', sandbox.directory, *args, check=False)
     assert completed.returncode == 2 and args[0] in completed.stderr
     assert sandbox.configure() == before
+
+
+def test_date_offset_shifts_the_http_date_header(sandbox):
+    def server_date():
+        answer = requests.get(sandbox.url, verify=sandbox.tls_ca_pem, timeout=10)
+        return email.utils.parsedate_to_datetime(answer.headers['Date'])
+    try:
+        assert sandbox.configure(date_offset=-600)['date_offset'] == -600.0
+        skew = datetime.datetime.now(datetime.timezone.utc) - server_date()
+        assert datetime.timedelta(seconds=595) < skew < datetime.timedelta(seconds=605)
+    finally:
+        sandbox.configure(date_offset=0)
+    assert abs(datetime.datetime.now(datetime.timezone.utc) - server_date()) < datetime.timedelta(seconds=5)
 
 
 def test_background_start_status_stop(tmp_path):

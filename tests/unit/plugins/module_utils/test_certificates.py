@@ -69,6 +69,15 @@ def test_chain_with_unknown_issuer(pki):
         certificates.verify_chain(pki['leaf'], [pki['root']], now=NOW)
 
 
+def test_a_missing_intermediate_is_named_with_what_the_bundle_holds_and_where_it_belongs(pki):
+    with pytest.raises(CertificateRejected) as caught:
+        certificates.verify_chain(pki['leaf'], [pki['root']], now=NOW)
+    assert caught.value.message == (
+        'The certificate CN=1234567-8,O=Testi Oy,C=FI was issued by CN=Data Providers Test Issuing CA v1,C=FI, which '
+        'is not in the trusted issuing CA bundle (it holds CN=Data Providers Test Root CA,C=FI). Add the certificate '
+        'of CN=Data Providers Test Issuing CA v1,C=FI, the CA that issued it, to issuing_ca_path')
+
+
 def test_chain_ignores_the_system_trust_store(pki):
     with pytest.raises(CertificateRejected):
         certificates.verify_chain(pki['leaf'], [], now=NOW)

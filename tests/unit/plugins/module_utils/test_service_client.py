@@ -1,4 +1,6 @@
 import base64
+import datetime
+import email.utils
 import socket
 
 import pytest
@@ -103,6 +105,26 @@ def test_any_fail_to_get_certificate_is_not_ready_unless_its_code_is_final(clien
         final.get_certificate(proto.CUSTOMER_ID, None, 'RID-1')
     assert not isinstance(caught.value, CertificateNotReady)
     assert 'PKI009: Unknown RetrievalId. Check environment, customer_id and the RetrievalId' in caught.value.message
+
+
+def test_the_date_of_the_last_answer_is_kept_even_for_a_fail_or_an_error(client, service, responses, proto):
+    """The preflight compares the host's clock with it; a FAIL to GetCertificate is its usual answer."""
+    def answer_date():
+        return email.utils.parsedate_to_datetime(client.last_response_date)
+
+    assert client.last_response_date is None
+    service.respond(responses.fail('GetCertificateResponse', ('PKI009', 'Unknown RetrievalId')))
+    with pytest.raises(CertificateNotReady):
+        client.get_certificate(proto.CUSTOMER_ID, None, 'RID-1')
+    assert abs(datetime.datetime.now(datetime.timezone.utc) - answer_date()) < datetime.timedelta(seconds=5)
+    service.respond(b'<html>busy</html>', status=503)
+    with pytest.raises(TransportError, match='HTTP 503'):
+        client.get_certificate(proto.CUSTOMER_ID, None, 'RID-1')
+    assert abs(datetime.datetime.now(datetime.timezone.utc) - answer_date()) < datetime.timedelta(seconds=5)
+    service.behave(proto.close_without_answer)
+    with pytest.raises(TransportError, match='broke before a response arrived'):
+        client.get_certificate(proto.CUSTOMER_ID, None, 'RID-1')
+    assert client.last_response_date is None
 
 
 def test_advice_never_presents_a_sandbox_code_as_the_real_services(client, service, responses, proto, csr):

@@ -189,6 +189,16 @@ def test_chain_is_built_from_the_trust_bundle_only(pki, responses, proto):
     assert xml_security.verify_signed_response(proto.body_element(data), [pki.service_ca]) is not None
 
 
+def test_a_trust_file_without_the_signers_intermediate_names_it_and_the_option(pki, responses, proto):
+    with pytest.raises(ResponseRejected) as caught:
+        xml_security.verify_signed_response(proto.body_element(responses.retrieval_id()), [pki.service_root])
+    assert caught.value.message == (
+        'The response was signed by CN=pkiws-test signer,C=FI, issued by CN=Test Service Signing CA,C=FI, which is '
+        'not in service_ca_path (it holds CN=Test Service Root CA,C=FI). If CN=Test Service Signing CA,C=FI is the '
+        "certificate service's intermediate CA, add its certificate, as the Tax Administration publishes it, to "
+        'service_ca_path; otherwise the response does not come from the certificate service.')
+
+
 def test_a_pinned_signer_certificate_is_trusted(pki, responses, proto):
     element = proto.body_element(responses.retrieval_id())
     assert xml_security.verify_signed_response(element, [pki.signer]) is not None

@@ -1,0 +1,233 @@
+"""The preflight for real: certificate_preflight and the preflight playbook against a running sandbox."""
+import csv
+import io
+import json
+import os
+import re
+import socket
+import stat
+import sys
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from irsandbox.testing import RunningSandbox
+from module_helpers import CUSTOMER, calls_delta, issued_pair, service_args
+
+
+def preflight_args(sandbox, tmp_path, **extra):
+    args = service_args(sandbox, tmp_path, **extra)
+    for name in ('initial_delay', 'poll_interval', 'wait_timeout'):
+        args.pop(name)
+    return args
+
+
+def by_name(result):
+    return dict((item['name'], item) for item in result['checks'])
+
+
+def closed_port():
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        return probe.getsockname()[1]
+
+
+def pem_file(path, *certs):
+    path.write_bytes(b''.join(cert.public_bytes(serialization.Encoding.PEM) for cert in certs))
+    return str(path)
+
+
+def bundle(path):
+    with open(path, 'rb') as handle:
+        return x509.load_pem_x509_certificates(handle.read())
+
+
+def test_the_preflight_passes_against_the_sandbox_and_spends_nothing(sandbox, run_module, tmp_path):
+    issued_pair(sandbox, tmp_path, expires_in_days=200)
+    before = sandbox.calls()
+    run, result = run_module('certificate_preflight', preflight_args(sandbox, tmp_path, private_key_passphrase=None))
+    assert run.returncode == 0, run
+    assert result['passed'] is True and not result.get('failed'), result
+    assert [(item['name'], item['status']) for item in result['checks']] == [
+        (name, 'ok') for name in ('python_cryptography', 'python_lxml', 'python_signxml', 'python_requests',
+                                  'service_ca_path', 'issuing_ca_path', 'tls_ca_path', 'certificate',
+                                  'certificate_chain', 'reachability', 'clock_skew', 'signed_answer')]
+    assert 'its private key matches' in by_name(result)['certificate']['message']
+    assert 'answered FAIL' in by_name(result)['signed_answer']['message']
+    assert result['msg'] == 'Preflight passed: 12 checks, 12 ok, 0 warnings, 0 skipped'
+    assert calls_delta(before, sandbox.calls()) == {'signNewCertificate': 0, 'getCertificate': 1,
+                                                    'renewCertificate': 0}
+
+
+def test_a_missing_intermediate_in_issuing_ca_path_is_named(sandbox, run_module, tmp_path):
+    issued_pair(sandbox, tmp_path, expires_in_days=200)
+    intermediate, root = bundle(sandbox.issuing_ca_pem)
+    only_root = pem_file(tmp_path / 'root-only.pem', root)
+    run, result = run_module('certificate_preflight', preflight_args(sandbox, tmp_path, issuing_ca_path=only_root))
+    assert result['failed'] is True and result['passed'] is False
+    chain = by_name(result)['certificate_chain']
+    assert chain['status'] == 'fail'
+    missing = intermediate.subject.rfc4514_string()
+    assert 'was issued by %s, which is not in the trusted issuing CA bundle' % missing in chain['message']
+    assert 'Add the certificate of %s, the CA that issued it, to issuing_ca_path' % missing in chain['message']
+    assert 'certificate_chain' in result['msg']
+    # Everything else still ran and passed.
+    assert [item['name'] for item in result['checks'] if item['status'] != 'ok'] == ['certificate_chain']
+
+
+def test_a_missing_intermediate_in_service_ca_path_is_named(sandbox, run_module, tmp_path):
+    """The signer side: only when the sandbox signs through an intermediate (its real-service profile)."""
+    service_certs = bundle(sandbox.service_ca_pem)
+    roots = [cert for cert in service_certs if cert.subject == cert.issuer]
+    intermediates = [cert for cert in service_certs if cert.subject != cert.issuer]
+    if not (roots and intermediates):
+        pytest.skip('the sandbox signs directly under its self-signed service CA: no intermediate to leave out')
+    root_only = pem_file(tmp_path / 'service-root-only.pem', *roots)
+    run, result = run_module('certificate_preflight', preflight_args(sandbox, tmp_path, service_ca_path=root_only,
+                                                                     path=None, private_key_path=None))
+    answer = by_name(result)['signed_answer']
+    assert answer['status'] == 'fail'
+    assert 'issued by %s, which is not in service_ca_path' % intermediates[0].subject.rfc4514_string() \
+        in answer['message']
+    assert 'add its certificate' in answer['message']
+
+
+def test_the_issuing_ca_file_as_service_ca_path_is_called_the_wrong_trust_file(sandbox, run_module, tmp_path):
+    before = sandbox.calls()
+    run, result = run_module('certificate_preflight', preflight_args(
+        sandbox, tmp_path, service_ca_path=sandbox.issuing_ca_pem, path=None, private_key_path=None))
+    assert result['failed'] is True
+    checks = by_name(result)
+    assert checks['reachability']['status'] == 'ok' and checks['clock_skew']['status'] == 'ok'
+    answer = checks['signed_answer']
+    assert answer['status'] == 'fail'
+    # The signer's own issuer: the services issuing CA where the bundle has one, else its root.
+    service_certs = bundle(sandbox.service_ca_pem)
+    signer_issuer = ([cert for cert in service_certs if cert.subject != cert.issuer] or service_certs)[0]
+    signer_issuer = signer_issuer.subject.rfc4514_string()
+    assert answer['message'].startswith('The answer of the service cannot be trusted: The response was signed by ')
+    assert 'issued by %s, which is not in service_ca_path' % signer_issuer in answer['message']
+    assert "service_ca_path holds the customers' issuing CA (a certificate also in issuing_ca_path)" \
+        in answer['message']
+    assert checks['certificate']['status'] == 'skipped'
+    assert calls_delta(before, sandbox.calls())['getCertificate'] == 1
+
+
+def test_an_unreachable_endpoint_is_reported_as_refused(sandbox, run_module, tmp_path):
+    endpoint = 'https://127.0.0.1:%d/2017/10/CertificateServices' % closed_port()
+    run, result = run_module('certificate_preflight', preflight_args(sandbox, tmp_path, endpoint=endpoint,
+                                                                     path=None, private_key_path=None))
+    assert result['failed'] is True
+    checks = by_name(result)
+    assert checks['reachability']['status'] == 'fail'
+    assert checks['reachability']['message'].startswith('The connection to 127.0.0.1:%s (directly) was refused'
+                                                        % endpoint.split(':')[2].split('/')[0])
+    assert checks['clock_skew']['status'] == 'skipped' and checks['signed_answer']['status'] == 'skipped'
+    assert result['msg'].startswith('Preflight failed 1 of 12 checks: reachability: The connection to')
+
+
+def test_tls_and_proxy_failures_each_say_what_to_set(sandbox, run_module, tmp_path):
+    args = preflight_args(sandbox, tmp_path, path=None, private_key_path=None)
+    del args['tls_ca_path']
+    run, result = run_module('certificate_preflight', args)
+    message = by_name(result)['reachability']['message']
+    assert 'could not be verified with the CA bundle of the requests library (certifi)' in message
+    assert 'Set tls_ca_path' in message
+    proxy = 'http://preflight:proxy-secret-71@127.0.0.1:%d' % closed_port()
+    run, result = run_module('certificate_preflight', dict(args, proxy=proxy, tls_ca_path=sandbox.tls_ca_pem))
+    message = by_name(result)['reachability']['message']
+    assert message.startswith('Could not reach 127.0.0.1:%d through the proxy 127.0.0.1:' % sandbox.port)
+    assert 'Check the proxy option' in message
+    assert 'proxy-secret-71' not in run.output
+
+
+def test_a_clock_skew_over_five_minutes_fails(tmp_path, run_module):
+    with RunningSandbox(str(tmp_path / 'skewed'), retrieval_delay=0, date_offset=600) as skewed:
+        run, result = run_module('certificate_preflight', preflight_args(skewed, tmp_path, path=None,
+                                                                         private_key_path=None))
+    assert result['failed'] is True
+    clock = by_name(result)['clock_skew']
+    assert clock['status'] == 'fail'
+    assert re.match(r"This host's clock is (599|600|601) seconds behind the service's \(HTTP Date .* GMT\), more "
+                    r'than max_clock_skew 300\.', clock['message']), clock['message']
+    assert 'fix time synchronisation' in clock['message']
+    # The signed answer was still verified: the skew is the only failure.
+    assert [item['name'] for item in result['checks'] if item['status'] == 'fail'] == ['clock_skew']
+
+
+FAKE_LXML = 'raise ImportError("No module named lxml (hidden by the preflight test)")\n'
+
+
+def test_a_host_without_lxml_is_told_so_and_the_module_does_not_crash(sandbox, run_module, tmp_path):
+    hidden = tmp_path / 'no-lxml'
+    (hidden / 'lxml').mkdir(parents=True)
+    (hidden / 'lxml' / '__init__.py').write_text(FAKE_LXML)
+    wrapper = tmp_path / 'python-without-lxml'
+    wrapper.write_text('#!/bin/sh\nPYTHONPATH=%s${PYTHONPATH:+:$PYTHONPATH}\nexport PYTHONPATH\nexec %s "$@"\n'
+                       % (hidden, sys.executable))
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
+    issued_pair(sandbox, tmp_path, expires_in_days=200)
+    run, result = run_module('certificate_preflight', preflight_args(sandbox, tmp_path),
+                             env={'ANSIBLE_PYTHON_INTERPRETER': str(wrapper)})
+    assert result['failed'] is True, run
+    assert 'checks' in result and 'Traceback' not in result.get('module_stderr', ''), result
+    checks = by_name(result)
+    assert checks['python_lxml']['status'] == 'fail'
+    assert checks['python_lxml']['message'].startswith('The Python library lxml cannot be imported by ')
+    assert 'hidden by the preflight test' in checks['python_lxml']['message']
+    assert 'pip install lxml' in checks['python_lxml']['message']
+    assert checks['python_cryptography']['status'] == 'ok'
+    # The file checks need only cryptography; the service checks are skipped, saying why.
+    assert checks['certificate']['status'] == 'ok' and checks['service_ca_path']['status'] == 'ok'
+    for name in ('reachability', 'clock_skew', 'signed_answer'):
+        assert checks[name]['status'] == 'skipped'
+        assert checks[name]['message'].startswith('Not checked: it needs lxml and signxml, missing on this host')
+
+
+PLAYBOOK_INVENTORY = """
+ready ansible_connection=local renewal_service_ca_path={service}
+broken ansible_connection=local renewal_service_ca_path={issuing}
+ghost ansible_host=127.0.0.1 ansible_port={ssh_port} ansible_connection=ssh
+"""
+
+
+def test_the_playbook_reports_every_host_in_every_format_and_fails_listing_the_failures(
+        sandbox, run_playbook, tmp_path):
+    cert, key = issued_pair(sandbox, tmp_path, expires_in_days=200)
+    inventory = tmp_path / 'inventory.ini'
+    inventory.write_text(PLAYBOOK_INVENTORY.format(service=sandbox.service_ca_pem, issuing=sandbox.issuing_ca_pem,
+                                                   ssh_port=closed_port()))
+    before = sandbox.calls()
+    run = run_playbook('incomes_register.certificates.preflight', {
+        'renewal_environment': 'TEST', 'renewal_endpoint': sandbox.url, 'renewal_customer_id': CUSTOMER,
+        'renewal_tls_ca_path': sandbox.tls_ca_pem, 'renewal_issuing_ca_path': sandbox.issuing_ca_pem,
+        'renewal_certificate_path': cert, 'renewal_private_key_path': key,
+        'preflight_output_dir': str(tmp_path / 'report'),
+    }, inventory=str(inventory), env={'ANSIBLE_TIMEOUT': '5'})
+    assert run.returncode != 0, run
+    assert 'Preflight failed: broken: signed_answer: The answer of the service cannot be trusted' in run.output, run
+    assert 'ghost: host: ' in run.output
+    assert calls_delta(before, sandbox.calls()) == {'signNewCertificate': 0, 'getCertificate': 2,
+                                                    'renewCertificate': 0}
+
+    report = tmp_path / 'report'
+    assert sorted(os.listdir(str(report))) == ['preflight.csv', 'preflight.html', 'preflight.json', 'preflight.prom']
+    document = json.loads((report / 'preflight.json').read_text())
+    rows = document['checks']
+    assert document['summary']['failed_hosts'] == ['broken', 'ghost']
+    assert [row['status'] for row in rows if row['host'] == 'ghost'] == ['unreachable']
+    assert [row['check'] for row in rows if row['status'] == 'fail'] == ['signed_answer']
+    assert all(row['status'] == 'ok' for row in rows if row['host'] == 'ready')
+    html = (report / 'preflight.html').read_text()
+    for host in ('broken', 'ghost', 'ready'):
+        assert '<td class="host" data-label="Host">%s</td>' % host in html
+    assert html.count('<tr class="s-fail">') == 1 and html.count('<tr class="s-unreachable">') == 1
+    assert 'The answer of the service cannot be trusted' in html
+    prom = (report / 'preflight.prom').read_text()
+    for row in rows:
+        assert 'incomes_register_preflight_check_passed{host="%s",check="%s",status="%s"} %d\n' % (
+            row['host'], row['check'], row['status'], 0 if row['status'] in ('fail', 'unreachable') else 1) in prom
+    table = list(csv.DictReader(io.StringIO((report / 'preflight.csv').read_text())))
+    assert [(row['host'], row['check'], row['status']) for row in table] == [
+        (row['host'], row['check'], row['status']) for row in rows]
