@@ -68,6 +68,7 @@ NUMBER_LIMITS = dict(
     poll_interval=(0, False, None),
     lock_timeout=(0, True, None),
     renew_before_days=(1, True, MAX_RENEW_BEFORE_DAYS),
+    max_clock_skew=(1, True, None),
 )
 
 _WHY = dict(

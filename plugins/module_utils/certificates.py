@@ -12,7 +12,6 @@ __metaclass__ = type
 
 import datetime
 import re
-import traceback
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import CertificateRejected
 from ansible_collections.incomes_register.certificates.plugins.module_utils import keys, renewal_policy
@@ -23,11 +22,8 @@ try:
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.x509.oid import NameOID
 except ImportError:
-    HAS_CRYPTOGRAPHY = False
-    CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
-else:
-    HAS_CRYPTOGRAPHY = True
-    CRYPTOGRAPHY_IMPORT_ERROR = None
+    # dependencies.require_libraries fails the module with Ansible's usual message before this is used.
+    pass
 
 # The option of every module that names the bundle verify_chain is given.
 ISSUING_OPTION = 'issuing_ca_path'

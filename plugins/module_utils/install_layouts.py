@@ -21,7 +21,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
-import traceback
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils import keys
 from ansible_collections.incomes_register.certificates.plugins.module_utils.certificates import certificate_to_pem
@@ -30,11 +29,8 @@ try:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.serialization import pkcs12
 except ImportError:
-    HAS_CRYPTOGRAPHY = False
-    CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
-else:
-    HAS_CRYPTOGRAPHY = True
-    CRYPTOGRAPHY_IMPORT_ERROR = None
+    # dependencies.require_libraries fails the module with Ansible's usual message before this is used.
+    pass
 
 LAYOUTS = ('pem', 'combined', 'fullchain', 'pkcs12')
 # The option that names the destination of each role.

@@ -10,7 +10,6 @@ the underlying library that could echo either.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import traceback
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
     LocalFileError, RequestValidationError)
@@ -22,11 +21,8 @@ try:
     from cryptography.hazmat.primitives.asymmetric import rsa
     from cryptography.x509.oid import NameOID
 except ImportError:
-    HAS_CRYPTOGRAPHY = False
-    CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
-else:
-    HAS_CRYPTOGRAPHY = True
-    CRYPTOGRAPHY_IMPORT_ERROR = None
+    # dependencies.require_libraries fails the module with Ansible's usual message before this is used.
+    pass
 
 ALLOWED_KEY_SIZES = (2048, 3072, 4096)
 

@@ -20,6 +20,7 @@ import os
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils import certificates as certs
 from ansible_collections.incomes_register.certificates.plugins.module_utils import keys
+from ansible_collections.incomes_register.certificates.plugins.module_utils import pending_state
 from ansible_collections.incomes_register.certificates.plugins.module_utils import renewal_policy
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
     CertificateExpired, CertificateMissing, CertificateServiceError, RequestValidationError, ResponseRejected,
@@ -106,9 +107,16 @@ def describe_installed(store, renew_before_days=renewal_policy.MAX_RENEW_BEFORE_
     return certs.describe_certificate(cert, store.private_key(), renew_before_days=renew_before_days)
 
 
+def _pending(store, params):
+    state = store.state()
+    pending_state.check_same_request(state, store.state_path, params['customer_id'], params['environment'])
+    return state
+
+
 def resume(store, client, state, customer_id, customer_name, issuing_bundle, wait_options, outcome):
     """Finish a request that a previous run got a RetrievalId for: poll, verify, swap in."""
     from ansible_collections.incomes_register.certificates.plugins.module_utils.retrieval import wait_for_certificate
+    pending_state.check_same_request(state, store.state_path, customer_id, None, endpoint=client.endpoint)
     outcome.retrieval_id = state.get('retrieval_id')
     if state['phase'] != RETRIEVED:
         cert_der, dummy = wait_for_certificate(client, customer_id, customer_name, state['retrieval_id'],
@@ -167,7 +175,7 @@ def enroll(store, client_factory, params, issuing_bundle, wait_options, check_mo
     now = now or utcnow()
     outcome = Outcome()
     customer_id, customer_name = params['customer_id'], params.get('customer_name')
-    state = store.state()
+    state = _pending(store, params)
     if state and state.get('operation') != 'sign':
         raise StateError('A renewal of %s is in flight (state file %s). Finish it with '
                          'certificate_renew or certificate_retrieve first.' % (store.path, store.state_path))
@@ -228,7 +236,7 @@ def renew(store, client_factory, params, issuing_bundle, wait_options, check_mod
     customer_id, customer_name = params['customer_id'], params.get('customer_name')
     renew_before_days = params['renew_before_days']
     renewal_policy.validate_renew_before_days(renew_before_days)
-    state = store.state()
+    state = _pending(store, params)
     if state and state.get('operation') != 'renew':
         raise StateError('A first-certificate request for %s is in flight (state file %s). Finish it '
                          'with certificate_request or certificate_retrieve first.' % (store.path, store.state_path))
@@ -297,7 +305,7 @@ def renew(store, client_factory, params, issuing_bundle, wait_options, check_mod
 def retrieve(store, client_factory, params, issuing_bundle, wait_options, check_mode):
     """certificate_retrieve: finish whatever request or renewal the state file records."""
     outcome = Outcome()
-    state = store.state()
+    state = _pending(store, params)
     if params.get('retrieval_id'):
         if state and state.get('retrieval_id') not in (None, params['retrieval_id']):
             raise StateError('The state file %s records RetrievalId %s, not %s.'

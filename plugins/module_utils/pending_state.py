@@ -103,6 +103,23 @@ def load_state(path, owner=None):
     return state
 
 
+def check_same_request(state, path, customer_id, environment, endpoint=None):
+    """StateError when the request in flight was made for another customer, environment or endpoint.
+
+    A RetrievalId is only valid where it was issued: polling it elsewhere would at best fail, at worst
+    install another service's certificate. Fields a state does not record are not compared.
+    """
+    if not state:
+        return
+    for field, wanted in (('customer_id', customer_id), ('environment', environment), ('endpoint', endpoint)):
+        recorded = state.get(field)
+        if wanted is not None and recorded is not None and recorded != wanted:
+            raise StateError(
+                'The request in flight recorded in %s was made with %s %s, but this task uses %s. Run the task '
+                'with the %s that started the request to finish it; a request cannot move to another.'
+                % (path, field, recorded, wanted, field))
+
+
 def save_state(path, state):
     """Write state atomically with mode 0600, stamping version, created and updated; returns what was saved."""
     secret_at = _find_secret(state, '')

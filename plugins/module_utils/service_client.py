@@ -14,7 +14,6 @@ __metaclass__ = type
 import os
 import signal
 import threading
-import traceback
 from urllib.parse import urlsplit
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils import error_codes, service_facts
@@ -27,19 +26,9 @@ from ansible_collections.incomes_register.certificates.plugins.module_utils.erro
 try:
     import requests
     import urllib3
-    HAS_REQUESTS = True
-    REQUESTS_IMPORT_ERROR = None
 except ImportError:
-    HAS_REQUESTS = False
-    REQUESTS_IMPORT_ERROR = traceback.format_exc()
-
-try:
-    from cryptography import x509
-    HAS_CRYPTOGRAPHY = True
-    CRYPTOGRAPHY_IMPORT_ERROR = None
-except ImportError:
-    HAS_CRYPTOGRAPHY = False
-    CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
+    # dependencies.require_libraries fails the module with Ansible's usual message before this is used.
+    pass
 
 DEFAULT_TIMEOUT = 30
 # A whole request (connect, send, every read) must end within this many times timeout.
@@ -61,23 +50,6 @@ def _checked_endpoint(url):
     if parts.scheme != 'https' or not parts.hostname:
         raise RequestValidationError('endpoint must be an https:// URL of the certificate service.')
     return url
-
-
-def load_pem_certificates(path_or_bytes):
-    """All certificates of a PEM bundle, given as bytes or as a file path."""
-    if isinstance(path_or_bytes, bytes):
-        data, source = path_or_bytes, 'The PEM data'
-    else:
-        source = path_or_bytes
-        try:
-            with open(path_or_bytes, 'rb') as handle:
-                data = handle.read()
-        except (IOError, OSError) as error:
-            raise LocalFileError('Cannot read the certificate bundle %s: %s' % (path_or_bytes, error.strerror))
-    try:
-        return x509.load_pem_x509_certificates(data)
-    except ValueError:
-        raise CertificateServiceError('%s holds no valid PEM certificate.' % source)
 
 
 class _DeadlineExpired(BaseException):

@@ -15,7 +15,6 @@ import base64
 import binascii
 import collections
 import re
-import traceback
 import unicodedata
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
@@ -24,22 +23,18 @@ from ansible_collections.incomes_register.certificates.plugins.module_utils impo
 
 try:
     from lxml import etree
-    HAS_LXML = True
-    LXML_IMPORT_ERROR = None
 except ImportError:
-    HAS_LXML = False
-    LXML_IMPORT_ERROR = traceback.format_exc()
+    # dependencies.require_libraries fails the module with Ansible's usual message before this is used.
+    pass
 
 try:
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
     from cryptography.x509.oid import NameOID
-    HAS_CRYPTOGRAPHY = True
-    CRYPTOGRAPHY_IMPORT_ERROR = None
 except ImportError:
-    HAS_CRYPTOGRAPHY = False
-    CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
+    # dependencies.require_libraries fails the module with Ansible's usual message before this is used.
+    pass
 
 SOAP_NS = 'http://schemas.xmlsoap.org/soap/envelope/'
 APP_NS = 'http://certificates.vero.fi/2017/10/certificateservices'

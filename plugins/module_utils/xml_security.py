@@ -15,40 +15,33 @@ import base64
 import binascii
 import datetime
 import re
-import traceback
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
     RequestValidationError, ResponseRejected)
 
 try:
     from lxml import etree
-    HAS_LXML = True
-    LXML_IMPORT_ERROR = None
 except ImportError:
-    HAS_LXML = False
-    LXML_IMPORT_ERROR = traceback.format_exc()
+    # dependencies.require_libraries fails the module with Ansible's usual message before this is used.
+    pass
 
 try:
     from signxml import (
         CanonicalizationMethod, DigestAlgorithm, SignatureConfiguration, SignatureConstructionMethod,
         SignatureMethod, XMLSigner, XMLVerifier)
     from signxml.exceptions import SignXMLException
-    HAS_SIGNXML = True
-    SIGNXML_IMPORT_ERROR = None
 except ImportError:
-    HAS_SIGNXML = False
-    SIGNXML_IMPORT_ERROR = traceback.format_exc()
+    # dependencies.require_libraries fails the module with Ansible's usual message before this is used.
+    pass
 
 try:
     from cryptography import x509
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
-    HAS_CRYPTOGRAPHY = True
-    CRYPTOGRAPHY_IMPORT_ERROR = None
 except ImportError:
-    HAS_CRYPTOGRAPHY = False
-    CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
+    # dependencies.require_libraries fails the module with Ansible's usual message before this is used.
+    pass
 
 DS_NS = 'http://www.w3.org/2000/09/xmldsig#'
 C14N_INCLUSIVE = 'http://www.w3.org/TR/2001/REC-xml-c14n-20010315'

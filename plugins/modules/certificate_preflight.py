@@ -128,33 +128,22 @@ msg:
   sample: 'Preflight passed: 12 checks, 11 ok, 1 warning, 0 skipped (clock_skew)'
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.incomes_register.certificates.plugins.module_utils import module_support
+from ansible_collections.incomes_register.certificates.plugins.module_utils import argspec, module_support
 from ansible_collections.incomes_register.certificates.plugins.module_utils import preflight
-from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import CertificateServiceError
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=module_support.merged_spec(
-            module_support.SERVICE_ARGUMENT_SPEC,
+    module = argspec.create_module(
+        argspec.SERVICE,
+        dict(
             path=dict(type='path'),
             private_key_path=dict(type='path'),
             private_key_passphrase=dict(type='str', no_log=True),
             max_clock_skew=dict(type='int', default=preflight.DEFAULT_MAX_CLOCK_SKEW),
         ),
         required_by=dict(private_key_path='path', private_key_passphrase='private_key_path'),
-        supports_check_mode=True,
     )
-    module_support.hide_proxy_password(module)
-    params = module.params
-    try:
-        module_support.check_numbers(params)
-    except CertificateServiceError as error:
-        module_support.fail_from_error(module, error)
-    if params['max_clock_skew'] < 1:
-        module.fail_json(msg='max_clock_skew must be at least 1, not %d. Nothing was sent.' % params['max_clock_skew'])
-    checks = preflight.run(params, client_factory=module_support.build_client)
+    checks = preflight.run(module.params, client_factory=module_support.build_client)
     passed, msg = preflight.summary(checks)
     if not passed:
         module.fail_json(msg=msg, checks=checks, passed=False)

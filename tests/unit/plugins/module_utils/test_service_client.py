@@ -44,17 +44,6 @@ def test_endpoints_follow_the_environment():
         sc.resolve_endpoint('STAGING')
 
 
-def test_pem_bundles_load_from_bytes_and_files(pki, proto, tmp_path):
-    data = proto.pem(pki.service_ca) + proto.pem(pki.service_root)
-    assert sc.load_pem_certificates(data) == [pki.service_ca, pki.service_root]
-    path = tmp_path / 'service-ca.pem'
-    path.write_bytes(data)
-    assert sc.load_pem_certificates(str(path)) == [pki.service_ca, pki.service_root]
-    with pytest.raises(LocalFileError, match='Cannot read'):
-        sc.load_pem_certificates(str(tmp_path / 'missing.pem'))
-    with pytest.raises(CertificateServiceError, match='no valid PEM certificate'):
-        sc.load_pem_certificates(b'not a certificate')
-
 
 def test_a_client_checks_its_settings(service, trust, tmp_path):
     with pytest.raises(CertificateServiceError, match='service_ca_path'):
