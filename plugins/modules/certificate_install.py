@@ -147,7 +147,7 @@ fingerprint_sha256:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.incomes_register.certificates.plugins.module_utils import argspec, dependencies
+from ansible_collections.incomes_register.certificates.plugins.module_utils import argspec, dependencies, install_layouts
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import CertificateServiceError
 
 
@@ -158,7 +158,7 @@ def main():
             private_key_path=dict(type='path', required=True),
             private_key_passphrase=dict(type='str', no_log=True),
             chain_path=dict(type='path'),
-            layout=dict(type='str', default='pem', choices=['pem', 'combined', 'fullchain', 'pkcs12']),
+            layout=dict(type='str', default='pem', choices=list(install_layouts.LAYOUTS)),
             dest=dict(type='path', required=True),
             private_key_dest=dict(type='path'),
             chain_dest=dict(type='path'),

@@ -280,3 +280,30 @@ def test_install_refuses_key_of_another_certificate(sandbox, run_module, tmp_pat
     assert result['failed'] is True
     assert 'does not belong' in result['msg']
     assert not (tmp_path / 'deploy' / 'combined.pem').exists()
+
+
+def test_service_options_set_once_for_the_action_group(sandbox, run_playbook, tmp_path):
+    """meta/runtime.yml's group: module_defaults carries the service options of every task in the play."""
+    cert, key = issued_pair(sandbox, tmp_path, expires_in_days=400)
+    service = dict((k, v) for k, v in service_args(sandbox, tmp_path).items() if k not in ('path', 'private_key_path'))
+    playbook = tmp_path / 'group.yml'
+    playbook.write_text('''
+- hosts: all
+  gather_facts: false
+  module_defaults:
+    group/incomes_register.certificates.service: "{{ service }}"
+  tasks:
+    - name: Renew with nothing but the certificate's own paths
+      incomes_register.certificates.certificate_renew:
+        path: "{{ cert }}"
+        private_key_path: "{{ key }}"
+      register: renewed
+    - name: Save it
+      ansible.builtin.copy:
+        content: "{{ renewed | to_json }}"
+        dest: "{{ results_file }}"
+        mode: "0600"
+''')
+    run = run_playbook(str(playbook), {'service': service, 'cert': cert, 'key': key})
+    assert run.returncode == 0, run
+    assert run.results['changed'] is False and run.results['certificate']['customer_id'] == CUSTOMER

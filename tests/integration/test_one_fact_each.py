@@ -1,0 +1,64 @@
+"""Each domain fact is defined once in Python; YAML cannot import it, so these tests hold the role,
+the playbooks and the Python definitions together."""
+import glob
+import os
+import re
+
+import yaml
+
+from ansible_collections.incomes_register.certificates.plugins.module_utils import argspec, install_layouts
+from ansible_collections.incomes_register.certificates.plugins.module_utils import service_facts
+from ansible_collections.incomes_register.certificates.plugins.module_utils.renewal_policy import (
+    MAX_RENEW_BEFORE_DAYS)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROLE = os.path.join(ROOT, 'roles', 'renewal')
+
+
+def load(*parts):
+    with open(os.path.join(*parts)) as handle:
+        return yaml.safe_load(handle)
+
+
+def role_options():
+    return load(ROLE, 'meta', 'argument_specs.yml')['argument_specs']['main']['options']
+
+
+def test_the_roles_environments_and_layouts_are_the_collections():
+    options = role_options()
+    assert set(options['renewal_environment']['choices']) == set(service_facts.ENVIRONMENTS)
+    target = options['renewal_install_targets']['options']
+    assert target['layout']['choices'] == list(install_layouts.LAYOUTS)
+
+
+def test_the_roles_defaults_are_the_modules_defaults():
+    """A role variable that feeds a module option starts from that option's default."""
+    defaults = load(ROLE, 'defaults', 'main.yml')
+    options = role_options()
+    modules = dict(argspec.SERVICE, **argspec.RETRIEVAL)
+    modules.update(argspec.WINDOW)
+    pairs = dict(renewal_timeout='timeout', renewal_wait_timeout='wait_timeout',
+                 renewal_initial_delay='initial_delay', renewal_poll_interval='poll_interval',
+                 renewal_final_error_codes='final_error_codes', renewal_renew_before_days='renew_before_days')
+    for variable, option in pairs.items():
+        assert defaults[variable] == modules[option]['default'], variable
+        assert options[variable]['default'] == modules[option]['default'], variable
+    assert defaults['renewal_renew_before_days'] == MAX_RENEW_BEFORE_DAYS
+
+
+def test_playbooks_fall_back_to_the_same_window_and_timings():
+    fallbacks = {
+        'renewal_renew_before_days': MAX_RENEW_BEFORE_DAYS,
+        'renewal_initial_delay': argspec.RETRIEVAL['initial_delay']['default'],
+        'renewal_poll_interval': argspec.RETRIEVAL['poll_interval']['default'],
+        'renewal_wait_timeout': argspec.RETRIEVAL['wait_timeout']['default'],
+        'renewal_timeout': argspec.SERVICE['timeout']['default'],
+    }
+    seen = 0
+    for path in glob.glob(os.path.join(ROOT, 'playbooks', '*.yml')):
+        text = open(path).read()
+        for variable, value in fallbacks.items():
+            for found in re.findall(r'%s \| default\(([^)]*)\)' % variable, text):
+                seen += 1
+                assert float(found) == value, '%s: %s defaults to %s, not %s' % (path, variable, found, value)
+    assert seen >= 5
