@@ -14,11 +14,10 @@ import datetime
 import re
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import CertificateRejected
-from ansible_collections.incomes_register.certificates.plugins.module_utils import keys, renewal_policy
+from ansible_collections.incomes_register.certificates.plugins.module_utils import chains, keys, renewal_policy
 
 try:
     from cryptography import x509
-    from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.x509.oid import NameOID
 except ImportError:
@@ -28,9 +27,6 @@ except ImportError:
 # The option of every module that names the bundle verify_chain is given.
 ISSUING_OPTION = 'issuing_ca_path'
 
-# CA certificates allowed above the leaf. The real hierarchy has two (issuing CA, root); the
-# cap stops a hostile or looping bundle from making path building run long.
-MAX_CHAIN_DEPTH = 5
 
 _PEM_CERTIFICATE = re.compile(
     br'-----BEGIN CERTIFICATE-----\r?\n.+?\r?\n-----END CERTIFICATE-----', re.DOTALL)
@@ -91,95 +87,27 @@ def _holdings(trust_certs):
 
 
 def _check_validity(cert, now, role):
-    if now < cert.not_valid_before_utc:
-        raise CertificateRejected('The %s %s is not valid before %s' % (
-            role, _label(cert), _iso(cert.not_valid_before_utc)))
-    if now > cert.not_valid_after_utc:
-        raise CertificateRejected('The %s %s expired on %s' % (role, _label(cert), _iso(cert.not_valid_after_utc)))
-
-
-def _ca_problem(candidate, now, cas_below):
-    """Why candidate may not act as an issuer here, or None."""
-    try:
-        constraints = candidate.extensions.get_extension_for_class(x509.BasicConstraints).value
-    except x509.ExtensionNotFound:
-        return 'has no basicConstraints extension, so it is not a CA'
-    if not constraints.ca:
-        return 'is not a CA (basicConstraints CA is false)'
-    if constraints.path_length is not None and cas_below > constraints.path_length:
-        return 'allows at most %d CA certificates below it' % constraints.path_length
-    try:
-        usage = candidate.extensions.get_extension_for_class(x509.KeyUsage).value
-    except x509.ExtensionNotFound:
-        usage = None
-    if usage is not None and not usage.key_cert_sign:
-        return 'may not sign certificates (keyUsage lacks keyCertSign)'
-    if now < candidate.not_valid_before_utc:
-        return 'is not valid before %s' % _iso(candidate.not_valid_before_utc)
-    if now > candidate.not_valid_after_utc:
-        return 'expired on %s' % _iso(candidate.not_valid_after_utc)
-    return None
-
-
-def _signed_by(cert, issuer):
-    try:
-        cert.verify_directly_issued_by(issuer)
-    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
-        return False
-    return True
-
-
-def _is_self_signed(cert):
-    return cert.subject == cert.issuer and _signed_by(cert, cert)
-
-
-def _find_issuer(cert, trust_certs, now, cas_below):
-    """The trusted certificate that issued cert, or CertificateRejected naming what went wrong."""
-    problems = []
-    for candidate in trust_certs:
-        if candidate.subject != cert.issuer:
-            continue
-        if not _signed_by(cert, candidate):
-            problems.append('the signature does not verify with the key of %s' % _label(candidate))
-            continue
-        problem = _ca_problem(candidate, now, cas_below)
-        if problem:
-            problems.append('the issuer %s %s' % (_label(candidate), problem))
-            continue
-        return candidate
-    if not problems:
-        return None
-    raise CertificateRejected('The certificate %s does not chain to the trusted issuing CA: %s'
-                              % (_label(cert), '; '.join(problems)))
+    problem = chains.validity_problem(cert, now)
+    if problem:
+        raise CertificateRejected('The %s %s %s' % (role, _label(cert), problem))
 
 
 def verify_chain(cert, trust_certs, now=None):
-    """[cert, issuer, ..., top] built only from trust_certs; CertificateRejected when no path exists.
-
-    Every certificate in trust_certs is trusted, so the path may end at an issuing CA without its
-    root. Above the direct issuer the path goes on as long as the bundle holds the next issuer,
-    and every certificate on it must be valid at now.
-    """
+    """[cert, issuer, ..., top] built only from trust_certs (the issuing CA bundle); CertificateRejected when
+    no acceptable path exists, naming a missing issuer and the option whose file should hold it."""
     now = _utc_now(now)
     trust_certs = list(trust_certs)
-    _check_validity(cert, now, 'certificate')
-    issuer = _find_issuer(cert, trust_certs, now, 0)
-    if issuer is None:
+    try:
+        return chains.build_path(cert, trust_certs, now)
+    except chains.ChainProblem as problem:
+        if problem.missing_issuer is None:
+            raise CertificateRejected('The certificate does not chain to the trusted issuing CA: %s'
+                                      % problem.message) from None
+        issuer = problem.missing_issuer.rfc4514_string()
         raise CertificateRejected(
-            'The certificate %s was issued by %s, which is not in the trusted issuing CA bundle (it holds %s). '
-            'Add the certificate of %s, the CA that issued it, to %s'
-            % (_label(cert), cert.issuer.rfc4514_string(), _holdings(trust_certs), cert.issuer.rfc4514_string(),
-               ISSUING_OPTION))
-    path = [cert, issuer]
-    while not _is_self_signed(path[-1]):
-        issuer = _find_issuer(path[-1], trust_certs, now, len(path) - 1)
-        if issuer is None or issuer in path:
-            break
-        if len(path) > MAX_CHAIN_DEPTH:
-            raise CertificateRejected('The chain of %s is longer than %d CA certificates'
-                                      % (_label(cert), MAX_CHAIN_DEPTH))
-        path.append(issuer)
-    return path
+            'The certificate %s, which is not in the trusted issuing CA bundle (it holds %s%s). Add the certificate '
+            'of %s, the CA that issued it, to %s'
+            % (problem.message, _holdings(trust_certs), problem.hint, issuer, ISSUING_OPTION)) from None
 
 
 def validate_issued_certificate(cert, expected_public_key, customer_id, issuing_bundle_certs, now=None):
@@ -209,8 +137,7 @@ def validate_issued_certificate(cert, expected_public_key, customer_id, issuing_
         raise CertificateRejected('Chain check failed: %s' % error.message) from None
 
 
-def _iso(value):
-    return value.astimezone(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
+_iso = chains.iso
 
 
 def _fingerprint(cert, algorithm):

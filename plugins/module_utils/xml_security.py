@@ -16,6 +16,7 @@ import binascii
 import datetime
 import re
 
+from ansible_collections.incomes_register.certificates.plugins.module_utils import chains
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
     RequestValidationError, ResponseRejected)
 
@@ -52,9 +53,6 @@ ENVELOPED_TRANSFORM = 'http://www.w3.org/2000/09/xmldsig#enveloped-signature'
 # variants are refused: comments are not something the service has a reason to sign.
 ACCEPTED_C14N = (C14N_INCLUSIVE, C14N_EXCLUSIVE)
 ACCEPTED_TRANSFORMS = ACCEPTED_C14N + (ENVELOPED_TRANSFORM,)
-
-# A service signer under a root, with perhaps one or two intermediates; anything deeper is not this service.
-MAX_CHAIN_DEPTH = 4
 
 TRUST_OPTION = 'service_ca_path'
 SIGNER_PATTERN_OPTION = 'service_signer_pattern'
@@ -187,58 +185,6 @@ def _describe(cert):
     return cert.subject.rfc4514_string() or '(empty subject)'
 
 
-def _check_validity(cert, now, role):
-    if now < cert.not_valid_before_utc:
-        raise ResponseRejected('%s %s is not valid before %s.' % (role, _describe(cert), cert.not_valid_before_utc))
-    if now > cert.not_valid_after_utc:
-        raise ResponseRejected('%s %s expired on %s.' % (role, _describe(cert), cert.not_valid_after_utc))
-
-
-def _extension(cert, kind):
-    try:
-        return cert.extensions.get_extension_for_class(kind).value
-    except x509.ExtensionNotFound:
-        return None
-
-
-def _issuer_problem(issuer, intermediates_below, now):
-    """Why issuer may not issue the certificate below it, or None."""
-    constraints = _extension(issuer, x509.BasicConstraints)
-    if constraints is None or not constraints.ca:
-        return 'is not a CA certificate (basicConstraints CA is not set)'
-    if constraints.path_length is not None and constraints.path_length < intermediates_below:
-        return 'does not allow %d intermediate CA(s) below it (pathLenConstraint)' % intermediates_below
-    usage = _extension(issuer, x509.KeyUsage)
-    if usage is not None and not usage.key_cert_sign:
-        return 'may not sign certificates (keyUsage lacks keyCertSign)'
-    if now < issuer.not_valid_before_utc or now > issuer.not_valid_after_utc:
-        return 'is not valid now (valid %s to %s)' % (issuer.not_valid_before_utc, issuer.not_valid_after_utc)
-    return None
-
-
-def _issued_by(cert, issuer):
-    try:
-        cert.verify_directly_issued_by(issuer)
-    except (ValueError, TypeError, InvalidSignature):
-        return False
-    return True
-
-
-def _find_issuer(cert, anchors, path, now):
-    problems = []
-    for candidate in anchors:
-        if candidate in path or candidate.subject != cert.issuer or not _issued_by(cert, candidate):
-            continue
-        problem = _issuer_problem(candidate, len(path) - 1, now)
-        if problem is None:
-            return candidate
-        problems.append('%s %s' % (_describe(candidate), problem))
-    if problems:
-        raise ResponseRejected('The CA of the response signing certificate in %s cannot be used: %s.'
-                               % (TRUST_OPTION, '; '.join(problems)))
-    return None
-
-
 def _common_name(cert):
     names = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
     return names[0].value if names else ''
@@ -247,11 +193,11 @@ def _common_name(cert):
 def check_signer_identity(signer, signer_pattern=None):
     """Accept only a certificate that may sign as the service: not a CA, not a customer's certificate, and
     matching signer_pattern (a regular expression searched in the RFC 4514 subject) when one is given."""
-    constraints = _extension(signer, x509.BasicConstraints)
+    constraints = chains.extension(signer, x509.BasicConstraints)
     if constraints is not None and constraints.ca:
         raise ResponseRejected('The response was signed with the CA certificate %s, not with a service signing '
                                'certificate.' % _describe(signer))
-    usage = _extension(signer, x509.KeyUsage)
+    usage = chains.extension(signer, x509.KeyUsage)
     if usage is not None and not (usage.digital_signature or usage.content_commitment):
         raise ResponseRejected('The response signing certificate %s may not make signatures (keyUsage).'
                                % _describe(signer))
@@ -267,30 +213,22 @@ def check_signer_identity(signer, signer_pattern=None):
 
 def check_signer_chain(signer, trust_anchor_certs, now):
     """Accept signer only if it is valid now and chains to the trust bundle through bundle certificates only."""
-    _check_validity(signer, now, 'The response signing certificate')
-    if signer in trust_anchor_certs:
-        return
-    path = [signer]
-    while len(path) <= MAX_CHAIN_DEPTH:
-        issuer = _find_issuer(path[-1], trust_anchor_certs, path, now)
-        if issuer is None:
-            if len(path) == 1:
-                # A trust file with the root but not the service's intermediate looks exactly like a forged
-                # signer from here, so the message gives both readings and what the file holds.
-                raise ResponseRejected(
-                    'The response was signed by %s, issued by %s, which is not in %s (it holds %s). If %s is the '
-                    "certificate service's intermediate CA, add its certificate, as the Tax Administration "
-                    'publishes it, to %s; otherwise the response does not come from the certificate service.'
-                    % (_describe(signer), signer.issuer.rfc4514_string(), TRUST_OPTION,
-                       '; '.join(_describe(cert) for cert in trust_anchor_certs), signer.issuer.rfc4514_string(),
-                       TRUST_OPTION))
-            # The top of what the bundle holds is a trust anchor even when it is not a self-signed root.
-            return
-        if issuer.issuer == issuer.subject and _issued_by(issuer, issuer):
-            return
-        path.append(issuer)
-    raise ResponseRejected('The chain of the response signing certificate is longer than %d certificates.'
-                           % MAX_CHAIN_DEPTH)
+    try:
+        chains.build_path(signer, trust_anchor_certs, now)
+    except chains.ChainProblem as problem:
+        if problem.missing_issuer is None:
+            raise ResponseRejected('The response signing certificate cannot be trusted: %s (checked against %s).'
+                                   % (problem.message, TRUST_OPTION)) from None
+        # A trust file with the root but not the service's intermediate looks exactly like a forged signer
+        # from here, so the message gives both readings and what the file holds.
+        issuer = problem.missing_issuer.rfc4514_string()
+        raise ResponseRejected(
+            'The response was signed by %s, issued by %s, which is not in %s (it holds %s%s). If %s is the '
+            "certificate service's intermediate CA, add its certificate, as the Tax Administration publishes it, "
+            'to %s; otherwise the response does not come from the certificate service.'
+            % (_describe(signer), issuer, TRUST_OPTION,
+               '; '.join(_describe(cert) for cert in trust_anchor_certs), problem.hint, issuer,
+               TRUST_OPTION)) from None
 
 
 def _verification_config(now):

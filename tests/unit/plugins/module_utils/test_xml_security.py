@@ -213,7 +213,7 @@ def test_issuer_must_be_a_ca(proto, responses):
     root_key, leaf_key = proto.rsa_key('not-ca-root'), proto.rsa_key('signer')
     not_ca = proto.cert('Not a CA', root_key, ca=False)
     signer = proto.cert('signer', leaf_key, not_ca, root_key, key_usage='sign')
-    with pytest.raises(ResponseRejected, match='is not a CA certificate'):
+    with pytest.raises(ResponseRejected, match='is not a CA'):
         xml_security.verify_signed_response(_signed_by(proto, responses, signer, leaf_key), [not_ca])
 
 
