@@ -22,7 +22,8 @@ import threading
 import time
 from urllib.parse import urlsplit
 
-from ansible_collections.incomes_register.certificates.plugins.module_utils import keys, soap_messages
+from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import keys
+from ansible_collections.incomes_register.certificates.plugins.module_utils._wire import soap_messages
 from irsandbox import pki
 from irsandbox.layout import Layout
 from irsandbox.store import Store

@@ -14,7 +14,7 @@ __metaclass__ = type
 from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.incomes_register.certificates.plugins.module_utils import service_facts
+from ansible_collections.incomes_register.certificates.plugins.module_utils._wire import service_facts
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
     CertificateServiceError, RequestValidationError)
 from ansible_collections.incomes_register.certificates.plugins.module_utils.renewal_policy import (

@@ -18,15 +18,15 @@ import datetime
 import hashlib
 import os
 
-from ansible_collections.incomes_register.certificates.plugins.module_utils import certificates as certs
-from ansible_collections.incomes_register.certificates.plugins.module_utils import keys
-from ansible_collections.incomes_register.certificates.plugins.module_utils import pending_state
+from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import certificates as certs
+from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import keys
+from ansible_collections.incomes_register.certificates.plugins.module_utils._store import pending_state
 from ansible_collections.incomes_register.certificates.plugins.module_utils import renewal_policy
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
     CertificateExpired, CertificateMissing, CertificateServiceError, RequestValidationError, ResponseRejected,
     ServiceFault, StateError, TransportError)
 
-from ansible_collections.incomes_register.certificates.plugins.module_utils.pending_state import (
+from ansible_collections.incomes_register.certificates.plugins.module_utils._store.pending_state import (
     PREPARED, RESUMABLE_PHASES, RETRIEVED, SENT, SUBMITTED)
 
 
@@ -115,7 +115,7 @@ def _pending(store, params):
 
 def resume(store, client, state, customer_id, customer_name, issuing_bundle, wait_options, outcome):
     """Finish a request that a previous run got a RetrievalId for: poll, verify, swap in."""
-    from ansible_collections.incomes_register.certificates.plugins.module_utils.retrieval import wait_for_certificate
+    from ansible_collections.incomes_register.certificates.plugins.module_utils._wire.retrieval import wait_for_certificate
     pending_state.check_same_request(state, store.state_path, customer_id, None, endpoint=client.endpoint)
     outcome.retrieval_id = state.get('retrieval_id')
     if state['phase'] != RETRIEVED:

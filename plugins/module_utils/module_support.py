@@ -15,8 +15,8 @@ from ansible_collections.incomes_register.certificates.plugins.module_utils.rene
 
 
 def load_trust(path, what):
-    from ansible_collections.incomes_register.certificates.plugins.module_utils.certificates import load_pem_bundle
-    from ansible_collections.incomes_register.certificates.plugins.module_utils.file_ops import read_file
+    from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto.certificates import load_pem_bundle
+    from ansible_collections.incomes_register.certificates.plugins.module_utils._store.file_ops import read_file
     data = read_file(path)
     if data is None:
         raise CertificateServiceError('%s %s does not exist' % (what, path))
@@ -33,7 +33,7 @@ def issuing_bundle(params):
 def build_client(params):
     # Imported here so that modules which never reach the service (info, install) never load lxml
     # or signxml.
-    from ansible_collections.incomes_register.certificates.plugins.module_utils.service_client import (
+    from ansible_collections.incomes_register.certificates.plugins.module_utils._wire.service_client import (
         CertificateServiceClient, resolve_endpoint)
     return CertificateServiceClient(
         endpoint=resolve_endpoint(params['environment'], params.get('endpoint')),
@@ -57,8 +57,8 @@ def wait_options(params):
 
 
 def build_store(params):
-    from ansible_collections.incomes_register.certificates.plugins.module_utils.file_ops import parse_mode
-    from ansible_collections.incomes_register.certificates.plugins.module_utils.certificate_store import CertificateStore
+    from ansible_collections.incomes_register.certificates.plugins.module_utils._store.file_ops import parse_mode
+    from ansible_collections.incomes_register.certificates.plugins.module_utils._store.certificate_store import CertificateStore
     return CertificateStore(
         path=params['path'], private_key_path=params['private_key_path'],
         passphrase=params.get('private_key_passphrase') or None, state_path=params.get('state_path'),

@@ -18,7 +18,7 @@ import sys
 from urllib.parse import urlsplit
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils import dependencies
-from ansible_collections.incomes_register.certificates.plugins.module_utils import file_ops
+from ansible_collections.incomes_register.certificates.plugins.module_utils._store import file_ops
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
     CertificateServiceError, RequestValidationError, ResponseRejected, ServiceFault, TransportError)
 
@@ -86,7 +86,7 @@ def _needs(missing, *names):
 
 def check_trust_file(option, path, now):
     """(check, certificates or None) for one trust file: present, PEM certificates, none expired."""
-    from ansible_collections.incomes_register.certificates.plugins.module_utils import certificates
+    from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import certificates
     if not path:
         return check(option, SKIPPED, '%s is not set: the HTTPS certificate of the service is verified with the CA '
                                       'bundle of the requests library (certifi).' % option), None
@@ -120,7 +120,7 @@ def check_trust_file(option, path, now):
 
 
 def _load_key(params):
-    from ansible_collections.incomes_register.certificates.plugins.module_utils import keys
+    from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import keys
     path = params['private_key_path']
     data = file_ops.read_file(path)
     if data is None:
@@ -131,7 +131,7 @@ def _load_key(params):
 
 def check_installed(params, issuing_certs, now):
     """The certificate and chain checks of the installed pair, when path is given."""
-    from ansible_collections.incomes_register.certificates.plugins.module_utils import certificates, keys
+    from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import certificates, keys
     path = params.get('path')
     if not path:
         reason = 'path is not set, so there is no installed certificate to check.'
@@ -174,7 +174,7 @@ def check_installed(params, issuing_certs, now):
 
 
 def _check_chain(cert, issuing_certs, now):
-    from ansible_collections.incomes_register.certificates.plugins.module_utils import certificates
+    from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import certificates
     if issuing_certs is None:
         return check('certificate_chain', SKIPPED, 'issuing_ca_path is unusable (see issuing_ca_path).')
     try:

@@ -214,7 +214,7 @@ def main():
                             ('private_key_passphrase', 'certificates')],
     )
     dependencies.require_libraries(module, 'cryptography')
-    from ansible_collections.incomes_register.certificates.plugins.module_utils.certificate_report import report
+    from ansible_collections.incomes_register.certificates.plugins.module_utils._report.certificate_report import report
     params = module.params
     if params['certificates'] is None:
         module.exit_json(changed=False, **report(params))

@@ -147,7 +147,8 @@ fingerprint_sha256:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.incomes_register.certificates.plugins.module_utils import argspec, dependencies, install_layouts
+from ansible_collections.incomes_register.certificates.plugins.module_utils import argspec, dependencies
+from ansible_collections.incomes_register.certificates.plugins.module_utils._install import install_layouts
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import CertificateServiceError
 
 
@@ -173,8 +174,8 @@ def main():
         supports_check_mode=True,
     )
     dependencies.require_libraries(module, 'cryptography')
-    from ansible_collections.incomes_register.certificates.plugins.module_utils import installation
-    from ansible_collections.incomes_register.certificates.plugins.module_utils.certificates import describe_certificate
+    from ansible_collections.incomes_register.certificates.plugins.module_utils._install import installation
+    from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto.certificates import describe_certificate
     params = module.params
     files, backups, diffs = [], {}, []
     try:

@@ -208,8 +208,8 @@ import stat
 
 from ansible.module_utils.basic import missing_required_lib
 from ansible_collections.incomes_register.certificates.plugins.module_utils import argspec
-from ansible_collections.incomes_register.certificates.plugins.module_utils import expiry_report as report
-from ansible_collections.incomes_register.certificates.plugins.module_utils import file_ops
+from ansible_collections.incomes_register.certificates.plugins.module_utils._report import expiry_report as report
+from ansible_collections.incomes_register.certificates.plugins.module_utils._store import file_ops
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import CertificateServiceError
 
 REPORT_FILE_MODE = 0o644

@@ -156,8 +156,8 @@ import datetime
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.incomes_register.certificates.plugins.module_utils import file_ops
-from ansible_collections.incomes_register.certificates.plugins.module_utils import preflight_report as report
+from ansible_collections.incomes_register.certificates.plugins.module_utils._store import file_ops
+from ansible_collections.incomes_register.certificates.plugins.module_utils._report import preflight_report as report
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import CertificateServiceError
 
 REPORT_FILE_MODE = 0o644

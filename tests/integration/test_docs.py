@@ -10,7 +10,8 @@ import sys
 
 import yaml
 
-from ansible_collections.incomes_register.certificates.plugins.module_utils import error_codes, errors
+from ansible_collections.incomes_register.certificates.plugins.module_utils import errors
+from ansible_collections.incomes_register.certificates.plugins.module_utils._wire import error_codes
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DOCS = os.path.join(ROOT, 'docs')

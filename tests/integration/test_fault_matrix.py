@@ -428,7 +428,7 @@ def test_killed_between_the_two_renames_rerun_finishes_the_swap(sandbox, ansible
     """The swap is two renames, key then certificate; a crash between them is the one moment the pair in
     place does not match. The window is too short to hit with a signal, so the test builds the files such
     a crash leaves from a real renewal (with the collection's own state writer), then reruns."""
-    from ansible_collections.incomes_register.certificates.plugins.module_utils import pending_state
+    from ansible_collections.incomes_register.certificates.plugins.module_utils._store import pending_state
 
     customer = '5100024-4'
     lineage = Lineage(tmp_path / 'host').issue(sandbox, customer, expires_in_days=30)

@@ -6,8 +6,9 @@ import re
 
 import yaml
 
-from ansible_collections.incomes_register.certificates.plugins.module_utils import argspec, install_layouts
-from ansible_collections.incomes_register.certificates.plugins.module_utils import service_facts
+from ansible_collections.incomes_register.certificates.plugins.module_utils import argspec
+from ansible_collections.incomes_register.certificates.plugins.module_utils._install import install_layouts
+from ansible_collections.incomes_register.certificates.plugins.module_utils._wire import service_facts
 from ansible_collections.incomes_register.certificates.plugins.module_utils.renewal_policy import (
     MAX_RENEW_BEFORE_DAYS)
 

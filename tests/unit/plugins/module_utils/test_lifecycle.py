@@ -13,11 +13,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pki_fixtures  # noqa: E402
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils import lifecycle  # noqa: E402
-from ansible_collections.incomes_register.certificates.plugins.module_utils.certificate_store import (  # noqa: E402
+from ansible_collections.incomes_register.certificates.plugins.module_utils._store.certificate_store import (  # noqa: E402
     CertificateStore)
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (  # noqa: E402
     CertificateExpired, CertificateMissing, CertificateServiceError, RenewalNotAllowed, StateError)
-from ansible_collections.incomes_register.certificates.plugins.module_utils.keys import PrivateKeyError  # noqa: E402
+from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto.keys import PrivateKeyError  # noqa: E402
 
 NOW = pki_fixtures.NOW
 DAY = pki_fixtures.DAY

@@ -22,10 +22,10 @@ __metaclass__ = type
 import contextlib
 import os
 
-from ansible_collections.incomes_register.certificates.plugins.module_utils import certificates as certs
-from ansible_collections.incomes_register.certificates.plugins.module_utils import file_ops
-from ansible_collections.incomes_register.certificates.plugins.module_utils import keys
-from ansible_collections.incomes_register.certificates.plugins.module_utils import pending_state
+from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import certificates as certs
+from ansible_collections.incomes_register.certificates.plugins.module_utils._store import file_ops
+from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import keys
+from ansible_collections.incomes_register.certificates.plugins.module_utils._store import pending_state
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
     CertificateRejected, CertificateServiceError, LocalFileError, StateError)
 

@@ -16,9 +16,9 @@ import signal
 import threading
 from urllib.parse import urlsplit
 
-from ansible_collections.incomes_register.certificates.plugins.module_utils import error_codes, service_facts
-from ansible_collections.incomes_register.certificates.plugins.module_utils import soap_messages
-from ansible_collections.incomes_register.certificates.plugins.module_utils import xml_security
+from ansible_collections.incomes_register.certificates.plugins.module_utils._wire import error_codes, service_facts
+from ansible_collections.incomes_register.certificates.plugins.module_utils._wire import soap_messages
+from ansible_collections.incomes_register.certificates.plugins.module_utils._wire import xml_security
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
     CertificateNotReady, CertificateServiceError, LocalFileError, RequestValidationError, ResponseRejected,
     ServiceFault, TransportError)

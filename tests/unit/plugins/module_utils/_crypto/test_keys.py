@@ -6,10 +6,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import pki_fixtures  # noqa: E402
 
-from ansible_collections.incomes_register.certificates.plugins.module_utils import keys  # noqa: E402
+from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import keys  # noqa: E402
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (  # noqa: E402
     CertificateServiceError, LocalFileError, RequestValidationError)
 

@@ -5,10 +5,10 @@ import sys
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import pki_fixtures  # noqa: E402
 
-from ansible_collections.incomes_register.certificates.plugins.module_utils.certificate_report import (  # noqa: E402
+from ansible_collections.incomes_register.certificates.plugins.module_utils._report.certificate_report import (  # noqa: E402
     report)
 
 NOW = pki_fixtures.NOW

@@ -16,7 +16,7 @@ import binascii
 import datetime
 import re
 
-from ansible_collections.incomes_register.certificates.plugins.module_utils import chains
+from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import chains
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
     RequestValidationError, ResponseRejected)
 

@@ -9,10 +9,10 @@ __metaclass__ = type
 import os
 import stat
 
-from ansible_collections.incomes_register.certificates.plugins.module_utils import certificates as certs
-from ansible_collections.incomes_register.certificates.plugins.module_utils import file_ops
-from ansible_collections.incomes_register.certificates.plugins.module_utils import install_layouts
-from ansible_collections.incomes_register.certificates.plugins.module_utils import keys
+from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import certificates as certs
+from ansible_collections.incomes_register.certificates.plugins.module_utils._store import file_ops
+from ansible_collections.incomes_register.certificates.plugins.module_utils._install import install_layouts
+from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import keys
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
     CertificateServiceError, LocalFileError)
 

@@ -8,7 +8,7 @@ from cryptography.hazmat.primitives import serialization
 from lxml import etree
 from signxml import SignatureConfiguration, XMLVerifier
 
-from ansible_collections.incomes_register.certificates.plugins.module_utils import service_client as sc
+from ansible_collections.incomes_register.certificates.plugins.module_utils._wire import service_client as sc
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
     CertificateNotReady, CertificateServiceError, LocalFileError, RequestValidationError, ResponseRejected,
     ServiceFault, TransportError)

@@ -4,7 +4,7 @@ import stat
 
 import pytest
 
-from ansible_collections.incomes_register.certificates.plugins.module_utils import pending_state
+from ansible_collections.incomes_register.certificates.plugins.module_utils._store import pending_state
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import StateError
 
 KEY_PEM = '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n'

@@ -14,7 +14,8 @@ import datetime
 import re
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import CertificateRejected
-from ansible_collections.incomes_register.certificates.plugins.module_utils import chains, keys, renewal_policy
+from ansible_collections.incomes_register.certificates.plugins.module_utils import renewal_policy
+from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import chains, keys
 
 try:
     from cryptography import x509

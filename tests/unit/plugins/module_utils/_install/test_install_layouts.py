@@ -5,11 +5,11 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import pki_fixtures as pf  # noqa: E402
 
-from ansible_collections.incomes_register.certificates.plugins.module_utils import install_layouts  # noqa: E402
-from ansible_collections.incomes_register.certificates.plugins.module_utils.certificates import (  # noqa: E402
+from ansible_collections.incomes_register.certificates.plugins.module_utils._install import install_layouts  # noqa: E402
+from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto.certificates import (  # noqa: E402
     certificate_to_pem, load_pem_bundle)
 
 PASSPHRASE = 'keystore secret'

@@ -9,7 +9,7 @@ from lxml import etree
 from signxml import (CanonicalizationMethod, DigestAlgorithm, InvalidSignature, SignatureConfiguration, SignatureMethod,
                      XMLSigner, XMLVerifier, methods)
 
-from ansible_collections.incomes_register.certificates.plugins.module_utils import xml_security
+from ansible_collections.incomes_register.certificates.plugins.module_utils._wire import xml_security
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
     RequestValidationError, ResponseRejected)
 

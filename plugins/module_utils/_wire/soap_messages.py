@@ -19,7 +19,7 @@ import unicodedata
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
     RequestValidationError, ResponseRejected, TransportError)
-from ansible_collections.incomes_register.certificates.plugins.module_utils import service_facts, xml_security
+from ansible_collections.incomes_register.certificates.plugins.module_utils._wire import service_facts, xml_security
 
 try:
     from lxml import etree

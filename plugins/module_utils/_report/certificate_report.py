@@ -6,9 +6,9 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.incomes_register.certificates.plugins.module_utils import certificates as certs
-from ansible_collections.incomes_register.certificates.plugins.module_utils import file_ops
-from ansible_collections.incomes_register.certificates.plugins.module_utils import keys
+from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import certificates as certs
+from ansible_collections.incomes_register.certificates.plugins.module_utils._store import file_ops
+from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import keys
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import CertificateServiceError
 
 

@@ -22,7 +22,7 @@ import json
 import os
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import LocalFileError, StateError
-from ansible_collections.incomes_register.certificates.plugins.module_utils.file_ops import (
+from ansible_collections.incomes_register.certificates.plugins.module_utils._store.file_ops import (
     PRIVATE_FILE_MODE, atomic_write, check_private_file, read_file, fsync_directory)
 
 STATE_VERSION = 1

@@ -1,9 +1,9 @@
 import pytest
 
-from ansible_collections.incomes_register.certificates.plugins.module_utils import service_client as sc
+from ansible_collections.incomes_register.certificates.plugins.module_utils._wire import service_client as sc
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
     CertificateNotReady, CertificateServiceError, ResponseRejected, ServiceFault, TransportError)
-from ansible_collections.incomes_register.certificates.plugins.module_utils.retrieval import wait_for_certificate
+from ansible_collections.incomes_register.certificates.plugins.module_utils._wire.retrieval import wait_for_certificate
 
 CERT = b'0\x82certificate'
 

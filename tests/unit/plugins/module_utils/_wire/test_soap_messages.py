@@ -5,7 +5,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from lxml import etree
 from signxml import SignatureConfiguration, XMLVerifier
 
-from ansible_collections.incomes_register.certificates.plugins.module_utils import soap_messages as sm
+from ansible_collections.incomes_register.certificates.plugins.module_utils._wire import soap_messages as sm
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
     RequestValidationError, ResponseRejected, TransportError)
 

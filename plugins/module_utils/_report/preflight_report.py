@@ -15,8 +15,8 @@ import datetime
 import io
 import json
 
-from ansible_collections.incomes_register.certificates.plugins.module_utils import expiry_report
-from ansible_collections.incomes_register.certificates.plugins.module_utils.expiry_report import (
+from ansible_collections.incomes_register.certificates.plugins.module_utils._report import expiry_report
+from ansible_collections.incomes_register.certificates.plugins.module_utils._report.expiry_report import (
     CSS, ReportError, csv_cell, html_text, prometheus_labels)
 from ansible_collections.incomes_register.certificates.plugins.module_utils.preflight import (
     FAIL, OK, SKIPPED, STATUSES as CHECK_STATUSES, WARN)

@@ -5,11 +5,11 @@ import sys
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import pki_fixtures as pf  # noqa: E402
 from pki_fixtures import DAY, NOW  # noqa: E402
 
-from ansible_collections.incomes_register.certificates.plugins.module_utils import certificates  # noqa: E402
+from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import certificates  # noqa: E402
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (  # noqa: E402
     CertificateRejected)
 

@@ -22,8 +22,8 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.incomes_register.certificates.plugins.module_utils import keys
-from ansible_collections.incomes_register.certificates.plugins.module_utils.certificates import certificate_to_pem
+from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import keys
+from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto.certificates import certificate_to_pem
 
 try:
     from cryptography.hazmat.primitives import serialization

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from ansible_collections.incomes_register.certificates.plugins.module_utils import file_ops
+from ansible_collections.incomes_register.certificates.plugins.module_utils._store import file_ops
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import LocalFileError
 
 

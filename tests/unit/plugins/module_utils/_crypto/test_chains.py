@@ -5,13 +5,13 @@ import sys
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import pki_fixtures as pf  # noqa: E402
 from pki_fixtures import NOW  # noqa: E402
 
-from ansible_collections.incomes_register.certificates.plugins.module_utils import chains  # noqa: E402
-from ansible_collections.incomes_register.certificates.plugins.module_utils import certificates  # noqa: E402
-from ansible_collections.incomes_register.certificates.plugins.module_utils import xml_security  # noqa: E402
+from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import chains  # noqa: E402
+from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import certificates  # noqa: E402
+from ansible_collections.incomes_register.certificates.plugins.module_utils._wire import xml_security  # noqa: E402
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (  # noqa: E402
     CertificateRejected, ResponseRejected)
 

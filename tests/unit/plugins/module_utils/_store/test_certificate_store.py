@@ -3,11 +3,12 @@ import sys
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import pki_fixtures  # noqa: E402
 
-from ansible_collections.incomes_register.certificates.plugins.module_utils import certificate_store  # noqa: E402
-from ansible_collections.incomes_register.certificates.plugins.module_utils import file_ops, keys  # noqa: E402
+from ansible_collections.incomes_register.certificates.plugins.module_utils._store import certificate_store  # noqa: E402
+from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import keys  # noqa: E402
+from ansible_collections.incomes_register.certificates.plugins.module_utils._store import file_ops  # noqa: E402
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import LocalFileError  # noqa: E402
 
 
