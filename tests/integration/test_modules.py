@@ -307,3 +307,29 @@ def test_service_options_set_once_for_the_action_group(sandbox, run_playbook, tm
     run = run_playbook(str(playbook), {'service': service, 'cert': cert, 'key': key})
     assert run.returncode == 0, run
     assert run.results['changed'] is False and run.results['certificate']['customer_id'] == CUSTOMER
+
+
+def test_the_certificate_is_described_against_the_tasks_own_window(sandbox, run_module, tmp_path):
+    issued_pair(sandbox, tmp_path, expires_in_days=45)
+    run, result = run_module('certificate_renew', service_args(sandbox, tmp_path, renew_before_days=30))
+    assert run.returncode == 0, run
+    assert result['changed'] is False
+    assert result['certificate']['in_renewal_window'] is False, 'a 30-day window with 45 days left'
+    run, result = run_module('certificate_renew', service_args(sandbox, tmp_path, renew_before_days=61))
+    assert result.get('failed') is True and 'renew_before_days must be at most 60' in result['msg']
+
+
+def test_a_request_in_flight_is_not_resumed_under_another_environment(sandbox, run_module, tmp_path):
+    transfer_id, transfer_password = sandbox.subscribe('3456789-0', 'Siirto Oy', 'TEST')
+    args = service_args(sandbox, tmp_path, customer_id='3456789-0', transfer_id=transfer_id,
+                        transfer_password=transfer_password, wait=False)
+    run, result = run_module('certificate_request', args)
+    assert run.returncode == 0 and result['action'] == 'pending', run
+    before = operation_counts(sandbox)
+    retrieve = dict((k, v) for k, v in args.items() if k not in ('transfer_id', 'transfer_password', 'wait'))
+    run, result = run_module('certificate_retrieve', dict(retrieve, environment='PRODUCTION'))
+    assert result.get('failed') is True, result
+    assert 'was made with environment TEST, but this task uses PRODUCTION' in result['msg']
+    assert calls_delta(before, operation_counts(sandbox))['getCertificate'] == 0
+    run, result = run_module('certificate_retrieve', retrieve)
+    assert run.returncode == 0 and result['action'] == 'retrieved', run
