@@ -44,7 +44,6 @@ def test_endpoints_follow_the_environment():
         sc.resolve_endpoint('STAGING')
 
 
-
 def test_a_client_checks_its_settings(service, trust, tmp_path):
     with pytest.raises(CertificateServiceError, match='service_ca_path'):
         sc.CertificateServiceClient(service.url, 'TEST', [])
