@@ -14,16 +14,20 @@ __metaclass__ = type
 class CertificateServiceError(Exception):
     """Base class: something the user has to know about, with a message that says what to do."""
 
-    def __init__(self, message, code=None):
+    def __init__(self, message, code=None, service_errors=None):
         super(CertificateServiceError, self).__init__(message)
         self.message = message
         self.code = code
+        # (ErrorCode, ErrorMessage) pairs the service answered with, when they explain this error.
+        self.service_errors = list(service_errors or [])
 
     def details(self):
         """Extra, secret-free facts for fail_json."""
         result = {'error_type': type(self).__name__}
         if self.code:
             result['error_code'] = self.code
+        if self.service_errors:
+            result['service_errors'] = [{'code': c, 'message': m} for c, m in self.service_errors]
         return result
 
 

@@ -306,6 +306,7 @@ def retrieve(store, client_factory, params, issuing_bundle, wait_options, check_
     """certificate_retrieve: finish whatever request or renewal the state file records."""
     outcome = Outcome()
     state = _pending(store, params)
+    recorded = bool(state)
     if params.get('retrieval_id'):
         if state and state.get('retrieval_id') not in (None, params['retrieval_id']):
             raise StateError('The state file %s records RetrievalId %s, not %s.'
@@ -329,7 +330,10 @@ def retrieve(store, client_factory, params, issuing_bundle, wait_options, check_
     if check_mode:
         outcome.changed = True
         return outcome
-    store.save_state(state)
+    if recorded:
+        store.save_state(state)
+    # A RetrievalId only given as an option is not recorded before the service has answered with the
+    # certificate: a mistyped one must not make every later run poll it.
     resume(store, outcome.connect(client_factory), state, params['customer_id'], params.get('customer_name'),
            issuing_bundle, wait_options, outcome)
     outcome.message = 'Retrieved and installed the certificate for RetrievalId %s.' % state['retrieval_id']

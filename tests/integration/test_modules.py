@@ -333,3 +333,19 @@ def test_a_request_in_flight_is_not_resumed_under_another_environment(sandbox, r
     assert calls_delta(before, operation_counts(sandbox))['getCertificate'] == 0
     run, result = run_module('certificate_retrieve', retrieve)
     assert run.returncode == 0 and result['action'] == 'retrieved', run
+
+
+def test_a_mistyped_retrieval_id_fails_with_both_readings_and_is_not_recorded(sandbox, run_module, tmp_path):
+    transfer_id, transfer_password = sandbox.subscribe('4567890-1', 'Kirjoitus Oy', 'TEST')
+    args = service_args(sandbox, tmp_path, customer_id='4567890-1', transfer_id=transfer_id,
+                        transfer_password=transfer_password, wait=False)
+    run, result = run_module('certificate_request', args)
+    assert run.returncode == 0 and result['action'] == 'pending', run
+    os.unlink(result['state_path'])  # as if the state file were lost: the user types the RetrievalId
+    retrieve = dict((k, v) for k, v in args.items() if k not in ('transfer_id', 'transfer_password', 'wait'))
+    run, result = run_module('certificate_retrieve', dict(retrieve, retrieval_id='X' * 20, wait_timeout=2,
+                                                          poll_interval=0.5))
+    assert result.get('failed') is True, result
+    assert 'the service kept answering FAIL' in result['msg'] and 'Or the RetrievalId is wrong' in result['msg']
+    assert result['service_errors'] and result['service_errors'][0]['code'] == result['error_code']
+    assert not os.path.exists(args['path'] + '.state.json'), 'a mistyped RetrievalId must not be recorded'

@@ -52,9 +52,8 @@ def test_paths_that_are_one_file_are_refused_before_anything_is_sent(sandbox, ru
     elif clash == 'state_is_certificate':
         wrong['state_path'] = args['path']
     elif clash == 'certificate_is_key':
-        # Through a link to the key's directory: the same file under another name.
-        os.symlink(str(tmp_path / 'private'), str(tmp_path / 'alias'))
-        wrong['path'] = str(tmp_path / 'alias' / 'key.pem')
+        # The same file spelt another way.
+        wrong['path'] = str(tmp_path / 'certs' / '..' / 'private' / 'key.pem')
     else:
         wrong['path'] = key + '.new'
     before = operation_counts(sandbox)
@@ -264,10 +263,13 @@ def test_a_response_signed_by_a_customer_is_refused_even_when_the_trust_file_hol
     issued_pair(sandbox, tmp_path, expires_in_days=30)
     args = service_args(sandbox, tmp_path, service_ca_path=sandbox.issuing_ca_pem)
     sandbox.set_fault('renewCertificate', 'customer-signer', times=1)
+    before = operation_counts(sandbox)
     try:
         run, result = run_module('certificate_renew', args)
     finally:
         sandbox.clear_faults()
     assert result.get('failed') is True, result
+    # Refused on the answer to RenewCertificate itself: nothing in it was believed.
+    assert calls_delta(before, operation_counts(sandbox))['getCertificate'] == 0
     assert 'signed with the certificate of customer 7777777-7' in result['msg']
     assert result['error_type'] == 'ResponseRejected'

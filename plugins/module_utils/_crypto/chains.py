@@ -117,16 +117,18 @@ def _namesake(cert, bundle):
     return ''
 
 
-def build_path(cert, bundle, now):
+def build_path(cert, bundle, now, pinned_leaf=False):
     """[cert, issuer, ..., top], every issuer from bundle; ChainProblem when there is no acceptable path.
 
-    cert itself must be valid at now, and so must every CA on the path.
+    cert itself must be valid at now, and so must every CA on the path. With pinned_leaf, cert is also
+    accepted by being in the bundle itself (a response signer certificate given as the trust anchor);
+    an issued certificate always needs a CA from the bundle.
     """
     bundle = list(bundle)
     problem = validity_problem(cert, now)
     if problem:
         raise ChainProblem('%s %s' % (describe(cert), problem))
-    if cert in bundle:
+    if pinned_leaf and cert in bundle:
         return [cert]
     path = [cert]
     # The leaf needs an issuer from the bundle even when it signed itself: a self-signed certificate is

@@ -21,6 +21,7 @@ __metaclass__ = type
 
 import contextlib
 import os
+import time
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import certificates as certs
 from ansible_collections.incomes_register.certificates.plugins.module_utils._store import file_ops
@@ -55,10 +56,12 @@ class CertificateStore(object):
     def lock(self, timeout):
         """Hold this certificate's lock and its key's, so that two tasks sharing a key never interleave."""
         self._ensure_directories()
+        deadline = time.monotonic() + timeout
         stack = contextlib.ExitStack()
         with stack:
-            stack.enter_context(file_ops.HostLock(self.lock_path, timeout=timeout))
-            stack.enter_context(file_ops.HostLock(self.key_lock_path, timeout=timeout))
+            # One order for every task (one task's certificate may be another's key) and one deadline for both.
+            for path in sorted((self.lock_path, self.key_lock_path), key=os.path.realpath):
+                stack.enter_context(file_ops.HostLock(path, timeout=max(0, deadline - time.monotonic())))
             for path in self._written_paths():
                 file_ops.remove_stale_temp_files(path)
             return stack.pop_all()
@@ -120,7 +123,7 @@ class CertificateStore(object):
         check (keys.load_private_key) runs only for a key that is going to sign.
         """
         path = path or self.key_path
-        data = file_ops.read_file(path)
+        data = file_ops.read_regular_file(path)
         if data is None:
             return None
         file_ops.check_private_file(path, owner=self.owner)

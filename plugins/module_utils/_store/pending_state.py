@@ -20,10 +20,11 @@ __metaclass__ = type
 import datetime
 import json
 import os
+from urllib.parse import urlsplit
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import LocalFileError, StateError
 from ansible_collections.incomes_register.certificates.plugins.module_utils._store.file_ops import (
-    PRIVATE_FILE_MODE, atomic_write, check_private_file, read_file, fsync_directory)
+    PRIVATE_FILE_MODE, atomic_write, check_private_file, read_regular_file, fsync_directory)
 
 STATE_VERSION = 1
 OPERATIONS = ('sign', 'renew')
@@ -82,7 +83,11 @@ def load_state(path, owner=None):
 
     Like a key, the file must be private and ours (or owner's): it decides which file becomes the key.
     """
-    data = read_file(path)
+    # Never through a link, never blocking on a FIFO planted at the state path.
+    try:
+        data = read_regular_file(path)
+    except LocalFileError as error:
+        raise StateError('The pending-request state file cannot be trusted: %s.' % error.message) from None
     if data is None:
         return None
     try:
@@ -103,6 +108,19 @@ def load_state(path, owner=None):
     return state
 
 
+def _same_url(first, second):
+    """Whether two URLs name one endpoint: scheme and host are case-insensitive, the default port and a
+    trailing slash say nothing."""
+    def normal(url):
+        parts = urlsplit(url)
+        port = parts.port if parts.port not in (None, 443) else None
+        return (parts.scheme.lower(), (parts.hostname or '').lower(), port, parts.path.rstrip('/'), parts.query)
+    try:
+        return normal(first) == normal(second)
+    except ValueError:
+        return first == second
+
+
 def check_same_request(state, path, customer_id, environment, endpoint=None):
     """StateError when the request in flight was made for another customer, environment or endpoint.
 
@@ -113,7 +131,8 @@ def check_same_request(state, path, customer_id, environment, endpoint=None):
         return
     for field, wanted in (('customer_id', customer_id), ('environment', environment), ('endpoint', endpoint)):
         recorded = state.get(field)
-        if wanted is not None and recorded is not None and recorded != wanted:
+        same = _same_url if field == 'endpoint' else (lambda a, b: a == b)
+        if wanted is not None and recorded is not None and not same(recorded, wanted):
             raise StateError(
                 'The request in flight recorded in %s was made with %s %s, but this task uses %s. Run the task '
                 'with the %s that started the request to finish it; a request cannot move to another.'

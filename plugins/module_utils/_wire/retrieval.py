@@ -36,6 +36,23 @@ def _check_options(timeout, initial_delay, interval, backoff, max_transient_erro
         raise CertificateServiceError('backoff must be at least 1 and max_transient_errors not negative.')
 
 
+def _gave_up(retrieval_id, attempts, seconds, last):
+    """The error of a wait that ran out. A FAIL answer may mean "not yet" or a final refusal (the real
+    service's codes are unknown), so the message gives both readings and the service's own words."""
+    done = 'The certificate for RetrievalId %s was not ready after %d GetCertificate calls in %d seconds' % (
+        retrieval_id, attempts, seconds)
+    if isinstance(last, CertificateNotReady):
+        return CertificateServiceError(
+            '%s: the service kept answering FAIL (last: %s). Either it is still issuing the certificate, and '
+            '%s A longer wait_timeout waits longer in one run. Or the RetrievalId is wrong (check environment, '
+            'customer_id and the RetrievalId) or the request was refused for good; if this code never turns '
+            'into a certificate, list it in final_error_codes to stop at once.'
+            % (done, last.message, RESUME_HINT[0].lower() + RESUME_HINT[1:] % retrieval_id),
+            code=last.code, service_errors=last.errors)
+    return CertificateServiceError('%s (last answer: %s). %s A longer wait_timeout waits longer in one run.'
+                                   % (done, last.message, RESUME_HINT % retrieval_id), code=last.code)
+
+
 def wait_for_certificate(client, customer_id, customer_name, retrieval_id, timeout=300, initial_delay=0, interval=5,
                          max_interval=60, backoff=1.5, sleep=time.sleep, clock=time.monotonic,
                          max_transient_errors=5):
@@ -76,11 +93,6 @@ def wait_for_certificate(client, customer_id, customer_name, retrieval_id, timeo
             last = error
         remaining = deadline - clock()
         if remaining <= 0 or attempts >= MAX_POLLS:
-            raise CertificateServiceError(
-                'The certificate for RetrievalId %s was not ready after %d GetCertificate calls in %d seconds '
-                '(last answer: %s). %s A longer wait_timeout waits longer in one run; if the service keeps '
-                'giving this answer, it may be final: list its code in final_error_codes to stop at once.'
-                % (retrieval_id, attempts, round(clock() - started), last.message, RESUME_HINT % retrieval_id),
-                code=last.code)
+            raise _gave_up(retrieval_id, attempts, round(clock() - started), last)
         sleep(min(delay, remaining))
         delay = min(delay * backoff, max_interval)

@@ -25,7 +25,10 @@ from ansible_collections.incomes_register.certificates.plugins.module_utils.erro
 
 try:
     import requests
+    import requests.adapters
     import urllib3
+    import urllib3.connection
+    import urllib3.connectionpool
 except ImportError:
     # dependencies.require_libraries fails the module with Ansible's usual message before this is used.
     pass
@@ -81,11 +84,47 @@ class _Deadline(object):
     def _expire(signum, frame):
         raise _DeadlineExpired()
 
-    def __exit__(self, *exc_info):
+    def disarm(self):
         if self._armed:
             signal.setitimer(signal.ITIMER_REAL, 0)
+
+    def __exit__(self, *exc_info):
+        if self._armed:
+            self.disarm()
             signal.signal(signal.SIGALRM, self._previous)
         return False
+
+
+class _Progress(object):
+    """Whether the current request got as far as sending: set when urllib3 starts writing the request on a
+    connection that is established (TCP, TLS and any proxy tunnel), so that a deadline that expires
+    before then can say that nothing was sent."""
+
+    def __init__(self):
+        self.started = False
+
+
+def _tracking_adapter(progress):
+    """A requests adapter whose HTTPS connections report to progress when the request starts to go out."""
+    class Connection(urllib3.connection.HTTPSConnection):
+        def request(self, *args, **kwargs):  # pylint: disable=arguments-differ
+            progress.started = True
+            return super(Connection, self).request(*args, **kwargs)
+
+    class Pool(urllib3.connectionpool.HTTPSConnectionPool):
+        ConnectionCls = Connection
+
+    class Adapter(requests.adapters.HTTPAdapter):
+        def init_poolmanager(self, *args, **kwargs):
+            super(Adapter, self).init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = dict(self.poolmanager.pool_classes_by_scheme, https=Pool)
+
+        def proxy_manager_for(self, proxy, **proxy_kwargs):
+            manager = super(Adapter, self).proxy_manager_for(proxy, **proxy_kwargs)
+            manager.pool_classes_by_scheme = dict(manager.pool_classes_by_scheme, https=Pool)
+            return manager
+
+    return Adapter()
 
 
 def _transport_error(message, processed, status_code=None, retryable=False):
@@ -161,6 +200,8 @@ class CertificateServiceClient(object):
         self._proxies = {'http': proxy, 'https': proxy} if proxy else {}
         self._secrets = [urlsplit(proxy).password] if proxy else []
         self._session = session or requests.Session()
+        self._progress = _Progress()
+        self._session.mount('https://', _tracking_adapter(self._progress))
         # Proxy variables, netrc and REQUESTS_CA_BUNDLE would otherwise change where requests go and whom
         # they trust without the playbook saying so.
         self._session.trust_env = False
@@ -227,17 +268,30 @@ class CertificateServiceClient(object):
 
     def _post(self, operation, body):
         """(body bytes, status) of an HTTP 200 answer; every other outcome raises."""
+        self._progress.started = False
+        deadline = _Deadline(self.timeout * DEADLINE_FACTOR)
+        answer = None
         try:
-            with _Deadline(self.timeout * DEADLINE_FACTOR):
-                return self._exchange(operation, body)
+            with deadline:
+                answer = self._exchange(operation, body, deadline)
         except _DeadlineExpired:
+            # An answer read in full stands, even if the alarm rang on the way out.
+            if answer is not None:
+                return answer
+            if not self._progress.started:
+                raise _transport_error(
+                    'Could not reach the certificate service at %s within %s seconds (%d times timeout: name '
+                    'lookup, connection and TLS), so nothing was sent.'
+                    % (self.endpoint, self.timeout * DEADLINE_FACTOR, DEADLINE_FACTOR),
+                    processed=False, retryable=True) from None
             raise _transport_error(
                 'The certificate service at %s did not complete its answer within %s seconds in all (%d times '
                 'timeout). The request was sent and may have been processed.'
                 % (self.endpoint, self.timeout * DEADLINE_FACTOR, DEADLINE_FACTOR),
                 processed=True, retryable=True) from None
+        return answer
 
-    def _exchange(self, operation, body):
+    def _exchange(self, operation, body, deadline):
         headers = {
             'Content-Type': 'text/xml; charset=utf-8',
             'SOAPAction': '"%s"' % operation.soap_action,
@@ -284,7 +338,9 @@ class CertificateServiceClient(object):
             raise _transport_error('Cannot send the request to %s: %s' % (where, error), processed=False) from None
         self.last_response_date = response.headers.get('Date')
         try:
-            return self._answer(operation, response), response.status_code
+            answer = self._answer(operation, response), response.status_code
+            deadline.disarm()
+            return answer
         finally:
             response.close()
 

@@ -214,7 +214,7 @@ def check_signer_identity(signer, signer_pattern=None):
 def check_signer_chain(signer, trust_anchor_certs, now):
     """Accept signer only if it is valid now and chains to the trust bundle through bundle certificates only."""
     try:
-        chains.build_path(signer, trust_anchor_certs, now)
+        chains.build_path(signer, trust_anchor_certs, now, pinned_leaf=True)
     except chains.ChainProblem as problem:
         if problem.missing_issuer is None:
             raise ResponseRejected('The response signing certificate cannot be trusted: %s (checked against %s).'

@@ -50,11 +50,19 @@ def test_both_users_share_one_depth_limit(cas, accepted):
         assert all('longer than %d CA certificates' % chains.MAX_CAS in outcome for outcome in outcomes)
 
 
-def test_a_self_signed_leaf_is_trusted_only_when_it_is_in_the_bundle():
+def test_a_self_signed_leaf_is_trusted_only_when_it_is_in_the_bundle_as_a_pinned_signer():
     rogue, dummy = pf.make_root(cn='Rogue', key_label='rogue', ca=False)
     other, dummy = pf.make_root(cn='Other Root', key_label='other-root')
     assert all('issued by CN=Rogue,C=FI, which is not in' in outcome for outcome in _both_users(rogue, [other]))
-    assert chains.build_path(rogue, [rogue], NOW) == [rogue]
+    assert chains.build_path(rogue, [rogue], NOW, pinned_leaf=True) == [rogue]
+    xml_security.check_signer_chain(rogue, [rogue], NOW)
+
+
+def test_an_issued_certificate_in_the_issuing_bundle_still_needs_its_ca():
+    """A host's own certificate pasted into issuing_ca_path must not vouch for itself."""
+    pki = pf.make_pki()
+    with pytest.raises(CertificateRejected, match='which is not in the trusted issuing CA bundle'):
+        certificates.verify_chain(pki['leaf'], [pki['leaf']], now=NOW)
 
 
 def test_both_users_refuse_an_issuer_that_may_not_issue():

@@ -297,3 +297,23 @@ def test_a_request_that_requests_refuses_to_send_is_not_taken_as_sent(service, t
         client.get_certificate(proto.CUSTOMER_ID, None, 'RID-1')
     assert caught.value.request_may_have_been_processed is False
     assert not service.received
+
+
+def test_a_deadline_that_expires_before_the_request_goes_out_says_nothing_was_sent(service, trust, proto,
+                                                                                   monkeypatch):
+    """A name lookup that hangs is not bounded by requests' timeout; the deadline is, and nothing was sent."""
+    import socket
+    import time
+    real_getaddrinfo = socket.getaddrinfo
+
+    def slow_lookup(*args, **kwargs):
+        time.sleep(5)
+        return real_getaddrinfo(*args, **kwargs)
+    monkeypatch.setattr(socket, 'getaddrinfo', slow_lookup)
+    client = sc.CertificateServiceClient(service.url, 'TEST', trust, tls_ca_bundle=service.tls_ca_path, timeout=1)
+    started = time.monotonic()
+    with pytest.raises(TransportError, match='so nothing was sent') as caught:
+        client.get_certificate(proto.CUSTOMER_ID, None, 'RID-1')
+    assert caught.value.request_may_have_been_processed is False
+    assert time.monotonic() - started < 4
+    assert not service.received
