@@ -110,8 +110,8 @@ def test_guide_runs_every_playbook_by_name():
 def test_variables_named_in_the_docs_exist_in_the_code():
     with open(os.path.join(ROOT, 'roles', 'renewal', 'meta', 'argument_specs.yml'), encoding='utf-8') as handle:
         role_options = set(yaml.safe_load(handle)['argument_specs']['main']['options'])
-    code = '\n'.join(read(path) for pattern in ('playbooks/*.yml', 'roles/*/*/*.yml', 'plugins/*/*.py')
-                     for path in glob.glob(os.path.join(ROOT, pattern)))
+    code = '\n'.join(read(path) for pattern in ('playbooks/*.yml', 'roles/*/*/*.yml', 'plugins/**/*.py')
+                     for path in glob.glob(os.path.join(ROOT, pattern), recursive=True))
     # Python modules the architecture page names (renewal_policy) are not variables.
     modules = set(os.path.basename(path)[:-3] for path in glob.glob(os.path.join(ROOT, 'plugins', '**', '*.py'),
                                                                      recursive=True))
