@@ -866,7 +866,7 @@ def test_renewal_rules_make_no_call_and_name_the_rule(sandbox, ansible, tmp_path
     assert calls.delta() == {'signNewCertificate': 0, 'getCertificate': 0, 'renewCertificate': 0}, run
     too_early = run.results['too_early']
     assert too_early['failed'] is True
-    assert 'earlier than 60 days before the certificate expires' in too_early['msg']
+    assert 'refuses renewal earlier than 60 days before expiry' in too_early['msg']
     outside = run.results['outside_window']
     assert outside.get('failed') is not True and outside['changed'] is False
     assert re.search(r'renewal is due from \d{4}-\d\d-\d\d', outside['msg']), outside['msg']

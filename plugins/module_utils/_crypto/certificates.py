@@ -105,10 +105,15 @@ def verify_chain(cert, trust_certs, now=None):
             raise CertificateRejected('The certificate does not chain to the trusted issuing CA: %s'
                                       % problem.message) from None
         issuer = problem.missing_issuer.rfc4514_string()
+        if problem.namesake:
+            raise CertificateRejected(
+                'The signature of the certificate %s does not verify with the key of %s in the trusted issuing CA '
+                'bundle (%s): the certificate was altered, or another CA of the same name issued it'
+                % (_label(cert), issuer, ISSUING_OPTION)) from None
         raise CertificateRejected(
-            'The certificate %s, which is not in the trusted issuing CA bundle (it holds %s%s). Add the certificate '
+            'The certificate %s, which is not in the trusted issuing CA bundle (it holds %s). Add the certificate '
             'of %s, the CA that issued it, to %s'
-            % (problem.message, _holdings(trust_certs), problem.hint, issuer, ISSUING_OPTION)) from None
+            % (problem.message, _holdings(trust_certs), issuer, ISSUING_OPTION)) from None
 
 
 def validate_issued_certificate(cert, expected_public_key, customer_id, issuing_bundle_certs, now=None):

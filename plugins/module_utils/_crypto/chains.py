@@ -32,14 +32,15 @@ class ChainProblem(Exception):
 
     missing_issuer is the issuer name of the leaf when the bundle holds no certificate that issued it
     (what a missing intermediate produces, worth its own advice); message is then "<leaf> was issued by
-    <issuer>" and hint an optional clause (starting with '; ') about a same-named CA in the bundle.
+    <issuer>". namesake says that the bundle does hold a CA of that name whose key did not sign the leaf:
+    the leaf was altered, or another CA of the same name (an impostor, or an older or newer one) issued it.
     """
 
-    def __init__(self, message, missing_issuer=None, hint=''):
+    def __init__(self, message, missing_issuer=None, namesake=False):
         super(ChainProblem, self).__init__(message)
         self.message = message
         self.missing_issuer = missing_issuer
-        self.hint = hint
+        self.namesake = namesake
 
 
 def describe(cert):
@@ -110,13 +111,6 @@ def _find_issuer(cert, bundle, path, now):
     return None
 
 
-def _namesake(cert, bundle):
-    if any(candidate.subject == cert.issuer for candidate in bundle):
-        return ('; a CA of that name is there, but its key did not sign this certificate: another CA with the '
-                'same name, perhaps an older or newer one')
-    return ''
-
-
 def build_path(cert, bundle, now, pinned_leaf=False):
     """[cert, issuer, ..., top], every issuer from bundle; ChainProblem when there is no acceptable path.
 
@@ -138,7 +132,8 @@ def build_path(cert, bundle, now, pinned_leaf=False):
         if issuer is None:
             if len(path) == 1:
                 raise ChainProblem('%s was issued by %s' % (describe(cert), cert.issuer.rfc4514_string()),
-                                   missing_issuer=cert.issuer, hint=_namesake(cert, bundle))
+                                   missing_issuer=cert.issuer,
+                                   namesake=any(candidate.subject == cert.issuer for candidate in bundle))
             break
         if len(path) > MAX_CAS:
             raise ChainProblem('The chain of %s is longer than %d CA certificates' % (describe(cert), MAX_CAS))

@@ -227,8 +227,9 @@ def check_signer_chain(signer, trust_anchor_certs, now):
             "certificate service's intermediate CA, add its certificate, as the Tax Administration publishes it, "
             'to %s; otherwise the response does not come from the certificate service.'
             % (_describe(signer), issuer, TRUST_OPTION,
-               '; '.join(_describe(cert) for cert in trust_anchor_certs), problem.hint, issuer,
-               TRUST_OPTION)) from None
+               '; '.join(_describe(cert) for cert in trust_anchor_certs),
+               '; a CA of that name is there, but its key did not sign the signer certificate' if problem.namesake
+               else '', issuer, TRUST_OPTION)) from None
 
 
 def _verification_config(now):
