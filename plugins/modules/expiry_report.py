@@ -203,43 +203,12 @@ msg:
 '''
 
 import datetime
-import os
-import stat
 
 from ansible.module_utils.basic import missing_required_lib
 from ansible_collections.incomes_register.certificates.plugins.module_utils import argspec
 from ansible_collections.incomes_register.certificates.plugins.module_utils._report import expiry_report as report
-from ansible_collections.incomes_register.certificates.plugins.module_utils._store import file_ops
+from ansible_collections.incomes_register.certificates.plugins.module_utils._report import report_files
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import CertificateServiceError
-
-REPORT_FILE_MODE = 0o644
-REPORT_DIR_MODE = 0o755
-
-
-def _render(fmt, rows, summary, generated_at, title):
-    if fmt == 'html':
-        return report.render_html(rows, summary, generated_at, title)
-    if fmt == 'csv':
-        return report.render_csv(rows)
-    if fmt == 'json':
-        return report.render_json(rows, summary, generated_at)
-    return report.render_prometheus(rows, generated_at)
-
-
-def _file_state(fmt, path, content):
-    """'same', 'mode' (same report, wrong mode) or 'differs'."""
-    if os.path.islink(path):
-        # Let atomic_write refuse it with its explanation.
-        return 'differs'
-    existing = file_ops.read_file(path)
-    if existing is None:
-        return 'differs'
-    if report.comparable(fmt, existing.decode('utf-8', 'replace')) != report.comparable(fmt, content):
-        return 'differs'
-    if stat.S_IMODE(os.stat(path).st_mode) != REPORT_FILE_MODE:
-        return 'mode'
-    return 'same'
-
 
 def _message(summary):
     parts = ['%d %s' % (summary['counts'][status], status) for status in report.STATUSES if summary['counts'][status]]
@@ -265,9 +234,8 @@ def main():
     if report.JMESPATH_IMPORT_ERROR:
         module.fail_json(msg=missing_required_lib('jmespath'), exception=report.JMESPATH_IMPORT_ERROR)
     params = module.params
-    basename = params['basename']
-    if not basename or basename in ('.', '..') or '/' in basename or '\0' in basename:
-        module.fail_json(msg='basename must be a plain file name without a directory, not %r' % basename)
+    if report_files.basename_problem(params['basename']):
+        module.fail_json(msg=report_files.basename_problem(params['basename']))
     if params['fail_within_days'] is not None and params['fail_within_days'] < 0:
         module.fail_json(msg='fail_within_days must be 0 or more, not %d' % params['fail_within_days'])
 
@@ -280,29 +248,12 @@ def main():
     generated_at = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
     gate_failed, gate_reasons = report.gate(rows, params['fail_within_days'])
 
-    files = {}
-    changed = False
     output_dir = params['output_dir']
+    files = report_files.report_paths(output_dir, params['basename'], report.FORMAT_EXTENSIONS, params['formats'])
     try:
-        for fmt in params['formats']:
-            if fmt in files:
-                continue
-            path = os.path.join(output_dir, '%s.%s' % (basename, report.FORMAT_EXTENSIONS[fmt]))
-            files[fmt] = path
-            content = _render(fmt, rows, summary, generated_at, params['title'])
-            state = _file_state(fmt, path, content)
-            if state == 'same':
-                continue
-            changed = True
-            if module.check_mode:
-                continue
-            if state == 'mode':
-                os.chmod(path, REPORT_FILE_MODE)
-                continue
-            # An existing directory may be a symlink to where the web server or node_exporter looks.
-            if not os.path.isdir(output_dir):
-                file_ops.ensure_directory(output_dir, mode=REPORT_DIR_MODE)
-            file_ops.atomic_write(path, content, REPORT_FILE_MODE)
+        changed = report_files.write_reports(
+            output_dir, files, lambda fmt: report.render(fmt, rows, summary, generated_at, params['title']),
+            comparable=report.comparable, check_mode=module.check_mode)
     except CertificateServiceError as error:
         module.fail_json(msg=error.message, files=files, **error.details())
     except OSError as error:

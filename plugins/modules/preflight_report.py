@@ -153,16 +153,11 @@ msg:
 '''
 
 import datetime
-import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.incomes_register.certificates.plugins.module_utils._store import file_ops
 from ansible_collections.incomes_register.certificates.plugins.module_utils._report import preflight_report as report
+from ansible_collections.incomes_register.certificates.plugins.module_utils._report import report_files
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import CertificateServiceError
-
-REPORT_FILE_MODE = 0o644
-REPORT_DIR_MODE = 0o755
-
 
 def _message(summary):
     parts = ['%d %s' % (summary['counts'][status], status) for status in report.STATUSES if summary['counts'][status]]
@@ -186,9 +181,8 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    basename = params['basename']
-    if not basename or basename in ('.', '..') or '/' in basename or '\0' in basename:
-        module.fail_json(msg='basename must be a plain file name without a directory, not %r' % basename)
+    if report_files.basename_problem(params['basename']):
+        module.fail_json(msg=report_files.basename_problem(params['basename']))
     try:
         rows = report.build_rows(params['host_results'])
     except CertificateServiceError as error:
@@ -198,21 +192,17 @@ def main():
     generated_at = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
 
     output_dir = params['output_dir']
-    files = dict((fmt, os.path.join(output_dir, '%s.%s' % (basename, report.FORMAT_EXTENSIONS[fmt])))
-                 for fmt in params['formats'])
-    if not module.check_mode:
-        try:
-            # An existing directory may be a symlink to where the web server or node_exporter looks.
-            if not os.path.isdir(output_dir):
-                file_ops.ensure_directory(output_dir, mode=REPORT_DIR_MODE)
-            for fmt, path in sorted(files.items()):
-                file_ops.atomic_write(path, report.render(fmt, rows, summary, generated_at, params['title']),
-                                      REPORT_FILE_MODE)
-        except CertificateServiceError as error:
-            module.fail_json(msg=error.message, files=files, **error.details())
-        except OSError as error:
-            module.fail_json(msg='Could not write the report in %s: %s' % (output_dir, error.strerror or error),
-                             files=files)
+    files = report_files.report_paths(output_dir, params['basename'], report.FORMAT_EXTENSIONS, params['formats'])
+    try:
+        # Every run checks anew, so every run writes its report.
+        report_files.write_reports(output_dir, files,
+                                   lambda fmt: report.render(fmt, rows, summary, generated_at, params['title']),
+                                   check_mode=module.check_mode)
+    except CertificateServiceError as error:
+        module.fail_json(msg=error.message, files=files, **error.details())
+    except OSError as error:
+        module.fail_json(msg='Could not write the report in %s: %s' % (output_dir, error.strerror or error),
+                         files=files)
 
     module.exit_json(changed=bool(files), files=files, rows=rows, summary=summary, gate_failed=gate_failed,
                      gate_reasons=gate_reasons, generated_at=generated_at.strftime('%Y-%m-%dT%H:%M:%SZ'),

@@ -342,6 +342,17 @@ def render_prometheus(rows, generated_at):
     return '\n'.join(lines) + '\n'
 
 
+def render(fmt, rows, summary, generated_at, title):
+    """The report in one of FORMAT_EXTENSIONS' formats."""
+    if fmt == 'html':
+        return render_html(rows, summary, generated_at, title)
+    if fmt == 'csv':
+        return render_csv(rows)
+    if fmt == 'json':
+        return render_json(rows, summary, generated_at)
+    return render_prometheus(rows, generated_at)
+
+
 def comparable(fmt, text):
     """text with the generation time blanked, so an unchanged inventory renders as unchanged."""
     if fmt == 'json':
