@@ -136,3 +136,49 @@ def test_a_run_killed_between_submission_and_collection_resumes_without_resendin
     assert run.returncode == 0, run.stdout[-5000:] + run.stderr[-3000:]
     assert slow_sandbox.calls()['renewCertificate'] == renewals, 'the rerun sent no RenewCertificate'
     assert_all_renewed(root, summary_file)
+
+
+def test_enroll_playbook_enrolls_many_hosts_with_their_own_credentials_in_one_wave(slow_sandbox, tmp_path):
+    hosts = 4
+    root = tmp_path / 'hosts'
+    host_vars = {}
+    for index in range(hosts):
+        name = 'new%02d' % index
+        customer = '83%05d-1' % index
+        transfer_id, transfer_password = slow_sandbox.subscribe(customer, 'Wave %d Oy' % index, 'TEST')
+        host_vars[name] = {'renewal_customer_id': customer, 'enroll_transfer_id': transfer_id,
+                           'enroll_transfer_password': transfer_password}
+    inventory = tmp_path / 'inventory.yml'
+    inventory.write_text(yaml.safe_dump({'all': {
+        'vars': {
+            'ansible_connection': 'local',
+            'ansible_python_interpreter': '{{ ansible_playbook_python }}',
+            'renewal_endpoint': slow_sandbox.url,
+            'renewal_service_ca_path': slow_sandbox.service_ca_pem,
+            'renewal_issuing_ca_path': slow_sandbox.issuing_ca_pem,
+            'renewal_tls_ca_path': slow_sandbox.tls_ca_pem,
+            'renewal_certificate_path': str(root) + '/{{ inventory_hostname }}/certificate.pem',
+            'renewal_private_key_path': str(root) + '/{{ inventory_hostname }}/private/key.pem',
+            'renewal_initial_delay': POLL_INTERVAL,
+            'renewal_poll_interval': POLL_INTERVAL,
+            'renewal_throttle': 2,
+        },
+        'hosts': host_vars,
+    }}))
+    slow_sandbox.reset_calls()
+    # The prompts are answered as a scheduled job would: empty, each host has its own credentials.
+    command = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), 'incomes_register.certificates.enroll',
+               '-i', str(inventory), '--forks', str(hosts),
+               '-e', 'incomes_register_transfer_id=', '-e', 'incomes_register_transfer_password=']
+    run = subprocess.run(command, capture_output=True, text=True, env=ansible_env(), cwd=str(tmp_path), timeout=600,
+                         check=False)
+    assert run.returncode == 0, run.stdout[-5000:] + run.stderr[-3000:]
+    calls = slow_sandbox.calls()
+    assert calls['signNewCertificate'] == hosts, 'one SignNewCertificate per host'
+    assert hosts <= calls['getCertificate'] <= hosts * (1 + DELAY / POLL_INTERVAL), calls
+    assert calls['peak_concurrent'] <= 2, calls
+    for name, values in host_vars.items():
+        cert = x509.load_pem_x509_certificate((root / name / 'certificate.pem').read_bytes())
+        assert cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value == values['renewal_customer_id']
+        assert not (root / name / 'certificate.pem.state.json').exists(), name
+        assert values['enroll_transfer_password'] not in run.stdout
