@@ -50,7 +50,7 @@ def _gave_up(retrieval_id, attempts, seconds, last):
             % (done, last.message, RESUME_HINT[0].lower() + RESUME_HINT[1:] % retrieval_id),
             code=last.code, service_errors=last.errors)
     return RetrievalPending('%s (last answer: %s). %s A longer wait_timeout waits longer in one run.'
-                                   % (done, last.message, RESUME_HINT % retrieval_id), code=last.code)
+                            % (done, last.message, RESUME_HINT % retrieval_id), code=last.code)
 
 
 def wait_for_certificate(client, customer_id, customer_name, retrieval_id, timeout=300, initial_delay=0, interval=5,
