@@ -96,10 +96,11 @@ def test_a_wave_of_hosts_waits_once_and_the_throttle_bounds_the_calls(slow_sandb
     # Each host polls on certificate_renew's own schedule, never more often.
     assert HOSTS <= calls['getCertificate'] <= HOSTS * (1 + DELAY / POLL_INTERVAL), calls
     assert 1 <= calls['peak_concurrent'] <= THROTTLE, calls
-    # Waiting inside its throttle slot, the old role spent HOSTS / THROTTLE x DELAY (24 s) in waits alone,
-    # before any Ansible overhead; the wave waits about DELAY once (16 s in all measured here), which
-    # leaves room for a slow, shared machine.
-    assert elapsed < HOSTS / THROTTLE * DELAY, elapsed
+    # The waits overlap: the play pauses once per round for all hosts (never per host or per throttle
+    # batch), and there are no more rounds than one host's own schedule has. Wall time is the bench's
+    # to measure (docs/benchmarks.md); a timed assertion would fail on a loaded machine.
+    pauses = run.stdout.count('Pausing for ')
+    assert 1 <= pauses <= 1 + DELAY / POLL_INTERVAL, run.stdout[-3000:]
     print('\n%d hosts, throttle %d, delay %d s: %.1f s; calls %s' % (HOSTS, THROTTLE, DELAY, elapsed, calls))
 
 
