@@ -97,7 +97,7 @@ ee: setup
 	@echo "Build it with: podman build -t incomes-register-ee .build/ee"
 
 # Audit and renewal against ansible.builtin.ping and community.crypto; writes docs/benchmarks.md.
-# A quick run: make bench BENCH_ARGS="--sizes 50 --renew-sizes 10"
+# A quick run: make bench BENCH_ARGS="--sizes 50 --renew-sizes 10 --wave 20:10"; only the wave: --only-wave
 bench: setup
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 

@@ -43,17 +43,20 @@ COLLECTIONS = os.path.join(ROOT, '.build', 'collections')
 EXTRA_COLLECTIONS = os.path.join(RESULTS, 'collections')
 DOC = os.path.join(ROOT, 'docs', 'benchmarks.md')
 BEGIN, END = '<!-- bench:begin -->', '<!-- bench:end -->'
+WAVE_BEGIN, WAVE_END = '<!-- wave:begin -->', '<!-- wave:end -->'
 
 sys.path[:0] = [BENCH, COLLECTIONS]
 
 import fleet  # noqa: E402  (needs the path above)
 import throughput  # noqa: E402
+import wave  # noqa: E402
 from irsandbox.testing import RunningSandbox  # noqa: E402
 
 PING = os.path.join(BENCH, 'playbooks', 'ping.yml')
 CC_AUDIT = os.path.join(BENCH, 'playbooks', 'community_crypto_audit.yml')
 AUDIT = 'incomes_register.certificates.audit'
 RENEW = 'incomes_register.certificates.renew'
+RENEW_SEQUENTIAL = os.path.join(BENCH, 'playbooks', 'renew_sequential.yml')
 TARGET_AUDIT = 1.25
 TARGET_NOOP_RENEW = 2.0
 
@@ -369,25 +372,29 @@ def targets(rows):
     return found
 
 
-def write_doc(text):
-    """Replace the generated part of docs/benchmarks.md, keep the prose around it."""
+def write_doc(text, begin=BEGIN, end=END):
+    """Replace one generated part of docs/benchmarks.md, keep the prose around it."""
     try:
         with open(DOC) as handle:
             current = handle.read()
     except FileNotFoundError:
-        current = '# Benchmarks\n\n%s\n%s\n' % (BEGIN, END)
-    if BEGIN not in current or END not in current:
-        current = current.rstrip('\n') + '\n\n%s\n%s\n' % (BEGIN, END)
-    head, rest = current.split(BEGIN, 1)
-    tail = rest.split(END, 1)[1]
+        current = '# Benchmarks\n\n%s\n%s\n' % (begin, end)
+    if begin not in current or end not in current:
+        current = current.rstrip('\n') + '\n\n%s\n%s\n' % (begin, end)
+    head, rest = current.split(begin, 1)
+    tail = rest.split(end, 1)[1]
     with open(DOC, 'w') as handle:
-        handle.write('%s%s\n%s%s%s' % (head, BEGIN, text, END, tail))
+        handle.write('%s%s\n%s%s%s' % (head, begin, text, end, tail))
 
 
 # -- main ------------------------------------------------------------------------------------------
 
 def _sizes(text):
     return [int(part) for part in text.split(',') if part.strip()]
+
+
+def _points(text):
+    return [tuple(int(value) for value in part.split(':')) for part in text.split(',') if part.strip()]
 
 
 def main():
@@ -399,6 +406,9 @@ def main():
     parser.add_argument('--repeat', type=int, default=1, help='interleaved rounds per size; the best is kept')
     parser.add_argument('--throughput-seconds', type=float, default=5.0, help='upper bound per operation')
     parser.add_argument('--no-doc', action='store_true', help='print only; leave docs/benchmarks.md alone')
+    parser.add_argument('--wave', type=_points, default=[(20, 10), (200, 30)],
+                        help='renewal wave points N:D (hosts:service delay in s), comma-separated; empty for none')
+    parser.add_argument('--only-wave', action='store_true', help='measure only the renewal wave')
     args = parser.parse_args()
 
     started = time.monotonic()
@@ -415,6 +425,19 @@ def main():
     data = {'started': datetime.datetime.now().strftime('%Y-%m-%d %H:%M'), 'machine': machine(versions, args.forks),
             'sizes': [], 'renewal': [], 'throughput': [], 'throughput_seconds': args.throughput_seconds}
     print('Machine: %s' % json.dumps(data['machine']), flush=True)
+
+    if args.wave:
+        # The wave is measured with pipelining off (the default) and on (what docs/guarantees.md recommends).
+        environments = {'default': env, 'pipelining': dict(env, ANSIBLE_PIPELINING='True')}
+        data['wave'] = wave.measure(run_playbook, environments, args.wave, python, WORK, RENEW,
+                                    RENEW_SEQUENTIAL)
+        wave.svg(data['wave'], os.path.join(ROOT, 'docs', 'benchmarks-wave.svg'))
+    if args.only_wave:
+        text = wave.markdown(data['wave'])
+        print(text)
+        if not args.no_doc:
+            write_doc(text, WAVE_BEGIN, WAVE_END)
+        return 0 if all(row['ok'] for row in data['wave']) else 1
 
     with RunningSandbox(os.path.join(WORK, 'sandbox'), retrieval_delay=0) as sandbox:
         biggest = max(args.sizes)
@@ -447,8 +470,10 @@ def main():
         json.dump(data, handle, indent=2, sort_keys=True)
     if not args.no_doc:
         write_doc(text)
+        if args.wave:
+            write_doc(wave.markdown(data['wave']), WAVE_BEGIN, WAVE_END)
         print('Written to %s' % os.path.relpath(DOC, ROOT))
-    failed = [row for row in data['sizes'] + data['renewal'] if not row['ok']]
+    failed = [row for row in data['sizes'] + data['renewal'] + data.get('wave', []) if not row['ok']]
     return 1 if failed else 0
 
 

@@ -81,6 +81,12 @@ class CertificateNotReady(ServiceFault):
     """GetCertificate answered FAIL with a not-ready code: poll again later."""
 
 
+class RetrievalPending(CertificateServiceError):
+    """The wait for an issued certificate ran out while GetCertificate kept answering "not ready" (or
+    failing transiently): nothing is wrong yet, the RetrievalId stays recorded and a rerun polls it.
+    Its own type, so that the renewal role can poll in rounds and tell "not yet" from a failure."""
+
+
 class CertificateRejected(CertificateServiceError):
     """A certificate failed validation: wrong key, wrong CN, bad chain, not currently valid."""
 

@@ -19,7 +19,7 @@ __metaclass__ = type
 import time
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
-    CertificateNotReady, CertificateServiceError, TransportError)
+    CertificateNotReady, CertificateServiceError, RetrievalPending, TransportError)
 
 RESUME_HINT = ('The request stays recorded: run the task again, or incomes_register.certificates.certificate_retrieve '
                'with retrieval_id=%s, to continue waiting; nothing one-time is sent again.')
@@ -42,15 +42,15 @@ def _gave_up(retrieval_id, attempts, seconds, last):
     done = 'The certificate for RetrievalId %s was not ready after %d GetCertificate calls in %d seconds' % (
         retrieval_id, attempts, seconds)
     if isinstance(last, CertificateNotReady):
-        return CertificateServiceError(
+        return RetrievalPending(
             '%s: the service kept answering FAIL (last: %s). Either it is still issuing the certificate, and '
             '%s A longer wait_timeout waits longer in one run. Or the RetrievalId is wrong (check environment, '
             'customer_id and the RetrievalId) or the request was refused for good; if this code never turns '
             'into a certificate, list it in final_error_codes to stop at once.'
             % (done, last.message, RESUME_HINT[0].lower() + RESUME_HINT[1:] % retrieval_id),
             code=last.code, service_errors=last.errors)
-    return CertificateServiceError('%s (last answer: %s). %s A longer wait_timeout waits longer in one run.'
-                                   % (done, last.message, RESUME_HINT % retrieval_id), code=last.code)
+    return RetrievalPending('%s (last answer: %s). %s A longer wait_timeout waits longer in one run.'
+                            % (done, last.message, RESUME_HINT % retrieval_id), code=last.code)
 
 
 def wait_for_certificate(client, customer_id, customer_name, retrieval_id, timeout=300, initial_delay=0, interval=5,
@@ -60,7 +60,7 @@ def wait_for_certificate(client, customer_id, customer_name, retrieval_id, timeo
 
     The first poll happens after initial_delay; then the wait grows from interval by backoff up to
     max_interval. timeout counts from the call, initial delay included; one last poll is made at the
-    deadline. Raises CertificateServiceError (code of the last not-ready answer) when time or MAX_POLLS runs out,
+    deadline. Raises RetrievalPending (code of the last not-ready answer) when time or MAX_POLLS runs out,
     TransportError after more than max_transient_errors transient failures in a row, and anything else
     get_certificate raises (a refusal, an untrusted response) at once.
     """

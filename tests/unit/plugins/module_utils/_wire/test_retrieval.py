@@ -2,7 +2,7 @@ import pytest
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils._wire import service_client as sc
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
-    CertificateNotReady, CertificateServiceError, ResponseRejected, ServiceFault, TransportError)
+    CertificateNotReady, CertificateServiceError, ResponseRejected, RetrievalPending, ServiceFault, TransportError)
 from ansible_collections.incomes_register.certificates.plugins.module_utils._wire.retrieval import wait_for_certificate
 
 CERT = b'0\x82certificate'
@@ -86,6 +86,9 @@ def test_gives_up_at_the_deadline_with_a_way_to_resume():
     assert 'certificate_retrieve with retrieval_id=RID-77' in message and 'PKI008' in message
     assert caught.value.code == 'PKI008'
     assert not isinstance(caught.value, ServiceFault)
+    # Its own type: the renewal role polls in rounds and keeps a host pending on exactly this error.
+    assert caught.value.details()['error_type'] == 'RetrievalPending'
+    assert isinstance(caught.value, RetrievalPending)
 
 
 def test_initial_delay_counts_against_the_timeout():
