@@ -210,6 +210,7 @@ from ansible_collections.incomes_register.certificates.plugins.module_utils._rep
 from ansible_collections.incomes_register.certificates.plugins.module_utils._report import report_files
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import CertificateServiceError
 
+
 def _message(summary):
     parts = ['%d %s' % (summary['counts'][status], status) for status in report.STATUSES if summary['counts'][status]]
     return '%d certificate%s on %d host%s%s' % (

@@ -159,6 +159,7 @@ from ansible_collections.incomes_register.certificates.plugins.module_utils._rep
 from ansible_collections.incomes_register.certificates.plugins.module_utils._report import report_files
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import CertificateServiceError
 
+
 def _message(summary):
     parts = ['%d %s' % (summary['counts'][status], status) for status in report.STATUSES if summary['counts'][status]]
     text = '%d host%s, %d checks%s' % (summary['hosts'], '' if summary['hosts'] == 1 else 's', summary['total'],

@@ -113,8 +113,8 @@ def test_variables_named_in_the_docs_exist_in_the_code():
     code = '\n'.join(read(path) for pattern in ('playbooks/*.yml', 'roles/*/*/*.yml', 'plugins/**/*.py')
                      for path in glob.glob(os.path.join(ROOT, pattern), recursive=True))
     # Python modules the architecture page names (renewal_policy) are not variables.
-    modules = set(os.path.basename(path)[:-3] for path in glob.glob(os.path.join(ROOT, 'plugins', '**', '*.py'),
-                                                                     recursive=True))
+    pattern = os.path.join(ROOT, 'plugins', '**', '*.py')
+    modules = set(os.path.basename(path)[:-3] for path in glob.glob(pattern, recursive=True))
     for page in HANDWRITTEN:
         text = read(page)
         for name in sorted(set(re.findall(r'\b(renewal_[a-z_]+)', text)) - modules):
