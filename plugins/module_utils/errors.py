@@ -61,24 +61,23 @@ class ServiceFault(CertificateServiceError):
 
     def __init__(self, operation, errors):
         self.operation = operation
-        self.errors = list(errors)
-        text = '; '.join('%s: %s' % (code or 'no code', msg or 'no message') for code, msg in self.errors)
-        first_code = self.errors[0][0] if self.errors else None
+        errors = list(errors)
+        text = '; '.join('%s: %s' % (code or 'no code', msg or 'no message') for code, msg in errors)
         super(ServiceFault, self).__init__(
-            'The certificate service refused %s: %s' % (operation, text or 'FAIL without ErrorInfo'), code=first_code)
+            'The certificate service refused %s: %s' % (operation, text or 'FAIL without ErrorInfo'),
+            code=errors[0][0] if errors else None, service_errors=errors)
+
+    @property
+    def errors(self):
+        return self.service_errors
 
     @property
     def codes(self):
         return [code for code, dummy in self.errors]
 
-    def details(self):
-        result = super(ServiceFault, self).details()
-        result['service_errors'] = [{'code': c, 'message': m} for c, m in self.errors]
-        return result
-
 
 class CertificateNotReady(ServiceFault):
-    """GetCertificate answered FAIL with a not-ready code: poll again later."""
+    """GetCertificate answered FAIL with a code not listed as final: poll again later."""
 
 
 class RetrievalPending(CertificateServiceError):

@@ -79,18 +79,10 @@ def _first(name, oid):
     return values[0] if values else None
 
 
-def _label(cert):
-    return cert.subject.rfc4514_string() or '(empty subject)'
-
-
-def _holdings(trust_certs):
-    return '; '.join(_label(cert) for cert in trust_certs) or 'no certificate'
-
-
 def _check_validity(cert, now, role):
     problem = chains.validity_problem(cert, now)
     if problem:
-        raise CertificateRejected('The %s %s %s' % (role, _label(cert), problem))
+        raise CertificateRejected('The %s %s %s' % (role, chains.describe(cert), problem))
 
 
 def verify_chain(cert, trust_certs, now=None):
@@ -109,11 +101,11 @@ def verify_chain(cert, trust_certs, now=None):
             raise CertificateRejected(
                 'The signature of the certificate %s does not verify with the key of %s in the trusted issuing CA '
                 'bundle (%s): the certificate was altered, or another CA of the same name issued it'
-                % (_label(cert), issuer, ISSUING_OPTION)) from None
+                % (chains.describe(cert), issuer, ISSUING_OPTION)) from None
         raise CertificateRejected(
             'The certificate %s, which is not in the trusted issuing CA bundle (it holds %s). Add the certificate '
             'of %s, the CA that issued it, to %s'
-            % (problem.message, _holdings(trust_certs), issuer, ISSUING_OPTION)) from None
+            % (problem.message, chains.holdings(trust_certs), issuer, ISSUING_OPTION)) from None
 
 
 def validate_issued_certificate(cert, expected_public_key, customer_id, issuing_bundle_certs, now=None):
@@ -127,7 +119,7 @@ def validate_issued_certificate(cert, expected_public_key, customer_id, issuing_
         raise CertificateRejected(
             'Public key check failed: the certificate %s does not hold the public key of the request that was '
             'sent (its key %s, expected %s)' % (
-                _label(cert), keys.public_key_fingerprint(cert.public_key()),
+                chains.describe(cert), keys.public_key_fingerprint(cert.public_key()),
                 keys.public_key_fingerprint(expected_public_key)))
     common_names = _names(cert.subject, NameOID.COMMON_NAME)
     if common_names != [customer_id]:

@@ -47,6 +47,11 @@ def describe(cert):
     return cert.subject.rfc4514_string() or '(empty subject)'
 
 
+def holdings(bundle):
+    """What a bundle holds, for a message that says where a missing CA belongs."""
+    return '; '.join(describe(cert) for cert in bundle) or 'no certificate'
+
+
 def iso(value):
     return value.astimezone(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
 

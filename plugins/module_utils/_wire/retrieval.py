@@ -36,6 +36,10 @@ def _check_options(timeout, initial_delay, interval, backoff, max_transient_erro
         raise CertificateServiceError('backoff must be at least 1 and max_transient_errors not negative.')
 
 
+def _lower_first(sentence):
+    return sentence[:1].lower() + sentence[1:]
+
+
 def _gave_up(retrieval_id, attempts, seconds, last):
     """The error of a wait that ran out. A FAIL answer may mean "not yet" or a final refusal (the real
     service's codes are unknown), so the message gives both readings and the service's own words."""
@@ -47,7 +51,7 @@ def _gave_up(retrieval_id, attempts, seconds, last):
             '%s A longer wait_timeout waits longer in one run. Or the RetrievalId is wrong (check environment, '
             'customer_id and the RetrievalId) or the request was refused for good; if this code never turns '
             'into a certificate, list it in final_error_codes to stop at once.'
-            % (done, last.message, RESUME_HINT[0].lower() + RESUME_HINT[1:] % retrieval_id),
+            % (done, last.message, _lower_first(RESUME_HINT % retrieval_id)),
             code=last.code, service_errors=last.errors)
     return RetrievalPending('%s (last answer: %s). %s A longer wait_timeout waits longer in one run.'
                             % (done, last.message, RESUME_HINT % retrieval_id), code=last.code)

@@ -167,8 +167,7 @@ def _scrub(error, secrets):
                 text = text.replace(secret, REDACTED)
         return text
     _set_message(error, clean(error.message))
-    if isinstance(error, ServiceFault):
-        error.errors = [(clean(code), clean(message)) for code, message in error.errors]
+    error.service_errors = [(clean(code), clean(message)) for code, message in error.service_errors]
 
 
 class CertificateServiceClient(object):

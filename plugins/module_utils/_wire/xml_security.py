@@ -181,10 +181,6 @@ def _signer_certificate(signature):
         raise ResponseRejected('The signer certificate in the response signature cannot be parsed.')
 
 
-def _describe(cert):
-    return cert.subject.rfc4514_string() or '(empty subject)'
-
-
 def _common_name(cert):
     names = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
     return names[0].value if names else ''
@@ -196,11 +192,11 @@ def check_signer_identity(signer, signer_pattern=None):
     constraints = chains.extension(signer, x509.BasicConstraints)
     if constraints is not None and constraints.ca:
         raise ResponseRejected('The response was signed with the CA certificate %s, not with a service signing '
-                               'certificate.' % _describe(signer))
+                               'certificate.' % chains.describe(signer))
     usage = chains.extension(signer, x509.KeyUsage)
     if usage is not None and not (usage.digital_signature or usage.content_commitment):
         raise ResponseRejected('The response signing certificate %s may not make signatures (keyUsage).'
-                               % _describe(signer))
+                               % chains.describe(signer))
     if _BUSINESS_ID.match(_common_name(signer)):
         raise ResponseRejected(
             'The response was signed with the certificate of customer %s, not by the certificate service. If %s '
@@ -208,7 +204,7 @@ def check_signer_identity(signer, signer_pattern=None):
             'certificate.' % (_common_name(signer), TRUST_OPTION))
     if signer_pattern and not re.search(signer_pattern, signer.subject.rfc4514_string()):
         raise ResponseRejected('The response signing certificate %s does not match %s %r.'
-                               % (_describe(signer), SIGNER_PATTERN_OPTION, signer_pattern))
+                               % (chains.describe(signer), SIGNER_PATTERN_OPTION, signer_pattern))
 
 
 def check_signer_chain(signer, trust_anchor_certs, now):
@@ -226,8 +222,8 @@ def check_signer_chain(signer, trust_anchor_certs, now):
             'The response was signed by %s, issued by %s, which is not in %s (it holds %s%s). If %s is the '
             "certificate service's intermediate CA, add its certificate, as the Tax Administration publishes it, "
             'to %s; otherwise the response does not come from the certificate service.'
-            % (_describe(signer), issuer, TRUST_OPTION,
-               '; '.join(_describe(cert) for cert in trust_anchor_certs),
+            % (chains.describe(signer), issuer, TRUST_OPTION,
+               chains.holdings(trust_anchor_certs),
                '; a CA of that name is there, but its key did not sign the signer certificate' if problem.namesake
                else '', issuer, TRUST_OPTION)) from None
 
