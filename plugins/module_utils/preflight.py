@@ -18,6 +18,7 @@ import sys
 from urllib.parse import urlsplit
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils import dependencies
+from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import chains
 from ansible_collections.incomes_register.certificates.plugins.module_utils._store import file_ops
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
     CertificateServiceError, RequestValidationError, ResponseRejected, ServiceFault, TransportError)
@@ -32,8 +33,6 @@ STATUSES = (FAIL, WARN, OK, SKIPPED)
 CA_WARN_DAYS = 60
 CLOCK_WARN_SECONDS = 60
 DEFAULT_MAX_CLOCK_SKEW = 300
-# certificate-service.md: the service renews at the earliest 60 days before expiry.
-RENEWAL_WINDOW_DAYS = 60
 
 TRUST_OPTIONS = ('service_ca_path', 'issuing_ca_path', 'tls_ca_path')
 SERVICE_CHECKS = ('reachability', 'clock_skew', 'signed_answer')
@@ -49,10 +48,6 @@ def _utc_now():
 
 def _day(moment):
     return moment.astimezone(datetime.timezone.utc).strftime('%Y-%m-%d')
-
-
-def _subject(cert):
-    return cert.subject.rfc4514_string() or '(empty subject)'
 
 
 def _first_line(traceback_text):
@@ -102,13 +97,13 @@ def check_trust_file(option, path, now):
     failures, warnings, held = [], [], []
     for cert in certs:
         not_after = cert.not_valid_after_utc
-        held.append('%s (until %s)' % (_subject(cert), _day(not_after)))
+        held.append('%s (until %s)' % (chains.describe(cert), _day(not_after)))
         if now < cert.not_valid_before_utc:
-            failures.append('%s is not valid before %s' % (_subject(cert), _day(cert.not_valid_before_utc)))
+            failures.append('%s is not valid before %s' % (chains.describe(cert), _day(cert.not_valid_before_utc)))
         elif now > not_after:
-            failures.append('%s expired on %s' % (_subject(cert), _day(not_after)))
+            failures.append('%s expired on %s' % (chains.describe(cert), _day(not_after)))
         elif not_after - now < datetime.timedelta(days=CA_WARN_DAYS):
-            warnings.append('%s expires on %s, in %d days' % (_subject(cert), _day(not_after),
+            warnings.append('%s expires on %s, in %d days' % (chains.describe(cert), _day(not_after),
                                                               (not_after - now).days))
     if failures:
         return check(option, FAIL, '%s (%s): %s. Replace it with the current CA certificates.'
@@ -165,7 +160,7 @@ def check_installed(params, issuing_certs, now):
             path, facts['customer_id'],
             'its private key matches' if key is not None else 'key not checked (private_key_path is not set)',
             facts['days_remaining'], _day(cert.not_valid_after_utc),
-            '; the renewal window is open' if facts['days_remaining'] < RENEWAL_WINDOW_DAYS else '')
+            '; the renewal window is open' if facts['in_renewal_window'] else '')
         if facts['environment'] in ('TEST', 'PRODUCTION') and facts['environment'] != params['environment']:
             status = WARN
             message += ' But its issuer %s looks like a %s CA, and environment is %s.' % (
@@ -182,7 +177,7 @@ def _check_chain(cert, issuing_certs, now):
     except CertificateServiceError as error:
         return check('certificate_chain', FAIL, error.message.rstrip('.') + '.')
     return check('certificate_chain', OK, 'The installed certificate chains to issuing_ca_path: %s.'
-                 % ' <- '.join(_subject(link) for link in reversed(path)))
+                 % ' <- '.join(chains.describe(link) for link in reversed(path)))
 
 
 def _where(params):

@@ -16,6 +16,7 @@ import grp
 import hashlib
 import os
 import pwd
+import re
 import stat
 import time
 
@@ -141,9 +142,12 @@ def atomic_write(path, data, mode, owner=None, group=None):
                 pass
 
 
+_TEMP_RANDOM_BYTES = 6
+
+
 def _temp_path(path):
     return os.path.join(os.path.dirname(os.path.abspath(path)), '.%s.%s.%s.tmp' % (
-        os.path.basename(path), os.getpid(), os.urandom(6).hex()))
+        os.path.basename(path), os.getpid(), os.urandom(_TEMP_RANDOM_BYTES).hex()))
 
 
 def _process_alive(pid):
@@ -164,7 +168,9 @@ def remove_stale_temp_files(path):
     in progress elsewhere keeps its file. Returns the removed paths.
     """
     directory = os.path.dirname(os.path.abspath(path))
-    prefix = '.%s.' % os.path.basename(path)
+    # The inverse of _temp_path's name: .<name>.<pid>.<random hex>.tmp
+    temp_name = re.compile(r'\.%s\.([0-9]+)\.[0-9a-f]{%d}\.tmp\Z'
+                           % (re.escape(os.path.basename(path)), 2 * _TEMP_RANDOM_BYTES))
     try:
         names = os.listdir(directory)
     except (FileNotFoundError, NotADirectoryError):
@@ -173,8 +179,8 @@ def remove_stale_temp_files(path):
         raise _error('list', directory, error) from None
     removed = []
     for name in names:
-        parts = name[len(prefix):-len('.tmp')].split('.') if name.startswith(prefix) and name.endswith('.tmp') else []
-        if len(parts) != 2 or not parts[0].isdigit() or len(parts[1]) != 12 or _process_alive(int(parts[0])):
+        match = temp_name.match(name)
+        if match is None or _process_alive(int(match.group(1))):
             continue
         candidate = os.path.join(directory, name)
         try:

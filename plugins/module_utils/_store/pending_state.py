@@ -83,14 +83,11 @@ def load_state(path, owner=None):
 
     Like a key, the file must be private and ours (or owner's): it decides which file becomes the key.
     """
-    # Never through a link, never blocking on a FIFO planted at the state path.
     try:
+        # Never through a link, never blocking on a FIFO planted at the state path.
         data = read_regular_file(path)
-    except LocalFileError as error:
-        raise StateError('The pending-request state file cannot be trusted: %s.' % error.message) from None
-    if data is None:
-        return None
-    try:
+        if data is None:
+            return None
         check_private_file(path, owner=owner)
     except LocalFileError as error:
         raise StateError('The pending-request state file cannot be trusted: %s.' % error.message) from None
