@@ -1,4 +1,6 @@
-"""What the module tests share: module arguments for the sandbox, service call counts, installed pairs."""
+"""What the module and fleet tests share: module arguments for the sandbox, service call counts, installed
+pairs, and an inventory of local hosts that renew against the sandbox."""
+import yaml
 
 CUSTOMER = '1234567-8'
 
@@ -30,3 +32,22 @@ def issued_pair(sandbox, tmp_path, expires_in_days, customer_id=CUSTOMER):
     cert = str(tmp_path / 'certs' / 'cert.pem')
     sandbox.issue(customer_id, new_key_path=key, expires_in_days=expires_in_days, out=cert)
     return cert, key
+
+
+def fleet_inventory(path, sandbox, root, host_vars, **role_vars):
+    """An inventory of local hosts, each keeping its certificate under root/<host>, that trust the sandbox's
+    files where it wrote them; role_vars add or override role variables. Returns the path as a string."""
+    variables = {
+        'ansible_connection': 'local',
+        'ansible_python_interpreter': '{{ ansible_playbook_python }}',
+        'renewal_environment': 'TEST',
+        'renewal_endpoint': sandbox.url,
+        'renewal_service_ca_path': sandbox.service_ca_pem,
+        'renewal_issuing_ca_path': sandbox.issuing_ca_pem,
+        'renewal_tls_ca_path': sandbox.tls_ca_pem,
+        'renewal_certificate_path': str(root) + '/{{ inventory_hostname }}/certificate.pem',
+        'renewal_private_key_path': str(root) + '/{{ inventory_hostname }}/private/key.pem',
+    }
+    variables.update(role_vars)
+    path.write_text(yaml.safe_dump({'all': {'vars': variables, 'hosts': host_vars}}))
+    return str(path)

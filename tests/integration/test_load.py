@@ -10,9 +10,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from module_helpers import fleet_inventory
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -34,31 +34,18 @@ def test_renewal_role_over_100_hosts_renews_each_exactly_once(sandbox, run_playb
     # The sandbox CLI is a process per certificate; a few at a time keeps the set-up short.
     with ThreadPoolExecutor(max_workers=4) as pool:
         names = list(pool.map(lambda index: prepare_host(sandbox, root, index), range(HOSTS)))
-    inventory = tmp_path / 'inventory.yml'
-    inventory.write_text(yaml.safe_dump({'all': {
-        'vars': {
-            'ansible_connection': 'local',
-            'ansible_python_interpreter': '{{ ansible_playbook_python }}',
-            'renewal_environment': 'TEST',
-            'renewal_endpoint': sandbox.url,
-            'renewal_service_ca_path': sandbox.service_ca_pem,
-            'renewal_issuing_ca_path': sandbox.issuing_ca_pem,
-            'renewal_tls_ca_path': sandbox.tls_ca_pem,
-            'renewal_certificate_path': str(root) + '/{{ inventory_hostname }}/certificate.pem',
-            'renewal_private_key_path': str(root) + '/{{ inventory_hostname }}/private/key.pem',
-            'renewal_initial_delay': 0,
-            'renewal_poll_interval': 0.2,
-            # The role's default throttle (5) would hide the concurrency this test is about.
-            'renewal_throttle': FORKS,
-        },
-        'hosts': dict((name, {'renewal_customer_id': '7%06d-1' % index}) for index, name in enumerate(names)),
-    }}))
+    inventory = fleet_inventory(
+        tmp_path / 'inventory.yml', sandbox, root,
+        dict((name, {'renewal_customer_id': '7%06d-1' % index}) for index, name in enumerate(names)),
+        renewal_initial_delay=0, renewal_poll_interval=0.2,
+        # The role's default throttle (5) would hide the concurrency this test is about.
+        renewal_throttle=FORKS)
     summary_file = str(tmp_path / 'summary.json')
 
     sandbox.reset_calls()
     started = time.monotonic()
     run = run_playbook('incomes_register.certificates.renew', {'incomes_register_renew_summary_file': summary_file},
-                       inventory=str(inventory), args=['--forks', str(FORKS)])
+                       inventory=inventory, args=['--forks', str(FORKS)])
     elapsed = time.monotonic() - started
     calls = sandbox.calls()
     with open(summary_file) as handle:

@@ -11,12 +11,12 @@ import sys
 import time
 
 import pytest
-import yaml
 from cryptography import x509
 
 from irsandbox.testing import RunningSandbox
 
 from conftest import ansible_env
+from module_helpers import fleet_inventory
 
 pytestmark = pytest.mark.integration
 
@@ -42,25 +42,11 @@ def prepare_wave(sandbox, tmp_path, prefix):
         (root / name / 'private').mkdir(parents=True, mode=0o700)
         sandbox.issue(customers[name], new_key_path=str(root / name / 'private' / 'key.pem'), expires_in_days=30,
                       out=str(root / name / 'certificate.pem'))
-    inventory = tmp_path / 'inventory.yml'
-    inventory.write_text(yaml.safe_dump({'all': {
-        'vars': {
-            'ansible_connection': 'local',
-            'ansible_python_interpreter': '{{ ansible_playbook_python }}',
-            'renewal_environment': 'TEST',
-            'renewal_endpoint': sandbox.url,
-            'renewal_service_ca_path': sandbox.service_ca_pem,
-            'renewal_issuing_ca_path': sandbox.issuing_ca_pem,
-            'renewal_tls_ca_path': sandbox.tls_ca_pem,
-            'renewal_certificate_path': str(root) + '/{{ inventory_hostname }}/certificate.pem',
-            'renewal_private_key_path': str(root) + '/{{ inventory_hostname }}/private/key.pem',
-            'renewal_initial_delay': POLL_INTERVAL,
-            'renewal_poll_interval': POLL_INTERVAL,
-            'renewal_throttle': THROTTLE,
-        },
-        'hosts': dict((name, {'renewal_customer_id': customer}) for name, customer in customers.items()),
-    }}))
-    return root, str(inventory)
+    inventory = fleet_inventory(
+        tmp_path / 'inventory.yml', sandbox, root,
+        dict((name, {'renewal_customer_id': customer}) for name, customer in customers.items()),
+        renewal_initial_delay=POLL_INTERVAL, renewal_poll_interval=POLL_INTERVAL, renewal_throttle=THROTTLE)
+    return root, inventory
 
 
 def renew_command(inventory, summary_file):
@@ -149,23 +135,9 @@ def test_enroll_playbook_enrolls_many_hosts_with_their_own_credentials_in_one_wa
         transfer_id, transfer_password = slow_sandbox.subscribe(customer, 'Wave %d Oy' % index, 'TEST')
         host_vars[name] = {'renewal_customer_id': customer, 'enroll_transfer_id': transfer_id,
                            'enroll_transfer_password': transfer_password}
-    inventory = tmp_path / 'inventory.yml'
-    inventory.write_text(yaml.safe_dump({'all': {
-        'vars': {
-            'ansible_connection': 'local',
-            'ansible_python_interpreter': '{{ ansible_playbook_python }}',
-            'renewal_endpoint': slow_sandbox.url,
-            'renewal_service_ca_path': slow_sandbox.service_ca_pem,
-            'renewal_issuing_ca_path': slow_sandbox.issuing_ca_pem,
-            'renewal_tls_ca_path': slow_sandbox.tls_ca_pem,
-            'renewal_certificate_path': str(root) + '/{{ inventory_hostname }}/certificate.pem',
-            'renewal_private_key_path': str(root) + '/{{ inventory_hostname }}/private/key.pem',
-            'renewal_initial_delay': POLL_INTERVAL,
-            'renewal_poll_interval': POLL_INTERVAL,
-            'renewal_throttle': 2,
-        },
-        'hosts': host_vars,
-    }}))
+    inventory = fleet_inventory(tmp_path / 'inventory.yml', slow_sandbox, root, host_vars,
+                                renewal_initial_delay=POLL_INTERVAL, renewal_poll_interval=POLL_INTERVAL,
+                                renewal_throttle=2)
     slow_sandbox.reset_calls()
     # The prompts are answered as a scheduled job would: empty, each host has its own credentials.
     command = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), 'incomes_register.certificates.enroll',
