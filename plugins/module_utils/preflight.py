@@ -278,7 +278,7 @@ def _wrong_trust_file_hint(service_certs, issuing_certs):
     return ''
 
 
-def check_service(params, service_certs, issuing_certs, client_factory, now=_utc_now):
+def check_service(params, service_certs, issuing_certs, client_factory):
     """reachability, clock_skew and signed_answer from one GetCertificate with a RetrievalId nobody has.
 
     GetCertificate only reads, so nothing is spent. The client verifies the answer's signature before it
@@ -315,14 +315,14 @@ def check_service(params, service_certs, issuing_certs, client_factory, now=_utc
     except RequestValidationError as error:
         return [check(name, SKIPPED, 'Not checked: the request cannot be built, so nothing was sent: %s'
                       % error.message) for name in SERVICE_CHECKS]
-    received_at = now()
     reached = check('reachability', OK, 'Reached %s %s over verified HTTPS.' % (endpoint, _where(params))
                     if params.get('validate_certs', True) else
                     'Reached %s %s, without verifying its HTTPS certificate (validate_certs is false).'
                     % (endpoint, _where(params)))
     if not params.get('validate_certs', True):
         reached['status'] = WARN
-    return [reached, _clock_check(client.last_response_date, received_at, params['max_clock_skew']), answer]
+    return [reached, _clock_check(client.last_response_date, client.last_response_at, params['max_clock_skew']),
+            answer]
 
 
 def _service_skip_reason(missing, trust_checks):
@@ -356,8 +356,7 @@ def run(params, client_factory=None, now=None):
     if skip:
         checks.extend(check(name, SKIPPED, skip) for name in SERVICE_CHECKS)
     else:
-        checks.extend(check_service(params, loaded['service_ca_path'], loaded['issuing_ca_path'], client_factory,
-                                    now=now or _utc_now))
+        checks.extend(check_service(params, loaded['service_ca_path'], loaded['issuing_ca_path'], client_factory))
     return checks
 
 

@@ -11,6 +11,7 @@ retrieval.wait_for_certificate uses to decide whether to poll again.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import datetime
 import os
 import signal
 import threading
@@ -174,7 +175,9 @@ class CertificateServiceClient(object):
     """One endpoint, one environment, one trust bundle; calls_made counts the requests sent per SOAPAction.
 
     last_response_date is the HTTP Date header of the last answer (any status, a FAIL or a fault included),
-    None when the last request got no answer or the answer had no Date header.
+    None when the last request got no answer or the answer had no Date header; last_response_at is when that
+    answer's headers arrived by this host's clock, taken before the body is read and verified, so that the
+    two compare the clocks and not the time spent on the answer.
     """
 
     def __init__(self, endpoint, environment, service_trust_anchors, tls_verify=True, tls_ca_bundle=None,
@@ -194,7 +197,7 @@ class CertificateServiceClient(object):
         self.final_codes = frozenset(final_codes or ())
         self.signer_pattern = signer_pattern
         self.calls_made = dict((action, 0) for action in soap_messages.OPERATIONS)
-        self.last_response_date = None
+        self.last_response_date = self.last_response_at = None
         self._verify = (tls_ca_bundle or True) if tls_verify else False
         self._proxies = {'http': proxy, 'https': proxy} if proxy else {}
         self._secrets = [urlsplit(proxy).password] if proxy else []
@@ -299,7 +302,7 @@ class CertificateServiceClient(object):
             'Accept-Encoding': 'identity',
         }
         where = self.endpoint
-        self.last_response_date = None
+        self.last_response_date = self.last_response_at = None
         try:
             response = self._session.post(where, data=body, headers=headers, timeout=self.timeout,
                                           verify=self._verify, proxies=self._proxies, allow_redirects=False,
@@ -335,6 +338,7 @@ class CertificateServiceClient(object):
         except ValueError as error:
             # requests and urllib3 check their arguments (a timeout, a proxy URL) before they open a connection.
             raise _transport_error('Cannot send the request to %s: %s' % (where, error), processed=False) from None
+        self.last_response_at = datetime.datetime.now(datetime.timezone.utc)
         self.last_response_date = response.headers.get('Date')
         try:
             answer = self._answer(operation, response), response.status_code
