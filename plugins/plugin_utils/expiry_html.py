@@ -205,7 +205,8 @@ def _group_table(title, key, columns, rows):
         cells = []
         for label, css, cell in columns:
             content = cell(group)
-            cells.append('<td class="%s%s" data-label="%s">%s</td>' % (
+            # One element per cell: on a phone the cell is a grid of its label and its content.
+            cells.append('<td class="%s%s" data-label="%s"><span>%s</span></td>' % (
                 css, '' if content else ' empty-cell', html_text(label), content))
         lines.append('<tr class="s-%s">%s</tr>' % (group['worst'], ''.join(cells)))
     return ('<details class="group"%s><summary>%s <span class="muted">(%d)</span></summary>\n'
@@ -471,6 +472,7 @@ box-shadow:0 1px 2px rgba(20,54,93,.06);margin:0 0 16px}
 .timeline-wrap{padding:12px 16px 10px}
 .timeline-scroll{overflow-x:auto}
 svg.timeline{display:block;width:100%;min-width:640px;height:auto;font-size:11px}
+@media (max-width:760px){svg.timeline{min-width:820px}}
 svg.timeline text{fill:var(--muted)}
 svg.timeline .band{fill:var(--rbg)}
 svg.timeline .band-label{fill:var(--c);font-weight:600}
@@ -508,7 +510,7 @@ th button{all:unset;cursor:pointer}
 th button:focus-visible{outline:2px solid #14365d}
 th[aria-sort=ascending] button::after{content:" \\25B2"}
 th[aria-sort=descending] button::after{content:" \\25BC"}
-@media (max-width:760px){.timeline-wrap{padding:8px}.filters{padding:8px 10px}
+@media (max-width:760px){.timeline-wrap{padding:8px}.groups td.count{text-align:left}.filters{padding:8px 10px}
 .filters label{flex:1 1 45%}.filters select{flex:1;min-width:0}}
 @media print{.filters{display:none}.group,.timeline-wrap{box-shadow:none;break-inside:avoid}}
 """
