@@ -166,8 +166,8 @@ def _next_expiry(group):
     soonest = group['soonest']
     if not soonest:
         return ''
-    return '<span class="nowrap">%s</span> (%s)' % (html_text(soonest['expires']),
-                                                   html_text(plural(soonest['days_remaining'], 'day')))
+    return '<span class="nowrap">%s</span> (%s)' % (
+        html_text(soonest['expires']), html_text(plural(soonest['days_remaining'], 'day')))
 
 
 def _names(values, link=None):

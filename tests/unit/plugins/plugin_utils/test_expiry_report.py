@@ -552,8 +552,8 @@ def test_groups_by_customer_and_by_host():
     assert [row['path'] for row in first['rows']] == ['/a.pem', '/a.pem']
     assert customers[1]['soonest'] is None and customers[1]['hosts'] == ['web2']
     hosts = report.groups(rows, 'host')
-    assert [(group['name'], group['worst']) for group in hosts] == [('web2', 'expired'), ('web1', 'renew'),
-                                                                   ('web3', 'ok')]
+    assert [(group['name'], group['worst']) for group in hosts] == [
+        ('web2', 'expired'), ('web1', 'renew'), ('web3', 'ok')]
     assert hosts[0]['customers'] == ['111'] and hosts[1]['customers'] == ['111', '222']
     assert hosts[1]['soonest']['path'] == '/b.pem'
     assert report.status_counts(rows) == {'expired': 1, 'renew': 1, 'ok': 2, 'missing': 1}
@@ -620,3 +620,26 @@ def test_the_page_of_a_day_is_the_same_all_day_and_changes_the_next():
     morning = NOW.replace(hour=0, minute=0, second=1)
     assert page(morning) == page(NOW.replace(hour=23, minute=59, second=59))
     assert page(morning) != page(morning + DAY)
+
+
+def test_a_host_with_many_certificates_has_a_row_and_a_series_per_certificate_labelled_with_its_environment():
+    results = {'app1': [info(path='/etc/ir/111-production.pem', days=200, customer_id='111', environment='PRODUCTION'),
+                        info(path='/etc/ir/111-test.pem', days=30, customer_id='111', environment='TEST'),
+                        info(path='/etc/ir/222-test.pem', days=90, customer_id='222', environment='TEST')]}
+    rows = report.build_rows(results)
+    assert [(row['customer_id'], row['environment'], row['status']) for row in rows] == [
+        ('111', 'TEST', 'renew'), ('222', 'TEST', 'ok'), ('111', 'PRODUCTION', 'ok')]
+    families = parse_prometheus(report.render_prometheus(rows, NOW))
+    labels = [labels for labels, value in families['incomes_register_certificate_days_remaining']['samples']]
+    assert [(item['host'], item['customer_id'], item['environment']) for item in labels] == [
+        ('app1', '111', 'TEST'), ('app1', '222', 'TEST'), ('app1', '111', 'PRODUCTION')]
+    page = parse_html(report.render_html(rows, report.summarize(rows), NOW, 'Audit'))
+    assert [row['cells'][0] for row in page.group_rows] == ['111', '222', 'app1']
+    assert page.group_rows[0]['cells'][2] == 'PRODUCTION, TEST'
+
+
+def test_a_tooltip_names_a_few_certificates_and_counts_the_rest():
+    rows = report.build_rows({'host%02d' % index: [info(days=100)] for index in range(9)})
+    texts = parse_html(expiry_html.timeline_svg(rows, NOW.date())).svg_texts
+    assert ('9 certificates expiring 2026-03-03 to 2026-03-09 (9 ok): host00 1234567-8, host01 1234567-8, '
+            'host02 1234567-8, host03 1234567-8, host04 1234567-8, host05 1234567-8, and 3 more') in texts
