@@ -15,11 +15,7 @@ __metaclass__ = type
 
 import datetime
 import re
-
-try:
-    from urllib.parse import quote
-except ImportError:  # pragma: no cover - Python 2 is not supported on the controller
-    from urllib import quote
+from urllib.parse import quote
 
 from ansible_collections.incomes_register.certificates.plugins.plugin_utils.expiry_report import (
     CRITICAL, EXPIRED, KEY_MISMATCH, MISSING, OK, RENEW, SEVERITY, STATUSES, TIMELINE_STACK, UNDATED, UNREACHABLE,
@@ -466,6 +462,7 @@ SCRIPT = r"""
 
 _CSS = """
 a{color:inherit}
+.badge a{display:flex;align-items:baseline;gap:6px;color:inherit;text-decoration:none}
 .muted{color:var(--muted)}
 .timeline-wrap,.group,.filters{background:var(--card);border:1px solid var(--line);border-radius:10px;
 box-shadow:0 1px 2px rgba(20,54,93,.06);margin:0 0 16px}
@@ -549,8 +546,10 @@ def render_html(rows, summary, generated_at, title, critical_days=14, renew_befo
     badges = []
     for status in STATUSES:
         if counts[status] or status in _ALWAYS_BADGED:
-            badges.append('<li class="badge s-%s%s"><b>%d</b> %s</li>' % (
-                html_text(status), '' if counts[status] else ' zero', counts[status], html_text(_LABELS[status])))
+            content = '<b>%d</b> %s' % (counts[status], html_text(_LABELS[status]))
+            badges.append('<li class="badge s-%s%s">%s</li>' % (
+                status, '' if counts[status] else ' zero', filter_link('status', status, content) if counts[status]
+                else content))
     tone, headline = _headline(summary)
     today = generated_at.astimezone(datetime.timezone.utc).date()
     main = '\n'.join(part for part in (_timeline_html(rows, today, critical_days, renew_before_days),

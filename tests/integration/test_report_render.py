@@ -3,7 +3,9 @@ its script (filters and sorting set through the URL fragment) and without it.
 
 Needs Debian's chromium package (apt-get install --no-install-recommends chromium fonts-liberation).
 """
+import base64
 import datetime
+import hashlib
 import html.parser
 import os
 import random
@@ -15,7 +17,9 @@ import zlib
 import pytest
 
 from ansible_collections.incomes_register.certificates.plugins.plugin_utils import expiry_report as report
-from ansible_collections.incomes_register.certificates.plugins.plugin_utils.report_formats import page as page_html
+from ansible_collections.incomes_register.certificates.plugins.plugin_utils import expiry_html
+from ansible_collections.incomes_register.certificates.plugins.plugin_utils.report_formats import (
+    content_policy, html_text, page as page_html)
 
 CHROMIUM = '/usr/bin/chromium'
 NOW = datetime.datetime(2026, 3, 2, 7, 30, tzinfo=datetime.timezone.utc)
@@ -348,3 +352,36 @@ def test_an_injected_script_would_not_run(tmp_path):
                               '</script>', '', script='document.body.setAttribute("data-ran", "1");'))
     parsed = dom(tmp_path, path)
     assert parsed.body.get('data-ran') == '1' and 'data-pwned' not in parsed.body
+
+
+# What a person does: choose an environment, click the days heading twice (ascending, then descending).
+CLICKS = """
+var environment = document.querySelector('select[name=environment]');
+environment.value = 'TEST';
+environment.dispatchEvent(new Event('change', {bubbles: true}));
+var days = document.querySelector('th[data-sort=days] button');
+days.click();
+days.click();
+document.body.setAttribute('data-hash', location.hash);
+document.body.setAttribute('data-sorted', document.querySelector('th[data-sort=days]').getAttribute('aria-sort'));
+"""
+
+
+def test_choosing_a_filter_and_clicking_a_heading(fleet_page, tmp_path):
+    rows, html_path = fleet_page
+    text = html_path.read_text(encoding='utf-8')
+    # The clicks run as a second script after the page's own, allowed by the page's policy with its hash.
+    policy = content_policy(expiry_html.SCRIPT)
+    both = policy.replace("script-src 'sha256-", "script-src 'sha256-%s' 'sha256-" % base64.b64encode(
+        hashlib.sha256(CLICKS.encode('utf-8')).digest()).decode('ascii'))
+    assert html_text(policy) in text
+    text = text.replace(html_text(policy), html_text(both)).replace('</body>', '<script>%s</script></body>' % CLICKS)
+    clicked = tmp_path / 'clicked.html'
+    clicked.write_text(text, encoding='utf-8')
+    parsed = dom(tmp_path, clicked)
+    assert parsed.body['data-hash'] == '#environment=TEST&sort=-days'
+    assert parsed.body['data-sorted'] == 'descending'
+    expected = sorted((row for row in rows if row['environment'] == 'TEST'),
+                      key=lambda row: -(row['days_remaining'] if row['days_remaining'] is not None else -10 ** 6))
+    assert [(row['data-host'], row['data-customer']) for row in shown(parsed)] == [
+        (row['host'], row['customer_id']) for row in expected]

@@ -568,6 +568,12 @@ def test_html_groups_link_to_the_filtered_table():
     assert summaries == ['1234567-8', 'no customer ID', '7654321-0', 'web2', 'batch', 'api', 'web1', 'db']
     assert ('a', {'href': '#customer=1234567-8'}) in page.tags and ('a', {'href': '#host=web1'}) in page.tags
     assert ('a', {'href': '#environment=TEST'}) in page.tags
+    # A status badge links to the table filtered by it, unless there is nothing to show.
+    assert ('a', {'href': '#status=expired'}) in page.tags and ('a', {'href': '#status=critical'}) in page.tags
+    assert ('badge s-expired', '1 expired') in page.badges
+    zero = parse_html(report.render_html(report.build_rows({'a': [info()]}), report.summarize(
+        report.build_rows({'a': [info()]})), NOW, 'Audit'))
+    assert [attrs['href'] for tag, attrs in zero.tags if tag == 'a' and 'status' in attrs['href']] == ['#status=ok']
     web1 = page.group_rows[6]
     assert web1['labels'] == ['Host', 'Customers', 'Environments', 'Certificates', 'Statuses', 'Next expiry']
     assert web1['cells'][3:] == ['3', '1 renew 1 missing 1 unreadable',
