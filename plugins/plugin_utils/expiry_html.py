@@ -257,11 +257,12 @@ def _callouts(line):
     for index, (status, rows) in enumerate(boxes):
         top = _PLOT_TOP + index * 36
         summary = plural(len(rows), 'certificate')
-        parts.append(
-            '<g class="callout s-%s%s"><title>%s %s%s</title><rect x="0" y="%d" width="150" height="30" rx="6"/>'
-            '<text x="10" y="%d"><tspan class="n">%d</tspan> %s</text></g>' % (
-                status, '' if rows else ' zero', summary, _LABELS[status], html_text(': ' + _who(rows) if rows else ''),
-                top, top + 21, len(rows), _LABELS[status]))
+        box = ('<g class="callout s-%s%s"><title>%s %s%s</title><rect x="0" y="%d" width="150" height="30" rx="6"/>'
+               '<text x="10" y="%d"><tspan class="n">%d</tspan> %s</text></g>' % (
+                   status, '' if rows else ' zero', summary, _LABELS[status],
+                   html_text(': ' + _who(rows) if rows else ''), top, top + 21, len(rows), _LABELS[status]))
+        # Like the badges, a callout with certificates in it opens the table filtered by its status.
+        parts.append(filter_link('status', status, box) if rows else box)
     return ''.join(parts)
 
 

@@ -613,6 +613,7 @@ def test_the_timeline_svg():
             'web2 1234567-8, web0 1234567-8, web1 1234567-8, web2 1234567-8') in texts
     assert '1 certificate expired: web0 1234567-8' in texts and '1 certificate missing: web1 /nothing.pem' in texts
     assert ['0', '2', '4', '6'] == [text for text in texts if text.isdigit()]
+    assert [attrs['href'] for tag, attrs in page.tags if tag == 'a'] == ['#status=expired', '#status=missing']
     empty = parse_html(expiry_html.timeline_svg(report.build_rows({'a': [missing()]}), NOW.date()))
     assert 'Nothing expires in the next 52 weeks' in empty.svg_texts and '0 expired' in ''.join(empty.svg_texts)
 
