@@ -321,16 +321,16 @@ def _months(today, weeks):
 def _bands(critical_days, renew_before_days):
     """The windows measured from today: renewable now (days < renew_before_days), critical (<= critical_days)."""
     renew = renew_before_days * _WEEK / 7.0
-    critical = (critical_days + 1) * _WEEK / 7.0
+    # Critical days inside the window; with critical_days as large as the window, all of it is critical.
+    critical = min(critical_days + 1, renew_before_days) * _WEEK / 7.0
     parts = ['<rect class="band s-renew" x="%d" y="%d" width="%.1f" height="%d"/>' % (
         _PLOT_LEFT, _PLOT_TOP, renew, _PLOT_HEIGHT)]
     parts.append('<text class="band-label s-renew" x="%.1f" y="%d" text-anchor="end">renewal window: %s</text>' % (
         _PLOT_LEFT + renew, _PLOT_TOP - 20, plural(renew_before_days, 'day')))
-    if critical < renew:
-        parts.append('<rect class="band s-critical" x="%d" y="%d" width="%.1f" height="%d"/>' % (
-            _PLOT_LEFT, _PLOT_TOP, critical, _PLOT_HEIGHT))
-        parts.append('<text class="band-label s-critical" x="%d" y="%d">critical: %s</text>' % (
-            _PLOT_LEFT, _PLOT_TOP - 6, plural(critical_days, 'day')))
+    parts.append('<rect class="band s-critical" x="%d" y="%d" width="%.1f" height="%d"/>' % (
+        _PLOT_LEFT, _PLOT_TOP, critical, _PLOT_HEIGHT))
+    parts.append('<text class="band-label s-critical" x="%d" y="%d">critical: %s</text>' % (
+        _PLOT_LEFT, _PLOT_TOP - 6, plural(critical_days, 'day')))
     return ''.join(parts)
 
 

@@ -614,6 +614,11 @@ def test_the_timeline_svg():
     assert '1 certificate expired: web0 1234567-8' in texts and '1 certificate missing: web1 /nothing.pem' in texts
     assert ['0', '2', '4', '6'] == [text for text in texts if text.isdigit()]
     assert [attrs['href'] for tag, attrs in page.tags if tag == 'a'] == ['#status=expired', '#status=missing']
+    # critical_days may be as large as the window: then the whole window is critical, and no wider.
+    wide = parse_html(expiry_html.timeline_svg(rows, NOW.date(), critical_days=30, renew_before_days=30))
+    assert [(attrs['class'], attrs.get('width')) for tag, attrs in wide.tags if 'band' in attrs.get('class', '')] == [
+        ('band s-renew', '64.3'), ('band-label s-renew', None), ('band s-critical', '64.3'),
+        ('band-label s-critical', None)]
     empty = parse_html(expiry_html.timeline_svg(report.build_rows({'a': [missing()]}), NOW.date()))
     assert 'Nothing expires in the next 52 weeks' in empty.svg_texts and '0 expired' in ''.join(empty.svg_texts)
 
