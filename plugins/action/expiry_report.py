@@ -35,4 +35,6 @@ class ActionModule(ReportAction):
         gate_failed, gate_reasons = report.gate(rows, params['fail_within_days'])
         return dict(rows=rows, summary=summary, gate_failed=gate_failed, gate_reasons=gate_reasons,
                     msg=_message(summary), comparable=report.comparable,
-                    render=lambda fmt: report.render(fmt, rows, summary, generated_at, params['title']))
+                    render=lambda fmt: report.render(fmt, rows, summary, generated_at, params['title'],
+                                                     critical_days=params['critical_days'],
+                                                     renew_before_days=params['renew_before_days']))

@@ -21,6 +21,22 @@ description:
     does not belong to the certificate), V(critical) (O(critical_days) days or fewer left), V(renew) (inside
     the O(renew_before_days) window), V(ok)."
   - Rows are ordered with the undated ones (unreachable, missing, unreadable) first, then by days remaining.
+  - "The HTML page, one file with nothing loaded from anywhere else, shows: the counts per status; an expiry
+    timeline (an inline SVG) of the certificates expiring per week over the next 52 weeks, stacked by status, with
+    the current renewal window (O(renew_before_days)) and the critical days (O(critical_days)) shaded and the
+    expired, missing, unreadable and unreachable ones called out beside it (hover a bar or a callout for the
+    certificates); the certificates grouped by customer and by host (status counts and next expiry per group);
+    and the table of every certificate."
+  - "A few lines of inline script let people filter the table by status, customer, environment and host and
+    sort it by any column. The view is kept in the URL's fragment (for example
+    C(certificate-expiry.html#status=renew&environment=PRODUCTION&sort=-days)), so it can be bookmarked or
+    linked, and the names in the grouped views link to the table filtered by them. Without scripts the page
+    is complete: no filter controls, the table in report order."
+  - "The page's Content-Security-Policy lets nothing load and nothing run but that script; text read from the
+    hosts is escaped everywhere (table, grouped views, filter options, timeline tooltips) and never placed
+    inside the script."
+  - The timeline counts weeks from the day the report is made (UTC), so the page of a rerun the same day
+    differs only in its generation time.
   - In the CSV, a text cell that would start with C(=), C(+), C(-), C(@), a tab or a carriage return gets a
     leading apostrophe, so that a spreadsheet does not run text read from the hosts as a formula. Numbers are
     written as they are; the JSON keeps every value unchanged.
@@ -73,7 +89,8 @@ options:
     description:
       - The files to write.
       - V(prometheus) is in the node_exporter textfile-collector format; point the collector's
-        C(--collector.textfile.directory) at O(output_dir) to scrape it.
+        C(--collector.textfile.directory) at O(output_dir) to scrape it. Each certificate's series are labelled
+        with C(host), C(customer_id), C(path), C(environment) and C(serial).
     type: list
     elements: str
     choices: [html, csv, json, prometheus]

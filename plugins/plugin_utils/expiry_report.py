@@ -20,7 +20,7 @@ import traceback
 from ansible_collections.incomes_register.certificates.plugins.module_utils import renewal_policy
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import CertificateServiceError
 from ansible_collections.incomes_register.certificates.plugins.plugin_utils.report_formats import (
-    GENERATED_RE, csv_cell, epoch, generated_html, html_text, iso, page, plural, prometheus_labels)
+    GENERATED_RE, csv_cell, epoch, iso, prometheus_labels)
 
 try:
     import jmespath
@@ -307,10 +307,11 @@ def render_prometheus(rows, generated_at):
     return '\n'.join(lines) + '\n'
 
 
-def render(fmt, rows, summary, generated_at, title):
+def render(fmt, rows, summary, generated_at, title, critical_days=14, renew_before_days=60):
     """The report in one of FORMAT_EXTENSIONS' formats."""
     if fmt == 'html':
-        return render_html(rows, summary, generated_at, title)
+        return render_html(rows, summary, generated_at, title, critical_days=critical_days,
+                           renew_before_days=renew_before_days)
     if fmt == 'csv':
         return render_csv(rows)
     if fmt == 'json':
@@ -336,130 +337,79 @@ def comparable(fmt, text):
 
 
 # ----------------------------------------------------------------------------------------------
-# HTML
+# Views of the rows for the HTML page (rendered by expiry_html)
 
-_LABELS = {
-    EXPIRED: 'expired', CRITICAL: 'critical', KEY_MISMATCH: 'key mismatch', RENEW: 'renew', OK: 'ok',
-    MISSING: 'missing', UNREADABLE: 'unreadable', UNREACHABLE: 'unreachable',
-}
-# Shown even at zero, so "0 expired" reads as good news; the rest only appear when they occur.
-_ALWAYS_BADGED = (EXPIRED, CRITICAL, RENEW, OK)
-
-
-_COLUMNS = (
-    ('Host', 'host'), ('Customer', 'customer'), ('Organisation', 'organisation'), ('Environment', 'environment'),
-    ('Days remaining', 'num'), ('Expires', 'date'), ('Status', 'status'), ('Serial', 'serial'),
-    ('Issuer', 'issuer'), ('Path', 'path'), ('Note', 'note'),
-)
-
-_LEGEND = '\n'.join('<dt><span class="pill s-%s">%s</span></dt><dd>%s</dd>' % (status, _LABELS[status], text)
-                    for status, text in (
-    (OK, 'Valid beyond the renewal window; nothing to do yet.'),
-    (RENEW, 'The renewal window is open: renew with the current certificate before it expires. The service accepts '
-            'a renewal at the earliest 60 days before expiry.'),
-    (CRITICAL, 'Renew now; the certificate expires within days.'),
-    (EXPIRED, 'An expired certificate cannot be renewed: apply for a new one in the Incomes Register e-service.'),
-    (KEY_MISMATCH, 'The private key on the host does not belong to the certificate.'),
-    (MISSING, 'There is no certificate at the path.'),
-    (UNREADABLE, 'The file is there but cannot be read or parsed; see the note.'),
-    (UNREACHABLE, 'The host could not be audited (unreachable, or certificate_info failed); see the note.'),
-))
-
-_DATE_RE = re.compile(r'\b\d{4}-\d{2}-\d{2}\b')
-_CN_RE = re.compile(r'(?:^|,)CN=((?:\\.|[^,\\])*)')
+TIMELINE_WEEKS = 52
+# The statuses a week's bar is stacked from, bottom up; the rest are called out beside the chart.
+TIMELINE_STACK = (KEY_MISMATCH, CRITICAL, RENEW, OK)
+# Worst first, for a group's colour: what needs a person now before what can wait.
+SEVERITY = (EXPIRED, CRITICAL, KEY_MISMATCH, MISSING, UNREADABLE, UNREACHABLE, RENEW, OK)
 
 
-def _issuer_cell(issuer):
-    if not issuer:
-        return ''
-    match = _CN_RE.search(issuer)
-    short = match.group(1).replace('\\', '') if match else issuer
-    return '<span title="%s">%s</span>' % (html_text(issuer), html_text(short))
+def timeline(rows, weeks=TIMELINE_WEEKS):
+    """The rows by when they expire: dict(weeks, expired, undated, later).
+
+    weeks[w] lists the unexpired certificates with 7w to 7w+6 days remaining (week 0 starts on the
+    report's day), so a bar agrees with the table's days and statuses and does not depend on the
+    time of day. expired lists the expired ones, undated maps each of UNDATED to its rows, later
+    holds the certificates with more than `weeks` weeks left. Every row lands in exactly one place.
+    """
+    line = dict(weeks=[[] for dummy in range(weeks)], expired=[], undated=dict((status, []) for status in UNDATED),
+                later=[])
+    for row in rows:
+        if row['status'] in UNDATED:
+            line['undated'][row['status']].append(row)
+        elif row['status'] == EXPIRED or row['days_remaining'] < 0:
+            line['expired'].append(row)
+        elif row['days_remaining'] // 7 < weeks:
+            line['weeks'][row['days_remaining'] // 7].append(row)
+        else:
+            line['later'].append(row)
+    return line
 
 
-def _note_html(note):
-    # A date in the middle of a note should not break at its hyphens.
-    return _DATE_RE.sub(r'<span class="nowrap">\g<0></span>', html_text(note))
+def status_counts(rows):
+    """{status: count} of the statuses that occur, in STATUSES order."""
+    counts = dict((status, 0) for status in STATUSES)
+    for row in rows:
+        counts[row['status']] += 1
+    return dict((status, counts[status]) for status in STATUSES if counts[status])
 
 
-def _path_html(path):
-    # Long paths wrap at their slashes instead of mid-name.
-    return '/<wbr>'.join(html_text(part) for part in path.split('/'))
+def _distinct(values):
+    return sorted(set(value for value in values if value), key=str)
 
 
-def _days_text(row):
-    if row['days_remaining'] is None:
-        return ''
-    return str(row['days_remaining'])
+def groups(rows, key):
+    """One summary per distinct row[key] (None is a group too): worst first, then soonest, then by name.
+
+    Each is dict(name, rows, counts, worst, soonest, customers, organisations, environments, hosts),
+    rows in report order, counts as status_counts, worst by SEVERITY, soonest the unexpired dated row
+    with the fewest days left (None when there is none).
+    """
+    members = {}
+    for row in rows:
+        members.setdefault(row[key], []).append(row)
+    result = []
+    for name, grouped in members.items():
+        dated = [row for row in grouped if row['status'] not in UNDATED and row['status'] != EXPIRED]
+        result.append(dict(
+            name=name, rows=grouped, counts=status_counts(grouped),
+            worst=min((row['status'] for row in grouped), key=SEVERITY.index),
+            soonest=min(dated, key=lambda row: row['days_remaining']) if dated else None,
+            customers=_distinct(row['customer_id'] for row in grouped),
+            organisations=_distinct(row['organisation'] for row in grouped),
+            environments=_distinct(row['environment'] for row in grouped),
+            hosts=_distinct(row['host'] for row in grouped)))
+    result.sort(key=lambda group: (SEVERITY.index(group['worst']),
+                                   group['soonest']['days_remaining'] if group['soonest'] else float('inf'),
+                                   group['name'] is None, str(group['name'] or '')))
+    return result
 
 
-def _cells(row):
-    return (
-        html_text(row['host']),
-        html_text(row['customer_id']),
-        html_text(row['organisation']),
-        html_text(row['environment']),
-        html_text(_days_text(row)),
-        html_text(row['expires']),
-        '<span class="pill">%s</span>' % html_text(_LABELS[row['status']]),
-        '<span class="mono">%s</span>' % html_text(row['serial']) if row['serial'] else '',
-        _issuer_cell(row['issuer']),
-        '<span class="mono">%s</span>' % _path_html(row['path']) if row['path'] else '',
-        _note_html(row['note']),
-    )
-
-
-def _row_html(row):
-    cells = []
-    for (label, css), content in zip(_COLUMNS, _cells(row)):
-        classes = [css]
-        if not content:
-            # On a phone each cell is a labelled line; an empty line is noise.
-            classes.append('empty-cell')
-        cells.append('<td class="%s" data-label="%s">%s</td>' % (' '.join(classes), html_text(label), content))
-    return '<tr class="s-%s">%s</tr>' % (html_text(row['status']), ''.join(cells))
-
-
-def _headline(summary):
-    counts = summary['counts']
-    urgent = sum(counts[status] for status in (EXPIRED, CRITICAL, KEY_MISMATCH, MISSING, UNREADABLE, UNREACHABLE))
-    if not summary['total']:
-        return 'warn', 'No certificates were reported.'
-    if urgent:
-        return 'bad', '%d of %d need%s attention now' % (urgent, summary['total'], 's' if urgent == 1 else '')
-    if counts[RENEW]:
-        return 'warn', '%d of %d %s in the renewal window' % (
-            counts[RENEW], summary['total'], 'is' if counts[RENEW] == 1 else 'are')
-    return 'good', 'All %d certificate%s valid beyond the renewal window' % (
-        summary['total'], ' is' if summary['total'] == 1 else 's are')
-
-
-def _soonest_text(summary):
-    soonest = summary['soonest_expiry']
-    if not soonest:
-        return ''
-    who = soonest['customer_id'] or soonest['path']
-    return ' · next expiry <strong>%s</strong> on %s: %s (%s day%s)' % (
-        html_text(who), html_text(soonest['host']), html_text(soonest['expires']), html_text(soonest['days_remaining']),
-        '' if soonest['days_remaining'] == 1 else 's')
-
-
-def render_html(rows, summary, generated_at, title):
-    """The audit's page: headline, a badge per status, the table soonest expiry first, the legend."""
-    counts = summary['counts']
-    badges = []
-    for status in STATUSES:
-        if counts[status] or status in _ALWAYS_BADGED:
-            badges.append('<li class="badge s-%s%s"><b>%d</b> %s</li>' % (
-                html_text(status), '' if counts[status] else ' zero', counts[status], html_text(_LABELS[status])))
-    tone, headline = _headline(summary)
-    if rows:
-        head = ''.join('<th scope="col" class="%s">%s</th>' % (css, html_text(label)) for label, css in _COLUMNS)
-        body = '\n'.join(_row_html(row) for row in rows)
-        table = ('<div class="table-wrap"><table>\n<caption>Certificates, soonest expiry first</caption>\n'
-                 '<thead><tr>%s</tr></thead>\n<tbody>\n%s\n</tbody>\n</table></div>' % (head, body))
-    else:
-        table = '<div class="table-wrap"><p class="empty">No certificates were reported.</p></div>'
-    meta = 'Generated %s · %s on %s%s' % (generated_html(generated_at), plural(summary['total'], 'certificate'),
-                                          plural(summary['hosts'], 'host'), _soonest_text(summary))
-    return page(title, meta, tone, headline, ''.join(badges), table, _LEGEND)
+def render_html(rows, summary, generated_at, title, critical_days=14, renew_before_days=60):
+    """The audit's HTML page (see expiry_html.render_html)."""
+    # Imported here: expiry_html builds on this module's statuses and views.
+    from ansible_collections.incomes_register.certificates.plugins.plugin_utils import expiry_html
+    return expiry_html.render_html(rows, summary, generated_at, title, critical_days=critical_days,
+                                   renew_before_days=renew_before_days)

@@ -7,8 +7,10 @@ generation time and the HTML page around a report's table."""
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import base64
 import calendar
 import datetime
+import hashlib
 import html
 import re
 
@@ -60,16 +62,31 @@ def plural(count, word, many=None):
     return '%d %s' % (count, word if count == 1 else (many or word + 's'))
 
 
-def page(title, meta_html, tone, headline, badges_html, main_html, legend_html, extra_css=''):
+def content_policy(script=''):
+    """The page's Content-Security-Policy: nothing loads from anywhere, only the inline style applies and only
+    the given inline script (by its SHA-256) runs, even if some host-controlled text ever slipped through."""
+    scripts = "'none'"
+    if script:
+        scripts = "'sha256-%s'" % base64.b64encode(hashlib.sha256(script.encode('utf-8')).digest()).decode('ascii')
+    return ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src %s; base-uri 'none'; "
+            "form-action 'none'" % scripts)
+
+
+def page(title, meta_html, tone, headline, badges_html, main_html, legend_html, extra_css='', script=''):
     """A self-contained page (inline CSS, no external resource) people can read on a phone.
 
     meta_html, badges_html, main_html and legend_html are HTML already; title and headline are text.
+    script is a constant of the caller (never data: host-controlled text stays in the HTML, escaped),
+    run at the end of the body; the page is complete without it.
     """
+    if '</' in script:
+        raise ValueError('an inline script must not contain "</"')
     return """<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="{policy}">
 <title>{title}</title>
 <style>{css}</style>
 </head>
@@ -88,10 +105,11 @@ def page(title, meta_html, tone, headline, badges_html, main_html, legend_html, 
 {legend}
 </dl>
 </footer>
-</body>
+{script}</body>
 </html>
 """.format(title=html_text(title), css=CSS + extra_css, meta=meta_html, tone=tone, headline=html_text(headline),
-           badges=badges_html, main=main_html, legend=legend_html)
+           badges=badges_html, main=main_html, legend=legend_html, policy=html_text(content_policy(script)),
+           script='<script>%s</script>\n' % script if script else '')
 
 
 def generated_html(generated_at):
@@ -108,6 +126,7 @@ CSS = """
 --renew:#f2b705;--renew-ink:#6b5000;--renew-bg:#fff9db;--ok:#2e7d32;--ok-bg:#eaf6eb;
 --mismatch:#7b1fa2;--mismatch-bg:#f6ebfa;--grey:#6b7280;--grey-bg:#eef0f3}
 *{box-sizing:border-box}
+[hidden]{display:none!important}
 html{-webkit-text-size-adjust:100%}
 body{margin:0;background:var(--bg);color:var(--ink);
 font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Liberation Sans","DejaVu Sans",Arial,sans-serif}

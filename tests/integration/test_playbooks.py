@@ -153,12 +153,17 @@ def test_renew_playbook_names_a_host_that_failed_the_role_argument_validation(sa
 
 
 class TableParser(html.parser.HTMLParser):
+    """The rows of the page's certificates table (not those of the views grouped by customer and host)."""
+
     def __init__(self):
         super().__init__()
-        self.rows, self._row, self._in_body = [], None, False
+        self.rows, self._row, self._in_body, self._certificates = [], None, False, False
 
     def handle_starttag(self, tag, attrs):
-        if tag == 'tbody':
+        if tag == 'table':
+            self._in_body = False
+            self._certificates = dict(attrs).get('id') == 'certificates'
+        elif tag == 'tbody' and self._certificates:
             self._in_body = True
         elif tag == 'tr' and self._in_body:
             self._row = []

@@ -1,16 +1,25 @@
-"""The HTML expiry report as a browser shows it: headless Chromium screenshots and serialises the page.
+"""The HTML expiry report as a browser shows it: headless Chromium screenshots and serialises the page, with
+its script (filters and sorting set through the URL fragment) and without it.
 
 Needs Debian's chromium package (apt-get install --no-install-recommends chromium fonts-liberation).
 """
+import base64
 import datetime
+import hashlib
+import html.parser
 import os
+import random
 import struct
 import subprocess
+import urllib.parse
 import zlib
 
 import pytest
 
 from ansible_collections.incomes_register.certificates.plugins.plugin_utils import expiry_report as report
+from ansible_collections.incomes_register.certificates.plugins.plugin_utils import expiry_html
+from ansible_collections.incomes_register.certificates.plugins.plugin_utils.report_formats import (
+    content_policy, html_text, page as page_html)
 
 CHROMIUM = '/usr/bin/chromium'
 NOW = datetime.datetime(2026, 3, 2, 7, 30, tzinfo=datetime.timezone.utc)
@@ -130,36 +139,249 @@ def near(pixel, colour, tolerance=6):
     return all(abs(a - b) <= tolerance for a, b in zip(pixel, colour))
 
 
+def stripe_runs(strip, start):
+    """The status colours met going down the page's left edge, each run of one colour once."""
+    runs = []
+    for line in strip[start:]:
+        seen = [status for status, colour in ROW_STRIPES.items() if any(near(pixel, colour) for pixel in line[16:40])]
+        if len(seen) == 1 and (not runs or runs[-1] != seen[0]):
+            runs.append(seen[0])
+    return runs
+
+
 def test_screenshot_shows_the_header_and_colour_coded_rows(page, tmp_path):
     rows, html_path = page
     png = tmp_path / 'report.png'
-    chromium(tmp_path, '--screenshot=%s' % png, '--window-size=1280,900', 'file://%s' % html_path)
+    chromium(tmp_path, '--screenshot=%s' % png, '--window-size=1280,2000', 'file://%s' % html_path)
     data = png.read_bytes()
     assert len(data) > 30000, 'a %d-byte screenshot cannot hold the report' % len(data)
     width, height, strip = png_left_strip(data, 48)
-    assert (width, height) == (1280, 900)
+    assert (width, height) == (1280, 2000)
     pixels = [pixel for line in strip for pixel in line]
     assert len(set(pixels)) > 20, 'the screenshot is (nearly) one colour'
     assert near(strip[5][5], HEADER_NAVY), strip[5][5]
-    # Each status's stripe runs down the left edge of its table row, in report order (below the
-    # header, whose badges use the same colours).
+    # Each status's stripe runs down the left edge of its table row, in report order; the grouped views
+    # above the table and the legend below it have stripes and pills of their own.
     header_end = next(y for y, line in enumerate(strip) if not near(line[5], HEADER_NAVY))
-    first_seen = {}
-    for y, line in enumerate(strip[header_end:], header_end):
-        for status, colour in ROW_STRIPES.items():
-            if status not in first_seen and any(near(pixel, colour) for pixel in line[16:40]):
-                first_seen[status] = y
-    assert set(first_seen) == set(ROW_STRIPES), first_seen
-    assert sorted(first_seen, key=first_seen.get) == ['missing', 'expired', 'critical', 'renew', 'ok']
+    runs = stripe_runs(strip, header_end)
+    expected = ['missing', 'expired', 'critical', 'renew', 'ok']
+    assert any(runs[at:at + len(expected)] == expected for at in range(len(runs))), runs
 
 
 def test_the_browser_builds_the_table_with_the_rows_in_order(page, tmp_path):
     rows, html_path = page
-    dom = chromium(tmp_path, '--dump-dom', 'file://%s' % html_path)
-    assert '<table>' in dom and '</tbody>' in dom
-    body = dom.split('<tbody>', 1)[1].split('</tbody>', 1)[0]
-    classes = [chunk.split('"', 1)[0] for chunk in body.split('<tr class="')[1:]]
-    assert classes == ['s-%s' % row['status'] for row in rows]
-    # The path with markup in it arrived as text, not as a script element.
-    assert '<script' not in dom
-    assert '&lt;script&gt;alert(1)&lt;/<wbr>script&gt;.pem' in dom
+    text = chromium(tmp_path, '--dump-dom', 'file://%s' % html_path)
+    parsed = DomRows(text)
+    assert [row['class'] for row in parsed.rows] == ['s-%s' % row['status'] for row in rows]
+    assert parsed.shown == 'all %d shown' % len(rows)
+    # The path with markup in it arrived as text, not as a script element: the page's own is the only one.
+    assert text.count('<script') == 1 and len(parsed.scripts) == 1
+    assert '&lt;script&gt;alert(1)&lt;/<wbr>script&gt;.pem' in text
+
+
+# ---- 500 certificates: the timeline, and the table's filters and sorting -------------------------------------------
+
+BREAKOUT = "</script><script>document.body.setAttribute('data-pwned', '1')</script>"
+CUSTOMERS = [('%07d-%d' % (1000003 + 7919 * index, index % 10), 'Asiakas %d Oy' % index) for index in range(12)]
+
+
+def fleet():
+    """500 certificates on 100 hosts, five each, of 12 customers in two environments; a few missing, one host
+    unreachable, one customer ID that tries to close the page's script."""
+    chance = random.Random(17)
+    results = {}
+    for number in range(100):
+        certificates = []
+        for slot in range(5):
+            customer_id, organisation = CUSTOMERS[(number * 5 + slot) % len(CUSTOMERS)]
+            environment = 'TEST' if slot % 3 == 2 else 'PRODUCTION'
+            path = '/etc/ir/%s-%s.pem' % (customer_id, environment.lower())
+            days = chance.choice([chance.randint(-20, 400), chance.randint(0, 730), chance.randint(10, 120)])
+            if (number * 5 + slot) % 97 == 5:
+                certificates.append(dict(path=path, exists=False, readable=False, error='No certificate at %s' % path))
+            else:
+                certificates.append(info(path, days, customer_id=customer_id, organisation=organisation,
+                                         environment=environment))
+        results['app%03d.example.fi' % number] = certificates
+    results['app001.example.fi'] = {'unreachable': True, 'msg': 'Failed to connect to the host via ssh'}
+    results['app002.example.fi'][0]['customer_id'] = BREAKOUT
+    return results
+
+
+@pytest.fixture(scope='module')
+def fleet_page(tmp_path_factory):
+    rows = report.build_rows(fleet())
+    path = tmp_path_factory.mktemp('fleet') / 'certificate-expiry.html'
+    path.write_text(report.render_html(rows, report.summarize(rows), NOW, 'Incomes Register certificate expiry'),
+                    encoding='utf-8')
+    return rows, path
+
+
+class DomRows(html.parser.HTMLParser):
+    """The certificates table's body rows of a serialised DOM (their attributes), the filter form's attributes,
+    the text of the #shown output and of every <script>, and the body's attributes."""
+
+    def __init__(self, text):
+        super().__init__(convert_charrefs=True)
+        self.rows, self.form, self.shown, self.scripts, self.body = [], None, '', [], None
+        self._table = self._sink = None
+        self.feed(text)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == 'table':
+            self._table = attrs.get('id')
+        elif tag == 'tr' and self._table == 'certificates' and 'data-status' in attrs:
+            self.rows.append(attrs)
+        elif tag == 'form' and attrs.get('id') == 'filters':
+            self.form = attrs
+        elif tag == 'body':
+            self.body = attrs
+        elif (tag == 'output' and attrs.get('id') == 'shown') or tag == 'script':
+            self._sink = (tag, [])
+
+    def handle_endtag(self, tag):
+        if tag == 'table':
+            self._table = None
+        elif self._sink and tag == self._sink[0]:
+            if tag == 'script':
+                self.scripts.append(''.join(self._sink[1]))
+            else:
+                self.shown = ''.join(self._sink[1])
+            self._sink = None
+
+    def handle_data(self, data):
+        if self._sink:
+            self._sink[1].append(data)
+
+
+def dom(tmp_path, html_path, fragment='', *flags):
+    return DomRows(chromium(tmp_path, '--virtual-time-budget=5000', '--dump-dom', *(flags + (
+        'file://%s%s' % (html_path, fragment),))))
+
+
+def shown(parsed):
+    return [row for row in parsed.rows if 'hidden' not in row]
+
+
+def test_500_certificates_screenshot_shows_the_timeline(fleet_page, tmp_path):
+    rows, html_path = fleet_page
+    assert len(rows) == 496
+    png = tmp_path / 'fleet.png'
+    chromium(tmp_path, '--screenshot=%s' % png, '--window-size=1280,1000', '--virtual-time-budget=5000',
+             'file://%s' % html_path)
+    width, height, strip = png_left_strip(png.read_bytes(), 360)
+    header_end = next(y for y, line in enumerate(strip) if not near(line[5], HEADER_NAVY))
+    # The timeline's first weeks, right of the callouts: the shaded windows and the bars expiring in them.
+    area = [pixel for line in strip[header_end:header_end + 400] for pixel in line[200:]]
+    colours = {
+        'critical band': (0xff, 0xe0, 0xc2), 'renew band': (0xff, 0xf4, 0xc2),
+        'critical bars': ROW_STRIPES['critical'], 'renew bars': ROW_STRIPES['renew'],
+    }
+    found = dict((name, sum(1 for pixel in area if near(pixel, colour, 3))) for name, colour in colours.items())
+    assert all(count > 100 for count in found.values()), found
+    # The callouts of the expired and the missing certificates at the left of the timeline.
+    left = [pixel for line in strip[header_end:header_end + 400] for pixel in line[30:200]]
+    assert sum(1 for pixel in left if near(pixel, (0xfd, 0xec, 0xea), 2)) > 1000, 'no expired callout'
+
+
+def test_without_script_every_row_shows_in_report_order_and_the_filters_stay_hidden(fleet_page, tmp_path):
+    rows, html_path = fleet_page
+    # Chromium's --dump-dom needs JavaScript itself, so the page without scripts is the page with its script
+    # element taken out (the only thing scripts change).
+    text = html_path.read_text(encoding='utf-8')
+    start, end = text.index('<script>'), text.index('</script>') + len('</script>')
+    bare = tmp_path / 'no-script.html'
+    bare.write_text(text[:start] + text[end:], encoding='utf-8')
+    parsed = dom(tmp_path, bare, '#status=ok')
+    assert parsed.scripts == [] and 'hidden' in parsed.form and parsed.shown == ''
+    assert len(shown(parsed)) == len(parsed.rows) == len(rows)
+    assert [(row['data-host'], row['data-status']) for row in parsed.rows] == [
+        (row['host'], row['status']) for row in rows]
+
+
+def test_a_filter_in_the_fragment_shows_only_the_matching_rows(fleet_page, tmp_path):
+    rows, html_path = fleet_page
+    customer = CUSTOMERS[3][0]
+    parsed = dom(tmp_path, html_path, '#status=renew&environment=PRODUCTION&customer=%s' % customer)
+    expected = [row for row in rows if (row['status'], row['environment'], row['customer_id']) == (
+        'renew', 'PRODUCTION', customer)]
+    assert 0 < len(expected) < 50
+    assert [(row['data-host'], row['data-customer']) for row in shown(parsed)] == [
+        (row['host'], row['customer_id']) for row in expected]
+    assert len(parsed.rows) == len(rows)
+    assert 'hidden' not in parsed.form
+    assert parsed.shown == '%d of %d shown' % (len(expected), len(rows))
+    # A host filter; and a value that matches no option is ignored rather than hiding everything.
+    parsed = dom(tmp_path, html_path, '#host=app042.example.fi&environment=STAGING')
+    assert [row['data-host'] for row in shown(parsed)] == ['app042.example.fi'] * 5
+    assert parsed.shown == '5 of %d shown' % len(rows)
+
+
+def test_sorting_from_the_fragment(fleet_page, tmp_path):
+    rows, html_path = fleet_page
+    parsed = dom(tmp_path, html_path, '#sort=-days&status=ok')
+    # Most days first; equal days keep the report's order (Python's sort is stable, like the page's).
+    expected = sorted((row for row in rows if row['status'] == 'ok'), key=lambda row: -row['days_remaining'])
+    assert [(row['data-host'], row['data-customer']) for row in shown(parsed)] == [
+        (row['host'], row['customer_id']) for row in expected]
+    assert parsed.shown == '%d of %d shown' % (len(expected), len(rows))
+    parsed = dom(tmp_path, html_path, '#sort=host')
+    hosts = [row['data-host'] for row in parsed.rows]
+    assert hosts == sorted(hosts) and len(hosts) == len(rows)
+    assert parsed.shown == 'all %d shown' % len(rows)
+
+
+def test_host_text_cannot_close_the_script(fleet_page, tmp_path):
+    rows, html_path = fleet_page
+    text = html_path.read_text(encoding='utf-8')
+    assert text.count('<script') == 1 and text.count('</script>') == 1
+    assert BREAKOUT not in text
+    parsed = dom(tmp_path, html_path, '#customer=' + urllib.parse.quote(BREAKOUT, safe=''))
+    assert parsed.body is not None and 'data-pwned' not in parsed.body
+    assert len(parsed.scripts) == 1
+    # The customer ID arrived as data: the filter finds its one row by the exact text.
+    assert [(row['data-host'], row['data-customer']) for row in shown(parsed)] == [('app002.example.fi', BREAKOUT)]
+
+
+def test_an_injected_script_would_not_run(tmp_path):
+    """The page's policy runs only its own script: a script that slipped in by mistake stays inert."""
+    path = tmp_path / 'page.html'
+    path.write_text(page_html('t', '', 'good', 'h', '', '<script>document.body.setAttribute("data-pwned", "1")'
+                              '</script>', '', script='document.body.setAttribute("data-ran", "1");'))
+    parsed = dom(tmp_path, path)
+    assert parsed.body.get('data-ran') == '1' and 'data-pwned' not in parsed.body
+
+
+# What a person does: choose an environment, click the days heading twice (ascending, then descending).
+CLICKS = """
+var environment = document.querySelector('select[name=environment]');
+environment.value = 'TEST';
+environment.dispatchEvent(new Event('change', {bubbles: true}));
+var days = document.querySelector('th[data-sort=days] button');
+days.click();
+days.click();
+document.body.setAttribute('data-hash', location.hash);
+document.body.setAttribute('data-sorted', document.querySelector('th[data-sort=days]').getAttribute('aria-sort'));
+"""
+
+
+def test_choosing_a_filter_and_clicking_a_heading(fleet_page, tmp_path):
+    rows, html_path = fleet_page
+    text = html_path.read_text(encoding='utf-8')
+    # The clicks run as a second script after the page's own, allowed by the page's policy with its hash.
+    policy = content_policy(expiry_html.SCRIPT)
+    both = policy.replace("script-src 'sha256-", "script-src 'sha256-%s' 'sha256-" % base64.b64encode(
+        hashlib.sha256(CLICKS.encode('utf-8')).digest()).decode('ascii'))
+    assert html_text(policy) in text
+    text = text.replace(html_text(policy), html_text(both)).replace('</body>', '<script>%s</script></body>' % CLICKS)
+    clicked = tmp_path / 'clicked.html'
+    clicked.write_text(text, encoding='utf-8')
+    parsed = dom(tmp_path, clicked)
+    assert parsed.body['data-hash'] == '#environment=TEST&sort=-days'
+    assert parsed.body['data-sorted'] == 'descending'
+    expected = sorted((row for row in rows if row['environment'] == 'TEST'),
+                      key=lambda row: -(row['days_remaining'] if row['days_remaining'] is not None else -10 ** 6))
+    assert [(row['data-host'], row['data-customer']) for row in shown(parsed)] == [
+        (row['host'], row['customer_id']) for row in expected]

@@ -1,6 +1,9 @@
 """The expiry report's rules and renderers, fed with results shaped like certificate_info's."""
+import base64
 import csv
 import datetime
+import hashlib
+import html
 import html.parser
 import io
 import json
@@ -8,7 +11,9 @@ import re
 
 import pytest
 
+from ansible_collections.incomes_register.certificates.plugins.plugin_utils import expiry_html
 from ansible_collections.incomes_register.certificates.plugins.plugin_utils import expiry_report as report
+from ansible_collections.incomes_register.certificates.plugins.plugin_utils import report_formats
 from ansible_collections.incomes_register.certificates.plugins.plugin_utils.expiry_report import ReportError
 
 NOW = datetime.datetime(2025, 11, 25, 12, 0, tzinfo=datetime.timezone.utc)
@@ -325,37 +330,52 @@ def test_prometheus_textfile_parses_back():
 
 
 class TableParser(html.parser.HTMLParser):
-    """Collects the body rows of the report table (class and cell texts), the badges, and every tag seen."""
+    """Collects the body rows of the certificates table (class, data attributes and cell texts), the rows of the
+    grouped views, the badges, the scripts' texts, the SVG's texts (titles included) and every tag seen."""
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
-        self.rows, self.badges, self.tags, self.headers = [], [], [], []
-        self._stack = []
+        self.rows, self.badges, self.tags, self.headers, self.scripts, self.svg_texts = [], [], [], [], [], []
+        self.group_rows = []
+        self._table = None
         self._in_tbody = False
         self._cell = None
         self._badge = None
         self._th = None
+        self._script = None
+        self._svg_text = None
+
+    def _target(self):
+        return self.rows if self._table == 'certificates' else self.group_rows
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         self.tags.append((tag, attrs))
-        if tag == 'tbody':
+        if tag == 'table':
+            self._table = attrs.get('id') or attrs.get('class')
+        elif tag == 'tbody':
             self._in_tbody = True
         elif tag == 'tr' and self._in_tbody:
-            self.rows.append({'class': attrs.get('class'), 'cells': [], 'labels': []})
+            self._target().append({'class': attrs.get('class'), 'cells': [], 'labels': [], 'attrs': attrs})
         elif tag == 'td' and self._in_tbody:
             self._cell = []
-            self.rows[-1]['labels'].append(attrs.get('data-label'))
-        elif tag == 'th':
+            self._target()[-1]['labels'].append(attrs.get('data-label'))
+        elif tag == 'th' and self._table == 'certificates':
             self._th = []
         elif tag == 'li' and 'badge' in (attrs.get('class') or ''):
-            self._badge = [attrs['class']]
+            self._badge = [attrs.get('class', '')]
+        elif tag == 'script':
+            self._script = []
+        elif tag in ('title', 'text', 'desc') and any(seen == 'svg' for seen, dummy in self.tags):
+            self._svg_text = []
 
     def handle_endtag(self, tag):
-        if tag == 'tbody':
+        if tag == 'table':
+            self._table = None
+        elif tag == 'tbody':
             self._in_tbody = False
         elif tag == 'td' and self._cell is not None:
-            self.rows[-1]['cells'].append(''.join(self._cell))
+            self._target()[-1]['cells'].append(''.join(self._cell))
             self._cell = None
         elif tag == 'th' and self._th is not None:
             self.headers.append(''.join(self._th))
@@ -363,9 +383,15 @@ class TableParser(html.parser.HTMLParser):
         elif tag == 'li' and self._badge is not None:
             self.badges.append((self._badge[0], ''.join(self._badge[1:]).strip()))
             self._badge = None
+        elif tag == 'script' and self._script is not None:
+            self.scripts.append(''.join(self._script))
+            self._script = None
+        elif tag in ('title', 'text', 'desc') and self._svg_text is not None:
+            self.svg_texts.append(''.join(self._svg_text))
+            self._svg_text = None
 
     def handle_data(self, data):
-        for sink in (self._cell, self._th, self._badge):
+        for sink in (self._cell, self._th, self._badge, self._script, self._svg_text):
             if sink is not None:
                 sink.append(data)
 
@@ -397,29 +423,62 @@ def test_html_table_rows_follow_the_report_order_with_status_classes():
     assert ('badge s-unreachable', '1 unreachable') in page.badges
 
 
+BREAKOUT = '</script><script>alert(1)</script>'
+HOSTILE = dict(NASTY, **{
+    '</script><svg onload=alert(2)>': [
+        info(path='/etc/ir/a.pem', days=20, customer_id=BREAKOUT, environment='"><img src=x onerror=alert(3)>'),
+        info(path='/etc/ir/b.pem', days=-2, customer_id="'&<!--", organisation=BREAKOUT)],
+})
+
+
 def test_html_escapes_everything_and_loads_nothing_from_outside():
-    rows = report.build_rows(NASTY)
+    rows = report.build_rows(HOSTILE)
     text = report.render_html(rows, report.summarize(rows), NOW, 'Audit <script>x</script> & co')
-    assert '<script' not in text.lower()
-    assert '<b>Oy</b>' not in text and 'edge"<b>' not in text
+    # The page's one script is the constant, whole: no host text closed it early or added another.
+    assert text.lower().count('<script') == 1 and text.lower().count('</script>') == 1
     page = parse_html(text)
+    assert page.scripts == [expiry_html.SCRIPT]
+    assert '<b>Oy</b>' not in text and 'edge"<b>' not in text and '<svg onload' not in text
     cells = [r['cells'] for r in page.rows]
     nasty = [c for c in cells if c[0] == 'edge"<b>'][0]
     assert nasty[9] == NASTY_PATH
     assert nasty[2] == 'Evil & "Co" <b>Oy</b>'
+    hostile = [r for r in page.rows if r['cells'][9] == '/etc/ir/a.pem'][0]
+    assert hostile['cells'][1] == BREAKOUT and hostile['attrs']['data-customer'] == BREAKOUT
+    assert hostile['attrs']['data-environment'] == '"><img src=x onerror=alert(3)>'
+    assert hostile['attrs']['data-host'] == '</script><svg onload=alert(2)>'
+    # The same text in the grouped views, the filter options and the timeline's tooltips, as text.
+    assert any(r['cells'][0] == BREAKOUT for r in page.group_rows)
+    assert ('option', {'value': BREAKOUT}) in page.tags
+    assert any('</script><svg onload=alert(2)> ' + BREAKOUT in title for title in page.svg_texts)
     assert ('title', {}) in page.tags
     for tag, attrs in page.tags:
-        assert tag not in ('script', 'link', 'img', 'iframe', 'object')
-        assert not any(name in ('src', 'href') or name.startswith('on') for name in attrs)
+        assert tag not in ('link', 'img', 'iframe', 'object', 'embed', 'base', 'image', 'use', 'foreignobject')
+        assert not any(name == 'src' or name.startswith('on') for name in attrs), (tag, attrs)
+        # Links only move within the page: they set the table's filter.
+        assert attrs.get('href', '#').startswith('#'), (tag, attrs)
+    assert [a['href'] for t, a in page.tags if t == 'a' and 'svg' in a['href']] == [
+        '#host=%3C%2Fscript%3E%3Csvg%20onload%3Dalert%282%29%3E']
     assert 'url(' not in text and '@import' not in text
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in text
+    # Even a text that got through could neither load nor run anything but the page's own script.
+    policy = [attrs['content'] for tag, attrs in page.tags if attrs.get('http-equiv') == 'Content-Security-Policy']
+    digest = base64.b64encode(hashlib.sha256(expiry_html.SCRIPT.encode('utf-8')).digest()).decode()
+    assert policy == ["default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'sha256-%s'; "
+                      "base-uri 'none'; form-action 'none'" % digest]
+
+
+def test_an_inline_script_with_a_closing_tag_is_refused():
+    with pytest.raises(ValueError):
+        report_formats.page('t', '', 'good', 'h', '', '', '', script='x = "</script>";')
 
 
 def test_html_of_an_empty_inventory():
     text = report.render_html([], report.summarize([]), NOW, 'Audit')
     page = parse_html(text)
-    assert page.rows == []
+    assert page.rows == [] and page.group_rows == [] and page.scripts == []
     assert 'No certificates were reported.' in text
+    assert "script-src 'none'" in html.unescape(text) and '<svg' not in text
 
 
 @pytest.mark.parametrize('fmt', ['html', 'json', 'prometheus', 'csv'])
@@ -443,3 +502,156 @@ def test_comparable_ignores_only_the_generation_time(fmt):
     changed = [dict(row) for row in rows]
     changed[-1]['days_remaining'] -= 1
     assert report.comparable(fmt, render(changed, later)) != report.comparable(fmt, first)
+
+
+# ---- the page's timeline and grouped views ------------------------------------------------------------------------
+
+def test_timeline_buckets_weeks_by_days_remaining_and_sets_aside_the_rest():
+    results = {'a': [info(path='/%d.pem' % days, days=days) for days in (0, 6, 7, 13, 363, 364, 900, -1)]
+               + [missing('/gone.pem'), info(path='/wrong-key.pem', days=8, key_matches=False)],
+               'b': {'unreachable': True, 'msg': 'down'}}
+    rows = report.build_rows(results)
+    line = report.timeline(rows)
+    assert len(line['weeks']) == 52
+    paths = [[row['path'] for row in week] for week in line['weeks']]
+    assert paths[0] == ['/0.pem', '/6.pem'] and paths[1] == ['/7.pem', '/wrong-key.pem', '/13.pem']
+    assert paths[51] == ['/363.pem'] and not any(paths[2:51])
+    assert [row['path'] for row in line['later']] == ['/364.pem', '/900.pem']
+    assert [row['path'] for row in line['expired']] == ['/-1.pem']
+    assert [row['path'] for row in line['undated']['missing']] == ['/gone.pem']
+    assert [row['host'] for row in line['undated']['unreachable']] == ['b'] and line['undated']['unreadable'] == []
+    # Every row in exactly one place.
+    placed = sum(map(len, line['weeks'])) + len(line['later']) + len(line['expired']) + sum(
+        map(len, line['undated'].values()))
+    assert placed == len(rows)
+    assert [len(week) for week in report.timeline(rows, weeks=2)['weeks']] == [2, 3]
+
+
+@pytest.mark.parametrize('top, step', [(0, 1), (1, 1), (4, 1), (5, 2), (8, 2), (9, 5), (20, 5), (21, 10), (41, 20),
+                                       (400, 100), (401, 200)])
+def test_tick_step(top, step):
+    assert expiry_html.tick_step(top) == step
+
+
+def test_groups_by_customer_and_by_host():
+    results = {
+        'web1': [info(path='/a.pem', days=300, customer_id='111', organisation='One Oy', environment='PRODUCTION'),
+                 info(path='/b.pem', days=30, customer_id='222', organisation='Two Oy', environment='TEST')],
+        'web2': [info(path='/a.pem', days=-1, customer_id='111', organisation='One Oy', environment='TEST'),
+                 missing('/c.pem')],
+        'web3': [info(path='/a.pem', days=500, customer_id='333', organisation='Three Oy')],
+    }
+    rows = report.build_rows(results)
+    customers = report.groups(rows, 'customer_id')
+    # Worst first (expired, then missing, then renew, then ok), ties by the soonest expiry.
+    assert [group['name'] for group in customers] == ['111', None, '222', '333']
+    first = customers[0]
+    assert first['worst'] == 'expired' and first['counts'] == {'expired': 1, 'ok': 1}
+    assert first['hosts'] == ['web1', 'web2'] and first['environments'] == ['PRODUCTION', 'TEST']
+    assert first['organisations'] == ['One Oy'] and first['soonest']['days_remaining'] == 300
+    assert [row['path'] for row in first['rows']] == ['/a.pem', '/a.pem']
+    assert customers[1]['soonest'] is None and customers[1]['hosts'] == ['web2']
+    hosts = report.groups(rows, 'host')
+    assert [(group['name'], group['worst']) for group in hosts] == [
+        ('web2', 'expired'), ('web1', 'renew'), ('web3', 'ok')]
+    assert hosts[0]['customers'] == ['111'] and hosts[1]['customers'] == ['111', '222']
+    assert hosts[1]['soonest']['path'] == '/b.pem'
+    assert report.status_counts(rows) == {'expired': 1, 'renew': 1, 'ok': 2, 'missing': 1}
+
+
+def test_html_groups_link_to_the_filtered_table():
+    rows = report.build_rows(SAMPLE)
+    text = report.render_html(rows, report.summarize(rows), NOW, 'Audit')
+    page = parse_html(text)
+    summaries = [cells['cells'][0] for cells in page.group_rows]
+    # By customer (the customer without an ID is its own group), then by host.
+    assert summaries == ['1234567-8', 'no customer ID', '7654321-0', 'web2', 'batch', 'api', 'web1', 'db']
+    assert ('a', {'href': '#customer=1234567-8'}) in page.tags and ('a', {'href': '#host=web1'}) in page.tags
+    assert ('a', {'href': '#environment=TEST'}) in page.tags
+    # A status badge links to the table filtered by it, unless there is nothing to show.
+    assert ('a', {'href': '#status=expired'}) in page.tags and ('a', {'href': '#status=critical'}) in page.tags
+    assert ('badge s-expired', '1 expired') in page.badges
+    zero = parse_html(report.render_html(report.build_rows({'a': [info()]}), report.summarize(
+        report.build_rows({'a': [info()]})), NOW, 'Audit'))
+    assert [attrs['href'] for tag, attrs in zero.tags if tag == 'a' and 'status' in attrs['href']] == ['#status=ok']
+    web1 = page.group_rows[6]
+    assert web1['labels'] == ['Host', 'Customers', 'Environments', 'Certificates', 'Statuses', 'Next expiry']
+    assert web1['cells'][3:] == ['3', '1 renew 1 missing 1 unreadable',
+                                 '%s (40 days)' % (NOW + 40 * DAY).strftime('%Y-%m-%d')]
+    # The filters offer what occurs; they are hidden until the script shows them.
+    assert ('form', {'id': 'filters', 'class': 'filters', 'hidden': None}) in page.tags
+    statuses = [attrs['value'] for tag, attrs in page.tags if tag == 'option'][:10]
+    assert statuses == ['', 'expired', 'critical', 'key-mismatch', 'renew', 'ok', 'missing', 'unreadable',
+                        'unreachable', '']
+    row = page.rows[0]['attrs']
+    assert (row['data-status'], row['data-host'], row['data-rank']) == ('unreachable', 'db', '5')
+
+
+def test_the_timeline_svg():
+    results = {'web%d' % index: [info(path='/%d.pem' % days, days=days) for days in (1, 2, 20, 100, 400)]
+               for index in range(3)}
+    results['web0'].append(info(path='/gone.pem', days=-4))
+    results['web1'].append(missing('/nothing.pem'))
+    rows = report.build_rows(results)
+    svg = expiry_html.timeline_svg(rows, NOW.date(), critical_days=14, renew_before_days=60)
+    page = parse_html(svg)
+    bars = [attrs for tag, attrs in page.tags if tag == 'rect' and 'bar' in attrs.get('class', '')]
+    # Week 0 holds six critical certificates (the tallest bar, the full 140 px), weeks 2 and 14 three each.
+    assert [(attrs['class'], attrs['x'], attrs['height']) for attrs in bars] == [
+        ('bar s-critical', '172', '140.0'), ('bar s-renew', '202', '70.0'), ('bar s-ok', '382', '70.0')]
+    bands = [(attrs['class'], attrs['width']) for tag, attrs in page.tags if tag == 'rect' and 'band' in attrs.get('class', '')]
+    assert bands == [('band s-renew', '128.6'), ('band s-critical', '32.1')]
+    texts = page.svg_texts
+    assert texts[0] == 'Certificates expiring per week'
+    assert texts[1] == ('12 certificates expiring within 52 weeks from 2025-11-25, at most 6 in a week; 1 expired; '
+                        '1 without a date; 3 later.')
+    assert 'renewal window: 60 days' in texts and 'critical: 14 days' in texts and '+3 later' in texts
+    # The first of December is too close to today's label for its own; November 2026 is in range.
+    assert '25 Nov' in texts and 'Jan 2026' in texts and 'Dec' not in texts and 'Nov' in texts
+    # A bar's tooltip names its certificates in report order.
+    assert ('6 certificates expiring 2025-11-25 to 2025-12-01 (6 critical): web0 1234567-8, web1 1234567-8, '
+            'web2 1234567-8, web0 1234567-8, web1 1234567-8, web2 1234567-8') in texts
+    assert '1 certificate expired: web0 1234567-8' in texts and '1 certificate missing: web1 /nothing.pem' in texts
+    assert ['0', '2', '4', '6'] == [text for text in texts if text.isdigit()]
+    assert [attrs['href'] for tag, attrs in page.tags if tag == 'a'] == ['#status=expired', '#status=missing']
+    # critical_days may be as large as the window: then the whole window is critical, and no wider.
+    wide = parse_html(expiry_html.timeline_svg(rows, NOW.date(), critical_days=30, renew_before_days=30))
+    assert [(attrs['class'], attrs.get('width')) for tag, attrs in wide.tags if 'band' in attrs.get('class', '')] == [
+        ('band s-renew', '64.3'), ('band-label s-renew', None), ('band s-critical', '64.3'),
+        ('band-label s-critical', None)]
+    empty = parse_html(expiry_html.timeline_svg(report.build_rows({'a': [missing()]}), NOW.date()))
+    assert 'Nothing expires in the next 52 weeks' in empty.svg_texts and '0 expired' in ''.join(empty.svg_texts)
+
+
+def test_the_page_of_a_day_is_the_same_all_day_and_changes_the_next():
+    rows = report.build_rows(SAMPLE)
+    summary = report.summarize(rows)
+
+    def page(moment):
+        return report.comparable('html', report.render_html(rows, summary, moment, 'Audit'))
+    morning = NOW.replace(hour=0, minute=0, second=1)
+    assert page(morning) == page(NOW.replace(hour=23, minute=59, second=59))
+    assert page(morning) != page(morning + DAY)
+
+
+def test_a_host_with_many_certificates_has_a_row_and_a_series_per_certificate_labelled_with_its_environment():
+    results = {'app1': [info(path='/etc/ir/111-production.pem', days=200, customer_id='111', environment='PRODUCTION'),
+                        info(path='/etc/ir/111-test.pem', days=30, customer_id='111', environment='TEST'),
+                        info(path='/etc/ir/222-test.pem', days=90, customer_id='222', environment='TEST')]}
+    rows = report.build_rows(results)
+    assert [(row['customer_id'], row['environment'], row['status']) for row in rows] == [
+        ('111', 'TEST', 'renew'), ('222', 'TEST', 'ok'), ('111', 'PRODUCTION', 'ok')]
+    families = parse_prometheus(report.render_prometheus(rows, NOW))
+    labels = [labels for labels, value in families['incomes_register_certificate_days_remaining']['samples']]
+    assert [(item['host'], item['customer_id'], item['environment']) for item in labels] == [
+        ('app1', '111', 'TEST'), ('app1', '222', 'TEST'), ('app1', '111', 'PRODUCTION')]
+    page = parse_html(report.render_html(rows, report.summarize(rows), NOW, 'Audit'))
+    assert [row['cells'][0] for row in page.group_rows] == ['111', '222', 'app1']
+    assert page.group_rows[0]['cells'][2] == 'PRODUCTION, TEST'
+
+
+def test_a_tooltip_names_a_few_certificates_and_counts_the_rest():
+    rows = report.build_rows({'host%02d' % index: [info(days=100)] for index in range(9)})
+    texts = parse_html(expiry_html.timeline_svg(rows, NOW.date())).svg_texts
+    assert ('9 certificates expiring 2026-03-03 to 2026-03-09 (9 ok): host00 1234567-8, host01 1234567-8, '
+            'host02 1234567-8, host03 1234567-8, host04 1234567-8, host05 1234567-8, and 3 more') in texts
