@@ -136,7 +136,8 @@ ENTRY_FACTS = ('customer_id', 'customer_name', 'environment', 'endpoint', 'servi
 
 def _entry_params(params, entry):
     merged = dict(params)
-    merged.update((name, value) for name, value in entry.items() if value is not None)
+    # An empty value is a value left out: the role gives every entry each key, empty for "the task's".
+    merged.update((name, value) for name, value in entry.items() if value not in (None, ''))
     merged['certificates'] = None
     return merged
 
@@ -146,8 +147,9 @@ def _one_entry(module, flow, params, required, seen):
     from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import RequestValidationError
     missing = [name for name in required if params.get(name) in (None, '')]
     if missing:
-        raise RequestValidationError('This certificate has no %s (give it in the entry or as the task option). '
-                                     'Nothing was sent.' % ', '.join(missing))
+        raise RequestValidationError('This certificate has no %s: give it in its entry of certificates or as the '
+                                     "task's option (the renewal role: renewal_%s or the entry's). Nothing was sent."
+                                     % (', '.join(missing), missing[0]))
     check_numbers(params)
     key = os.path.abspath(params['path'])
     if key in seen:

@@ -42,7 +42,7 @@ def install_many(module):
     results, diffs = [], []
     for index, entry in enumerate(module.params['targets']):
         params = dict(module.params)
-        params.update((name, value) for name, value in entry.items() if value is not None)
+        params.update((name, value) for name, value in entry.items() if value not in (None, ''))
         try:
             missing = [name for name in REQUIRED if not params.get(name)]
             if missing:
