@@ -21,7 +21,7 @@ description:
     applied for in the Incomes Register e-service.
   - A renewal that a previous run left half done (state file) is completed first.
   - With O(certificates), one module run looks after all the certificates of a host, one after the other,
-    each with its own lock and state file: what a certificate's entry leaves out is the task's option. A run
+    each with its own lock and state file; what a certificate's entry leaves out is the task's option. A run
     in which nothing is due costs little more than for one certificate (no call, no XML library loaded).
     Each certificate's outcome is in RV(results); one certificate's failure (expired, a service error, a
     damaged key) does not stop the others, and the task fails, as a loop would, when any of them failed.
