@@ -95,8 +95,9 @@ def test_one_customers_test_and_production_certificates_and_their_services(sandb
         dict(issue(sandbox, root, 'test', customer, 30), restart_services=['payroll-test', 'shared']),
         dict(issue(sandbox, root, 'production', customer, 40, environment='PRODUCTION'),
              restart_services=['payroll-production', 'shared'], reload_services=['proxy']),
-        # Another customer's certificate on the same host, far from its window: its service stays untouched.
-        dict(issue(sandbox, root, 'other', '1701002-2', 400), restart_services=['idle']),
+        # Another customer's certificate on the same host, far from its window and deployed nowhere (a first
+        # deployment is a change): its service stays untouched.
+        dict(issue(sandbox, root, 'other', '1701002-2', 400), restart_services=['idle'], install_targets=[]),
     ]
     inventory = fleet_inventory(tmp_path / 'inventory.yml', sandbox, tmp_path / 'unused',
                                 {'firm': {'renewal_certificates': certificates}},
