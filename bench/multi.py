@@ -61,8 +61,8 @@ def measure(run_playbook, sandbox, env, python, work, count, repeat, renew, audi
                 extra = (['-e', 'incomes_register_renew_summary_file=' + summary] if name == 'no-op renew'
                          else ['-e', 'audit_output_dir=' + report])
                 before = sandbox.calls()['total']
-                result = run_playbook(playbook, inventory, 'multi-%d-%s-%d' % (certificates, name.replace(' ', '-'),
-                                                                                round_ + 1), env, extra)
+                log_name = 'multi-%d-%s-%d' % (certificates, name.replace(' ', '-'), round_ + 1)
+                result = run_playbook(playbook, inventory, log_name, env, extra)
                 result['calls'] = sandbox.calls()['total'] - before
                 result['problem'] = _problem(name, certificates, summary, report, result)
                 print('  multi M=%-3d %-12s wall %6.2f s  cpu %6.2f s  rc %d  calls %d%s' % (
