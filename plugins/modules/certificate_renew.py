@@ -105,6 +105,7 @@ options:
         subject CN.
       - Required unless every entry of O(certificates) gives it.
     type: str
+    required: false
   environment:
     description:
       - The Incomes Register environment the certificate belongs to. It is sent in every request
@@ -112,6 +113,7 @@ options:
       - Selects the service endpoint unless O(endpoint) is given.
       - Required unless every entry of O(certificates) gives it.
     type: str
+    required: false
     choices: [TEST, PRODUCTION]
   service_ca_path:
     description:
@@ -120,12 +122,14 @@ options:
         response is used.
       - Required unless every entry of O(certificates) gives it.
     type: path
+    required: false
   issuing_ca_path:
     description:
       - PEM file with the issuing CA (and its root) of the organisations' certificates. A returned
         certificate is only accepted when it chains to it.
       - Required unless every entry of O(certificates) gives it.
     type: path
+    required: false
   path:
     description:
       - Path of the certificate (PEM) on the managed host.
@@ -133,6 +137,7 @@ options:
         request is in flight, and C(<path>.new) for a moment during the swap.
       - Required unless every entry of O(certificates) gives it.
     type: path
+    required: false
   private_key_path:
     description:
       - Path of the certificate's private key (PEM, PKCS#8). Keys are generated on the managed host,
@@ -140,6 +145,7 @@ options:
       - A key being requested lives at C(<private_key_path>.new) until its certificate is installed.
       - Required unless every entry of O(certificates) gives it.
     type: path
+    required: false
   renew_before_days:
     description:
       - Renew when the certificate expires in this many days or fewer.
