@@ -92,6 +92,10 @@ def certificate_entry_options(*specs):
     return options
 
 
+RESUBMIT = dict(
+    resubmit_after_hours=dict(type='int', default=24),
+)
+
 # Numeric options: (least, whether least itself is allowed, most or None). Checked before anything else:
 # a timeout of 0 once made requests fail in a way that looked like a sent request.
 NUMBER_LIMITS = dict(
@@ -104,6 +108,7 @@ NUMBER_LIMITS = dict(
     max_clock_skew=(1, True, None),
     critical_days=(0, True, None),
     fail_within_days=(0, True, None),
+    resubmit_after_hours=(1, True, None),
 )
 
 _WHY = dict(
