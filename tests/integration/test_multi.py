@@ -179,6 +179,14 @@ def test_twenty_customers_on_one_host_two_need_people_the_others_end_well(sandbo
             assert (not_after(path) - not_after(str(root / 'c00' / 'certificate.pem'))).days > 300
             assert not os.path.exists(path + '.state.json')
 
+    # The audit reads every certificate of renewal_certificates: one row each.
+    done = run([ANSIBLE_PLAYBOOK, 'incomes_register.certificates.audit', '-i', inventory, '--check',
+                '-e', 'audit_output_dir=' + str(tmp_path / 'report')], tmp_path)
+    assert done.returncode == 0, done.stdout[-4000:]
+    report = json.loads((tmp_path / 'report' / 'certificate-expiry.json').read_text())
+    assert report['summary']['total'] == 20
+    assert sorted(row['path'] for row in report['certificates']) == sorted(expected)
+
     # The rerun makes no call: the renewed ones are out of the window, the two still need people.
     before = sandbox.calls()
     done = run([ANSIBLE_PLAYBOOK, 'incomes_register.certificates.renew', '-i', inventory,
