@@ -44,10 +44,12 @@ EXTRA_COLLECTIONS = os.path.join(RESULTS, 'collections')
 DOC = os.path.join(ROOT, 'docs', 'benchmarks.md')
 BEGIN, END = '<!-- bench:begin -->', '<!-- bench:end -->'
 WAVE_BEGIN, WAVE_END = '<!-- wave:begin -->', '<!-- wave:end -->'
+MULTI_BEGIN, MULTI_END = '<!-- multi:begin -->', '<!-- multi:end -->'
 
 sys.path[:0] = [BENCH, COLLECTIONS]
 
 import fleet  # noqa: E402  (needs the path above)
+import multi  # noqa: E402
 import throughput  # noqa: E402
 import wave  # noqa: E402
 from irsandbox.testing import RunningSandbox  # noqa: E402
@@ -409,7 +411,12 @@ def main():
     parser.add_argument('--wave', type=_points, default=[(20, 10), (200, 30)],
                         help='renewal wave points N:D (hosts:service delay in s), comma-separated; empty for none')
     parser.add_argument('--only-wave', action='store_true', help='measure only the renewal wave')
+    parser.add_argument('--multi', action='store_true',
+                        help='measure only many certificates on one host (no-op renew and audit, M against 1)')
+    parser.add_argument('--multi-certificates', type=int, default=50, help='certificates on the host for --multi')
     args = parser.parse_args()
+    if args.multi:
+        return main_multi(args)
 
     started = time.monotonic()
     load_start = ' '.join('%.1f' % value for value in os.getloadavg())
@@ -475,6 +482,27 @@ def main():
         print('Written to %s' % os.path.relpath(DOC, ROOT))
     failed = [row for row in data['sizes'] + data['renewal'] + data.get('wave', []) if not row['ok']]
     return 1 if failed else 0
+
+
+def main_multi(args):
+    """--multi: one host with --multi-certificates certificates against one with one; its own block of the doc."""
+    if not os.path.isdir(os.path.join(COLLECTIONS, 'ansible_collections', 'incomes_register', 'certificates')):
+        sys.exit('The collection is not linked into %s: run `make setup` (or `make bench`) first.' % COLLECTIONS)
+    load = ' '.join('%.1f' % value for value in os.getloadavg())
+    started = datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')
+    work = os.path.join(WORK, 'multi-run')
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    os.makedirs(LOGS, exist_ok=True)
+    env = ansible_environment(args.forks)
+    with RunningSandbox(os.path.join(work, 'sandbox'), retrieval_delay=0) as sandbox:
+        rows = multi.measure(run_playbook, sandbox, env, sys.executable, work, args.multi_certificates,
+                             max(args.repeat, 3), RENEW, AUDIT)
+    text = multi.markdown(rows, started, {'nproc': os.cpu_count(), 'load': load})
+    print(text)
+    if not args.no_doc:
+        write_doc(text, MULTI_BEGIN, MULTI_END)
+    return 0 if all(not row['problem'] for row in rows) else 1
 
 
 if __name__ == '__main__':

@@ -59,6 +59,39 @@ WINDOW = dict(
     renew_before_days=dict(type='int', default=MAX_RENEW_BEFORE_DAYS),
 )
 
+# What may differ between the certificates of one run (the `certificates` option of certificate_renew):
+# the certificate's identity, its service and trust files, and its files on the host. The rest (timeouts,
+# proxy, polling, the window) is the run's.
+PER_CERTIFICATE = ('customer_id', 'customer_name', 'environment', 'endpoint', 'service_ca_path', 'issuing_ca_path',
+                   'tls_ca_path', 'path', 'private_key_path', 'private_key_passphrase', 'key_size', 'owner', 'group',
+                   'mode', 'state_path')
+
+
+def required_options(*specs):
+    """The names that specs mark required, in order."""
+    return [name for spec in specs for name, option in spec.items() if option.get('required')]
+
+
+def relaxed(*specs):
+    """specs merged with nothing required: with `certificates`, each entry may give what the task does not."""
+    merged = {}
+    for spec in specs:
+        for name, option in spec.items():
+            merged[name] = dict((key, value) for key, value in option.items() if key != 'required')
+    return merged
+
+
+def certificate_entry_options(*specs):
+    """The suboptions of a `certificates` entry: the PER_CERTIFICATE options of specs, with no default (an
+    option left out is the task's) and `certificate_path` as another name of `path`."""
+    merged = relaxed(*specs)
+    options = dict((name, dict((key, value) for key, value in merged[name].items() if key != 'default'))
+                   for name in PER_CERTIFICATE if name in merged)
+    if 'path' in options:
+        options['path']['aliases'] = ['certificate_path']
+    return options
+
+
 RESUBMIT = dict(
     resubmit_after_hours=dict(type='int', default=24),
 )

@@ -196,6 +196,14 @@ def enroll(store, client_factory, params, issuing_bundle, wait_options, check_mo
             'Apply for a new certificate in the Incomes Register e-service and run again with the new '
             'TransferID and TransferPassword. If you are certain the request never reached the service, '
             'delete the state file and run again.' % (params['transfer_id'], store.state_path, request.phase))
+    if not params.get('transfer_id') or not params.get('transfer_password'):
+        # A certificate that is in place, or a request that only needs retrieving, needs no credentials
+        # (above); one that needs them is refused here rather than sent without them.
+        raise RequestValidationError(
+            'The certificate %s of %s (%s) needs the one-time TransferID and TransferPassword, and they were not '
+            'given. Nothing was sent. The enroll playbook takes them from enroll_credentials (by customer id and '
+            'environment), from enroll_transfer_id and enroll_transfer_password, or asks for them.'
+            % (store.path, customer_id, params['environment']))
     outcome.action = 'requested'
     if check_mode:
         outcome.changed = True

@@ -8,6 +8,8 @@ run under the host lock. Their options are argspec's.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import os
+
 from ansible_collections.incomes_register.certificates.plugins.module_utils.argspec import fail_from_error
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import CertificateServiceError
 from ansible_collections.incomes_register.certificates.plugins.module_utils.renewal_policy import (
@@ -73,12 +75,14 @@ def certificate_summary(description):
     return dict((k, description.get(k)) for k in ('customer_id', 'serial', 'not_after', 'fingerprint_sha256'))
 
 
-def run_lifecycle(module, flow):
-    """Run one lifecycle flow (enroll, renew, retrieve) under the host lock and exit the module."""
+def lifecycle_result(module, params, flow):
+    """Run one lifecycle flow on the certificate params name, under its locks; the module's result as a dict.
+
+    Raises CertificateServiceError. Nothing here exits the module, so a run over several certificates
+    (run_lifecycle_many) goes on with the next one.
+    """
     from ansible_collections.incomes_register.certificates.plugins.module_utils import dependencies
     from ansible_collections.incomes_register.certificates.plugins.module_utils import lifecycle
-    params = module.params
-    dependencies.require_libraries(module, 'cryptography')
     # The window the result describes the certificate against is the task's, not the service's limit.
     window = params.get('renew_before_days') or MAX_RENEW_BEFORE_DAYS
 
@@ -90,22 +94,19 @@ def run_lifecycle(module, flow):
         dependencies.require_libraries(module, *dependencies.SERVICE_LIBRARIES)
         return build_client(params)
 
-    try:
-        store = build_store(params)
-        store.check_paths()
-        if module.check_mode:
+    store = build_store(params)
+    store.check_paths()
+    if module.check_mode:
+        before = lifecycle.describe_installed(store, window)
+        outcome = flow(store, connect, params, issuing_bundle(params),
+                       wait_options(params), True)
+        after = before
+    else:
+        with store.lock(params['lock_timeout']):
             before = lifecycle.describe_installed(store, window)
             outcome = flow(store, connect, params, issuing_bundle(params),
-                           wait_options(params), True)
-            after = before
-        else:
-            with store.lock(params['lock_timeout']):
-                before = lifecycle.describe_installed(store, window)
-                outcome = flow(store, connect, params, issuing_bundle(params),
-                               wait_options(params), False)
-                after = lifecycle.describe_installed(store, window) if outcome.changed else before
-    except CertificateServiceError as error:
-        fail_from_error(module, error)
+                           wait_options(params), False)
+            after = lifecycle.describe_installed(store, window) if outcome.changed else before
     result = outcome.as_dict()
     result['certificate'] = after
     result['path'] = params['path']
@@ -113,4 +114,93 @@ def run_lifecycle(module, flow):
     result['state_path'] = store.state_path
     if module._diff:
         result['diff'] = dict(before=certificate_summary(before), after=certificate_summary(after))
+    return result
+
+
+def run_lifecycle(module, flow):
+    """Run one lifecycle flow (enroll, renew, retrieve) under the host lock and exit the module."""
+    from ansible_collections.incomes_register.certificates.plugins.module_utils import dependencies
+    dependencies.require_libraries(module, 'cryptography')
+    try:
+        result = lifecycle_result(module, module.params, flow)
+    except CertificateServiceError as error:
+        fail_from_error(module, error)
     module.exit_json(**result)
+
+
+# What each result of a run over several certificates repeats of its certificate, so that the tasks after
+# it (the renewal role's wave, install and summary) need not work it out again. Never a passphrase.
+ENTRY_FACTS = ('customer_id', 'customer_name', 'environment', 'endpoint', 'service_ca_path', 'issuing_ca_path',
+               'tls_ca_path', 'path', 'private_key_path', 'owner', 'group', 'mode', 'key_size')
+
+
+def _entry_params(params, entry):
+    merged = dict(params)
+    # An empty value is a value left out: the role gives every entry each key, empty for "the task's".
+    merged.update((name, value) for name, value in entry.items() if value not in (None, ''))
+    merged['certificates'] = None
+    return merged
+
+
+def _one_entry(module, flow, params, required, seen):
+    from ansible_collections.incomes_register.certificates.plugins.module_utils.argspec import check_numbers
+    from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import RequestValidationError
+    missing = [name for name in required if params.get(name) in (None, '')]
+    if missing:
+        raise RequestValidationError('This certificate has no %s: give it in its entry of certificates or as the '
+                                     "task's option (the renewal role: renewal_%s or the entry's). Nothing was sent."
+                                     % (', '.join(missing), missing[0]))
+    check_numbers(params)
+    key = os.path.abspath(params['path'])
+    if key in seen:
+        raise RequestValidationError('The certificate path %s is also that of certificate %d of this task: one path '
+                                     'holds one certificate. Nothing was sent.' % (params['path'], seen[key] + 1))
+    return lifecycle_result(module, params, flow)
+
+
+def run_lifecycle_many(module, flow, required):
+    """Run flow once for each entry of the `certificates` option (each entry's options over the task's),
+    one after the other in one module run, and exit with their results in `results`.
+
+    One certificate's failure never stops the others: its result says failed, with the message and
+    error_type of that certificate alone. The module fails, as a loop would, when any certificate failed.
+    """
+    from ansible_collections.incomes_register.certificates.plugins.module_utils import dependencies
+    dependencies.require_libraries(module, 'cryptography')
+    results, seen, diffs = [], {}, []
+    for index, entry in enumerate(module.params['certificates']):
+        params = _entry_params(module.params, entry)
+        try:
+            result = _one_entry(module, flow, params, required, seen)
+            result['failed'] = False
+        except CertificateServiceError as error:
+            result = dict(error.details(), failed=True, changed=False, msg=error.message)
+        except Exception as error:  # pylint: disable=broad-except
+            # Whatever went wrong with one certificate's files stays that certificate's failure.
+            result = dict(failed=True, changed=False, error_type=type(error).__name__,
+                          msg='Unexpected error with this certificate: %s: %s' % (type(error).__name__, error))
+        if params.get('path'):
+            seen.setdefault(os.path.abspath(params['path']), index)
+        for name in ENTRY_FACTS:
+            result.setdefault(name, params.get(name))
+        result['index'] = index
+        diff = result.pop('diff', None)
+        if diff and result.get('changed'):
+            diffs.append(dict(diff, before_header=params.get('path'), after_header=params.get('path')))
+        results.append(result)
+    failed = [r for r in results if r['failed']]
+    calls = {}
+    for result in results:
+        for operation, count in result.get('service_calls', {}).items():
+            calls[operation] = calls.get(operation, 0) + count
+    summary = dict(changed=any(r['changed'] for r in results), results=results, service_calls=calls)
+    if module._diff:
+        summary['diff'] = diffs
+    if failed:
+        module.fail_json(msg='%d of %d certificates failed: %s' % (
+            len(failed), len(results), '; '.join('%s: %s' % (r.get('path'), r['msg']) for r in failed)), **summary)
+    counts = {}
+    for result in results:
+        counts[result.get('action', 'none')] = counts.get(result.get('action', 'none'), 0) + 1
+    module.exit_json(msg='%d certificate(s): %s.' % (len(results), ', '.join(
+        '%d %s' % (count, action) for action, count in sorted(counts.items()))), **summary)

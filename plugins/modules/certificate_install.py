@@ -20,6 +20,10 @@ description:
   - Files are written atomically and only when their content differs (a PKCS#12 file is compared by
     what it contains, since its encryption differs each time), so a rerun reports no change.
   - Private keys never appear in a diff. Files holding a key are written with O(private_key_mode).
+  - O(certificate_path), O(private_key_path) and O(dest) are required unless every entry of O(targets) gives them.
+  - With O(targets), deploys several certificates or layouts in one module run (the renewal role deploys all
+    the certificates of a host so); each target that fails is reported in RV(results) and does not stop the
+    others, and the task fails, as a loop would, when any of them failed.
   - A destination that is a symbolic link or not a regular file, or that is the same file as a source or as
     another destination (also through a linked directory), is refused before anything is written, backups
     included, in check mode as in a real run.
@@ -43,11 +47,9 @@ options:
   certificate_path:
     description: The certificate to install (PEM or DER), usually RV(incomes_register.certificates.certificate_request#module:path).
     type: path
-    required: true
   private_key_path:
     description: Its private key (PEM). Must belong to the certificate.
     type: path
-    required: true
   private_key_passphrase:
     description: Passphrase of O(private_key_path). Never logged.
     type: str
@@ -64,7 +66,6 @@ options:
       - The main file of the layout - the certificate for V(pem), the single file for V(combined) and
         V(pkcs12), the certificate-plus-chain file for V(fullchain).
     type: path
-    required: true
   private_key_dest:
     description:
       - Where to write the private key (unencrypted PKCS#8 PEM). Required for the V(pem) and V(fullchain) layouts.
@@ -96,6 +97,59 @@ options:
     description: Keep a timestamped copy of every file that is replaced.
     type: bool
     default: false
+  targets:
+    description:
+      - Several deployments in one run. Each entry takes the options of this module except O(targets); what it
+        leaves out is the task's own option.
+    type: list
+    elements: dict
+    suboptions:
+      certificate_path:
+        description: The certificate to install. Default O(certificate_path).
+        type: path
+      private_key_path:
+        description: Its private key. Default O(private_key_path).
+        type: path
+      private_key_passphrase:
+        description: Passphrase of the private key. Never logged. Default O(private_key_passphrase).
+        type: str
+      chain_path:
+        description: Chain to include. Default O(chain_path).
+        type: path
+      layout:
+        description: The file layout. Default O(layout).
+        type: str
+        choices: [pem, combined, fullchain, pkcs12]
+      dest:
+        description: The main file of the layout. Default O(dest).
+        type: path
+      private_key_dest:
+        description: Where to write the private key. Default O(private_key_dest).
+        type: path
+      chain_dest:
+        description: Where to write the chain. Default O(chain_dest).
+        type: path
+      pkcs12_passphrase:
+        description: Passphrase of the PKCS#12 file. Never logged. Default O(pkcs12_passphrase).
+        type: str
+      friendly_name:
+        description: Friendly name inside the PKCS#12 file. Default O(friendly_name).
+        type: str
+      owner:
+        description: Owner of the written files. Default O(owner).
+        type: str
+      group:
+        description: Group of the written files. Default O(group).
+        type: str
+      mode:
+        description: Mode of files without a private key. Default O(mode).
+        type: raw
+      private_key_mode:
+        description: Mode of files that hold a private key. Default O(private_key_mode).
+        type: raw
+      backup:
+        description: Keep a copy of every file that is replaced. Default O(backup).
+        type: bool
 requirements:
   - cryptography >= 41
 seealso:
@@ -128,9 +182,17 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+results:
+  description:
+    - With O(targets), one result per entry, in order, each with RV(files), RV(backups), RV(fingerprint_sha256),
+      C(changed), C(failed) and C(msg) when it failed, and the entry's C(index), C(certificate_path), C(dest)
+      and C(layout).
+  returned: when O(targets) is given
+  type: list
+  elements: dict
 files:
   description: Every file of the layout, with whether this run wrote it.
-  returned: always
+  returned: when O(targets) is not given
   type: list
   elements: dict
   sample:
@@ -138,11 +200,11 @@ files:
     - {role: private_key, path: /opt/payroll/tls/client.key, changed: false}
 backups:
   description: Backups of replaced files, by path.
-  returned: always
+  returned: when O(targets) is not given
   type: dict
 fingerprint_sha256:
   description: SHA-256 fingerprint of the installed certificate.
-  returned: always
+  returned: when O(targets) is not given
   type: str
 '''
 
@@ -153,49 +215,40 @@ from ansible_collections.incomes_register.certificates.plugins.module_utils.erro
 
 
 def main():
+    options = dict(
+        certificate_path=dict(type='path'),
+        private_key_path=dict(type='path'),
+        private_key_passphrase=dict(type='str', no_log=True),
+        chain_path=dict(type='path'),
+        layout=dict(type='str', default='pem', choices=list(install_layouts.LAYOUTS)),
+        dest=dict(type='path'),
+        private_key_dest=dict(type='path'),
+        chain_dest=dict(type='path'),
+        pkcs12_passphrase=dict(type='str', no_log=True),
+        friendly_name=dict(type='str'),
+        owner=dict(type='str'),
+        group=dict(type='str'),
+        mode=dict(type='raw', default='0644'),
+        private_key_mode=dict(type='raw', default='0600', no_log=False),
+        backup=dict(type='bool', default=False),
+    )
     module = AnsibleModule(
-        argument_spec=dict(
-            certificate_path=dict(type='path', required=True),
-            private_key_path=dict(type='path', required=True),
-            private_key_passphrase=dict(type='str', no_log=True),
-            chain_path=dict(type='path'),
-            layout=dict(type='str', default='pem', choices=list(install_layouts.LAYOUTS)),
-            dest=dict(type='path', required=True),
-            private_key_dest=dict(type='path'),
-            chain_dest=dict(type='path'),
-            pkcs12_passphrase=dict(type='str', no_log=True),
-            friendly_name=dict(type='str'),
-            owner=dict(type='str'),
-            group=dict(type='str'),
-            mode=dict(type='raw', default='0644'),
-            private_key_mode=dict(type='raw', default='0600', no_log=False),
-            backup=dict(type='bool', default=False),
-        ),
+        argument_spec=dict(options, targets=dict(type='list', elements='dict', options=dict(
+            (name, dict((key, value) for key, value in option.items() if key != 'default'))
+            for name, option in options.items()))),
         supports_check_mode=True,
     )
     dependencies.require_libraries(module, 'cryptography')
-    from ansible_collections.incomes_register.certificates.plugins.module_utils._install import installation
-    from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto.certificates import describe_certificate
-    params = module.params
-    files, backups, diffs = [], {}, []
+    from ansible_collections.incomes_register.certificates.plugins.module_utils._install import batch
+    if module.params['targets'] is not None:
+        batch.install_many(module)
+    missing = [name for name in batch.REQUIRED if module.params.get(name) is None]
+    if missing:
+        module.fail_json(msg='missing required arguments: %s' % ', '.join(missing))
     try:
-        cert, key, chain = installation.load_source(params)
-        owner_uid, group_gid = installation.ownership(params)
-        for entry in installation.plan(params, cert, key, chain):
-            changed = entry.content_differs or installation.attributes_differ(entry, owner_uid, group_gid)
-            if changed and not module.check_mode:
-                backup = installation.apply(entry, params)
-                if backup:
-                    backups[entry.path] = backup
-            if changed:
-                diffs.append(installation.diff_entry(entry))
-            files.append(dict(role=entry.role, path=entry.path, changed=changed))
+        result = batch.install(module.params, module.check_mode, module._diff)
     except CertificateServiceError as error:
         argspec.fail_from_error(module, error)
-    result = dict(changed=any(f['changed'] for f in files), files=files, backups=backups,
-                  fingerprint_sha256=describe_certificate(cert)['fingerprint_sha256'])
-    if module._diff:
-        result['diff'] = diffs
     module.exit_json(**result)
 
 

@@ -20,6 +20,11 @@ description:
   - An expired certificate cannot be renewed; the module fails and says that a new certificate must be
     applied for in the Incomes Register e-service.
   - A renewal that a previous run left half done (state file) is completed first.
+  - With O(certificates), one module run looks after all the certificates of a host, one after the other,
+    each with its own lock and state file; what a certificate's entry leaves out is the task's option. A run
+    in which nothing is due costs little more than for one certificate (no call, no XML library loaded).
+    Each certificate's outcome is in RV(results); one certificate's failure (expired, a service error, a
+    damaged key) does not stop the others, and the task fails, as a loop would, when any of them failed.
 author:
   - Incomes Register certificates collection maintainers (@incomes-register)
 extends_documentation_fragment:
@@ -37,6 +42,110 @@ attributes:
   platform:
     platforms: posix
 options:
+  certificates:
+    description:
+      - Several certificates to look after in one run, instead of the one that O(path) names. Each entry
+        takes the options below; what it leaves out is the task's own option (so O(customer_id), O(path),
+        O(private_key_path) and the rest are then only defaults for the entries, not required).
+      - Two entries may not name the same certificate path.
+    type: list
+    elements: dict
+    suboptions:
+      customer_id:
+        description: The organisation's Business ID. Default O(customer_id).
+        type: str
+      customer_name:
+        description: The organisation's name, sent as CustomerName. Default O(customer_name).
+        type: str
+      environment:
+        description: The certificate's environment. Default O(environment).
+        type: str
+        choices: [TEST, PRODUCTION]
+      endpoint:
+        description: Service URL. Default O(endpoint), or the endpoint of the entry's environment.
+        type: str
+      service_ca_path:
+        description: CA bundle the service's response signatures must chain to. Default O(service_ca_path).
+        type: path
+      issuing_ca_path:
+        description: Issuing CA bundle the certificate must chain to. Default O(issuing_ca_path).
+        type: path
+      tls_ca_path:
+        description: CA bundle for the service's HTTPS certificate. Default O(tls_ca_path).
+        type: path
+      path:
+        description: The certificate. Default O(path).
+        type: path
+        aliases: [certificate_path]
+      private_key_path:
+        description: Its private key. Default O(private_key_path).
+        type: path
+      private_key_passphrase:
+        description: Passphrase of the private key. Never logged. Default O(private_key_passphrase).
+        type: str
+      key_size:
+        description: Size of the new RSA key. Default O(key_size).
+        type: int
+        choices: [2048, 3072, 4096]
+      owner:
+        description: Owner of the certificate and key files. Default O(owner).
+        type: str
+      group:
+        description: Group of the certificate and key files. Default O(group).
+        type: str
+      mode:
+        description: Mode of the certificate file. Default O(mode).
+        type: raw
+      state_path:
+        description: The state file. Default C(<path>.state.json).
+        type: path
+  customer_id:
+    description:
+      - The organisation's Business ID (Y-tunnus), for example V(1234567-8). It is the certificate's
+        subject CN.
+      - Required unless every entry of O(certificates) gives it.
+    type: str
+    required: false
+  environment:
+    description:
+      - The Incomes Register environment the certificate belongs to. It is sent in every request
+        and must match the subscription made in the e-service.
+      - Selects the service endpoint unless O(endpoint) is given.
+      - Required unless every entry of O(certificates) gives it.
+    type: str
+    required: false
+    choices: [TEST, PRODUCTION]
+  service_ca_path:
+    description:
+      - PEM file with the CA certificate(s) that the service's response-signing certificate must
+        chain to. Every response's XML signature is verified against it before anything in the
+        response is used.
+      - Required unless every entry of O(certificates) gives it.
+    type: path
+    required: false
+  issuing_ca_path:
+    description:
+      - PEM file with the issuing CA (and its root) of the organisations' certificates. A returned
+        certificate is only accepted when it chains to it.
+      - Required unless every entry of O(certificates) gives it.
+    type: path
+    required: false
+  path:
+    description:
+      - Path of the certificate (PEM) on the managed host.
+      - Next to it the module keeps C(<path>.lock) (serialises runs), C(<path>.state.json) while a
+        request is in flight, and C(<path>.new) for a moment during the swap.
+      - Required unless every entry of O(certificates) gives it.
+    type: path
+    required: false
+  private_key_path:
+    description:
+      - Path of the certificate's private key (PEM, PKCS#8). Keys are generated on the managed host,
+        written atomically with mode C(0600), and never leave it.
+      - A key being requested lives at C(<private_key_path>.new) until its certificate is installed.
+      - Required unless every entry of O(certificates) gives it.
+    type: path
+    required: false
   renew_before_days:
     description:
       - Renew when the certificate expires in this many days or fewer.
@@ -82,43 +191,73 @@ EXAMPLES = r'''
 - name: Tell what happened
   ansible.builtin.debug:
     msg: "{{ renewal.msg }} (expires {{ renewal.certificate.not_after }})"
+
+- name: Look after two customers' certificates, TEST and PRODUCTION, in one run
+  incomes_register.certificates.certificate_renew:
+    environment: PRODUCTION
+    service_ca_path: /etc/incomes-register/trust/service-signing-ca.pem
+    issuing_ca_path: /etc/incomes-register/trust/issuing-ca.pem
+    certificates:
+      - customer_id: 1234567-8
+        path: /etc/incomes-register/1234567-8/certificate.pem
+        private_key_path: /etc/incomes-register/1234567-8/private/key.pem
+      - customer_id: 7654321-0
+        environment: TEST
+        service_ca_path: /etc/incomes-register/trust-test/service-signing-ca.pem
+        issuing_ca_path: /etc/incomes-register/trust-test/issuing-ca.pem
+        path: /etc/incomes-register/7654321-0-test/certificate.pem
+        private_key_path: /etc/incomes-register/7654321-0-test/private/key.pem
+  register: renewals
+
+- name: List the certificates that failed
+  ansible.builtin.debug:
+    msg: "{{ renewals.results | selectattr('failed') | map(attribute='path') | list }}"
 '''
 
 RETURN = r'''
+results:
+  description:
+    - With O(certificates), one result per entry, in order. Each has the keys listed here for one certificate,
+      and C(failed), C(changed) and C(msg) of its own (C(error_type) when it failed), the entry's
+      C(customer_id), C(customer_name), C(environment), C(endpoint), C(service_ca_path), C(issuing_ca_path),
+      C(tls_ca_path), C(owner), C(group), C(mode) and C(key_size) as the run used them, and its C(index).
+  returned: when O(certificates) is given
+  type: list
+  elements: dict
 action:
   description: What the run did.
-  returned: always
+  returned: when O(certificates) is not given
   type: str
   sample: renewed
   choices: [none, renewed, pending, resumed]
 retrieval_id:
   description: The RetrievalId of the renewal made or resumed; V(null) when nothing was done.
-  returned: always
+  returned: when O(certificates) is not given
   type: str
 certificate:
   description: The installed certificate after the run, as M(incomes_register.certificates.certificate_info) describes it.
-  returned: always
+  returned: when O(certificates) is not given
   type: dict
 service_calls:
-  description: How many calls of each operation the run made.
+  description: How many calls of each operation the run made (with O(certificates), for all of them).
   returned: always
   type: dict
   sample: {signNewCertificate: 0, getCertificate: 1, renewCertificate: 1}
 backups:
   description: Paths of the backups of the replaced certificate and key.
-  returned: always
+  returned: when O(certificates) is not given
   type: dict
 path:
   description: The certificate path.
-  returned: always
+  returned: when O(certificates) is not given
   type: str
 private_key_path:
   description: The private key path.
-  returned: always
+  returned: when O(certificates) is not given
   type: str
 state_path:
   description: The state file that records a renewal in flight.
-  returned: always
+  returned: when O(certificates) is not given
   type: str
 '''
 
@@ -126,8 +265,16 @@ from ansible_collections.incomes_register.certificates.plugins.module_utils impo
 
 
 def main():
-    module = argspec.create_module(argspec.SERVICE, argspec.RETRIEVAL, argspec.STORE, argspec.WINDOW, argspec.RESUBMIT)
+    specs = (argspec.SERVICE, argspec.RETRIEVAL, argspec.STORE, argspec.WINDOW, argspec.RESUBMIT)
+    module = argspec.create_module(argspec.relaxed(*specs), dict(certificates=dict(
+        type='list', elements='dict', options=argspec.certificate_entry_options(*specs))))
     from ansible_collections.incomes_register.certificates.plugins.module_utils import lifecycle
+    required = argspec.required_options(*specs)
+    if module.params['certificates'] is not None:
+        module_support.run_lifecycle_many(module, lifecycle.renew, required)
+    missing = [name for name in required if module.params.get(name) is None]
+    if missing:
+        module.fail_json(msg='missing required arguments: %s' % ', '.join(missing))
     module_support.run_lifecycle(module, lifecycle.renew)
 
 

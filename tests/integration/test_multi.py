@@ -1,0 +1,359 @@
+"""Many certificates on one host (issue 17): renewal_certificates, one decision run per host, failure isolation,
+restarts per certificate, and the enroll playbook with a vaulted mapping of one-time credentials."""
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+from cryptography import x509
+
+from irsandbox.testing import RunningSandbox
+
+from conftest import ansible_env
+from module_helpers import fleet_inventory
+
+pytestmark = pytest.mark.integration
+
+ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
+
+# A stand-in for the service manager: `ansible.builtin.service` runs the module named after the host's service
+# manager as ansible.legacy.<name>, which a playbook's own library/ directory provides. It records each call.
+FAKE_SERVICE_MODULE = '''#!/usr/bin/python
+import os
+from ansible.module_utils.basic import AnsibleModule
+OPTIONS = ('name', 'state', 'enabled', 'pattern', 'sleep', 'runlevel', 'arguments', 'args', 'daemon_reload',
+           'daemon_reexec', 'scope', 'no_block', 'masked', 'force', 'use', 'user')
+module = AnsibleModule(argument_spec=dict((option, dict(type='raw')) for option in OPTIONS), supports_check_mode=True)
+with open(os.environ['IR_TEST_SERVICE_LOG'], 'a') as handle:
+    handle.write('%s %s\\n' % (module.params['name'], module.params['state']))
+module.exit_json(changed=True, name=module.params['name'], state=module.params['state'])
+'''
+
+SITE = '''
+- name: Renew with the role, as site.yml would
+  hosts: all
+  gather_facts: false
+  roles:
+    - role: incomes_register.certificates.renewal
+  post_tasks:
+    - name: Save the outcome for the test
+      ansible.builtin.copy:
+        content: "{{ renewal_summary | to_nice_json }}"
+        dest: "{{ summary_dir }}/{{ inventory_hostname }}.json"
+        mode: "0600"
+      delegate_to: localhost
+'''
+
+
+def write_site(tmp_path):
+    library = tmp_path / 'library'
+    library.mkdir(exist_ok=True)
+    for manager in ('service', 'systemd', 'systemd_service', 'sysvinit', 'openrc', 'upstart', 'runit'):
+        (library / ('%s.py' % manager)).write_text(FAKE_SERVICE_MODULE)
+    site = tmp_path / 'site.yml'
+    site.write_text(SITE)
+    return str(site)
+
+
+def run(command, tmp_path, env=None, timeout=900):
+    return subprocess.run(command, capture_output=True, text=True, env=ansible_env(env), cwd=str(tmp_path),
+                          timeout=timeout, check=False)
+
+
+def issue(sandbox, root, name, customer, days, environment='TEST'):
+    directory = root / name
+    (directory / 'private').mkdir(parents=True, mode=0o700, exist_ok=True)
+    sandbox.issue(customer, new_key_path=str(directory / 'private' / 'key.pem'), expires_in_days=days,
+                  out=str(directory / 'certificate.pem'), environment=environment)
+    return entry(root, name, customer, environment)
+
+
+def entry(root, name, customer, environment='TEST', **extra):
+    directory = root / name
+    values = {'customer_id': customer, 'customer_name': 'Customer %s Oy' % customer, 'environment': environment,
+              'certificate_path': str(directory / 'certificate.pem'),
+              'private_key_path': str(directory / 'private' / 'key.pem'),
+              'install_targets': [{'layout': 'combined', 'dest': str(directory / 'deploy' / 'combined.pem')}]}
+    values.update(extra)
+    return values
+
+
+def not_after(path):
+    cert = x509.load_pem_x509_certificate(open(path, 'rb').read())
+    return cert.not_valid_after_utc
+
+
+def test_one_customers_test_and_production_certificates_and_their_services(sandbox, tmp_path):
+    root = tmp_path / 'certs'
+    customer = '1701001-1'
+    certificates = [
+        dict(issue(sandbox, root, 'test', customer, 30), restart_services=['payroll-test', 'shared']),
+        dict(issue(sandbox, root, 'production', customer, 40, environment='PRODUCTION'),
+             restart_services=['payroll-production', 'shared'], reload_services=['proxy']),
+        # Another customer's certificate on the same host, far from its window and deployed nowhere (a first
+        # deployment is a change): its service stays untouched.
+        dict(issue(sandbox, root, 'other', '1701002-2', 400), restart_services=['idle'], install_targets=[]),
+    ]
+    inventory = fleet_inventory(tmp_path / 'inventory.yml', sandbox, tmp_path / 'unused',
+                                {'firm': {'renewal_certificates': certificates}},
+                                renewal_initial_delay=0, renewal_poll_interval=0.2)
+    site = write_site(tmp_path)
+    (tmp_path / 'summaries').mkdir()
+    service_log = tmp_path / 'services.log'
+    env = {'IR_TEST_SERVICE_LOG': str(service_log)}
+    before = sandbox.calls()
+    done = run([ANSIBLE_PLAYBOOK, site, '-i', inventory, '-e', 'summary_dir=' + str(tmp_path / 'summaries')],
+               tmp_path, env)
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
+    after = sandbox.calls()
+    assert after['renewCertificate'] - before['renewCertificate'] == 2, 'one RenewCertificate per due certificate'
+    assert after['signNewCertificate'] == before['signNewCertificate']
+    summary = json.loads((tmp_path / 'summaries' / 'firm.json').read_text())
+    rows = dict((row['environment'] + ':' + row['customer_id'], row) for row in summary['certificates'])
+    assert rows['TEST:' + customer]['status'] == 'renewed'
+    assert rows['PRODUCTION:' + customer]['status'] == 'renewed'
+    assert rows['TEST:1701002-2']['status'] == 'ok'
+    assert summary['status'] == 'renewed'
+    for name in ('test', 'production'):
+        assert (not_after(root / name / 'certificate.pem') - not_after(root / 'other' / 'certificate.pem')).days > 300
+        combined = (root / name / 'deploy' / 'combined.pem').read_bytes()
+        assert (root / name / 'certificate.pem').read_bytes().strip() in combined
+        assert not (root / name / 'certificate.pem.state.json').exists()
+    # Each service of a changed certificate once, however many of its certificates changed; none other.
+    calls = sorted(service_log.read_text().splitlines())
+    assert calls == ['payroll-production restarted', 'payroll-test restarted', 'proxy reloaded', 'shared restarted'], calls
+
+    # The rerun: nothing due, no call, nothing restarted.
+    before = sandbox.calls()
+    done = run([ANSIBLE_PLAYBOOK, site, '-i', inventory, '-e', 'summary_dir=' + str(tmp_path / 'summaries')],
+               tmp_path, env)
+    assert done.returncode == 0, done.stdout[-6000:]
+    assert sandbox.calls()['total'] == before['total']
+    assert sorted(service_log.read_text().splitlines()) == calls
+    summary = json.loads((tmp_path / 'summaries' / 'firm.json').read_text())
+    assert [row['status'] for row in summary['certificates']] == ['ok', 'ok', 'ok']
+
+
+def test_twenty_customers_on_one_host_two_need_people_the_others_end_well(sandbox, tmp_path):
+    root = tmp_path / 'certs'
+    certificates, expected = [], {}
+    for index in range(20):
+        name, customer = 'c%02d' % index, '17%05d-%d' % (index + 100, index % 10)
+        days = 30 if index in (3, 9, 15) else -3 if index == 7 else 200 + index * 20
+        certificates.append(issue(sandbox, root, name, customer, days))
+        expected[certificates[-1]['certificate_path']] = (
+            'renewed' if index in (3, 9, 15) else 'expired' if index == 7 else 'failed' if index == 12 else 'ok')
+    # A damaged key: the certificate is valid, its key file is not a key.
+    damaged = root / 'c12' / 'private' / 'key.pem'
+    damaged.write_text('-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n')
+    os.chmod(damaged, stat.S_IRUSR | stat.S_IWUSR)
+    inventory = fleet_inventory(tmp_path / 'inventory.yml', sandbox, tmp_path / 'unused',
+                                {'firm': {'renewal_certificates': certificates}},
+                                renewal_initial_delay=0, renewal_poll_interval=0.2)
+    summary_file = tmp_path / 'summary.json'
+    before = sandbox.calls()
+    done = run([ANSIBLE_PLAYBOOK, 'incomes_register.certificates.renew', '-i', inventory,
+                '-e', 'incomes_register_renew_summary_file=' + str(summary_file)], tmp_path)
+    assert done.returncode != 0, 'two certificates need people: the scheduled job turns red'
+    after = sandbox.calls()
+    assert after['renewCertificate'] - before['renewCertificate'] == 3
+    outcome = json.loads(summary_file.read_text())['firm']
+    assert outcome['status'] == 'failed'
+    statuses = dict((row['path'], row['status']) for row in outcome['certificates'])
+    assert statuses == expected
+    # The summary names the two that need people, with host, customer, environment and path.
+    attention = [line for line in done.stdout.splitlines() if 'need attention' in line]
+    assert attention, done.stdout[-4000:]
+    assert '2 certificate(s) need attention' in attention[0]
+    assert 'firm=expired (1700107-7 TEST %s)' % (root / 'c07' / 'certificate.pem') in attention[0]
+    assert 'firm=failed (1700112-2 TEST %s)' % (root / 'c12' / 'certificate.pem') in attention[0]
+    for path, status in expected.items():
+        deployed = os.path.join(os.path.dirname(path), 'deploy', 'combined.pem')
+        assert os.path.exists(deployed) == (status in ('ok', 'renewed')), path
+        if status == 'renewed':
+            assert (not_after(path) - not_after(str(root / 'c00' / 'certificate.pem'))).days > 300
+            assert not os.path.exists(path + '.state.json')
+
+    # The audit reads every certificate of renewal_certificates: one row each.
+    done = run([ANSIBLE_PLAYBOOK, 'incomes_register.certificates.audit', '-i', inventory, '--check',
+                '-e', 'audit_output_dir=' + str(tmp_path / 'report')], tmp_path)
+    assert done.returncode == 0, done.stdout[-4000:]
+    report = json.loads((tmp_path / 'report' / 'certificate-expiry.json').read_text())
+    assert report['summary']['total'] == 20
+    assert sorted(row['path'] for row in report['certificates']) == sorted(expected)
+
+    # The rerun makes no call: the renewed ones are out of the window, the two still need people.
+    before = sandbox.calls()
+    done = run([ANSIBLE_PLAYBOOK, 'incomes_register.certificates.renew', '-i', inventory,
+                '-e', 'incomes_register_renew_summary_file=' + str(summary_file)], tmp_path)
+    assert done.returncode != 0
+    assert sandbox.calls()['total'] == before['total']
+    statuses = dict((row['path'], row['status']) for row in json.loads(summary_file.read_text())['firm']['certificates'])
+    assert statuses == dict((path, 'ok' if status == 'renewed' else status) for path, status in expected.items())
+
+
+ENROLL_DELAY = 1
+
+
+@pytest.fixture(scope='module')
+def slow_sign_sandbox(tmp_path_factory):
+    with RunningSandbox(str(tmp_path_factory.mktemp('enroll-sandbox')), retrieval_delay=0) as running:
+        yield running
+
+
+def process_tree(root):
+    children = {}
+    for name in os.listdir('/proc'):
+        if name.isdigit():
+            try:
+                with open('/proc/%s/stat' % name) as handle:
+                    children.setdefault(int(handle.read().rsplit(')', 1)[1].split()[1]), []).append(int(name))
+            except (OSError, IndexError, ValueError):
+                pass
+    found, pending = [], [root]
+    while pending:
+        pid = pending.pop()
+        found.append(pid)
+        pending.extend(children.get(pid, ()))
+    return found
+
+
+def kill_run(pid):
+    """Kill an ansible-playbook run as a cancelled job's cgroup dies: all of it. Its workers start sessions of their
+    own (os.setsid), so killing its process group would leave them running the rest of the loop. The tree is frozen
+    first (a stopped process forks no more), then killed."""
+    stopped = set()
+    while True:
+        tree = set(process_tree(pid)) - stopped
+        if not tree:
+            break
+        for member in tree:
+            try:
+                os.kill(member, signal.SIGSTOP)
+            except ProcessLookupError:
+                pass
+        stopped |= tree
+    for member in stopped:
+        try:
+            os.kill(member, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def phases(certificates):
+    found = {}
+    for certificate in certificates:
+        try:
+            found[certificate['certificate_path']] = json.loads(
+                open(certificate['certificate_path'] + '.state.json').read()).get('phase')
+        except (OSError, ValueError):
+            found[certificate['certificate_path']] = None
+    return found
+
+
+def test_enrollment_of_five_certificates_interrupted_after_two_resumes_only_the_rest(slow_sign_sandbox, tmp_path):
+    sandbox = slow_sign_sandbox
+    root = tmp_path / 'certs'
+    certificates, credentials, passwords = [], {}, []
+    for index in range(5):
+        customer = '17%05d-%d' % (500 + index, index)
+        # Two of them one customer's TEST and PRODUCTION certificates.
+        environment = 'PRODUCTION' if index == 4 else 'TEST'
+        if index == 4:
+            customer = certificates[0]['customer_id']
+        transfer_id, password = sandbox.subscribe(customer, 'Enroll %d Oy' % index, environment)
+        credentials.setdefault(customer, {})[environment] = {'transfer_id': transfer_id, 'transfer_password': password}
+        passwords.append(password)
+        certificates.append(entry(root, 'e%d' % index, customer, environment))
+    # The credentials live in a (here unencrypted) vars file given with -e @file, as a vaulted one would be.
+    secrets = tmp_path / 'enroll-secrets.yml'
+    secrets.write_text(yaml.safe_dump({'enroll_credentials': credentials}))
+    os.chmod(secrets, 0o600)
+    inventory = fleet_inventory(tmp_path / 'inventory.yml', sandbox, tmp_path / 'unused',
+                                {'firm': {'renewal_certificates': certificates}},
+                                renewal_initial_delay=0, renewal_poll_interval=0.2)
+    command = [ANSIBLE_PLAYBOOK, 'incomes_register.certificates.enroll', '-i', inventory, '-e', '@' + str(secrets)]
+    # Each SignNewCertificate is answered a moment late, so the run can be killed between two certificates.
+    sandbox.set_fault('signNewCertificate', 'delay', seconds=ENROLL_DELAY)
+    sandbox.reset_calls()
+    first = subprocess.Popen(command + ['-vvv'], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                             env=ansible_env(), cwd=str(tmp_path), start_new_session=True, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            if list(phases(certificates).values()).count('submitted') >= 2:
+                break
+            time.sleep(0.02)
+        kill_run(first.pid)
+    finally:
+        first_output = first.communicate(timeout=60)[0]
+    after_kill = phases(certificates)
+    sandbox.clear_faults()
+    submitted = [path for path, phase in after_kill.items() if phase == 'submitted']
+    assert len(submitted) >= 2, after_kill
+    signs = sandbox.calls()['signNewCertificate']
+    assert signs >= 2
+    # A certificate whose request was on its way when the run died may have used its credentials: the rerun
+    # must not send them again. The operator then gets a new pair from the e-service (here: subscribes again).
+    unknown = [c for c in certificates if after_kill[c['certificate_path']] in ('prepared', 'sent')]
+
+    resumed = run(command + ['-vvv'], tmp_path)
+    after_resume = sandbox.calls()
+    for password in passwords:
+        assert password not in first_output
+        assert password not in resumed.stdout + resumed.stderr
+    fresh = [c for c in certificates if after_kill[c['certificate_path']] is None]
+    assert after_resume['signNewCertificate'] - signs == len(fresh), 'only the certificates never sent are sent'
+    if unknown:
+        assert resumed.returncode != 0
+        assert 'not sent again' in resumed.stdout
+        for certificate in unknown:
+            transfer_id, password = sandbox.subscribe(certificate['customer_id'], 'Again Oy', certificate['environment'])
+            credentials[certificate['customer_id']][certificate['environment']] = {
+                'transfer_id': transfer_id, 'transfer_password': password}
+        secrets.write_text(yaml.safe_dump({'enroll_credentials': credentials}))
+        resumed = run(command, tmp_path)
+    assert resumed.returncode == 0, resumed.stdout[-6000:] + resumed.stderr[-2000:]
+    for certificate in certificates:
+        cert = x509.load_pem_x509_certificate(open(certificate['certificate_path'], 'rb').read())
+        assert cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value == certificate['customer_id']
+        assert not os.path.exists(certificate['certificate_path'] + '.state.json')
+    assert sandbox.calls()['signNewCertificate'] == 5 + len(unknown)
+
+    # Everything enrolled: a rerun makes no call, and nobody is asked for anything.
+    before = sandbox.calls()['total']
+    again = run(command, tmp_path)
+    assert again.returncode == 0, again.stdout[-3000:]
+    assert sandbox.calls()['total'] == before
+    assert 'Ask for the TransferID' in again.stdout and 'skipping' in again.stdout.split('Ask for the TransferID')[1][:300]
+
+
+def test_enroll_does_not_prompt_when_hosts_carry_their_credentials_and_says_what_is_missing(sandbox, tmp_path):
+    root = tmp_path / 'certs'
+    transfer_id, password = sandbox.subscribe('1700601-1', 'Prompt Oy', 'TEST')
+    hosts = {
+        'carrier': {'renewal_customer_id': '1700601-1', 'enroll_transfer_id': transfer_id,
+                    'enroll_transfer_password': password,
+                    'renewal_certificate_path': str(root / 'carrier' / 'certificate.pem'),
+                    'renewal_private_key_path': str(root / 'carrier' / 'private' / 'key.pem')},
+        # No credentials anywhere for this one: it fails alone, naming what is missing, and nothing is sent.
+        'bare': {'renewal_customer_id': '1700602-2',
+                 'renewal_certificate_path': str(root / 'bare' / 'certificate.pem'),
+                 'renewal_private_key_path': str(root / 'bare' / 'private' / 'key.pem')},
+    }
+    inventory = fleet_inventory(tmp_path / 'inventory.yml', sandbox, tmp_path / 'unused', hosts,
+                                renewal_initial_delay=0, renewal_poll_interval=0.2)
+    before = sandbox.calls()['signNewCertificate']
+    done = run([ANSIBLE_PLAYBOOK, 'incomes_register.certificates.enroll', '-i', inventory], tmp_path)
+    assert done.returncode != 0
+    assert sandbox.calls()['signNewCertificate'] - before == 1
+    assert 'TransferID from the e-service' not in done.stdout, 'no prompt when hosts carry credentials'
+    assert os.path.exists(root / 'carrier' / 'certificate.pem')
+    assert not os.path.exists(root / 'bare' / 'certificate.pem')
+    assert 'needs the one-time TransferID and TransferPassword' in done.stdout
+    assert password not in done.stdout
