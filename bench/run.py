@@ -501,7 +501,7 @@ def main():
 
         def saved(row):
             if not args.no_doc:
-                render_wave(wave.merge(WAVE_RESULTS, [row], lock_path=WAVE_LOCK))
+                wave.merge(WAVE_RESULTS, [row], lock_path=WAVE_LOCK, then=render_wave)
         data['wave'] = wave.measure(run_playbook, environments, args.wave, python, WORK, RENEW,
                                     RENEW_SEQUENTIAL, roles=args.wave_roles, saved=saved)
     if args.only_wave:

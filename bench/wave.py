@@ -103,8 +103,9 @@ def _key(row):
     return (row['kind'], row['hosts'], row['delay'], row['setting'])
 
 
-def merge(path, new_rows, fresh=False, lock_path=None):
-    """Merge rows into the JSON results file under a lock (lock_path); returns every row now in it."""
+def merge(path, new_rows, fresh=False, lock_path=None, then=None):
+    """Merge rows into the JSON results file under a lock (lock_path); then(rows), still under the lock,
+    renders them (two invocations may finish runs at the same moment). Returns every row now in it."""
     with open(lock_path or path + '.lock', 'w') as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         rows = []
@@ -118,6 +119,8 @@ def merge(path, new_rows, fresh=False, lock_path=None):
             json.dump({'runs': rows}, handle, indent=1, sort_keys=True)
             handle.write('\n')
         os.replace(path + '.tmp', path)
+        if then:
+            then(rows)
     return rows
 
 
