@@ -180,7 +180,8 @@ def run_playbook(playbook, inventory, log_name, env, extra=()):
         sampler.stop()
     # Popen must not reap the process again.
     process.returncode = os.waitstatus_to_exitcode(status)
-    return {'load': '%.1f/%.1f' % (load_before, os.getloadavg()[0]), 'wall': wall, 'cpu': usage.ru_utime + usage.ru_stime, 'max_rss_mb': usage.ru_maxrss / 1024.0,
+    return {'load': '%.1f/%.1f' % (load_before, os.getloadavg()[0]),
+            'wall': wall, 'cpu': usage.ru_utime + usage.ru_stime, 'max_rss_mb': usage.ru_maxrss / 1024.0,
             'tree_pss_mb': sampler.peak_kib / 1024.0, 'rc': process.returncode, 'log': os.path.relpath(log_path, ROOT)}
 
 
@@ -314,6 +315,16 @@ def measure_renewal(sandbox, size, setting, env, python):
 
 # -- reporting ---------------------------------------------------------------------------------
 
+def code_version():
+    """The last commit that changed what the playbooks run (plugins, roles, playbooks), and whether the tree differs."""
+    def git(*args):
+        return subprocess.run(['git'] + list(args), cwd=ROOT, capture_output=True, text=True,
+                              check=False).stdout.strip()
+    paths = ['plugins', 'roles', 'playbooks', 'meta']
+    commit = git('log', '-1', '--format=%h', '--', *paths) or 'unknown'
+    return commit + ('+changes' if git('status', '--porcelain', '--', *paths) else '')
+
+
 def machine(versions, forks):
     model = 'unknown'
     try:
@@ -336,13 +347,14 @@ def markdown(data):
     lines = [
         'Run of %s, %.1f min in all. Machine: %s CPUs (%s), %s GiB memory, Linux %s; Python %s, ansible-core %s, '
         'cryptography %s; community.crypto %s from the `ansible` %s package. Forks %d for every playbook; '
-        'connection local, no fact gathering; every run with ANSIBLE_PIPELINING off (Ansible\'s default) and on, '
+        'connection local, no fact gathering; the code of commit %s; every run with ANSIBLE_PIPELINING off '
+        '(Ansible\'s default) and on, '
         'side by side (ratios are to ping with the same setting); %d round(s) per run, interleaved, the best '
         'kept. Load average %s at the start, %s at the end (the machine is shared); Load is the 1-minute '
         'load average before / after each run (the worst round).' % (
             data['started'], data['minutes'], m['nproc'], m['cpu'], m['memory_gib'], m['kernel'], m['python'],
             m['ansible-core'], m['cryptography'], m['community.crypto'], m['ansible (for community.crypto)'],
-            m['forks'], data.get('repeat', 1), data['load_start'], data['load_end']),
+            m['forks'], data['code'], data.get('repeat', 1), data['load_start'], data['load_end']),
         '',
         '| Run | Hosts | Pipelining | Wall s | CPU s | Wall ×ping | CPU ×ping | Wall ×c.crypto | CPU ×c.crypto '
         '| Max RSS MB | Peak tree Pss MB | Service calls | Load | OK |',
@@ -492,7 +504,7 @@ def main():
     python = sys.executable
     data = {'started': now.strftime('%Y-%m-%d %H:%M'), 'machine': machine(versions, args.forks),
             'sizes': [], 'renewal': [], 'throughput': [], 'throughput_seconds': args.throughput_seconds,
-            'repeat': args.repeat, 'pipelining': args.pipelining}
+            'repeat': args.repeat, 'pipelining': args.pipelining, 'code': code_version()}
     print('Machine: %s\nWork %s, logs %s' % (json.dumps(data['machine']), WORK, LOGS), flush=True)
 
     if args.wave:
@@ -503,7 +515,7 @@ def main():
             if not args.no_doc:
                 wave.merge(WAVE_RESULTS, [row], lock_path=WAVE_LOCK, then=render_wave)
         data['wave'] = wave.measure(run_playbook, environments, args.wave, python, WORK, RENEW,
-                                    RENEW_SEQUENTIAL, roles=args.wave_roles, saved=saved)
+                                    RENEW_SEQUENTIAL, roles=args.wave_roles, saved=saved, code=data['code'])
     if args.only_wave:
         print(wave.markdown(data['wave']))
         return 0 if all(row['ok'] for row in data['wave']) else 1

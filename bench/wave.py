@@ -46,7 +46,7 @@ def _load():
     return ' '.join('%.2f' % value for value in os.getloadavg())
 
 
-def _run(run_playbook, playbook, kind, setting, size, delay, env, python, work, first_customer):
+def _run(run_playbook, playbook, kind, setting, size, delay, env, python, work, first_customer, code):
     name = '%s-%s-%d-%d' % (kind, setting, size, delay)
     root = os.path.join(work, 'wave-' + name)
     service_delay = 0 if kind == 'submit' else delay
@@ -65,7 +65,7 @@ def _run(run_playbook, playbook, kind, setting, size, delay, env, python, work, 
     if os.path.exists(summary):
         with open(summary) as handle:
             renewed = sum(1 for row in json.load(handle).values() if row['status'] == 'renewed')
-    row = dict(result, kind=kind, setting=setting, hosts=size, delay=delay, renewed=renewed, calls=calls,
+    row = dict(result, kind=kind, setting=setting, hosts=size, delay=delay, renewed=renewed, calls=calls, code=code,
                renew_per_host=calls['renewCertificate'] / float(size), get_per_host=calls['getCertificate'] / float(size),
                peak=calls['peak_concurrent'], throttle=THROTTLE, poll_interval=POLL_INTERVAL,
                measured=started.strftime('%Y-%m-%d %H:%M UTC'), load_before=load_before, load_after=load_after,
@@ -78,7 +78,8 @@ def _run(run_playbook, playbook, kind, setting, size, delay, env, python, work, 
     return row
 
 
-def measure(run_playbook, environments, points, python, work, renew, sequential, roles=('new', 'old'), saved=None):
+def measure(run_playbook, environments, points, python, work, renew, sequential, roles=('new', 'old'), saved=None,
+            code=None):
     """points: [(N, D)]; environments: {'off': env, 'on': env}; roles: 'new' (submit + wave) and/or 'old'.
 
     saved(row) is called after every run (to merge it into the results file at once). Returns the rows.
@@ -90,7 +91,8 @@ def measure(run_playbook, environments, points, python, work, renew, sequential,
     for size, delay in points:
         for setting, env in environments.items():
             for kind in kinds:
-                row = _run(run_playbook, playbooks[kind], kind, setting, size, delay, env, python, work, 6000000)
+                row = _run(run_playbook, playbooks[kind], kind, setting, size, delay, env, python, work, 6000000,
+                           code)
                 rows.append(row)
                 if saved:
                     saved(row)
@@ -139,7 +141,7 @@ def points(rows):
             'cpu': row['cpu'], 'ideal': ideal, 'old_wall': old['wall'] if old else None, 'old_ok': old and old['ok'],
             'renew_per_host': row['renew_per_host'], 'get_per_host': row['get_per_host'], 'peak': row['peak'],
             'old_peak': old['peak'] if old else None, 'throttle': row['throttle'], 'ok': row['ok'],
-            'measured': row['measured'], 'load': row['load_before'].split()[0] + ' / ' + row['load_after'].split()[0],
+            'measured': row['measured'], 'code': row.get('code') or '-', 'load': row['load_before'].split()[0] + ' / ' + row['load_after'].split()[0],
             'old_measured': old['measured'] if old else None,
             'old_load': old['load_before'].split()[0] + ' / ' + old['load_after'].split()[0] if old else None,
             'met': bool(row['ok'] and ideal and row['wall'] <= 2 * ideal and row['peak'] <= row['throttle'] and
@@ -151,7 +153,7 @@ def points(rows):
         if row['kind'] == 'sequential' and ('wave',) + _key(row)[1:] not in by_key:
             found.append({'hosts': row['hosts'], 'delay': row['delay'], 'setting': row['setting'], 'wall': None,
                           'old_wall': row['wall'], 'old_peak': row['peak'], 'old_ok': row['ok'],
-                          'old_measured': row['measured'],
+                          'old_measured': row['measured'], 'code': row.get('code') or '-',
                           'old_load': row['load_before'].split()[0] + ' / ' + row['load_after'].split()[0]})
     found.sort(key=lambda point: (point['delay'], point['hosts'], point['setting']))
     return found
@@ -171,30 +173,32 @@ def markdown(rows):
              'GetCertificate per host <= 1 + D / poll interval, peak concurrent calls (the sandbox\'s counter) <= '
              'throttle. Load is the 1-minute load average before / after the run (2 CPUs, shared machine). Every '
              'run is its own `ansible-playbook` against its own sandbox; the rows are merged from the runs in '
-             '[bench/wave-results.json](../bench/wave-results.json).' % (THROTTLE, POLL_INTERVAL), '',
+             '[bench/wave-results.json](../bench/wave-results.json); code is the last commit that changed plugins/, '
+             'roles/, playbooks/ or meta/ when the wave ran (- where it was not recorded).' % (THROTTLE, POLL_INTERVAL),
+             '',
              '| N | D (s) | pipelining | wall (s) | ideal (s) | wall / ideal | old wall (s) | old / wall '
              '| RenewCertificate / host | GetCertificate / host | peak concurrent (old) | target met '
-             '| measured (UTC) | load (old) |',
-             '| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |']
+             '| measured (UTC) | load (old) | code |',
+             '| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- | --- |']
     for point in table:
         if point['wall'] is None:
-            lines.append('| %d | %d | %s | - | - | - | %.1f | - | - | - | (%d) | - | %s | (%s) |' % (
+            lines.append('| %d | %d | %s | - | - | - | %.1f | - | - | - | (%d) | - | %s | (%s) | %s |' % (
                 point['hosts'], point['delay'], point['setting'], point['old_wall'], point['old_peak'],
-                point['old_measured'], point['old_load']))
+                point['old_measured'], point['old_load'], point['code']))
             continue
         measured = point['measured']
         if point['old_measured'] and point['old_measured'][:10] != measured[:10]:
             measured += ' (old %s)' % point['old_measured']
         elif point['old_measured'] and point['old_measured'] != measured:
             measured += ' (old %s)' % point['old_measured'][11:16]
-        lines.append('| %d | %d | %s | %.1f | %s | %s | %s | %s | %.2f | %.2f | %d%s | %s | %s | %s%s |' % (
+        lines.append('| %d | %d | %s | %.1f | %s | %s | %s | %s | %.2f | %.2f | %d%s | %s | %s | %s%s | %s |' % (
             point['hosts'], point['delay'], point['setting'], point['wall'], _number(point['ideal']),
             _number(point['ideal'] and point['wall'] / point['ideal'], '%.2f'), _number(point['old_wall']),
             _number(point['old_wall'] and point['old_wall'] / point['wall'], '%.1f'),
             point['renew_per_host'], point['get_per_host'], point['peak'],
             ' (%d)' % point['old_peak'] if point['old_peak'] is not None else '',
             'yes' if point['met'] else '**no**', measured, point['load'],
-            ' (%s)' % point['old_load'] if point['old_load'] else ''))
+            ' (%s)' % point['old_load'] if point['old_load'] else '', point['code']))
     if any(not (point.get('ok', True) and point.get('old_ok') in (None, True)) for point in table):
         lines += ['', '**Some runs failed (non-zero exit, or not one RenewCertificate per host): see the logs '
                   'named in bench/wave-results.json.**']
