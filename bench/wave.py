@@ -243,7 +243,7 @@ def svg(rows, path):
             continue
         wall = row['wall'] + delay if row['kind'] == 'submit' else row['wall']
         series.setdefault((row['kind'], row['setting']), []).append((row['hosts'], wall))
-    width, height, left, bottom, top, right = 720, 400, 64, 48, 40, 250
+    width, height, left, bottom, top, right = 760, 400, 64, 48, 40, 290
     plot_w, plot_h = width - left - right, height - top - bottom
     x_ticks = _ticks(max(n for values in series.values() for n, dummy in values))
     y_ticks = _ticks(max(wall for values in series.values() for dummy, wall in values))
