@@ -5,15 +5,15 @@
 Runs ping, the audit, the community.crypto audit and the no-op renew once over one local host
 with ANSIBLE_KEEP_REMOTE_FILES=1, then runs every AnsiballZ payload they left (the module's
 arguments are inside it) --runs times in a row, --rounds times interleaved, and reports the median
-CPU time (user + system of the payload's process tree, os.wait4) per module and round. One run of
-each payload with `python -X importtime` gives the biggest imports. The difference between two
+CPU time (user + system of the payload's process tree, os.wait4) per module and round; then the
+CPU time (time.process_time, not wall time, which a loaded machine inflates) of the imports that
+make the difference. The difference between two
 modules here is what a host pays per module run; everything else in the bench's CPU per host is
 the controller's (templating, forks, results, the report).
 """
 import argparse
 import glob
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -26,10 +26,19 @@ import fleet  # noqa: E402
 import run  # noqa: E402  (the bench's own environment, playbooks and collections path)
 from irsandbox.testing import RunningSandbox  # noqa: E402
 
-IMPORT_LINE = re.compile(r'import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)')
-WATCHED = ('ansible.module_utils.basic', 'cryptography.x509', 'cryptography.hazmat.primitives.serialization',
-           'cryptography.hazmat.bindings._rust', 'ansible_collections', 'lxml', 'signxml', 'requests', 'json',
-           'encodings.idna')
+# CPU of importing each, in a fresh interpreter that has already imported what every module imports.
+IMPORTS = ('cryptography.x509', 'cryptography.hazmat.primitives.serialization',
+           'cryptography.x509, cryptography.hazmat.primitives.serialization',
+           'ansible_collections.incomes_register.certificates.plugins.module_utils._report.certificate_report',
+           'ansible_collections.community.crypto.plugins.module_utils._crypto.module_backends.certificate_info')
+IMPORT_PROBE = """
+import sys, time
+sys.path[:0] = sys.argv[2:]
+import ansible.module_utils.basic
+started = time.process_time()
+exec('import ' + sys.argv[1])
+print((time.process_time() - started) * 1000.0)
+"""
 
 
 def cpu_of(command, env):
@@ -37,26 +46,22 @@ def cpu_of(command, env):
     dummy, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode:
-        raise RuntimeError('%s exited %d' % (command, process.returncode))
+        return None
     return (usage.ru_utime + usage.ru_stime) * 1000.0
 
 
-def imports(python, payload, env):
-    """Cumulative microseconds of the top-level import of each watched package (first occurrence)."""
-    completed = subprocess.run([python, '-X', 'importtime', payload], capture_output=True, text=True, env=env,
-                               check=False)
-    found, total = {}, 0
-    for line in completed.stderr.splitlines():
-        match = IMPORT_LINE.match(line)
-        if not match:
-            continue
-        cumulative, depth, name = int(match.group(2)), len(match.group(3)), match.group(4)
-        if depth == 1:
-            total += cumulative
-        for watched in WATCHED:
-            if (name == watched or name.startswith(watched + '.')) and watched not in found:
-                found[watched] = cumulative
-    found['all imports'] = total
+def imports(python, paths, runs):
+    """Median CPU ms of each import of IMPORTS, over `runs` fresh interpreters."""
+    found = {}
+    for statement in IMPORTS:
+        samples = []
+        for dummy in range(runs):
+            completed = subprocess.run([python, '-c', IMPORT_PROBE, statement] + paths, capture_output=True,
+                                       text=True, check=False)
+            if completed.returncode:
+                break
+            samples.append(float(completed.stdout))
+        found[statement] = statistics.median(samples) if samples else None
     return found
 
 
@@ -93,6 +98,11 @@ def main():
                 payloads.setdefault('%s (%s)' % (module, name), payload)
     # The payloads run as the module processes of the bench do: the bench's Python, no Ansible variables.
     module_env = dict((key, value) for key, value in os.environ.items() if not key.startswith('ANSIBLE_'))
+    # A payload that needs what its play had set up (a copy's source file) cannot run again: left out.
+    for name, payload in sorted(payloads.items()):
+        if cpu_of([python, payload], module_env) is None:
+            print('  left out, fails when run again: %s' % name)
+            del payloads[name]
     timings = dict((name, []) for name in payloads)
     for dummy in range(args.rounds):
         for name, payload in sorted(payloads.items()):
@@ -101,11 +111,11 @@ def main():
     print('\nCPU of one module run, median of %d runs, per round (ms):' % args.runs)
     for name in sorted(timings):
         print('  %-48s %s' % (name, ' / '.join('%.0f' % value for value in timings[name])))
-    print('\nImports, cumulative ms (one run with -X importtime):')
-    for name, payload in sorted(payloads.items()):
-        found = imports(python, payload, module_env)
-        print('  %-48s %s' % (name, ', '.join('%s %.1f' % (key, value / 1000.0) for key, value in sorted(
-            found.items(), key=lambda item: -item[1]))))
+    print('\nCPU of an import after ansible.module_utils.basic, median of %d fresh interpreters (ms; from the '
+          'file system with bytecode caches, which a payload has only for the packages, not for the collections):'
+          % args.runs)
+    for statement, value in imports(python, [run.COLLECTIONS, run.EXTRA_COLLECTIONS], args.runs).items():
+        print('  %-100s %s' % (statement, '%.1f' % value if value is not None else 'failed'))
     print('\nPayloads and logs in %s' % work)
     return 0
 
