@@ -138,7 +138,8 @@ def points(rows):
         ideal = row['delay'] + submit['wall'] if submit else None
         found.append({
             'hosts': row['hosts'], 'delay': row['delay'], 'setting': row['setting'], 'wall': row['wall'],
-            'cpu': row['cpu'], 'ideal': ideal, 'old_wall': old['wall'] if old else None, 'old_ok': old and old['ok'],
+            'cpu': row['cpu'], 'ideal': ideal, 'old_wall': old['wall'] if old else None,
+            'old_cpu': old['cpu'] if old else None, 'old_ok': old and old['ok'],
             'renew_per_host': row['renew_per_host'], 'get_per_host': row['get_per_host'], 'peak': row['peak'],
             'old_peak': old['peak'] if old else None, 'throttle': row['throttle'], 'ok': row['ok'],
             'measured': row['measured'], 'code': row.get('code') or '-', 'load': row['load_before'].split()[0] + ' / ' + row['load_after'].split()[0],
@@ -152,7 +153,7 @@ def points(rows):
     for row in rows:
         if row['kind'] == 'sequential' and ('wave',) + _key(row)[1:] not in by_key:
             found.append({'hosts': row['hosts'], 'delay': row['delay'], 'setting': row['setting'], 'wall': None,
-                          'old_wall': row['wall'], 'old_peak': row['peak'], 'old_ok': row['ok'],
+                          'old_wall': row['wall'], 'old_cpu': row['cpu'], 'old_peak': row['peak'], 'old_ok': row['ok'],
                           'old_measured': row['measured'], 'code': row.get('code') or '-',
                           'old_load': row['load_before'].split()[0] + ' / ' + row['load_after'].split()[0]})
     found.sort(key=lambda point: (point['delay'], point['hosts'], point['setting']))
@@ -169,21 +170,23 @@ def markdown(rows):
              'N hosts inside the window at once, a service that issues D seconds after the request, throttle %d, '
              'initial delay D, poll interval %d s, forks 10. ideal = D + the submission time (the same wave against '
              'a service that issues at once); old = the renewal task waiting inside the throttle '
-             '(bench/playbooks/renew_sequential.yml). Target: wall <= 2 x ideal, 1 RenewCertificate per host, '
+             '(bench/playbooks/renew_sequential.yml); CPU is user + system of the run\'s whole process tree (not the '
+             'sandbox). Target: wall <= 2 x ideal, 1 RenewCertificate per host, '
              'GetCertificate per host <= 1 + D / poll interval, peak concurrent calls (the sandbox\'s counter) <= '
              'throttle. Load is the 1-minute load average before / after the run (2 CPUs, shared machine). Every '
              'run is its own `ansible-playbook` against its own sandbox; the rows are merged from the runs in '
              '[bench/wave-results.json](../bench/wave-results.json); code is the last commit that changed plugins/, '
              'roles/, playbooks/ or meta/ when the wave ran (- where it was not recorded).' % (THROTTLE, POLL_INTERVAL),
              '',
-             '| N | D (s) | pipelining | wall (s) | ideal (s) | wall / ideal | old wall (s) | old / wall '
-             '| RenewCertificate / host | GetCertificate / host | peak concurrent (old) | target met '
+             '| N | D (s) | pipelining | wall (s) | ideal (s) | wall / ideal | old wall (s) | old / new '
+             '| CPU s (old) | RenewCertificate / host | GetCertificate / host | peak concurrent (old) | target met '
              '| measured (UTC) | load (old) | code |',
-             '| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- | --- |']
+             '| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- '
+             '| --- |']
     for point in table:
         if point['wall'] is None:
-            lines.append('| %d | %d | %s | - | - | - | %.1f | - | - | - | (%d) | - | %s | (%s) | %s |' % (
-                point['hosts'], point['delay'], point['setting'], point['old_wall'], point['old_peak'],
+            lines.append('| %d | %d | %s | - | - | - | %.1f | - | (%.0f) | - | - | (%d) | - | %s | (%s) | %s |' % (
+                point['hosts'], point['delay'], point['setting'], point['old_wall'], point['old_cpu'], point['old_peak'],
                 point['old_measured'], point['old_load'], point['code']))
             continue
         measured = point['measured']
@@ -191,10 +194,11 @@ def markdown(rows):
             measured += ' (old %s)' % point['old_measured']
         elif point['old_measured'] and point['old_measured'] != measured:
             measured += ' (old %s)' % point['old_measured'][11:16]
-        lines.append('| %d | %d | %s | %.1f | %s | %s | %s | %s | %.2f | %.2f | %d%s | %s | %s | %s%s | %s |' % (
+        lines.append('| %d | %d | %s | %.1f | %s | %s | %s | %s | %.0f%s | %.2f | %.2f | %d%s | %s | %s | %s%s | %s |' % (
             point['hosts'], point['delay'], point['setting'], point['wall'], _number(point['ideal']),
             _number(point['ideal'] and point['wall'] / point['ideal'], '%.2f'), _number(point['old_wall']),
             _number(point['old_wall'] and point['old_wall'] / point['wall'], '%.1f'),
+            point['cpu'], ' (%.0f)' % point['old_cpu'] if point['old_cpu'] is not None else '',
             point['renew_per_host'], point['get_per_host'], point['peak'],
             ' (%d)' % point['old_peak'] if point['old_peak'] is not None else '',
             'yes' if point['met'] else '**no**', measured, point['load'],
