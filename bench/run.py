@@ -27,7 +27,6 @@ import datetime
 import json
 import os
 import platform
-import shutil
 import subprocess
 import sys
 import threading
@@ -36,8 +35,12 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, 'bench')
 RESULTS = os.path.join(BENCH, 'results')
+# Each invocation works and logs in its own directories (set in main), so two can run at once.
 WORK = os.path.join(RESULTS, 'work')
 LOGS = os.path.join(RESULTS, 'logs')
+WAVE_RESULTS = os.path.join(BENCH, 'wave-results.json')
+WAVE_LOCK = os.path.join(RESULTS, 'wave-results.lock')
+WAVE_SVG = os.path.join(ROOT, 'docs', 'benchmarks-wave.svg')
 VENV_ANSIBLE = os.path.join(BENCH, '.venv-ansible')
 COLLECTIONS = os.path.join(ROOT, '.build', 'collections')
 EXTRA_COLLECTIONS = os.path.join(RESULTS, 'collections')
@@ -169,6 +172,7 @@ def run_playbook(playbook, inventory, log_name, env, extra=()):
     command = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', inventory, playbook] + list(extra)
     log_path = os.path.join(LOGS, log_name + '.log')
     with open(log_path, 'w') as log:
+        load_before = os.getloadavg()[0]
         started = time.perf_counter()
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=WORK)
         sampler = TreePss(process.pid)
@@ -178,7 +182,8 @@ def run_playbook(playbook, inventory, log_name, env, extra=()):
         sampler.stop()
     # Popen must not reap the process again.
     process.returncode = os.waitstatus_to_exitcode(status)
-    return {'wall': wall, 'cpu': usage.ru_utime + usage.ru_stime, 'max_rss_mb': usage.ru_maxrss / 1024.0,
+    return {'load': '%.1f/%.1f' % (load_before, os.getloadavg()[0]),
+            'wall': wall, 'cpu': usage.ru_utime + usage.ru_stime, 'max_rss_mb': usage.ru_maxrss / 1024.0,
             'tree_pss_mb': sampler.peak_kib / 1024.0, 'rc': process.returncode, 'log': os.path.relpath(log_path, ROOT)}
 
 
@@ -189,48 +194,61 @@ def calls_delta(before, after):
 
 # -- the scenarios -----------------------------------------------------------------------------
 
-def measure_size(sandbox, size, inventory, env, repeat):
-    """ping, audit, c.crypto and no-op renew over `size` hosts, `repeat` rounds interleaved; best of each."""
-    report_dir = os.path.join(WORK, 'report-%d' % size)
-    summary_file = os.path.join(WORK, 'renew-summary-%d.json' % size)
-    cc_report = os.path.join(WORK, 'cc-report-%d.csv' % size)
-    scenarios = [
-        ('ping', PING, []),
-        ('audit', AUDIT, ['-e', 'audit_output_dir=' + report_dir]),
-        ('c.crypto', CC_AUDIT, ['-e', 'cc_report=' + cc_report]),
-        ('no-op renew', RENEW, ['-e', 'incomes_register_renew_summary_file=' + summary_file]),
-    ]
-    runs = dict((name, []) for name, dummy, dummy in scenarios)
+def measure_size(sandbox, size, inventory, environments, repeat):
+    """ping, audit, c.crypto and no-op renew over `size` hosts, with each Ansible setting of `environments`
+    ({'off': env, 'on': env}: pipelining) side by side, `repeat` rounds interleaved; best of each."""
+    def files(setting):
+        return (os.path.join(WORK, 'report-%d-%s' % (size, setting)),
+                os.path.join(WORK, 'renew-summary-%d-%s.json' % (size, setting)),
+                os.path.join(WORK, 'cc-report-%d-%s.csv' % (size, setting)))
+
+    def scenarios(setting):
+        report_dir, summary_file, cc_report = files(setting)
+        return [
+            ('ping', PING, []),
+            ('audit', AUDIT, ['-e', 'audit_output_dir=' + report_dir]),
+            ('c.crypto', CC_AUDIT, ['-e', 'cc_report=' + cc_report]),
+            ('no-op renew', RENEW, ['-e', 'incomes_register_renew_summary_file=' + summary_file]),
+        ]
+    names = [name for name, dummy, dummy in scenarios('off')]
+    runs = dict(((name, setting), []) for name in names for setting in environments)
     for round_ in range(repeat):
-        for name, playbook, extra in scenarios:
-            before = sandbox.calls()
-            result = run_playbook(playbook, inventory, '%d-%s-%d' % (size, name.replace(' ', '-').replace('.', ''),
-                                                                     round_ + 1), env, extra)
-            result['calls'] = calls_delta(before, sandbox.calls())
-            runs[name].append(result)
-            print('  N=%-4d %-12s wall %6.1f s  cpu %6.1f s  rc %d  calls %d' % (
-                size, name, result['wall'], result['cpu'], result['rc'], result['calls']['total']), flush=True)
-    _check_outputs(size, runs, report_dir, summary_file, cc_report)
+        for index, name in enumerate(names):
+            # Side by side: each scenario with pipelining off, then on, before the next scenario.
+            for setting, env in environments.items():
+                dummy, playbook, extra = scenarios(setting)[index]
+                before = sandbox.calls()
+                result = run_playbook(playbook, inventory, '%d-%s-%s-%d' % (
+                    size, name.replace(' ', '-').replace('.', ''), setting, round_ + 1), env, extra)
+                result['calls'] = calls_delta(before, sandbox.calls())
+                runs[(name, setting)].append(result)
+                print('  N=%-4d %-12s pipelining %-3s wall %6.1f s  cpu %6.1f s  rc %d  calls %d  load %s' % (
+                    size, name, setting, result['wall'], result['cpu'], result['rc'], result['calls']['total'],
+                    result['load']), flush=True)
     rows = []
-    for name, dummy, dummy in scenarios:
-        results = runs[name]
-        rows.append({
-            'run': name, 'hosts': size, 'rounds': len(results),
-            # Noise on a shared machine only ever adds time: the best round is the measurement.
-            'wall': min(r['wall'] for r in results), 'cpu': min(r['cpu'] for r in results),
-            'max_rss_mb': max(r['max_rss_mb'] for r in results),
-            'tree_pss_mb': max(r['tree_pss_mb'] for r in results),
-            'calls': max(r['calls']['total'] for r in results),
-            'ok': all(r['rc'] == 0 and not r.get('problem') for r in results),
-            'problems': sorted(set(r['problem'] for r in results if r.get('problem'))),
-            'logs': [r['log'] for r in results],
-        })
-    base = dict((row['run'], row) for row in rows)
-    for row in rows:
-        row['wall_x_ping'] = row['wall'] / base['ping']['wall']
-        row['cpu_x_ping'] = row['cpu'] / base['ping']['cpu']
-        row['wall_x_cc'] = row['wall'] / base['c.crypto']['wall']
-        row['cpu_x_cc'] = row['cpu'] / base['c.crypto']['cpu']
+    for setting in environments:
+        _check_outputs(size, dict((name, runs[(name, setting)]) for name in names), *files(setting))
+        base = {}
+        for name in names:
+            results = runs[(name, setting)]
+            base[name] = {
+                'run': name, 'hosts': size, 'setting': setting, 'rounds': len(results),
+                # Noise on a shared machine only ever adds time: the best round is the measurement.
+                'wall': min(r['wall'] for r in results), 'cpu': min(r['cpu'] for r in results),
+                'max_rss_mb': max(r['max_rss_mb'] for r in results),
+                'tree_pss_mb': max(r['tree_pss_mb'] for r in results),
+                'calls': max(r['calls']['total'] for r in results),
+                'ok': all(r['rc'] == 0 and not r.get('problem') for r in results),
+                'problems': sorted(set(r['problem'] for r in results if r.get('problem'))),
+                'logs': [r['log'] for r in results], 'loads': [r['load'] for r in results],
+            }
+            rows.append(base[name])
+        for name in names:
+            row = base[name]
+            row['wall_x_ping'] = row['wall'] / base['ping']['wall']
+            row['cpu_x_ping'] = row['cpu'] / base['ping']['cpu']
+            row['wall_x_cc'] = row['wall'] / base['c.crypto']['wall']
+            row['cpu_x_cc'] = row['cpu'] / base['c.crypto']['cpu']
     return rows
 
 
@@ -270,14 +288,16 @@ def _flag(results, problem):
             result['problem'] = problem
 
 
-def measure_renewal(sandbox, size, env, python):
+def measure_renewal(sandbox, size, setting, env, python):
     """Renew `size` hosts that are all inside the window; service calls per renewal and time."""
-    root = os.path.join(WORK, 'renewal-%d' % size)
-    hosts = fleet.build(root, sandbox.directory, size, lambda index: 45, prefix='r', first_customer=4000000)
+    root = os.path.join(WORK, 'renewal-%d-%s' % (size, setting))
+    # Both settings renew in the same sandbox: each its own customers.
+    first = 4000000 + (0 if setting == 'off' else 500000)
+    hosts = fleet.build(root, sandbox.directory, size, lambda index: 45, prefix='r', first_customer=first)
     inventory = fleet.write_inventory(os.path.join(root, 'inventory.yml'), root, sandbox, hosts, python)
     summary_file = os.path.join(root, 'renew-summary.json')
     before = sandbox.calls()
-    result = run_playbook(RENEW, inventory, '%d-renewal' % size, env,
+    result = run_playbook(RENEW, inventory, '%d-renewal-%s' % (size, setting), env,
                           ['-e', 'incomes_register_renew_summary_file=' + summary_file])
     calls = calls_delta(before, sandbox.calls())
     try:
@@ -286,15 +306,26 @@ def measure_renewal(sandbox, size, env, python):
     except (OSError, ValueError, KeyError):
         statuses = []
     renewed = statuses.count('renewed')
-    print('  N=%-4d %-12s wall %6.1f s  cpu %6.1f s  rc %d  renewed %d  calls %s' % (
-        size, 'renewal', result['wall'], result['cpu'], result['rc'], renewed, calls), flush=True)
-    return dict(result, hosts=size, renewed=renewed, calls=calls,
+    print('  N=%-4d %-12s pipelining %-3s wall %6.1f s  cpu %6.1f s  rc %d  renewed %d  calls %s  load %s' % (
+        size, 'renewal', setting, result['wall'], result['cpu'], result['rc'], renewed, calls, result['load']),
+        flush=True)
+    return dict(result, hosts=size, setting=setting, renewed=renewed, calls=calls,
                 renew_per_host=calls['renewCertificate'] / float(size),
                 get_per_host=calls['getCertificate'] / float(size),
                 ok=result['rc'] == 0 and renewed == size)
 
 
 # -- reporting ---------------------------------------------------------------------------------
+
+def code_version():
+    """The last commit that changed what the playbooks run (plugins, roles, playbooks), and whether the tree differs."""
+    def git(*args):
+        return subprocess.run(['git'] + list(args), cwd=ROOT, capture_output=True, text=True,
+                              check=False).stdout.strip()
+    paths = ['plugins', 'roles', 'playbooks', 'meta']
+    commit = git('log', '-1', '--format=%h', '--', *paths) or 'unknown'
+    return commit + ('+changes' if git('status', '--porcelain', '--', *paths) else '')
+
 
 def machine(versions, forks):
     model = 'unknown'
@@ -318,33 +349,38 @@ def markdown(data):
     lines = [
         'Run of %s, %.1f min in all. Machine: %s CPUs (%s), %s GiB memory, Linux %s; Python %s, ansible-core %s, '
         'cryptography %s; community.crypto %s from the `ansible` %s package. Forks %d for every playbook; '
-        'connection local, no pipelining, no fact gathering. Load average %s at the start, %s at the end '
-        '(the machine is shared).' % (
+        'connection local, no fact gathering; the code of commit %s; every run with ANSIBLE_PIPELINING off '
+        '(Ansible\'s default) and on, '
+        'side by side (ratios are to ping with the same setting); %d round(s) per run, interleaved, the best '
+        'kept. Load average %s at the start, %s at the end (the machine is shared); Load is the 1-minute '
+        'load average before / after each run (the worst round).' % (
             data['started'], data['minutes'], m['nproc'], m['cpu'], m['memory_gib'], m['kernel'], m['python'],
             m['ansible-core'], m['cryptography'], m['community.crypto'], m['ansible (for community.crypto)'],
-            m['forks'], data['load_start'], data['load_end']),
+            m['forks'], data['code'], data.get('repeat', 1), data['load_start'], data['load_end']),
         '',
-        '| Run | Hosts | Wall s | CPU s | Wall ×ping | CPU ×ping | Wall ×c.crypto | CPU ×c.crypto | Max RSS MB '
-        '| Peak tree Pss MB | Service calls | OK |',
-        '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+        '| Run | Hosts | Pipelining | Wall s | CPU s | Wall ×ping | CPU ×ping | Wall ×c.crypto | CPU ×c.crypto '
+        '| Max RSS MB | Peak tree Pss MB | Service calls | Load | OK |',
+        '|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|',
     ]
     for row in data['sizes']:
-        lines.append('| %s | %d | %.1f | %.1f | %.2f | %.2f | %.2f | %.2f | %.0f | %.0f | %d | %s |' % (
-            row['run'], row['hosts'], row['wall'], row['cpu'], row['wall_x_ping'], row['cpu_x_ping'],
+        lines.append('| %s | %d | %s | %.1f | %.1f | %.2f | %.2f | %.2f | %.2f | %.0f | %.0f | %d | %s | %s |' % (
+            row['run'], row['hosts'], row['setting'], row['wall'], row['cpu'], row['wall_x_ping'], row['cpu_x_ping'],
             row['wall_x_cc'], row['cpu_x_cc'], row['max_rss_mb'], row['tree_pss_mb'], row['calls'],
+            max(row['loads'], key=lambda load: float(load.split('/')[1])),
             'yes' if row['ok'] else 'NO: ' + '; '.join(row['problems'] or ['non-zero exit'])))
-    lines += ['', 'Targets (wall time, same run; CPU time in brackets, less disturbed by other load on the machine):', '']
+    lines += ['', 'Targets (CPU time, same run; wall time in brackets, more disturbed by other load on the '
+              'machine):', '']
     for target in data['targets']:
         lines.append('- %s: %s' % (target['text'], 'met' if target['met'] else '**not met**'))
     if data['renewal']:
         lines += ['', 'Renewal of hosts inside the window (sandbox with retrieval delay 0, initial_delay 0, role '
                   'throttle 5):', '',
-                  '| Hosts | Renewed | Wall s | CPU s | s per host | RenewCertificate per host | GetCertificate per '
-                  'host | SignNewCertificate | Max RSS MB |',
-                  '|---:|---:|---:|---:|---:|---:|---:|---:|---:|']
+                  '| Hosts | Pipelining | Renewed | Wall s | CPU s | s per host | RenewCertificate per host '
+                  '| GetCertificate per host | SignNewCertificate | Max RSS MB |',
+                  '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|']
         for row in data['renewal']:
-            lines.append('| %d | %d | %.1f | %.1f | %.2f | %.2f | %.2f | %d | %.0f |' % (
-                row['hosts'], row['renewed'], row['wall'], row['cpu'], row['wall'] / row['hosts'],
+            lines.append('| %d | %s | %d | %.1f | %.1f | %.2f | %.2f | %.2f | %d | %.0f |' % (
+                row['hosts'], row['setting'], row['renewed'], row['wall'], row['cpu'], row['wall'] / row['hosts'],
                 row['renew_per_host'], row['get_per_host'], row['calls']['signNewCertificate'], row['max_rss_mb']))
     if data['throughput']:
         lines += ['', 'Sandbox throughput (%d keep-alive HTTPS clients over loopback, at most %.0f s per '
@@ -359,18 +395,22 @@ def markdown(data):
 
 
 def targets(rows):
+    """The issue's targets per size and pipelining setting, judged on CPU time (wall time given too)."""
     found = []
-    for size in sorted(set(row['hosts'] for row in rows)):
-        by = dict((row['run'], row) for row in rows if row['hosts'] == size)
+    for size, setting in sorted(set((row['hosts'], row['setting']) for row in rows)):
+        by = dict((row['run'], row) for row in rows if row['hosts'] == size and row['setting'] == setting)
         audit, renew = by['audit'], by['no-op renew']
-        text = 'N=%d audit <= %.2f x ping: %.2f (%.2f)' % (size, TARGET_AUDIT, audit['wall_x_ping'], audit['cpu_x_ping'])
-        found.append({'hosts': size, 'met': audit['wall_x_ping'] <= TARGET_AUDIT, 'text': text})
-        found.append({'hosts': size, 'met': audit['wall'] < by['c.crypto']['wall'], 'text':
-                      'N=%d audit faster than the community.crypto audit: %.2f x (%.2f)' % (
-                          size, audit['wall_x_cc'], audit['cpu_x_cc'])})
-        found.append({'hosts': size, 'met': renew['wall_x_ping'] <= TARGET_NOOP_RENEW and renew['calls'] == 0,
-                      'text': 'N=%d no-op renew <= %.0f x ping with 0 service calls: %.2f (%.2f), %d calls' % (
-                          size, TARGET_NOOP_RENEW, renew['wall_x_ping'], renew['cpu_x_ping'], renew['calls'])})
+        where = 'N=%d, pipelining %s' % (size, setting)
+        found.append({'hosts': size, 'setting': setting, 'met': audit['cpu_x_ping'] <= TARGET_AUDIT,
+                      'text': '%s: audit <= %.2f x ping: %.2f (%.2f)' % (
+                          where, TARGET_AUDIT, audit['cpu_x_ping'], audit['wall_x_ping'])})
+        found.append({'hosts': size, 'setting': setting, 'met': audit['cpu'] < by['c.crypto']['cpu'],
+                      'text': '%s: audit cheaper than the community.crypto audit: %.2f x (%.2f)' % (
+                          where, audit['cpu_x_cc'], audit['wall_x_cc'])})
+        found.append({'hosts': size, 'setting': setting,
+                      'met': renew['cpu_x_ping'] <= TARGET_NOOP_RENEW and renew['calls'] == 0,
+                      'text': '%s: no-op renew <= %.0f x ping with 0 service calls: %.2f (%.2f), %d calls' % (
+                          where, TARGET_NOOP_RENEW, renew['cpu_x_ping'], renew['wall_x_ping'], renew['calls'])})
     return found
 
 
@@ -399,51 +439,92 @@ def _points(text):
     return [tuple(int(value) for value in part.split(':')) for part in text.split(',') if part.strip()]
 
 
+def _settings(text):
+    settings = [part.strip() for part in text.split(',') if part.strip()]
+    if not settings or any(setting not in ('off', 'on') for setting in settings):
+        raise argparse.ArgumentTypeError('off, on or off,on')
+    return settings
+
+
+def _roles(text):
+    roles = [part.strip() for part in text.split(',') if part.strip()]
+    if not roles or any(role not in wave.ROLES for role in roles):
+        raise argparse.ArgumentTypeError('new, old or new,old')
+    return roles
+
+
+def render_wave(rows):
+    """The wave's table and plot, from every run in the results file."""
+    text = wave.markdown(rows)
+    wave.svg(rows, WAVE_SVG)
+    write_doc(text, WAVE_BEGIN, WAVE_END)
+    return text
+
+
 def main():
+    global WORK, LOGS  # pylint: disable=global-statement
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
     parser.add_argument('--sizes', type=_sizes, default=[50, 200, 500], help='fleet sizes, comma-separated')
     parser.add_argument('--renew-sizes', type=_sizes, default=[50],
                         help='fleet sizes for the renewal inside the window (each host really renews)')
     parser.add_argument('--forks', type=int, default=10)
     parser.add_argument('--repeat', type=int, default=1, help='interleaved rounds per size; the best is kept')
+    parser.add_argument('--pipelining', type=_settings, default=['off', 'on'],
+                        help='ANSIBLE_PIPELINING settings every run is made with, side by side (default off,on)')
     parser.add_argument('--throughput-seconds', type=float, default=5.0, help='upper bound per operation')
     parser.add_argument('--no-doc', action='store_true', help='print only; leave docs/benchmarks.md alone')
     parser.add_argument('--wave', type=_points, default=[(20, 10), (200, 30)],
                         help='renewal wave points N:D (hosts:service delay in s), comma-separated; empty for none')
+    parser.add_argument('--wave-roles', type=_roles, default=['new', 'old'],
+                        help='new (the role\'s wave and its submission baseline), old (renew_sequential.yml) '
+                             'or both (default); the old role takes ~N/5 x D')
+    parser.add_argument('--wave-fresh', action='store_true',
+                        help='drop the earlier runs in bench/wave-results.json instead of merging into them')
     parser.add_argument('--only-wave', action='store_true', help='measure only the renewal wave')
     parser.add_argument('--multi', action='store_true',
                         help='measure only many certificates on one host (no-op renew and audit, M against 1)')
     parser.add_argument('--multi-certificates', type=int, default=50, help='certificates on the host for --multi')
+    parser.add_argument('--render-wave', action='store_true',
+                        help='measure nothing: rewrite the wave table and plot from bench/wave-results.json')
     args = parser.parse_args()
     if args.multi:
         return main_multi(args)
 
+    if args.render_wave:
+        with open(WAVE_RESULTS) as handle:
+            print(render_wave(json.load(handle)['runs']))
+        return 0
     started = time.monotonic()
     load_start = ' '.join('%.1f' % value for value in os.getloadavg())
     if not os.path.isdir(os.path.join(COLLECTIONS, 'ansible_collections', 'incomes_register', 'certificates')):
         sys.exit('The collection is not linked into %s: run `make setup` (or `make bench`) first.' % COLLECTIONS)
     versions = community_crypto()
-    shutil.rmtree(WORK, ignore_errors=True)
-    shutil.rmtree(LOGS, ignore_errors=True)
+    now = datetime.datetime.now()
+    invocation = '%s-%d' % (now.strftime('%Y%m%dT%H%M%S'), os.getpid())
+    WORK = os.path.join(RESULTS, 'work', invocation)
+    LOGS = os.path.join(RESULTS, 'logs', invocation)
     os.makedirs(WORK)
     os.makedirs(LOGS)
     env = ansible_environment(args.forks)
+    environments = dict((setting, dict(env, ANSIBLE_PIPELINING='True' if setting == 'on' else 'False'))
+                        for setting in args.pipelining)
     python = sys.executable
-    data = {'started': datetime.datetime.now().strftime('%Y-%m-%d %H:%M'), 'machine': machine(versions, args.forks),
-            'sizes': [], 'renewal': [], 'throughput': [], 'throughput_seconds': args.throughput_seconds}
-    print('Machine: %s' % json.dumps(data['machine']), flush=True)
+    data = {'started': now.strftime('%Y-%m-%d %H:%M'), 'machine': machine(versions, args.forks),
+            'sizes': [], 'renewal': [], 'throughput': [], 'throughput_seconds': args.throughput_seconds,
+            'repeat': args.repeat, 'pipelining': args.pipelining, 'code': code_version()}
+    print('Machine: %s\nWork %s, logs %s' % (json.dumps(data['machine']), WORK, LOGS), flush=True)
 
     if args.wave:
-        # The wave is measured with pipelining off (the default) and on (what docs/guarantees.md recommends).
-        environments = {'default': env, 'pipelining': dict(env, ANSIBLE_PIPELINING='True')}
+        if args.wave_fresh and not args.no_doc:
+            wave.merge(WAVE_RESULTS, [], fresh=True, lock_path=WAVE_LOCK)
+
+        def saved(row):
+            if not args.no_doc:
+                wave.merge(WAVE_RESULTS, [row], lock_path=WAVE_LOCK, then=render_wave)
         data['wave'] = wave.measure(run_playbook, environments, args.wave, python, WORK, RENEW,
-                                    RENEW_SEQUENTIAL)
-        wave.svg(data['wave'], os.path.join(ROOT, 'docs', 'benchmarks-wave.svg'))
+                                    RENEW_SEQUENTIAL, roles=args.wave_roles, saved=saved, code=data['code'])
     if args.only_wave:
-        text = wave.markdown(data['wave'])
-        print(text)
-        if not args.no_doc:
-            write_doc(text, WAVE_BEGIN, WAVE_END)
+        print(wave.markdown(data['wave']))
         return 0 if all(row['ok'] for row in data['wave']) else 1
 
     with RunningSandbox(os.path.join(WORK, 'sandbox'), retrieval_delay=0) as sandbox:
@@ -454,13 +535,15 @@ def main():
         # Warm the page cache and Ansible's own imports so the first measured run is not the cold one.
         warm = fleet.write_inventory(os.path.join(WORK, 'warm.yml'), WORK, sandbox,
                                      dict((name, hosts[name]) for name in names[:5]), python)
-        run_playbook(PING, warm, 'warm-up', env)
+        for setting, setting_env in environments.items():
+            run_playbook(PING, warm, 'warm-up-' + setting, setting_env)
         for size in args.sizes:
             inventory = fleet.write_inventory(os.path.join(WORK, 'inventory-%d.yml' % size), WORK, sandbox,
                                               dict((name, hosts[name]) for name in names[:size]), python)
-            data['sizes'] += measure_size(sandbox, size, inventory, env, args.repeat)
+            data['sizes'] += measure_size(sandbox, size, inventory, environments, args.repeat)
         for size in args.renew_sizes:
-            data['renewal'].append(measure_renewal(sandbox, size, env, python))
+            for setting, setting_env in environments.items():
+                data['renewal'].append(measure_renewal(sandbox, size, setting, setting_env, python))
         data['throughput'] = throughput.measure(sandbox, seconds=args.throughput_seconds)
         for row in data['throughput']:
             print('  %-18s %6.1f requests/s  (%d ok, %d failed)' % (row['operation'], row['per_second'], row['ok'],
@@ -473,12 +556,10 @@ def main():
     text = markdown(data)
     print()
     print(text)
-    with open(os.path.join(RESULTS, 'results-%s.json' % data['started'].replace(' ', 'T').replace(':', '')), 'w') as handle:
+    with open(os.path.join(RESULTS, 'results-%s.json' % invocation), 'w') as handle:
         json.dump(data, handle, indent=2, sort_keys=True)
     if not args.no_doc:
         write_doc(text)
-        if args.wave:
-            write_doc(wave.markdown(data['wave']), WAVE_BEGIN, WAVE_END)
         print('Written to %s' % os.path.relpath(DOC, ROOT))
     failed = [row for row in data['sizes'] + data['renewal'] + data.get('wave', []) if not row['ok']]
     return 1 if failed else 0
