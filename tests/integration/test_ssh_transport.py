@@ -66,9 +66,9 @@ def test_core_flow_over_ssh_becoming_root(sandbox, run_playbook, tmp_path, host,
     logins = host.logins()
     runs = core_flow.run_core(sandbox, run_playbook, inventory, tmp_path, host_root, check_files=check_files)
     assert all(run.returncode == 0 for run in runs.values())
-    # It really went over SSH, as the login user: sshd let it in (once per run and host at least, with
-    # the connection kept open in between by ControlPersist).
-    assert host.logins() - logins >= 3, host.log_tail()
+    # It really went over SSH, as the login user: sshd let it in (ControlPersist keeps one connection open
+    # for the hosts, which all are 127.0.0.1 as the same user, across the runs).
+    assert host.logins() > logins, host.log_tail()
 
 
 @pytest.mark.parametrize('pipelining', [False, True], ids=['pipelining-off', 'pipelining-on'])
