@@ -44,7 +44,9 @@ def release(tmp_path_factory):
         if os.path.isfile(os.path.join(ROOT, name)):
             os.makedirs(str(source / os.path.dirname(name)), exist_ok=True)
             shutil.copy2(os.path.join(ROOT, name), str(source / name))
-    run([os.path.join(BIN, 'antsibull-changelog'), 'release'], cwd=str(source))
+    # It reads the plugins' documentation with ansible-doc.
+    run([os.path.join(BIN, 'antsibull-changelog'), 'release'], cwd=str(source),
+        env=dict(os.environ, PATH=BIN + os.pathsep + os.environ.get('PATH', '')))
     out = work / 'dist'
     run([os.path.join(BIN, 'ansible-galaxy'), 'collection', 'build', '--output-path', str(out), str(source)])
     (tarball,) = [str(p) for p in out.iterdir() if p.name.endswith('.tar.gz')]
