@@ -11,9 +11,9 @@ Sessions (`.venv/bin/nox -l` lists them; virtual environments are kept under .bu
   cryptography, lxml, signxml and requests, or with the newest; the controller is the project's .venv;
 * sanity_units(python, core): ansible-test sanity (every test, no ignore file) and ansible-test units for
   every supported ansible-core minor version on each controller Python it supports;
-* floors: how the oldest library versions were found: from the claimed lower bound of each library, one
-  release series at a time downwards on the oldest host Python, until a release fails (or no older release
-  installs), keeping the others at their bounds.
+* floors: that each library's lower bound is the oldest release that works: the release below it (in
+  LADDERS) fails the integration core or does not install, on the oldest host Python, with the other
+  libraries at their bounds (that the bounds pass is what host(..., libs='oldest') shows).
 
 Each session writes what it ran and how it ended to .build/matrix/results/<session>.json;
 tests/ci/matrix_report.py (run by `make matrix` afterwards) merges those into docs/compatibility.json and
@@ -235,13 +235,17 @@ def host(session, libs):
 
 @nox.session(python=HOST_PYTHONS[0], venv_backend='venv')
 def floors(session):
-    """Step each library down from its floor, one release of the ladder at a time, on the oldest host Python."""
+    """Below each library's floor, one release of the ladder at a time, on the oldest host Python.
+
+    That the floors themselves pass is what the host(python, libs='oldest') sessions show; this session shows
+    that the release just below each floor fails (or does not install), so the floor is the oldest that
+    works. Should one pass, it goes on downwards and fails: the floor is then too high."""
     python = os.path.join(session.virtualenv.bin, 'python')
     record = Record(session, 'floors', python=_python_version(session, python), floors=dict(FLOORS), search={})
     for library in LIBRARIES:
         ladder = LADDERS[library]
         tried = []
-        for version in reversed(ladder[:ladder.index(FLOORS[library]) + 1]):
+        for version in reversed(ladder[:ladder.index(FLOORS[library])]):
             pins = dict(FLOORS, **{library: version})
             if not _pip_install_only_binary(session, python, ['%s==%s' % item for item in sorted(pins.items())]):
                 tried.append({'version': version, 'outcome': 'does not install with the other floors'})
@@ -252,14 +256,10 @@ def floors(session):
                 break
         record.data['search'][library] = tried
         record._write()
-    # A failed step below a floor is the expected end of a search; what fails the session is a floor that
-    # fails, or a release below it that passes (the floor is then not the oldest that works).
-    record.failed = []
-    for library, tried in record.data['search'].items():
-        if not tried or tried[0]['outcome'] != 'passed':
-            record.failed.append('%s fails at its floor %s' % (library, FLOORS[library]))
-        if any(t['outcome'] == 'passed' for t in tried[1:]):
-            record.failed.append('%s passes below its floor %s' % (library, FLOORS[library]))
+    # A failed step below a floor is the expected end of the search; what fails the session is a release
+    # below a floor that passes (the floor is then not the oldest that works).
+    record.failed = ['%s %s passes below the floor %s' % (library, t['version'], FLOORS[library])
+                     for library, tried in record.data['search'].items() for t in tried if t['outcome'] == 'passed']
     record.finish()
 
 

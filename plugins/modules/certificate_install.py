@@ -97,7 +97,7 @@ options:
     type: bool
     default: false
 requirements:
-  - cryptography >= 41
+  - cryptography >= 42
 seealso:
   - module: incomes_register.certificates.certificate_renew
 '''

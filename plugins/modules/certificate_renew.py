@@ -44,9 +44,9 @@ options:
     type: int
     default: 60
 requirements:
-  - cryptography >= 41
+  - cryptography >= 42
   - lxml
-  - signxml >= 3.2
+  - signxml >= 4.0
   - requests
 seealso:
   - module: incomes_register.certificates.certificate_request

@@ -126,12 +126,12 @@ def render(data):
 
     # Floors.
     lines += ['## How the lower bounds were found', '',
-              'Each library stepped down from its bound, one release of noxfile.py\'s list at a time, with the'
-              ' others at their bounds, on the oldest host Python, until a release failed the integration core'
-              ' or did not install; the bound is the oldest release that passed.', '']
+              'The bounds pass (host sessions, "oldest" above). Below each bound, one release of noxfile.py\'s list'
+              ' at a time, with the other libraries at their bounds, on the oldest host Python, until a release'
+              ' fails the integration core or does not install: the bound is the oldest release that passes.', '']
     floors = results.get('floors')
     if floors:
-        lines += ['| library | bound | tried (newest first) |', '| --- | --- | --- |']
+        lines += ['| library | bound | below the bound (newest first) |', '| --- | --- | --- |']
         for library in noxfile.LIBRARIES:
             tried = floors.get('search', {}).get(library, [])
             lines.append('| %s | %s | %s |' % (library, floors['floors'][library], '; '.join(
