@@ -69,6 +69,8 @@ NUMBER_LIMITS = dict(
     lock_timeout=(0, True, None),
     renew_before_days=(1, True, MAX_RENEW_BEFORE_DAYS),
     max_clock_skew=(1, True, None),
+    critical_days=(0, True, None),
+    fail_within_days=(0, True, None),
 )
 
 _WHY = dict(
@@ -77,7 +79,7 @@ _WHY = dict(
 )
 
 
-def check_numbers(params):
+def check_numbers(params, consequence=' Nothing was sent.'):
     """RequestValidationError naming the first numeric option out of its range; nothing has been sent."""
     for name, (least, inclusive, most) in sorted(NUMBER_LIMITS.items()):
         value = params.get(name)
@@ -89,8 +91,8 @@ def check_numbers(params):
             limit = 'at most %g' % most
         else:
             continue
-        raise RequestValidationError('%s must be %s%s, not %g. Nothing was sent.'
-                                     % (name, limit, _WHY.get(name, ''), value))
+        raise RequestValidationError('%s must be %s%s, not %g.%s'
+                                     % (name, limit, _WHY.get(name, ''), value, consequence))
 
 
 def hide_proxy_password(module):

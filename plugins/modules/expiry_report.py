@@ -13,7 +13,9 @@ version_added: 0.1.0
 description:
   - Takes the M(incomes_register.certificates.certificate_info) results of every audited host, classifies
     each certificate, and writes the report as an HTML page, CSV, JSON and a Prometheus textfile.
-  - Run it once, on the controller (C(run_once) and C(delegate_to) V(localhost)), after the hosts were audited.
+  - An action plugin that runs in the controller's process, whatever host the task runs for, and sends no module
+    to any host. Run it once (C(run_once)) after the hosts were audited; it needs no C(delegate_to).
+  - A relative O(output_dir) is relative to the directory C(ansible-playbook) was started in.
   - "Each certificate gets one status, the first that applies: V(unreachable) (the host or its
     certificate_info task failed), V(missing), V(unreadable), V(expired), V(key-mismatch) (the private key
     does not belong to the certificate), V(critical) (O(critical_days) days or fewer left), V(renew) (inside
@@ -31,7 +33,15 @@ author:
   - Incomes Register certificates collection maintainers (@incomes-register)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
 attributes:
+  action:
+    support: full
+    details: Runs entirely on the controller; no module is sent to the host the task runs for.
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
   check_mode:
     support: full
     details: Builds the report and tells which files would change, writes nothing.
@@ -50,7 +60,8 @@ options:
     type: dict
     required: true
   output_dir:
-    description: Directory of the report files on the controller; created (mode C(0755)) when missing.
+    description: Directory of the report files on the controller; created (mode C(0755)) when missing. Relative to
+      the directory C(ansible-playbook) was started in.
     type: path
     required: true
   basename:
@@ -114,7 +125,6 @@ EXAMPLES = r'''
         output_dir: /var/lib/node_exporter/textfile
         fail_within_days: 21
       run_once: true
-      delegate_to: localhost
       register: expiry
 
     - name: Stop the pipeline when a certificate needs a human
@@ -201,70 +211,3 @@ msg:
   type: str
   sample: '12 certificates on 5 hosts: 1 critical, 2 renew, 9 ok'
 '''
-
-import datetime
-
-from ansible.module_utils.basic import missing_required_lib
-from ansible_collections.incomes_register.certificates.plugins.module_utils import argspec
-from ansible_collections.incomes_register.certificates.plugins.module_utils._report import expiry_report as report
-from ansible_collections.incomes_register.certificates.plugins.module_utils._report import report_files
-from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import CertificateServiceError
-
-
-def _message(summary):
-    parts = ['%d %s' % (summary['counts'][status], status) for status in report.STATUSES if summary['counts'][status]]
-    return '%d certificate%s on %d host%s%s' % (
-        summary['total'], '' if summary['total'] == 1 else 's', summary['hosts'], '' if summary['hosts'] == 1 else 's',
-        (': ' + ', '.join(parts)) if parts else '')
-
-
-def main():
-    module = argspec.create_module(
-        argspec.WINDOW,
-        dict(
-            host_results=dict(type='dict', required=True),
-            output_dir=dict(type='path', required=True),
-            basename=dict(type='str', default='certificate-expiry'),
-            formats=dict(type='list', elements='str', choices=sorted(report.FORMAT_EXTENSIONS),
-                         default=['html', 'csv', 'json', 'prometheus']),
-            critical_days=dict(type='int', default=14),
-            fail_within_days=dict(type='int'),
-            title=dict(type='str', default='Incomes Register certificate expiry'),
-        ),
-    )
-    if report.JMESPATH_IMPORT_ERROR:
-        module.fail_json(msg=missing_required_lib('jmespath'), exception=report.JMESPATH_IMPORT_ERROR)
-    params = module.params
-    if report_files.basename_problem(params['basename']):
-        module.fail_json(msg=report_files.basename_problem(params['basename']))
-    if params['fail_within_days'] is not None and params['fail_within_days'] < 0:
-        module.fail_json(msg='fail_within_days must be 0 or more, not %d' % params['fail_within_days'])
-
-    try:
-        rows = report.build_rows(params['host_results'], critical_days=params['critical_days'],
-                                 renew_before_days=params['renew_before_days'])
-    except CertificateServiceError as error:
-        module.fail_json(msg=error.message, **error.details())
-    summary = report.summarize(rows)
-    generated_at = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-    gate_failed, gate_reasons = report.gate(rows, params['fail_within_days'])
-
-    output_dir = params['output_dir']
-    files = report_files.report_paths(output_dir, params['basename'], report.FORMAT_EXTENSIONS, params['formats'])
-    try:
-        changed = report_files.write_reports(
-            output_dir, files, lambda fmt: report.render(fmt, rows, summary, generated_at, params['title']),
-            comparable=report.comparable, check_mode=module.check_mode)
-    except CertificateServiceError as error:
-        module.fail_json(msg=error.message, files=files, **error.details())
-    except OSError as error:
-        module.fail_json(msg='Could not write the report in %s: %s' % (output_dir, error.strerror or error),
-                         files=files)
-
-    module.exit_json(changed=changed, files=files, summary=summary, rows=rows, gate_failed=gate_failed,
-                     gate_reasons=gate_reasons, generated_at=generated_at.strftime('%Y-%m-%dT%H:%M:%SZ'),
-                     msg=_message(summary))
-
-
-if __name__ == '__main__':
-    main()

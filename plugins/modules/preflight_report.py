@@ -14,7 +14,9 @@ description:
   - Takes the M(incomes_register.certificates.certificate_preflight) results of every host and writes one row
     per host and check (host, check, status, message) as an HTML page, CSV, JSON and a Prometheus textfile,
     in the formats of M(incomes_register.certificates.expiry_report).
-  - Run it once, on the controller (C(run_once) and C(delegate_to) V(localhost)), after the hosts were checked.
+  - An action plugin that runs in the controller's process, whatever host the task runs for, and sends no module
+    to any host. Run it once (C(run_once)) after the hosts were checked; it needs no C(delegate_to).
+  - A relative O(output_dir) is relative to the directory C(ansible-playbook) was started in.
   - A host whose task was unreachable gets one V(unreachable) row; a host whose task failed without checks
     (a wrong option, no Python) gets one V(fail) row with the task's message.
   - In the CSV, a text cell that would start with C(=), C(+), C(-), C(@), a tab or a carriage return gets a
@@ -25,7 +27,15 @@ author:
   - Incomes Register certificates collection maintainers (@incomes-register)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
 attributes:
+  action:
+    support: full
+    details: Runs entirely on the controller; no module is sent to the host the task runs for.
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
   check_mode:
     support: full
     details: Builds the report and returns the files it would write; writes nothing.
@@ -40,7 +50,8 @@ options:
     type: dict
     required: true
   output_dir:
-    description: Directory of the report files on the controller; created (mode C(0755)) when missing.
+    description: Directory of the report files on the controller; created (mode C(0755)) when missing. Relative to
+      the directory C(ansible-playbook) was started in.
     type: path
     required: true
   basename:
@@ -74,7 +85,6 @@ EXAMPLES = r'''
               | map(attribute='preflight', default={'unreachable': true, 'msg': 'Host not checked'}))) }}
     output_dir: /srv/reports/preflight
   run_once: true
-  delegate_to: localhost
   register: preflight_summary
 
 - name: Fail when a host is not ready
@@ -151,64 +161,3 @@ msg:
   type: str
   sample: '3 hosts, 36 checks: 1 fail, 2 warn, 30 ok, 3 skipped; failed: app2'
 '''
-
-import datetime
-
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.incomes_register.certificates.plugins.module_utils._report import preflight_report as report
-from ansible_collections.incomes_register.certificates.plugins.module_utils._report import report_files
-from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import CertificateServiceError
-
-
-def _message(summary):
-    parts = ['%d %s' % (summary['counts'][status], status) for status in report.STATUSES if summary['counts'][status]]
-    text = '%d host%s, %d checks%s' % (summary['hosts'], '' if summary['hosts'] == 1 else 's', summary['total'],
-                                       (': ' + ', '.join(parts)) if parts else '')
-    if summary['failed_hosts']:
-        text += '; failed: ' + ', '.join(summary['failed_hosts'])
-    return text
-
-
-def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            host_results=dict(type='dict', required=True),
-            output_dir=dict(type='path', required=True),
-            basename=dict(type='str', default='preflight'),
-            formats=dict(type='list', elements='str', choices=sorted(report.FORMAT_EXTENSIONS),
-                         default=['html', 'csv', 'json', 'prometheus']),
-            title=dict(type='str', default='Incomes Register preflight'),
-        ),
-        supports_check_mode=True,
-    )
-    params = module.params
-    if report_files.basename_problem(params['basename']):
-        module.fail_json(msg=report_files.basename_problem(params['basename']))
-    try:
-        rows = report.build_rows(params['host_results'])
-    except CertificateServiceError as error:
-        module.fail_json(msg=error.message, **error.details())
-    summary = report.summarize(rows)
-    gate_failed, gate_reasons = report.gate(rows)
-    generated_at = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-
-    output_dir = params['output_dir']
-    files = report_files.report_paths(output_dir, params['basename'], report.FORMAT_EXTENSIONS, params['formats'])
-    try:
-        # Every run checks anew, so every run writes its report.
-        report_files.write_reports(output_dir, files,
-                                   lambda fmt: report.render(fmt, rows, summary, generated_at, params['title']),
-                                   check_mode=module.check_mode)
-    except CertificateServiceError as error:
-        module.fail_json(msg=error.message, files=files, **error.details())
-    except OSError as error:
-        module.fail_json(msg='Could not write the report in %s: %s' % (output_dir, error.strerror or error),
-                         files=files)
-
-    module.exit_json(changed=bool(files), files=files, rows=rows, summary=summary, gate_failed=gate_failed,
-                     gate_reasons=gate_reasons, generated_at=generated_at.strftime('%Y-%m-%dT%H:%M:%SZ'),
-                     msg=_message(summary))
-
-
-if __name__ == '__main__':
-    main()

@@ -181,9 +181,14 @@ def test_a_loosened_or_tightened_mode_is_put_back(run, tmp_path):
 
 
 def test_bad_options_fail_the_task_with_a_reason(run, tmp_path):
-    window, name, shape = run(args(tmp_path / 'o', renew_before_days=61), args(tmp_path / 'o', basename='../x'),
-                              args(tmp_path / 'o', host_results={'app1': 'not a list'}))
+    window, name, shape, gate, unknown = run(
+        args(tmp_path / 'o', renew_before_days=61), args(tmp_path / 'o', basename='../x'),
+        args(tmp_path / 'o', host_results={'app1': 'not a list'}), args(tmp_path / 'o', fail_within_days=-1),
+        args(tmp_path / 'o', colour='red'))
     assert window['failed'] is True and 'earlier than 60 days' in window['msg']
+    assert gate['failed'] is True
+    assert gate['msg'] == 'fail_within_days must be at least 0, not -1. No report was written.'
+    assert unknown['failed'] is True and 'colour' in unknown['msg']
     assert name['failed'] is True and 'basename' in name['msg']
     assert shape['failed'] is True and 'host_results[app1]' in shape['msg']
     assert not os.path.exists(str(tmp_path / 'o'))
@@ -208,7 +213,6 @@ AUDIT_PLAYBOOK = """
         output_dir: "{{ output_dir }}"
         formats: [json]
       run_once: true
-      delegate_to: localhost
       register: expiry
 
     - name: Save the result for the test
@@ -263,3 +267,53 @@ def test_the_documented_audit_pipeline_with_certificate_info(tmp_path):
     assert 'Failed to connect to the host' in expiry['rows'][0]['note']
     assert expiry['rows'][3]['days_remaining'] == 20 and expiry['rows'][3]['serial'] == '1A2B'
     assert expiry['gate_failed'] is True
+
+
+REPORT_ONLY_PLAYBOOK = """
+- name: The report task alone, for a host nobody can reach
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Write the report
+      incomes_register.certificates.expiry_report:
+        host_results: "{{ host_results }}"
+        output_dir: reports/relative
+        formats: [json, csv]
+      run_once: true
+      register: expiry
+
+    - name: Save the result for the test
+      ansible.builtin.copy:
+        content: "{{ expiry | to_nice_json }}"
+        dest: "{{ results_file }}"
+        mode: '0600'
+      run_once: true
+      delegate_to: localhost
+"""
+
+
+def test_the_report_runs_on_the_controller_without_delegation_and_a_relative_directory_is_the_callers(tmp_path):
+    """The task runs for a host with no SSH server, so any module sent there would make it unreachable."""
+    inventory = tmp_path / 'inventory.ini'
+    inventory.write_text('ghost ansible_host=127.0.0.1 ansible_port=1 ansible_connection=ssh\n'
+                         '[all:vars]\nansible_python_interpreter=/nonexistent/python\n')
+    playbook = tmp_path / 'playbooks' / 'report.yml'
+    playbook.parent.mkdir()
+    playbook.write_text(REPORT_ONLY_PLAYBOOK)
+    results = tmp_path / 'results.json'
+    variables = tmp_path / 'vars.json'
+    variables.write_text(json.dumps({'host_results': HOST_RESULTS, 'results_file': str(results)}))
+    started_in = tmp_path / 'cwd'
+    started_in.mkdir()
+    completed = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), str(playbook), '-i', str(inventory),
+         '-e', '@%s' % variables],
+        capture_output=True, text=True, env=dict(ansible_env(), ANSIBLE_HOST_KEY_CHECKING='False', ANSIBLE_TIMEOUT='5'),
+        cwd=str(started_in), timeout=300, check=False)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    expiry = json.loads(results.read_text())
+    out = started_in / 'reports' / 'relative'
+    assert expiry['files'] == {'json': str(out / 'certificate-expiry.json'), 'csv': str(out / 'certificate-expiry.csv')}
+    assert sorted(os.listdir(str(out))) == ['certificate-expiry.csv', 'certificate-expiry.json']
+    assert json.loads((out / 'certificate-expiry.json').read_text())['certificates'] == expiry['rows']
+    assert not (playbook.parent / 'reports').exists()

@@ -10,7 +10,7 @@ import zlib
 
 import pytest
 
-from ansible_collections.incomes_register.certificates.plugins.module_utils._report import expiry_report as report
+from ansible_collections.incomes_register.certificates.plugins.plugin_utils import expiry_report as report
 
 CHROMIUM = '/usr/bin/chromium'
 NOW = datetime.datetime(2026, 3, 2, 7, 30, tzinfo=datetime.timezone.utc)
@@ -23,7 +23,7 @@ pytestmark = [
                               'rendered in a browser here' % CHROMIUM),
 ]
 
-# The solid colours of the page (see the CSS in module_utils/_report/expiry_report.py).
+# The solid colours of the page (see the CSS in plugin_utils/report_formats.py).
 HEADER_NAVY = (0x14, 0x36, 0x5d)
 ROW_STRIPES = {
     'expired': (0xc6, 0x28, 0x28),

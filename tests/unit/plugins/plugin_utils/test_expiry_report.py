@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from ansible_collections.incomes_register.certificates.plugins.module_utils._report import expiry_report as report
-from ansible_collections.incomes_register.certificates.plugins.module_utils._report.expiry_report import ReportError
+from ansible_collections.incomes_register.certificates.plugins.plugin_utils import expiry_report as report
+from ansible_collections.incomes_register.certificates.plugins.plugin_utils.expiry_report import ReportError
 
 NOW = datetime.datetime(2025, 11, 25, 12, 0, tzinfo=datetime.timezone.utc)
 DAY = datetime.timedelta(days=1)

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from ansible_collections.incomes_register.certificates.plugins.module_utils._report import preflight_report as report
-from ansible_collections.incomes_register.certificates.plugins.module_utils._report.expiry_report import ReportError
+from ansible_collections.incomes_register.certificates.plugins.plugin_utils import preflight_report as report
+from ansible_collections.incomes_register.certificates.plugins.plugin_utils.expiry_report import ReportError
 
 GENERATED = datetime.datetime(2026, 12, 1, 10, 0, tzinfo=datetime.timezone.utc)
 

@@ -1,7 +1,7 @@
 import os
 import stat
 
-from ansible_collections.incomes_register.certificates.plugins.module_utils._report import report_files
+from ansible_collections.incomes_register.certificates.plugins.plugin_utils import report_files
 
 
 def _blank_time(fmt, text):

@@ -3,30 +3,28 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The inventory-wide preflight report: one row per host and check, in the expiry report's formats.
 
-Pure functions without Ansible, run once on the controller by the preflight_report module. The CSV
-formula neutralisation, Prometheus label escaping, HTML escaping and page style are expiry_report's.
+Pure functions without Ansible, run once on the controller by the preflight_report action. Cell escaping
+and the page are report_formats', shared with the expiry report.
 """
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import csv
-import datetime
 import io
 import json
 
-from ansible_collections.incomes_register.certificates.plugins.module_utils._report import expiry_report
-from ansible_collections.incomes_register.certificates.plugins.module_utils._report.expiry_report import (
-    CSS, ReportError, csv_cell, html_text, prometheus_labels)
 from ansible_collections.incomes_register.certificates.plugins.module_utils.preflight import (
     FAIL, OK, SKIPPED, STATUSES as CHECK_STATUSES, WARN)
+from ansible_collections.incomes_register.certificates.plugins.plugin_utils.expiry_report import ReportError
+from ansible_collections.incomes_register.certificates.plugins.plugin_utils.report_formats import (
+    csv_cell, generated_html, html_text, iso, page, plural, prometheus_labels)
 
 UNREACHABLE = 'unreachable'
 # Worst first: the order of the badges and the legend.
 STATUSES = (FAIL, UNREACHABLE, WARN, OK, SKIPPED)
 FAILING = (FAIL, UNREACHABLE)
 
-FORMAT_EXTENSIONS = expiry_report.FORMAT_EXTENSIONS
 CSV_COLUMNS = ('host', 'check', 'status', 'message')
 
 
@@ -87,10 +85,6 @@ def gate(rows):
     return bool(reasons), reasons
 
 
-def _iso(moment):
-    return moment.astimezone(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
-
-
 def render_csv(rows):
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS)
@@ -101,7 +95,7 @@ def render_csv(rows):
 
 
 def render_json(rows, summary, generated_at):
-    document = {'generated_at': _iso(generated_at), 'summary': summary, 'checks': rows}
+    document = {'generated_at': iso(generated_at), 'summary': summary, 'checks': rows}
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + '\n'
 
 
@@ -179,37 +173,9 @@ def render_html(rows, summary, generated_at, title):
                  % body)
     else:
         table = '<div class="table-wrap"><p class="empty">No host was checked.</p></div>'
-    return """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<style>{css}</style>
-</head>
-<body>
-<header>
-<h1>{title}</h1>
-<p class="meta">Generated {generated} · {total} check{plural} on {hosts} host{hplural}</p>
-<p class="headline {tone}"><span class="dot"></span>{headline}</p>
-<ul class="badges">{badges}</ul>
-</header>
-<main>
-{table}
-</main>
-<footer>
-<dl>
-{legend}
-</dl>
-</footer>
-</body>
-</html>
-""".format(
-        title=html_text(title), css=CSS + _STATUS_CSS, tone=tone, headline=html_text(headline), badges=badges,
-        table=table, legend=_LEGEND, total=summary['total'], plural='' if summary['total'] == 1 else 's',
-        hosts=summary['hosts'], hplural='' if summary['hosts'] == 1 else 's',
-        generated='<time class="generated" datetime="%s">%s</time>' % (
-            _iso(generated_at), generated_at.astimezone(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')))
+    meta = 'Generated %s · %s on %s' % (generated_html(generated_at), plural(summary['total'], 'check'),
+                                        plural(summary['hosts'], 'host'))
+    return page(title, meta, tone, headline, badges, table, _LEGEND, extra_css=_STATUS_CSS)
 
 
 def render(fmt, rows, summary, generated_at, title):
