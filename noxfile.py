@@ -69,6 +69,13 @@ LADDERS = {
 }
 
 
+def _commit():
+    """The commit the session ran on, with '+changes' when the work tree differed from it."""
+    def git(*args):
+        return subprocess.run(('git',) + args, cwd=ROOT, capture_output=True, text=True, check=False).stdout.strip()
+    return git('rev-parse', '--short', 'HEAD') + ('+changes' if git('status', '--porcelain', '--untracked-files=no') else '')
+
+
 def _now():
     return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
 
@@ -78,7 +85,7 @@ class Record(object):
 
     def __init__(self, session, kind, **facts):
         self.session = session
-        self.data = dict(kind=kind, session=session.name, started=_now(), steps={}, **facts)
+        self.data = dict(kind=kind, session=session.name, started=_now(), steps={}, commit=_commit(), **facts)
         self.failed = []
         self._write()
 

@@ -72,12 +72,12 @@ def private_data_dir(sandbox, tmp_path):
                               {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable},
                               role_vars={'renewal_install_targets': [{
                                   'layout': 'pkcs12', 'dest': str(root) + '/{{ inventory_hostname }}/keystore.p12',
-                                  'pkcs12_passphrase': '{{ incomes_register_keystore_passphrase }}'}]})
+                                  'pkcs12_passphrase': '{{ ir_keystore_passphrase }}'}]})
     # The keystore passphrase as a vaulted group variable of the project's inventory.
     text = (pdd / 'inventory' / 'hosts.yml').read_text()
     (pdd / 'inventory' / 'group_vars').mkdir()
     (pdd / 'inventory' / 'group_vars' / 'all.yml').write_text(
-        '---\nincomes_register_keystore_passphrase: !vault |\n' + ''.join(
+        '---\nir_keystore_passphrase: !vault |\n' + ''.join(
             '  ' + line + '\n' for line in vault_encrypt(KEYSTORE_PASSPHRASE, tmp_path).strip().splitlines()[1:]))
     assert KEYSTORE_PASSPHRASE not in text
     (pdd / 'env').mkdir()
@@ -132,8 +132,8 @@ def test_enroll_renew_and_audit_jobs_through_ansible_runner(sandbox, private_dat
     extravars = inject({'transfer_id': transfer_id, 'transfer_password': transfer_password})
     assert extravars == {'incomes_register_transfer_id': transfer_id,
                          'incomes_register_transfer_password': transfer_password,
-                         'incomes_register_private_key_passphrase': '', 'incomes_register_keystore_passphrase': ''}
-    assert inject({'keystore_passphrase': 'k'})['incomes_register_keystore_passphrase'] == 'k'
+                         'renewal_private_key_passphrase': '', 'ir_keystore_passphrase': ''}
+    assert inject({'keystore_passphrase': 'k'})['ir_keystore_passphrase'] == 'k'
     before = sandbox.calls()
     (pdd / 'env' / 'cmdline').write_text('--ask-vault-pass --limit newcomer')
     job = run_job(pdd, 'enroll.yml', 'enroll', extravars)
