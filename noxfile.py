@@ -51,20 +51,22 @@ HOST_PYTHONS = ('3.8', '3.9', '3.10', '3.11', '3.12', '3.13')
 LIBRARIES = ('cryptography', 'lxml', 'signxml', 'requests')
 
 # The oldest releases the collection supports (requirements.txt states the same bounds; the floors session
-# shows how they were found). Where a release has no wheel for a newer Python, the host session takes the
+# shows that the release below each fails or cannot be installed). signxml 3 imports OpenSSL.crypto.verify,
+# which current pyOpenSSL no longer has; signxml 4 requires cryptography >= 43 and lxml >= 5.2.1; the modules
+# themselves need cryptography >= 42 (Certificate.not_valid_after_utc). Where a release has no wheel for a newer Python, the host session takes the
 # oldest release of the list below that installs there, and the table says which it took.
 FLOORS = {
-    'cryptography': '42.0.0',
-    'lxml': '4.9.0',
+    'cryptography': '43.0.0',
+    'lxml': '5.2.1',
     'signxml': '4.0.0',
     'requests': '2.28.0',
 }
 # Releases in order, used to step down from a floor (floors session) and up from it where the floor does
 # not install on a newer Python (host session: lxml's first wheels for 3.12 and 3.13 came later).
 LADDERS = {
-    'cryptography': ('39.0.2', '40.0.2', '41.0.7', '42.0.0', '43.0.0', '44.0.0'),
-    'lxml': ('4.6.5', '4.7.1', '4.8.0', '4.9.0', '4.9.3', '4.9.4', '5.0.0', '5.1.0', '5.2.0', '5.2.2', '5.3.0'),
-    'signxml': ('2.10.1', '3.0.0', '3.0.2', '3.1.0', '3.1.1', '3.2.0', '3.2.2', '4.0.0'),
+    'cryptography': ('41.0.7', '42.0.0', '42.0.8', '43.0.0', '44.0.0', '45.0.0'),
+    'lxml': ('4.9.4', '5.1.1', '5.2.0', '5.2.1', '5.2.2', '5.3.0', '5.4.0'),
+    'signxml': ('3.1.1', '3.2.2', '4.0.0', '4.0.5', '4.1.0'),
     'requests': ('2.25.1', '2.26.0', '2.27.1', '2.28.0', '2.29.0', '2.31.0'),
 }
 

@@ -97,7 +97,7 @@ options:
     type: bool
     default: false
 requirements:
-  - cryptography >= 42
+  - cryptography >= 43
 seealso:
   - module: incomes_register.certificates.certificate_renew
 '''

@@ -44,7 +44,7 @@ options:
     type: int
     default: 60
 requirements:
-  - cryptography >= 42
+  - cryptography >= 43
   - lxml
   - signxml >= 4.0
   - requests

@@ -58,7 +58,7 @@ options:
     type: bool
     default: false
 requirements:
-  - cryptography >= 42
+  - cryptography >= 43
   - lxml
   - signxml >= 4.0
   - requests

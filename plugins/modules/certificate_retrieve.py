@@ -40,7 +40,7 @@ options:
       - Without a state file, the key must be waiting at C(<private_key_path>.new).
     type: str
 requirements:
-  - cryptography >= 42
+  - cryptography >= 43
   - lxml
   - signxml >= 4.0
   - requests
