@@ -59,6 +59,10 @@ WINDOW = dict(
     renew_before_days=dict(type='int', default=MAX_RENEW_BEFORE_DAYS),
 )
 
+RESUBMIT = dict(
+    resubmit_after_hours=dict(type='int', default=24),
+)
+
 # Numeric options: (least, whether least itself is allowed, most or None). Checked before anything else:
 # a timeout of 0 once made requests fail in a way that looked like a sent request.
 NUMBER_LIMITS = dict(
@@ -71,6 +75,7 @@ NUMBER_LIMITS = dict(
     max_clock_skew=(1, True, None),
     critical_days=(0, True, None),
     fail_within_days=(0, True, None),
+    resubmit_after_hours=(1, True, None),
 )
 
 _WHY = dict(

@@ -20,14 +20,13 @@ import os
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import certificates as certs
 from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import keys
-from ansible_collections.incomes_register.certificates.plugins.module_utils._store import pending_state
 from ansible_collections.incomes_register.certificates.plugins.module_utils import renewal_policy
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
     CertificateExpired, CertificateMissing, CertificateServiceError, RequestValidationError, ResponseRejected,
     ServiceFault, StateError, TransportError)
 
-from ansible_collections.incomes_register.certificates.plugins.module_utils._store.pending_state import (
-    PREPARED, RESUMABLE_PHASES, RETRIEVED, SENT, SUBMITTED)
+from ansible_collections.incomes_register.certificates.plugins.module_utils._store.pending_request import (
+    RETRIEVED, SENT, SUBMITTED, PendingRequest)
 
 
 def utcnow():
@@ -44,6 +43,8 @@ class Outcome(object):
         self.backups = {}
         self.client = None
         self.message = ''
+        # Sentences about what happened before the main decision (an abandoned request), said first.
+        self.notes = []
 
     def connect(self, client_factory):
         self.client = client_factory()
@@ -54,7 +55,7 @@ class Outcome(object):
         if self.client is not None:
             calls.update(self.client.calls_made)
         return dict(changed=self.changed, action=self.action, retrieval_id=self.retrieval_id,
-                    backups=self.backups, service_calls=calls, msg=self.message)
+                    backups=self.backups, service_calls=calls, msg=' '.join(self.notes + [self.message]).strip())
 
 
 def _organisation(customer_name):
@@ -108,66 +109,66 @@ def describe_installed(store, renew_before_days=renewal_policy.MAX_RENEW_BEFORE_
 
 
 def _pending(store, params):
-    state = store.state()
-    pending_state.check_same_request(state, store.state_path, params['customer_id'], params['environment'])
-    return state
+    request = store.pending()
+    if request is not None:
+        request.check_same(customer_id=params['customer_id'], environment=params['environment'])
+    return request
 
 
-def resume(store, client, state, customer_id, customer_name, issuing_bundle, wait_options, outcome):
+def resume(store, client, request, customer_id, customer_name, issuing_bundle, wait_options, outcome):
     """Finish a request that a previous run got a RetrievalId for: poll, verify, swap in."""
     from ansible_collections.incomes_register.certificates.plugins.module_utils._wire.retrieval import wait_for_certificate
-    pending_state.check_same_request(state, store.state_path, customer_id, None, endpoint=client.endpoint)
-    outcome.retrieval_id = state.get('retrieval_id')
-    if state['phase'] != RETRIEVED:
-        cert_der, dummy = wait_for_certificate(client, customer_id, customer_name, state['retrieval_id'],
+    request.check_same(customer_id=customer_id, endpoint=client.endpoint)
+    outcome.retrieval_id = request.retrieval_id
+    if request.phase != RETRIEVED:
+        cert_der, dummy = wait_for_certificate(client, customer_id, customer_name, request.retrieval_id,
                                                **wait_options)
-        done = store.complete(state, cert_der, customer_id, issuing_bundle)
+        done = store.complete(request, cert_der, customer_id, issuing_bundle)
     else:
-        done = store.finish_swap(state)
+        done = store.finish_swap(request)
     outcome.changed = True
     outcome.backups = done['backups']
     return done['certificate']
 
 
-def _resume_pending(store, client_factory, state, params, issuing_bundle, wait_options, check_mode, outcome,
+def _resume_pending(store, client_factory, request, params, issuing_bundle, wait_options, check_mode, outcome,
                     done_action, message):
     """A rerun that finds a RetrievalId in the state file finishes that request instead of making a new one."""
     outcome.action = 'resumed'
     if check_mode:
         outcome.changed = True
         return outcome
-    resume(store, outcome.connect(client_factory), state, params['customer_id'], params.get('customer_name'),
+    resume(store, outcome.connect(client_factory), request, params['customer_id'], params.get('customer_name'),
            issuing_bundle, wait_options, outcome)
     outcome.action = done_action
     outcome.message = message
     return outcome
 
 
-def _submit(store, state, send, outcome):
+def _submit(request, send, outcome):
     """Record intent, make the one call that spends something, record its result."""
-    store.save_state(state)
+    request.save()
     try:
         retrieval_id = send()
     except TransportError as error:
         if not error.request_may_have_been_processed:
-            store.clear_state()
+            request.clear()
             raise
-        store.save_state(dict(state, phase=SENT))
+        request.advance(SENT)
         raise
     except (ServiceFault, RequestValidationError):
         # The service refused, or nothing was sent: nothing was spent.
-        store.clear_state()
+        request.clear()
         raise
     except Exception:
         # An answer that could not be trusted (or anything unforeseen) after sending: the service may
         # have acted on the request.
-        store.save_state(dict(state, phase=SENT))
+        request.advance(SENT)
         raise
-    state = dict(state, phase=SUBMITTED, retrieval_id=retrieval_id)
-    store.save_state(state)
+    request.advance(SUBMITTED, retrieval_id=retrieval_id, submitted_at=utcnow().isoformat())
     outcome.changed = True
     outcome.retrieval_id = retrieval_id
-    return state
+    return request
 
 
 def enroll(store, client_factory, params, issuing_bundle, wait_options, check_mode, now=None):
@@ -175,26 +176,26 @@ def enroll(store, client_factory, params, issuing_bundle, wait_options, check_mo
     now = now or utcnow()
     outcome = Outcome()
     customer_id, customer_name = params['customer_id'], params.get('customer_name')
-    state = _pending(store, params)
-    if state and state.get('operation') != 'sign':
+    request = _pending(store, params)
+    if request and request.operation != 'sign':
         raise StateError('A renewal of %s is in flight (state file %s). Finish it with '
                          'certificate_renew or certificate_retrieve first.' % (store.path, store.state_path))
-    if not state:
+    if not request:
         installed = store.certificate()
         if _usable(installed, store.private_key(), customer_id, now):
             outcome.message = 'A valid certificate for %s is already installed at %s.' % (customer_id, store.path)
             return outcome
         _refuse_replacing_other_customer(installed, customer_id, store.path, now, params)
-    if state and state['phase'] in RESUMABLE_PHASES:
-        return _resume_pending(store, client_factory, state, params, issuing_bundle, wait_options, check_mode,
+    if request and request.resumable:
+        return _resume_pending(store, client_factory, request, params, issuing_bundle, wait_options, check_mode,
                                outcome, 'resumed', 'Retrieved the certificate requested by an earlier run.')
-    if state and state.get('transfer_id') == params['transfer_id']:
+    if request and request.get('transfer_id') == params['transfer_id']:
         raise StateError(
             'The one-time credentials TransferID %s were sent in an earlier run whose outcome is unknown '
             '(state file %s, phase %s): the service may have used them up, so they are not sent again. '
             'Apply for a new certificate in the Incomes Register e-service and run again with the new '
             'TransferID and TransferPassword. If you are certain the request never reached the service, '
-            'delete the state file and run again.' % (params['transfer_id'], store.state_path, state['phase']))
+            'delete the state file and run again.' % (params['transfer_id'], store.state_path, request.phase))
     outcome.action = 'requested'
     if check_mode:
         outcome.changed = True
@@ -202,16 +203,15 @@ def enroll(store, client_factory, params, issuing_bundle, wait_options, check_mo
     client = outcome.connect(client_factory)
     key = store.new_private_key(params['key_size'])
     csr = keys.build_csr(key, customer_id, _organisation(customer_name))
-    state = dict(operation='sign', phase=PREPARED, customer_id=customer_id,
-                 environment=params['environment'], endpoint=client.endpoint,
-                 transfer_id=params['transfer_id'], new_key_path=store.new_key_path,
-                 csr_sha256=_csr_digest(csr), created=now.isoformat())
+    request = store.new_request('sign', customer_id=customer_id, environment=params['environment'],
+                                endpoint=client.endpoint, transfer_id=params['transfer_id'],
+                                csr_sha256=_csr_digest(csr), created=now.isoformat())
 
     def send():
         return client.sign_new_certificate(customer_id, customer_name, params['transfer_id'],
                                            params['transfer_password'], csr)
     try:
-        state = _submit(store, state, send, outcome)
+        _submit(request, send, outcome)
     except TransportError as error:
         if error.request_may_have_been_processed:
             error.message += (' The service may have processed the request and used up the one-time '
@@ -221,7 +221,7 @@ def enroll(store, client_factory, params, issuing_bundle, wait_options, check_mo
                               'TransferID and TransferPassword once the problem is solved.')
         raise
     if params['wait']:
-        resume(store, client, state, customer_id, customer_name, issuing_bundle, wait_options, outcome)
+        resume(store, client, request, customer_id, customer_name, issuing_bundle, wait_options, outcome)
         outcome.message = 'Requested and installed a new certificate.'
     else:
         outcome.action = 'pending'
@@ -236,12 +236,21 @@ def renew(store, client_factory, params, issuing_bundle, wait_options, check_mod
     customer_id, customer_name = params['customer_id'], params.get('customer_name')
     renew_before_days = params['renew_before_days']
     renewal_policy.validate_renew_before_days(renew_before_days)
-    state = _pending(store, params)
-    if state and state.get('operation') != 'renew':
+    request = _pending(store, params)
+    if request and request.operation != 'renew':
         raise StateError('A first-certificate request for %s is in flight (state file %s). Finish it '
                          'with certificate_request or certificate_retrieve first.' % (store.path, store.state_path))
-    if state and state['phase'] in RESUMABLE_PHASES:
-        return _resume_pending(store, client_factory, state, params, issuing_bundle, wait_options, check_mode,
+    if _stale_renewal(store, request, params.get('resubmit_after_hours'), now):
+        outcome.notes.append(
+            'RetrievalId %s, submitted %s, gave no certificate in %d hours (resubmit_after_hours): the renewal is '
+            'requested again with a new key.' % (request.retrieval_id, request.get('submitted_at') or request.get('created'),
+                                                 params['resubmit_after_hours']))
+        if not check_mode:
+            _discard(request.new_key_path)
+            request.clear()
+        request = None
+    if request and request.resumable:
+        return _resume_pending(store, client_factory, request, params, issuing_bundle, wait_options, check_mode,
                                outcome, 'renewed', 'Completed the renewal started by an earlier run.')
 
     cert = store.certificate()
@@ -259,7 +268,7 @@ def renew(store, client_factory, params, issuing_bundle, wait_options, check_mod
     decision, sentence = renewal_policy.decide(cert.not_valid_after_utc, now, renew_before_days)
     if decision == renewal_policy.EXPIRED:
         raise CertificateExpired(sentence)
-    if decision == renewal_policy.VALID and not state:
+    if decision == renewal_policy.VALID and not request:
         outcome.message = sentence
         return outcome
 
@@ -276,15 +285,14 @@ def renew(store, client_factory, params, issuing_bundle, wait_options, check_mod
     csr = keys.build_csr(new_key, customer_id, _organisation(customer_name))
     # A renewal spends nothing one-time, so a 'prepared' or 'sent' state from a died run is simply
     # sent again, with the same new key.
-    state = dict(operation='renew', phase=PREPARED, customer_id=customer_id,
-                 environment=params['environment'], endpoint=client.endpoint,
-                 new_key_path=store.new_key_path, csr_sha256=_csr_digest(csr),
-                 renewed_serial=format(cert.serial_number, 'X'), created=now.isoformat())
+    request = store.new_request('renew', customer_id=customer_id, environment=params['environment'],
+                                endpoint=client.endpoint, csr_sha256=_csr_digest(csr),
+                                renewed_serial=format(cert.serial_number, 'X'), created=now.isoformat())
 
     def send():
         return client.renew_certificate(customer_id, customer_name, csr, key, cert)
     try:
-        state = _submit(store, state, send, outcome)
+        _submit(request, send, outcome)
     except ServiceFault:
         _discard(store.new_key_path)
         raise
@@ -293,7 +301,7 @@ def renew(store, client_factory, params, issuing_bundle, wait_options, check_mod
                           'A renewal spends nothing one-time, so asking again is safe.')
         raise
     if params['wait']:
-        new_cert = resume(store, client, state, customer_id, customer_name, issuing_bundle, wait_options, outcome)
+        new_cert = resume(store, client, request, customer_id, customer_name, issuing_bundle, wait_options, outcome)
         outcome.message = 'Renewed: the new certificate is valid until %s (the old one expires %s).' % (
             _when(new_cert.not_valid_after_utc), _when(cert.not_valid_after_utc))
     else:
@@ -302,41 +310,66 @@ def renew(store, client_factory, params, issuing_bundle, wait_options, check_mod
     return outcome
 
 
+def _stale_renewal(store, request, hours, now):
+    """Whether a submitted renewal has waited so long for its certificate that it is asked for again.
+
+    Public clients give up on a RetrievalId after minutes (certificate-service.md: Java polls 10 times, 45 s
+    apart); a renewal spends nothing one-time, so asking again costs one RenewCertificate, while polling a
+    RetrievalId that never gives a certificate would go on every run until the old certificate expired.
+    Only while the current certificate is valid: after that, the pending request is the only way left.
+    """
+    if not hours or request is None or request.operation != 'renew' or request.phase != SUBMITTED:
+        return False
+    since = _parse_time(request.get('submitted_at') or request.get('created'))
+    if since is None or now - since < datetime.timedelta(hours=hours):
+        return False
+    cert = store.certificate()
+    return cert is not None and cert.not_valid_after_utc > now
+
+
+def _parse_time(text):
+    try:
+        moment = datetime.datetime.fromisoformat(str(text).replace('Z', '+00:00'))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)
+
+
 def retrieve(store, client_factory, params, issuing_bundle, wait_options, check_mode):
     """certificate_retrieve: finish whatever request or renewal the state file records."""
     outcome = Outcome()
-    state = _pending(store, params)
-    recorded = bool(state)
+    request = _pending(store, params)
+    recorded = request is not None
     if params.get('retrieval_id'):
-        if state and state.get('retrieval_id') not in (None, params['retrieval_id']):
+        if request and request.retrieval_id not in (None, params['retrieval_id']):
             raise StateError('The state file %s records RetrievalId %s, not %s.'
-                             % (store.state_path, state.get('retrieval_id'), params['retrieval_id']))
-        if not state:
+                             % (store.state_path, request.retrieval_id, params['retrieval_id']))
+        if not request:
             if not os.path.exists(store.new_key_path):
                 raise StateError('No key is waiting for RetrievalId %s: expected %s.'
                                  % (params['retrieval_id'], store.new_key_path))
-            state = dict(operation='sign', customer_id=params['customer_id'],
-                         environment=params['environment'], new_key_path=store.new_key_path)
-        state = dict(state, phase=state.get('phase') if state.get('phase') == RETRIEVED else SUBMITTED,
-                     retrieval_id=params['retrieval_id'])
-    if not state:
+            request = store.new_request('sign', customer_id=params['customer_id'], environment=params['environment'])
+        fields = dict(retrieval_id=params['retrieval_id'],
+                      phase=RETRIEVED if request.phase == RETRIEVED else SUBMITTED)
+        # A RetrievalId only given as an option is not recorded before the service has answered with the
+        # certificate: a mistyped one must not make every later run poll it.
+        request = PendingRequest(request.path, dict(request.fields(), **fields), owner=request.owner)
+    if not request:
         outcome.message = 'Nothing to retrieve: no request is in flight for %s.' % store.path
         return outcome
-    if state['phase'] not in RESUMABLE_PHASES:
+    if not request.resumable:
         raise StateError('The request recorded in %s has no RetrievalId (phase %s): its outcome is unknown, '
                          'so there is nothing to retrieve. Rerun the request or renew task for the next step.'
-                         % (store.state_path, state['phase']))
+                         % (store.state_path, request.phase))
     outcome.action = 'retrieved'
     if check_mode:
         outcome.changed = True
         return outcome
     if recorded:
-        store.save_state(state)
-    # A RetrievalId only given as an option is not recorded before the service has answered with the
-    # certificate: a mistyped one must not make every later run poll it.
-    resume(store, outcome.connect(client_factory), state, params['customer_id'], params.get('customer_name'),
+        request.save()
+    resume(store, outcome.connect(client_factory), request, params['customer_id'], params.get('customer_name'),
            issuing_bundle, wait_options, outcome)
-    outcome.message = 'Retrieved and installed the certificate for RetrievalId %s.' % state['retrieval_id']
+    outcome.message = 'Retrieved and installed the certificate for RetrievalId %s.' % request.retrieval_id
     return outcome
 
 

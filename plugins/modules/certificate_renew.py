@@ -43,6 +43,19 @@ options:
       - The service refuses renewal earlier than 60 days before expiry, so values above 60 are refused.
     type: int
     default: 60
+  resubmit_after_hours:
+    description:
+      - A renewal whose RetrievalId has not given a certificate this many hours after it was submitted is
+        abandoned (its new key deleted, its state file removed) and requested again with a new key, while
+        the current certificate is still valid. A renewal spends nothing one-time, so this costs one
+        RenewCertificate; without it, a RetrievalId that never gives a certificate would be polled on every
+        run until the old certificate expired.
+      - Public clients of the service give up on a RetrievalId after minutes; how long the real service
+        may take at worst is not known, so the default leaves a day.
+      - A first-certificate request (M(incomes_register.certificates.certificate_request)) is never sent
+        again, since its one-time credentials may be spent.
+    type: int
+    default: 24
 requirements:
   - cryptography >= 43
   - lxml
@@ -113,7 +126,7 @@ from ansible_collections.incomes_register.certificates.plugins.module_utils impo
 
 
 def main():
-    module = argspec.create_module(argspec.SERVICE, argspec.RETRIEVAL, argspec.STORE, argspec.WINDOW)
+    module = argspec.create_module(argspec.SERVICE, argspec.RETRIEVAL, argspec.STORE, argspec.WINDOW, argspec.RESUBMIT)
     from ansible_collections.incomes_register.certificates.plugins.module_utils import lifecycle
     module_support.run_lifecycle(module, lifecycle.renew)
 

@@ -428,7 +428,8 @@ def test_killed_between_the_two_renames_rerun_finishes_the_swap(sandbox, ansible
     """The swap is two renames, key then certificate; a crash between them is the one moment the pair in
     place does not match. The window is too short to hit with a signal, so the test builds the files such
     a crash leaves from a real renewal (with the collection's own state writer), then reruns."""
-    from ansible_collections.incomes_register.certificates.plugins.module_utils._store import pending_state
+    from ansible_collections.incomes_register.certificates.plugins.module_utils._store.pending_request import (
+        PendingRequest)
 
     customer = '5100024-4'
     lineage = Lineage(tmp_path / 'host').issue(sandbox, customer, expires_in_days=30)
@@ -441,9 +442,9 @@ def test_killed_between_the_two_renames_rerun_finishes_the_swap(sandbox, ansible
     os.rename(lineage.cert_path, lineage.cert_path + '.new')
     with open(lineage.cert_path, 'wb') as handle:
         handle.write(lineage.original[0])
-    pending_state.save_state(lineage.state_path, dict(
+    PendingRequest(lineage.state_path, dict(
         operation='renew', phase='retrieved', customer_id=customer, environment='TEST', endpoint=sandbox.url,
-        retrieval_id=renewed['retrieval_id'], new_key_path=lineage.new_key_path))
+        retrieval_id=renewed['retrieval_id'], new_key_path=lineage.new_key_path)).save()
 
     calls = Calls(sandbox)
     run = ansible.run('certificate_renew', {'host': args})
@@ -905,3 +906,44 @@ def test_tls_is_verified_against_the_configured_ca_only(sandbox, ansible, tmp_pa
     assert run.results['configured_ca'].get('failed') is not True, run
     assert calls.delta()['renewCertificate'] == 1, 'only the run that trusts the configured CA reaches the service'
     lineages['configured_ca'].assert_renewed()
+
+
+def test_a_renewal_whose_retrieval_id_never_gives_a_certificate_is_asked_again_after_a_day(sandbox, ansible, tmp_path):
+    """A RetrievalId the service keeps answering FAIL for (here one it never issued) is polled within the bound,
+    then abandoned: its key is deleted and one new RenewCertificate renews with a new key."""
+    from ansible_collections.incomes_register.certificates.plugins.module_utils._store.pending_request import (
+        PendingRequest)
+
+    customer = '5100025-2'
+    lineage = Lineage(tmp_path / 'host').issue(sandbox, customer, expires_in_days=30)
+    stale_key = b'stale new key, never used'
+    with open(lineage.new_key_path, 'wb') as handle:
+        handle.write(stale_key)
+    os.chmod(lineage.new_key_path, 0o600)
+
+    def record(hours_ago):
+        submitted = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=hours_ago)
+        PendingRequest(lineage.state_path, dict(
+            operation='renew', phase='submitted', customer_id=customer, environment='TEST', endpoint=sandbox.url,
+            retrieval_id='NEVERISSUED000000000000000000001', new_key_path=lineage.new_key_path,
+            submitted_at=submitted.isoformat())).save()
+
+    record(hours_ago=2)
+    calls = Calls(sandbox)
+    run = ansible.run('certificate_renew', {'host': lineage.args(sandbox, customer, wait_timeout=1)})
+    result = run.results['host']
+    assert result.get('failed') is True and result['error_type'] == 'RetrievalPending', run
+    assert calls.delta()['renewCertificate'] == 0 and calls.delta()['getCertificate'] >= 1
+    lineage.assert_old_pair_intact()
+    assert read(lineage.new_key_path) == stale_key
+
+    record(hours_ago=25)
+    calls = Calls(sandbox)
+    run = ansible.run('certificate_renew', {'host': lineage.args(sandbox, customer)})
+    result = run.results['host']
+    assert result.get('failed') is not True, run
+    assert result['action'] == 'renewed' and result['changed'] is True
+    assert result['msg'].startswith('RetrievalId NEVERISSUED000000000000000000001, submitted ')
+    assert calls.delta()['renewCertificate'] == 1 and calls.delta()['signNewCertificate'] == 0
+    lineage.assert_renewed()
+    assert read(lineage.key_path) != stale_key

@@ -8,7 +8,7 @@ Files of one certificate (the certbot "lineage" idea):
   <private_key_path>      its key (PEM, 0600)
   <private_key_path>.new  the key of a request in flight (0600); becomes the key on completion
   <path>.new              a retrieved, verified certificate waiting for the swap
-  <state_path>            what is in flight (see pending_state), never a secret
+  <state_path>            what is in flight (see pending_request), never a secret
   <path>.lock             serialises runs on this host
 
 The old pair stays in place and valid until the new certificate is retrieved and verified; only then
@@ -26,7 +26,8 @@ import time
 from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import certificates as certs
 from ansible_collections.incomes_register.certificates.plugins.module_utils._store import file_ops
 from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import keys
-from ansible_collections.incomes_register.certificates.plugins.module_utils._store import pending_state
+from ansible_collections.incomes_register.certificates.plugins.module_utils._store.pending_request import (
+    PREPARED, RETRIEVED, PendingRequest)
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
     CertificateRejected, CertificateServiceError, LocalFileError, StateError)
 
@@ -134,22 +135,14 @@ class CertificateStore(object):
         self._loaded_keys[path] = (data, key, for_signing)
         return key
 
-    def state(self):
-        """The request in flight, or None. The state file names the key the swap moves over the private key,
-        so it is trusted only as a private file, and only when it names the path this task derives."""
-        state = pending_state.load_state(self.state_path, owner=self.owner)
-        if state is not None and state.setdefault('new_key_path', self.new_key_path) != self.new_key_path:
-            raise StateError(
-                'The state file %s names %r as the key of the request in flight, but this task keeps it at %s. '
-                'Run the task with the private_key_path that started the request, or, if the file is not '
-                "yours, remove it." % (self.state_path, state.get('new_key_path'), self.new_key_path))
-        return state
+    def pending(self):
+        """The request in flight (a PendingRequest), or None."""
+        return PendingRequest.load(self.state_path, self.new_key_path, owner=self.owner)
 
-    def save_state(self, state):
-        pending_state.save_state(self.state_path, state)
-
-    def clear_state(self):
-        pending_state.clear_state(self.state_path)
+    def new_request(self, operation, **fields):
+        """A request about to be made for this certificate's .new key; recorded once saved."""
+        return PendingRequest(self.state_path, dict(fields, operation=operation, phase=PREPARED,
+                                                    new_key_path=self.new_key_path), owner=self.owner)
 
     # Preparing a request.
 
@@ -170,30 +163,29 @@ class CertificateStore(object):
 
     # Completing a request.
 
-    def complete(self, state, cert_der, customer_id, issuing_bundle):
+    def complete(self, request, cert_der, customer_id, issuing_bundle):
         """Verify a retrieved certificate against the key it was requested for, then swap it in.
 
         Returns a dict with the installed certificate and the backup paths.
         """
         cert = certs.load_certificate(cert_der)
-        new_key = self.private_key(state['new_key_path'])
+        new_key = self.private_key(request.new_key_path)
         if new_key is None:
             raise StateError(
                 'The key %s that the pending request was made for is missing, so the retrieved '
                 'certificate cannot be used. Remove %s and request again.'
-                % (state['new_key_path'], self.state_path))
+                % (request.new_key_path, self.state_path))
         certs.validate_issued_certificate(cert, new_key.public_key(), customer_id, issuing_bundle)
         file_ops.atomic_write(self.new_cert_path, certs.certificate_to_pem(cert), self.certificate_mode,
                               owner=self.owner, group=self.group)
-        state = dict(state, phase=pending_state.RETRIEVED)
-        self.save_state(state)
-        return self.finish_swap(state)
+        request.advance(RETRIEVED)
+        return self.finish_swap(request)
 
-    def finish_swap(self, state):
+    def finish_swap(self, request):
         """Move a verified new pair into place; safe to run again after a crash at any step."""
-        if state.get('phase') != pending_state.RETRIEVED:
-            raise StateError('Internal error: swap requested in phase %s' % state.get('phase'))
-        key_pending = state['new_key_path'] != self.key_path and os.path.exists(state['new_key_path'])
+        if request.phase != RETRIEVED:
+            raise StateError('Internal error: swap requested in phase %s' % request.phase)
+        key_pending = request.new_key_path != self.key_path and os.path.exists(request.new_key_path)
         backups = {}
         if self.backup:
             # Only a file whose replacement is still waiting: after a crash between the two renames the key
@@ -203,7 +195,7 @@ class CertificateStore(object):
                 if pending and os.path.exists(path):
                     backups[name] = file_ops.backup_file(path)
         if key_pending:
-            os.replace(state['new_key_path'], self.key_path)
+            os.replace(request.new_key_path, self.key_path)
         if os.path.exists(self.new_cert_path):
             os.replace(self.new_cert_path, self.path)
         cert = self.certificate()
@@ -212,5 +204,5 @@ class CertificateStore(object):
             raise CertificateServiceError(
                 'After installing the new certificate, %s and %s do not form a pair. The backups '
                 'are %s.' % (self.path, self.key_path, backups or 'not kept'))
-        self.clear_state()
+        request.clear()
         return dict(certificate=cert, backups=backups)

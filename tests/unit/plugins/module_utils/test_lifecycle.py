@@ -134,7 +134,7 @@ def test_a_certificate_of_another_customer_is_refused(tmp_path, issuing):
 
 def test_a_first_certificate_request_in_flight_blocks_a_renewal(tmp_path, issuing):
     store, dummy = install(tmp_path, issuing, days_left=30)
-    store.save_state(dict(operation='sign', phase='sent', customer_id=pki_fixtures.CUSTOMER_ID, transfer_id='T-1'))
+    store.new_request('sign', customer_id=pki_fixtures.CUSTOMER_ID, transfer_id='T-1').advance('sent')
     with pytest.raises(StateError, match='first-certificate request'):
         renew(store)
 
@@ -159,9 +159,45 @@ def test_enroll_in_check_mode_calls_nothing(tmp_path):
 
 def test_enroll_never_resends_credentials_whose_outcome_is_unknown(tmp_path):
     store = CertificateStore(str(tmp_path / 'cert.pem'), str(tmp_path / 'private' / 'key.pem'))
-    store.save_state(dict(operation='sign', phase='sent', customer_id=pki_fixtures.CUSTOMER_ID, transfer_id='T-1'))
+    store.new_request('sign', customer_id=pki_fixtures.CUSTOMER_ID, transfer_id='T-1').advance('sent')
     with pytest.raises(StateError, match='not sent again'):
         enroll(store)
     # New credentials from the e-service are a new request; in check mode it is only announced.
     outcome = enroll(store, check_mode=True, transfer_id='T-2')
     assert (outcome.changed, outcome.action) == (True, 'requested')
+
+
+def submitted_renewal(store, hours_ago, **fields):
+    key = pki_fixtures.rsa_key('lifecycle-new')
+    with open(store.new_key_path, 'wb') as handle:
+        handle.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption()))
+    os.chmod(store.new_key_path, 0o600)
+    fields.setdefault('submitted_at', (NOW - hours_ago * 3600 * DAY / 86400).isoformat())
+    return store.new_request('renew', customer_id=pki_fixtures.CUSTOMER_ID, environment='TEST',
+                             **fields).advance('submitted', retrieval_id='R-OLD')
+
+
+def test_a_renewal_waiting_longer_than_resubmit_after_hours_is_asked_again(tmp_path, issuing):
+    store, dummy = install(tmp_path, issuing, days_left=30)
+    submitted_renewal(store, hours_ago=25)
+    outcome = renew(store, check_mode=True, resubmit_after_hours=24)
+    assert (outcome.changed, outcome.action, outcome.client) == (True, 'renewed', None)
+    message = outcome.as_dict()['msg']
+    assert message.startswith('RetrievalId R-OLD, submitted ') and 'requested again with a new key' in message
+    # Check mode only tells: the key and the record of the old request stay.
+    assert os.path.exists(store.new_key_path) and store.pending().retrieval_id == 'R-OLD'
+
+
+@pytest.mark.parametrize('hours_ago, days_left, hours, fields', [
+    (23, 30, 24, {}),                           # still inside the bound: polled as before
+    (25, 30, None, {}),                         # no bound given
+    (25, -1, 24, {}),                           # expired: the pending request is the only way left
+    (25, 30, 24, {'submitted_at': 'garbled'}),  # an unreadable time is never taken as old
+])
+def test_a_renewal_in_flight_is_kept_otherwise(tmp_path, issuing, hours_ago, days_left, hours, fields):
+    store, dummy = install(tmp_path, issuing, days_left=days_left)
+    submitted_renewal(store, hours_ago=hours_ago, **fields)
+    outcome = renew(store, check_mode=True, resubmit_after_hours=hours)
+    assert (outcome.changed, outcome.action) == (True, 'resumed')
+    assert 'requested again' not in outcome.as_dict()['msg']
