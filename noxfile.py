@@ -232,7 +232,9 @@ def host(session, libs):
         if not _pip_install_only_binary(session, python, ['%s==%s' % item for item in sorted(chosen.items())]):
             session.error('the oldest releases do not install together: %s' % chosen)
     else:
-        session.run(python, '-m', 'pip', 'install', '--quiet', '--upgrade', *LIBRARIES, external=True)
+        # The newest releases requirements.txt allows on this Python (its markers hold some back on 3.8).
+        session.run(python, '-m', 'pip', 'install', '--quiet', '--upgrade', '-c', os.path.join(ROOT, 'requirements.txt'),
+                    *LIBRARIES, external=True)
     versions = _versions(session, python, LIBRARIES)
     if libs == 'oldest':
         assert versions == chosen, (versions, chosen)
