@@ -26,7 +26,7 @@ def merge():
         with open(path) as handle:
             record = json.load(handle)
         if 'outcome' not in record:
-            record['outcome'] = 'interrupted'
+            record['outcome'] = 'did not finish'
         old = data['results'].get(record['session'])
         if old is None or old.get('started', '') <= record.get('started', ''):
             data['results'][record['session']] = record
@@ -40,7 +40,7 @@ def mark(record, step=None):
         outcome = record.get('steps', {}).get(step, {}).get('outcome', 'not run')
     else:
         outcome = record['outcome']
-    return {'passed': 'passed', 'failed': '**failed**', 'interrupted': '**interrupted**'}.get(outcome, outcome)
+    return {'passed': 'passed', 'failed': '**failed**', 'did not finish': '**did not finish**'}.get(outcome, outcome)
 
 
 def by_kind(data, kind):
@@ -105,7 +105,7 @@ def render(data):
               ' that Python as `ansible_python_interpreter`), the controller being the project\'s (ansible-core'
               ' from requirements.txt). "oldest" is each library\'s lower bound from requirements.txt, or, where'
               ' that release has no wheel for the Python, the oldest release of noxfile.py\'s list that has one;'
-              ' "newest" is what pip installs today.', '',
+              ' "newest" is the newest that pip installs today within requirements.txt.', '',
               '| host Python | libraries | oldest: versions | oldest | newest: versions | newest |',
               '| --- | --- | --- | --- | --- | --- |']
     for python in noxfile.HOST_PYTHONS:
@@ -150,6 +150,8 @@ def render(data):
         lines += ['', 'Not passed: ' + ', '.join('`%s`' % name for name in failed) + '.']
     if missing:
         lines += ['', 'Not run: ' + ', '.join('`%s`' % name for name in missing) + '.']
+    commits = sorted({r.get('commit') or 'unrecorded' for r in results.values()})
+    lines += ['', 'Commits the results were recorded on (+changes: with uncommitted changes): %s.' % ', '.join(commits)]
     lines.append('')
     return '\n'.join(lines)
 
