@@ -25,7 +25,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 
 import nox

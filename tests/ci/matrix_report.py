@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Merge the matrix results (.build/matrix/results/*.json, written by noxfile.py's sessions) into
 docs/compatibility.json and render docs/compatibility.md from it. `make matrix` runs this after nox;
 `make matrix-report` runs it alone. A session's newest result replaces its older one; a combination

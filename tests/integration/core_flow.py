@@ -22,8 +22,9 @@ HOSTS = {
 }
 
 
-def prepare_hosts(sandbox, root, hosts=HOSTS):
+def prepare_hosts(sandbox, root, hosts=None):
     """Each host's directory under root, with the pairs the sandbox issued for those that have one."""
+    hosts = hosts or HOSTS
     for name, (customer, days) in hosts.items():
         os.makedirs(os.path.join(str(root), name, 'private'), mode=0o700, exist_ok=True)
         if days is not None:
@@ -31,7 +32,7 @@ def prepare_hosts(sandbox, root, hosts=HOSTS):
                           expires_in_days=days, out=os.path.join(str(root), name, 'certificate.pem'))
 
 
-def write_inventory(path, sandbox, root, trust_src, connection_vars, hosts=HOSTS, role_vars=None):
+def write_inventory(path, sandbox, root, trust_src, connection_vars, hosts=None, role_vars=None):
     """An inventory whose hosts keep their files under root/<host>; connection_vars (a dict, or a function of
     the host name) are each host's own variables, so that the implicit localhost the audit's report runs on
     keeps the controller's Python and connection."""
@@ -50,6 +51,7 @@ def write_inventory(path, sandbox, root, trust_src, connection_vars, hosts=HOSTS
             'layout': 'combined', 'dest': str(root) + '/{{ inventory_hostname }}/deploy/combined.pem'}],
     }
     variables.update(role_vars or {})
+    hosts = hosts or HOSTS
     host_vars = {}
     for name, (customer, dummy) in hosts.items():
         own = connection_vars(name) if callable(connection_vars) else dict(connection_vars)
