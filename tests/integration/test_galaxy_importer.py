@@ -24,7 +24,7 @@ BIN = os.path.dirname(sys.executable)
 # What the collection is; anything else in the tarball is a leak from the project around it.
 SHIPPED_TOP = {'MANIFEST.json', 'FILES.json', 'README.md', 'CHANGELOG.rst', 'requirements.txt', 'bindep.txt',
                'execution-environment.yml', 'meta', 'plugins', 'roles', 'playbooks', 'docs', 'changelogs', 'tests'}
-SHIPPED_TESTS = ('tests/sandbox', 'tests/unit')
+SHIPPED_TESTS = ('tests/sandbox', 'tests/unit', 'tests/config.yml')
 
 
 def run(command, **kwargs):
