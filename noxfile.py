@@ -58,7 +58,7 @@ FLOORS = {
     'cryptography': '43.0.0',
     'lxml': '5.2.1',
     'signxml': '4.0.0',
-    'requests': '2.28.0',
+    'requests': '2.25.1',
 }
 # Releases in order, used to step down from a floor (floors session) and up from it where the floor does
 # not install on a newer Python (host session: lxml's first wheels for 3.12 and 3.13 came later).
@@ -66,7 +66,7 @@ LADDERS = {
     'cryptography': ('41.0.7', '42.0.0', '42.0.8', '43.0.0', '44.0.0', '45.0.0'),
     'lxml': ('4.9.4', '5.1.1', '5.2.0', '5.2.1', '5.2.2', '5.3.0', '5.4.0'),
     'signxml': ('3.1.1', '3.2.2', '4.0.0', '4.0.5', '4.1.0'),
-    'requests': ('2.25.1', '2.26.0', '2.27.1', '2.28.0', '2.29.0', '2.31.0'),
+    'requests': ('2.25.1', '2.26.0', '2.27.1', '2.28.0', '2.29.0', '2.31.0'),  # nothing older tried
 }
 
 

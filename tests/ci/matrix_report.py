@@ -134,8 +134,13 @@ def render(data):
         for library in noxfile.LIBRARIES:
             tried = floors.get('search', {}).get(library, [])
             lines.append('| %s | %s | %s |' % (library, floors['floors'][library], '; '.join(
-                '%s %s' % (t['version'], t['outcome']) for t in tried) or 'not run'))
-        lines += ['', 'On Python %s; session %s.' % (floors.get('python', '?'), mark(floors)), '']
+                '%s %s' % (t['version'], t['outcome']) for t in tried) or 'no older release in the list: none tried'))
+        lines += ['', 'On Python %s; session %s.' % (floors.get('python', '?'), mark(floors))]
+        changed = dict((name, version) for name, version in noxfile.FLOORS.items() if floors['floors'].get(name) != version)
+        if changed:
+            lines += ['', 'The bounds changed after this run, to %s; the host sessions\' "oldest" rows show the'
+                      ' versions each of them ran with.' % ', '.join('%s %s' % item for item in sorted(changed.items()))]
+        lines.append('')
     else:
         lines += ['Not run yet.', '']
 
