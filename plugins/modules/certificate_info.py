@@ -67,7 +67,7 @@ options:
     description: PEM bundle of the issuing CA and its root; when given, RV(chain_valid) tells whether the certificate chains to it.
     type: path
 requirements:
-  - cryptography >= 41
+  - cryptography >= 43
 seealso:
   - module: incomes_register.certificates.certificate_renew
   - module: community.crypto.x509_certificate_info

@@ -151,7 +151,7 @@ options:
         description: Keep a copy of every file that is replaced. Default O(backup).
         type: bool
 requirements:
-  - cryptography >= 41
+  - cryptography >= 43
 seealso:
   - module: incomes_register.certificates.certificate_renew
 '''

@@ -62,7 +62,7 @@ options:
     type: int
     default: 300
 requirements:
-  - cryptography >= 41, lxml, signxml and requests on the managed host, as for the other modules; the module
+  - cryptography >= 43, lxml, signxml and requests on the managed host, as for the other modules; the module
     reports each one that is missing instead of failing on it.
 notes:
   - Run it against V(TEST) and V(PRODUCTION) before a renewal window opens; the

@@ -166,9 +166,9 @@ options:
     type: int
     default: 24
 requirements:
-  - cryptography >= 41
+  - cryptography >= 43
   - lxml
-  - signxml >= 3.2
+  - signxml >= 4.0
   - requests
 seealso:
   - module: incomes_register.certificates.certificate_request

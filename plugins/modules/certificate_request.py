@@ -58,9 +58,9 @@ options:
     type: bool
     default: false
 requirements:
-  - cryptography >= 41
+  - cryptography >= 43
   - lxml
-  - signxml >= 3.2
+  - signxml >= 4.0
   - requests
 seealso:
   - module: incomes_register.certificates.certificate_retrieve

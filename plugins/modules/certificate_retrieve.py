@@ -40,9 +40,9 @@ options:
       - Without a state file, the key must be waiting at C(<private_key_path>.new).
     type: str
 requirements:
-  - cryptography >= 41
+  - cryptography >= 43
   - lxml
-  - signxml >= 3.2
+  - signxml >= 4.0
   - requests
 seealso:
   - module: incomes_register.certificates.certificate_request

@@ -10,7 +10,8 @@ ansible_test_dir=$(python -c 'import ansible_test, os; print(os.path.dirname(ans
 pip_version=$(grep -o "pip='[0-9.]*'" "$ansible_test_dir/_internal/python_requirements.py" | head -n 1 | cut -d "'" -f 2)
 mkdir -p ~/.ansible/test/cache
 cp "$root/tests/ci/get_pip_standin.py" ~/.ansible/test/cache/get_pip_${pip_version//./_}.py
-tree=$root/.build/ansible-test/ansible_collections/incomes_register/certificates
+# IR_ANSIBLE_TEST_TREE: where the copy goes (make matrix gives each session its own).
+tree=${IR_ANSIBLE_TEST_TREE:-$root/.build/ansible-test}/ansible_collections/incomes_register/certificates
 rm -rf "$tree"
 mkdir -p "$tree"
 # Only what git would ship: tracked files and untracked ones that are not ignored.

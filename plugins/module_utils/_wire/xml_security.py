@@ -229,15 +229,24 @@ def check_signer_chain(signer, trust_anchor_certs, now):
 
 
 def _verification_config(now):
-    return SignatureConfiguration(
+    options = dict(
         location='./',
         expect_references=1,
         signature_methods=frozenset([SignatureMethod.RSA_SHA256, SignatureMethod.RSA_SHA384,
                                      SignatureMethod.RSA_SHA512]),
         digest_algorithms=frozenset([DigestAlgorithm.SHA256, DigestAlgorithm.SHA384, DigestAlgorithm.SHA512]),
-        default_reference_c14n_method=CanonicalizationMethod.CANONICAL_XML_1_0,
-        verification_time=now,
     )
+    # Options of newer signxml releases, given where the installed one has them (signxml 4.0 on a Python 3.8
+    # host has neither): default_reference_c14n_method (4.1; before it, Canonical XML 1.0 was the fixed
+    # default, the value given here) and verification_time (5.1; signxml uses it only for a chain it builds
+    # itself, and it builds none here: the signer is given as x509_cert, and check_signer_chain has already
+    # checked its chain and validity at `now`).
+    fields = getattr(SignatureConfiguration, '__dataclass_fields__', {})
+    for name, value in (('default_reference_c14n_method', CanonicalizationMethod.CANONICAL_XML_1_0),
+                        ('verification_time', now)):
+        if name in fields:
+            options[name] = value
+    return SignatureConfiguration(**options)
 
 
 def verify_signed_response(response_element, trust_anchor_certs, now=None, signer_pattern=None):
