@@ -274,8 +274,8 @@ def svg(rows, path):
     parts += ['<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>' % (left, top + plot_h, left + plot_w,
                                                                           top + plot_h),
               '<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>' % (left, top, left, top + plot_h),
-              '<text x="%d" y="%d" text-anchor="middle">hosts due at once (N)</text>' % (left + plot_w / 2,
-                                                                                       height - 10),
+              '<text x="%d" y="%d" text-anchor="middle">hosts due at once (N)</text>' % (
+                  left + plot_w / 2, height - 10),
               '<text x="16" y="%d" transform="rotate(-90 16 %d)" text-anchor="middle">wall time of the run (s)</text>'
               % (top + plot_h / 2, top + plot_h / 2)]
     order = [(kind, setting) for kind in ('sequential', 'wave', 'submit') for setting in ('off', 'on')]
