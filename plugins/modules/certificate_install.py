@@ -65,10 +65,11 @@ options:
     description:
       - The main file of the layout - the certificate for V(pem), the single file for V(combined) and
         V(pkcs12), the certificate-plus-chain file for V(fullchain).
+      - Required, unless every entry of O(targets) gives it.
     type: path
   private_key_dest:
     description:
-      - Where to write the private key (unencrypted PKCS#8 PEM) for the V(pem) and V(fullchain) layouts.
+      - Where to write the private key (unencrypted PKCS#8 PEM). Required for the V(pem) and V(fullchain) layouts.
     type: path
   chain_dest:
     description: Where to write the chain for the V(pem) layout. Without it the chain is not written.
@@ -77,7 +78,7 @@ options:
     description: Passphrase that encrypts the PKCS#12 file. Required for V(pkcs12). Never logged.
     type: str
   friendly_name:
-    description: Friendly name (alias) of the certificate inside the PKCS#12 file.
+    description: Friendly name (alias) of the certificate inside the PKCS#12 file of the V(pkcs12) layout.
     type: str
   owner:
     description: Owner of the written files.

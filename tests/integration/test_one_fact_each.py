@@ -11,6 +11,7 @@ from ansible_collections.incomes_register.certificates.plugins.module_utils._ins
 from ansible_collections.incomes_register.certificates.plugins.module_utils._wire import service_facts
 from ansible_collections.incomes_register.certificates.plugins.module_utils.renewal_policy import (
     MAX_RENEW_BEFORE_DAYS)
+from ansible_collections.incomes_register.certificates.plugins.modules import certificate_install
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ROLE = os.path.join(ROOT, 'roles', 'renewal')
@@ -30,6 +31,27 @@ def test_the_roles_environments_and_layouts_are_the_collections():
     assert set(options['renewal_environment']['choices']) == set(service_facts.ENVIRONMENTS)
     target = options['renewal_install_targets']['options']
     assert target['layout']['choices'] == list(install_layouts.LAYOUTS)
+
+
+def _text(description):
+    return description if isinstance(description, str) else ' '.join(description)
+
+
+def test_certificate_installs_documentation_names_each_layout_where_the_registry_does():
+    """A new layout is one registry entry plus its documentation: the module's description names it, and
+    each option it reads names it (with "Required" where the layout cannot do without the option)."""
+    documentation = yaml.safe_load(certificate_install.DOCUMENTATION)
+    options = documentation['options']
+    layouts = install_layouts.LAYOUTS.values()
+    assert options['layout']['choices'] == list(install_layouts.LAYOUTS)
+    for layout in layouts:
+        assert 'V(%s)' % layout.name in _text(documentation['description']), layout.name
+    for option in set(option for layout in layouts for option in layout.options):
+        text = _text(options[option]['description'])
+        named = set(re.findall(r'V\((\w+)\)', text)) & set(install_layouts.LAYOUTS)
+        assert named == set(layout.name for layout in layouts if option in layout.options), option
+        if not options[option].get('required'):
+            assert ('Required' in text) == any(option in layout.required for layout in layouts), option
 
 
 def test_the_roles_defaults_are_the_modules_defaults():

@@ -58,32 +58,23 @@ def load_source(params):
 def plan(params, cert, key, chain):
     """The files of the layout with their old content. Every refusal happens here, before the first
     write and in check mode alike, so a refused task has written nothing (no backup either)."""
-    layout = params['layout']
-    if layout == 'pkcs12' and not params.get('pkcs12_passphrase'):
-        raise CertificateServiceError('layout=pkcs12 needs pkcs12_passphrase')
-    rendered = install_layouts.render_layout(layout, cert, key, chain, passphrase=params.get('pkcs12_passphrase'),
-                                             friendly_name=params.get('friendly_name'))
+    layout = install_layouts.by_name(params['layout'])
+    layout.check_options(params)
+    rendered = layout.render(cert, key, chain, params)
     planned = []
-    for role in sorted(rendered):
-        option = install_layouts.DESTINATION_OPTION[role]
-        path = params.get(option)
-        if not path:
-            if role == 'chain':
-                continue
-            raise CertificateServiceError('layout=%s writes a %s file: set %s' % (layout, role, option))
-        secret = role in install_layouts.SECRET_ROLES
-        mode = params['private_key_mode'] if secret else params['mode']
-        planned.append(PlannedFile(role, option, path, rendered[role], file_ops.parse_mode(mode), secret))
+    # By role: the module's files result and its diffs list them in that order.
+    for spec in sorted(layout.files, key=lambda spec: spec.role):
+        # Left out: an optional file with nothing to hold or nowhere to go (check_options refused the rest).
+        if spec.role in rendered and params.get(spec.option):
+            mode = params['private_key_mode'] if spec.secret else params['mode']
+            planned.append(PlannedFile(spec.role, spec.option, params[spec.option], rendered[spec.role],
+                                       file_ops.parse_mode(mode), spec.secret))
     for entry in planned:
         _refuse_unless_regular(entry)
     _refuse_same_files(params, planned)
     for entry in planned:
         entry.before = file_ops.read_regular_file(entry.path)
-        if entry.role == 'pkcs12':
-            entry.content_differs = not install_layouts.pkcs12_matches(
-                entry.before, params['pkcs12_passphrase'], key, cert, chain, params.get('friendly_name'))
-        else:
-            entry.content_differs = entry.before != entry.data
+        entry.content_differs = not layout.matches(entry.before, entry.data, cert, key, chain, params)
     return planned
 
 

@@ -11,6 +11,7 @@ import pki_fixtures as pf  # noqa: E402
 from ansible_collections.incomes_register.certificates.plugins.module_utils._install import install_layouts  # noqa: E402
 from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto.certificates import (  # noqa: E402
     certificate_to_pem, load_pem_bundle)
+from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import CertificateServiceError  # noqa: E402
 
 PASSPHRASE = 'keystore secret'
 
@@ -25,6 +26,10 @@ def parts(pki):
     return pki['leaf'], pki['leaf_key'], [pki['issuing'], pki['root']]
 
 
+def render(name, cert, key, chain, **options):
+    return install_layouts.by_name(name).render(cert, key, chain, options)
+
+
 def _key_pem(key):
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                              serialization.NoEncryption())
@@ -32,7 +37,7 @@ def _key_pem(key):
 
 def test_pem_layout(parts):
     cert, key, chain = parts
-    files = install_layouts.render_layout('pem', cert, key, chain)
+    files = render('pem', cert, key, chain)
     assert set(files) == {'certificate', 'private_key', 'chain'}
     assert files['certificate'] == certificate_to_pem(cert)
     assert files['private_key'] == _key_pem(key)
@@ -41,12 +46,12 @@ def test_pem_layout(parts):
 
 def test_pem_layout_without_chain_has_no_chain_file(parts):
     cert, key, dummy = parts
-    assert set(install_layouts.render_layout('pem', cert, key, [])) == {'certificate', 'private_key'}
+    assert set(render('pem', cert, key, [])) == {'certificate', 'private_key'}
 
 
 def test_combined_layout_order_is_key_leaf_chain(parts):
     cert, key, chain = parts
-    combined = install_layouts.render_layout('combined', cert, key, chain)['combined']
+    combined = render('combined', cert, key, chain)['combined']
     assert combined.startswith(_key_pem(key))
     assert load_pem_bundle(combined) == [cert] + chain
     assert serialization.load_pem_private_key(combined, None).private_numbers() == key.private_numbers()
@@ -54,25 +59,24 @@ def test_combined_layout_order_is_key_leaf_chain(parts):
 
 def test_fullchain_layout(parts):
     cert, key, chain = parts
-    files = install_layouts.render_layout('fullchain', cert, key, chain)
+    files = render('fullchain', cert, key, chain)
     assert set(files) == {'fullchain', 'private_key'}
     assert load_pem_bundle(files['fullchain']) == [cert] + chain
 
 
 def test_pem_layouts_are_deterministic(parts):
     for layout in ('pem', 'combined', 'fullchain'):
-        assert install_layouts.render_layout(layout, *parts) == install_layouts.render_layout(layout, *parts)
+        assert render(layout, *parts) == render(layout, *parts)
 
 
-def test_unknown_layout(parts):
-    with pytest.raises(ValueError, match='Unknown layout'):
-        install_layouts.render_layout('jks', *parts)
+def test_an_unknown_layout_fails_with_the_known_ones():
+    with pytest.raises(ValueError, match=r"Unknown layout 'jks'; expected one of pem, combined, fullchain, pkcs12$"):
+        install_layouts.by_name('jks')
 
 
 def test_pkcs12_round_trip(parts):
     cert, key, chain = parts
-    data = install_layouts.render_layout('pkcs12', cert, key, chain, passphrase=PASSPHRASE,
-                                         friendly_name='1234567-8')['pkcs12']
+    data = render('pkcs12', cert, key, chain, pkcs12_passphrase=PASSPHRASE, friendly_name='1234567-8')['pkcs12']
     loaded = pkcs12.load_pkcs12(data, PASSPHRASE.encode())
     assert loaded.key.private_numbers() == key.private_numbers()
     assert loaded.cert.certificate == cert
@@ -85,7 +89,7 @@ def test_pkcs12_round_trip(parts):
 def test_pkcs12_needs_a_passphrase(parts):
     for passphrase in (None, ''):
         with pytest.raises(ValueError, match='non-empty passphrase'):
-            install_layouts.render_layout('pkcs12', *parts, passphrase=passphrase)
+            render('pkcs12', *parts, pkcs12_passphrase=passphrase)
 
 
 def test_pkcs12_output_differs_each_time_but_matches(parts):
@@ -126,14 +130,103 @@ def test_pkcs12_with_certificate_only_does_not_match(parts):
     assert not install_layouts.pkcs12_matches(data, PASSPHRASE, key, cert, [], 'ir')
 
 
-def test_every_role_of_every_layout_has_a_destination_option(parts):
+# What certificate_install's documentation says of each layout: {role: (option naming its path, secret)}.
+DOCUMENTED_FILES = {
+    'pem': {'certificate': ('dest', False), 'private_key': ('private_key_dest', True), 'chain': ('chain_dest', False)},
+    'combined': {'combined': ('dest', True)},
+    'fullchain': {'fullchain': ('dest', False), 'private_key': ('private_key_dest', True)},
+    'pkcs12': {'pkcs12': ('dest', True)},
+}
+DOCUMENTED_OPTIONS = {
+    # layout: (every option it reads, the ones it refuses to run without)
+    'pem': ({'dest', 'private_key_dest', 'chain_dest'}, {'dest', 'private_key_dest'}),
+    'combined': ({'dest'}, {'dest'}),
+    'fullchain': ({'dest', 'private_key_dest'}, {'dest', 'private_key_dest'}),
+    'pkcs12': ({'dest', 'pkcs12_passphrase', 'friendly_name'}, {'dest', 'pkcs12_passphrase'}),
+}
+
+
+def test_the_registry_holds_the_documented_layouts_in_the_modules_order():
+    # The order is the module's and the role's choices, pem (the default) first.
+    assert list(install_layouts.LAYOUTS) == ['pem', 'combined', 'fullchain', 'pkcs12']
+    for name, layout in install_layouts.LAYOUTS.items():
+        assert layout.name == name
+        assert install_layouts.by_name(name) is layout
+
+
+@pytest.mark.parametrize('name', sorted(DOCUMENTED_FILES))
+def test_each_layouts_files_and_secrecy_are_the_documented_ones(name):
+    layout = install_layouts.by_name(name)
+    assert dict((entry.role, (entry.option, entry.secret)) for entry in layout.files) == DOCUMENTED_FILES[name]
+    # Two files of one layout at one path would leave only the last one written.
+    assert len(set(entry.option for entry in layout.files)) == len(layout.files)
+    assert [entry.role for entry in layout.files if entry.optional] == (['chain'] if name == 'pem' else [])
+
+
+@pytest.mark.parametrize('name', sorted(DOCUMENTED_OPTIONS))
+def test_each_layouts_options_are_the_documented_ones(name):
+    layout = install_layouts.by_name(name)
+    options, required = DOCUMENTED_OPTIONS[name]
+    assert set(layout.options) == options and len(layout.options) == len(options)
+    assert set(layout.required) == required
+
+
+@pytest.mark.parametrize('name', sorted(DOCUMENTED_OPTIONS))
+def test_a_layout_refuses_without_each_option_it_needs_and_accepts_without_the_rest(name):
+    layout = install_layouts.by_name(name)
+    required = DOCUMENTED_OPTIONS[name][1]
+    complete = dict((option, 'value') for option in required)
+    layout.check_options(complete)
+    for option in required:
+        for missing in (None, ''):
+            with pytest.raises(CertificateServiceError, match=r'^layout=%s .*%s$' % (name, option)):
+                layout.check_options(dict(complete, **{option: missing}))
+
+
+@pytest.mark.parametrize('name, params, message', [
+    ('pkcs12', dict(dest='/k.p12'), 'layout=pkcs12 needs pkcs12_passphrase'),
+    ('pem', dict(dest='/c.pem', chain_dest='/chain.pem'), 'layout=pem writes a private_key file: set private_key_dest'),
+    ('fullchain', dict(dest='/f.pem'), 'layout=fullchain writes a private_key file: set private_key_dest'),
+])
+def test_the_refusals_say_what_to_set(name, params, message):
+    # docs/troubleshooting.md quotes these messages.
+    with pytest.raises(CertificateServiceError) as raised:
+        install_layouts.by_name(name).check_options(params)
+    assert str(raised.value) == message
+
+
+def test_every_role_of_every_layout_is_one_of_its_files(parts):
     cert, key, chain = parts
-    for layout in install_layouts.LAYOUTS:
-        files = install_layouts.render_layout(layout, cert, key, chain, passphrase=PASSPHRASE)
-        assert set(files) <= set(install_layouts.DESTINATION_OPTION), layout
+    for layout in install_layouts.LAYOUTS.values():
+        files = layout.render(cert, key, chain, dict(pkcs12_passphrase=PASSPHRASE))
+        specs = dict((entry.role, entry) for entry in layout.files)
+        assert set(files) == set(specs), layout.name
         for role, data in files.items():
             # A role that carries the key must be marked secret, or its file would be shown in a diff.
-            assert (role in install_layouts.SECRET_ROLES) == install_layouts.holds_key_material(data), (layout, role)
+            assert specs[role].secret == install_layouts.holds_key_material(data), (layout.name, role)
+
+
+@pytest.mark.parametrize('name', ['pem', 'combined', 'fullchain'])
+def test_pem_layouts_match_by_bytes(parts, name):
+    layout = install_layouts.by_name(name)
+    for role, data in layout.render(*parts).items():
+        assert layout.matches(data, data, *parts)
+        assert not layout.matches(data + b'\n', data, *parts), role
+        assert not layout.matches(None, data, *parts), role
+
+
+def test_the_pkcs12_layout_matches_by_content(pki, parts):
+    cert, key, chain = parts
+    layout = install_layouts.by_name('pkcs12')
+    options = dict(pkcs12_passphrase=PASSPHRASE, friendly_name='ir')
+    existing = layout.render(cert, key, chain, options)['pkcs12']
+    fresh = layout.render(cert, key, chain, options)['pkcs12']
+    assert existing != fresh
+    assert layout.matches(existing, fresh, cert, key, chain, options)
+    assert not layout.matches(existing, fresh, cert, key, chain, dict(options, friendly_name='renamed'))
+    assert not layout.matches(existing, fresh, cert, key, chain, dict(options, pkcs12_passphrase='other'))
+    assert not layout.matches(existing, fresh, cert, key, chain[:1], options)
+    assert not layout.matches(None, fresh, cert, key, chain, options)
 
 
 @pytest.mark.parametrize('form', [serialization.PrivateFormat.PKCS8, serialization.PrivateFormat.TraditionalOpenSSL,
