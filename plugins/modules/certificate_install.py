@@ -65,6 +65,7 @@ options:
     description:
       - The main file of the layout - the certificate for V(pem), the single file for V(combined) and
         V(pkcs12), the certificate-plus-chain file for V(fullchain).
+      - Required, unless every entry of O(targets) gives it.
     type: path
   private_key_dest:
     description:
