@@ -126,7 +126,7 @@ def merge(path, new_rows, fresh=False, lock_path=None, then=None):
     return rows
 
 
-def points(rows):
+def table_points(rows):
     """One table row per (N, D, pipelining) that has a wave run: with its ideal and the old role when measured."""
     by_key = dict((_key(row), row) for row in rows)
     found = []
@@ -165,7 +165,7 @@ def _number(value, pattern='%.1f'):
 
 
 def markdown(rows):
-    table = points(rows)
+    table = table_points(rows)
     lines = ['### Renewal wave', '',
              'N hosts inside the window at once, a service that issues D seconds after the request, throttle %d, '
              'initial delay D, poll interval %d s, forks 10. ideal = D + the submission time (the same wave against '
@@ -274,8 +274,8 @@ def svg(rows, path):
     parts += ['<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>' % (left, top + plot_h, left + plot_w,
                                                                           top + plot_h),
               '<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="black"/>' % (left, top, left, top + plot_h),
-              '<text x="%d" y="%d" text-anchor="middle">hosts due at once (N)</text>' % (left + plot_w / 2,
-                                                                                       height - 10),
+              '<text x="%d" y="%d" text-anchor="middle">hosts due at once (N)</text>' % (
+                  left + plot_w / 2, height - 10),
               '<text x="16" y="%d" transform="rotate(-90 16 %d)" text-anchor="middle">wall time of the run (s)</text>'
               % (top + plot_h / 2, top + plot_h / 2)]
     order = [(kind, setting) for kind in ('sequential', 'wave', 'submit') for setting in ('off', 'on')]
