@@ -126,7 +126,7 @@ def merge(path, new_rows, fresh=False, lock_path=None, then=None):
     return rows
 
 
-def points(rows):
+def table_points(rows):
     """One table row per (N, D, pipelining) that has a wave run: with its ideal and the old role when measured."""
     by_key = dict((_key(row), row) for row in rows)
     found = []
@@ -165,7 +165,7 @@ def _number(value, pattern='%.1f'):
 
 
 def markdown(rows):
-    table = points(rows)
+    table = table_points(rows)
     lines = ['### Renewal wave', '',
              'N hosts inside the window at once, a service that issues D seconds after the request, throttle %d, '
              'initial delay D, poll interval %d s, forks 10. ideal = D + the submission time (the same wave against '
