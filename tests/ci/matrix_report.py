@@ -36,7 +36,8 @@ def mark(record, step=None):
     if record is None:
         return 'not run'
     if step is not None:
-        outcome = record.get('steps', {}).get(step, {}).get('outcome', 'not run')
+        default = 'did not finish' if record.get('outcome') == 'did not finish' else 'not run'
+        outcome = record.get('steps', {}).get(step, {}).get('outcome', default)
     else:
         outcome = record['outcome']
     return {'passed': 'passed', 'failed': '**failed**', 'did not finish': '**did not finish**'}.get(outcome, outcome)
