@@ -59,6 +59,17 @@ options:
       private_key_passphrase:
         description: Passphrase of the private key. Never logged.
         type: str
+      customer_id:
+        description:
+          - The customer the inventory says the certificate is for. Reported as the C(customer_id) of its result only
+            when the certificate does not tell (missing or unreadable), so that such a row still names its
+            customer; a readable certificate always reports its own subject's CN.
+        type: str
+      environment:
+        description:
+          - The environment the inventory says the certificate is for (V(TEST) or V(PRODUCTION)). Reported only
+            when the certificate does not tell, as O(certificates[].customer_id) is.
+        type: str
   renew_before_days:
     description: The renewal window used for RV(in_renewal_window). The service allows at most 60.
     type: int
@@ -206,6 +217,8 @@ def main():
                 path=dict(type='path', required=True),
                 private_key_path=dict(type='path'),
                 private_key_passphrase=dict(type='str', no_log=True),
+                customer_id=dict(type='str'),
+                environment=dict(type='str'),
             )),
             issuing_ca_path=dict(type='path'),
         ),

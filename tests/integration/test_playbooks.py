@@ -211,6 +211,9 @@ def test_audit_playbook_writes_readable_report_and_gates(sandbox, fleet, run_pla
                       'expired': 'expired', 'missing': 'missing'}
     days = dict((row['host'], row['days_remaining']) for row in rows)
     assert days['five'] in ('4', '5') and days['window'] in ('44', '45')
+    # The missing certificate's row still names its customer and environment: the inventory's.
+    labels = dict((row['host'], (row['customer_id'], row['environment'])) for row in rows)
+    assert labels['missing'] == ('1000005-5', 'TEST') and labels['five'][0] == '1000003-3'
 
     report = json.loads((out / 'certificate-expiry.json').read_text())
     assert report['summary']['total'] == 6

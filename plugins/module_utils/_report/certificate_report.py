@@ -12,7 +12,21 @@ from ansible_collections.incomes_register.certificates.plugins.module_utils._cry
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import CertificateServiceError
 
 
+# What the inventory says a certificate is, shown when the file cannot tell (missing, unreadable).
+LABELS = ('customer_id', 'environment')
+
+
 def report(params, now=None):
+    """What certificate_info returns for one certificate; params may carry LABELS, used only where the
+    certificate itself gives none."""
+    result = _describe(params, now)
+    for name in LABELS:
+        if params.get(name) and not result.get(name):
+            result[name] = params[name]
+    return result
+
+
+def _describe(params, now):
     path = params['path']
     result = dict(path=path, exists=False, readable=False, error=None)
     try:

@@ -107,3 +107,13 @@ def test_the_window_follows_renew_before_days(files):
     later = NOW + 650 * pki_fixtures.DAY
     assert report(dict(path=files['cert'], renew_before_days=60), now=later)['in_renewal_window'] is True
     assert report(dict(path=files['cert'], renew_before_days=30), now=later)['in_renewal_window'] is False
+
+
+def test_the_inventorys_labels_name_a_certificate_the_file_cannot(tmp_path):
+    missing = report(dict(path=str(tmp_path / 'gone.pem'), customer_id='1234567-8', environment='PRODUCTION'))
+    assert (missing['exists'], missing['customer_id'], missing['environment']) == (False, '1234567-8', 'PRODUCTION')
+    garbage = tmp_path / 'garbage.pem'
+    garbage.write_bytes(b'not a certificate')
+    unreadable = report(dict(path=str(garbage), customer_id='1234567-8', environment='TEST'))
+    assert (unreadable['readable'], unreadable['customer_id'], unreadable['environment']) == (False, '1234567-8', 'TEST')
+    assert 'customer_id' not in report(dict(path=str(tmp_path / 'gone.pem')))
