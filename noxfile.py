@@ -11,9 +11,10 @@ Sessions (`.venv/bin/nox -l` lists them; virtual environments are kept under .bu
   cryptography, lxml, signxml and requests, or with the newest; the controller is the project's .venv;
 * sanity_units(python, core): ansible-test sanity (every test, no ignore file) and ansible-test units for
   every supported ansible-core minor version on each controller Python it supports;
-* floors: that each library's lower bound is the oldest release that works: the release below it (in
-  LADDERS) fails the integration core or does not install, on the oldest host Python, with the other
-  libraries at their bounds (that the bounds pass is what host(..., libs='oldest') shows).
+* floors(python): that each library's lower bound is the oldest release that works: the release below it
+  (in LADDERS) fails the integration core or does not install, with the other libraries at their bounds, on
+  the oldest host Python and on the first Python of each higher set of bounds (FLOORS_FROM_PYTHON); that
+  the bounds pass is what host(..., libs='oldest') shows.
 
 Each session writes what it ran and how it ended to .build/matrix/results/<session>.json;
 tests/ci/matrix_report.py (run by `make matrix` afterwards) merges those into docs/compatibility.json and
@@ -47,27 +48,55 @@ CONTROLLER = {
     '2.21': ('3.12', '3.13'),
 }
 HOST_PYTHONS = ('3.8', '3.9', '3.10', '3.11', '3.12', '3.13')
-LIBRARIES = ('cryptography', 'lxml', 'signxml', 'requests')
+# urllib3 is requests' dependency, not ours; it is here because it is what breaks on newer Pythons.
+LIBRARIES = ('cryptography', 'lxml', 'signxml', 'requests', 'urllib3')
 
-# The oldest releases the collection supports (requirements.txt states the same bounds; the floors session
-# shows that the release below each fails or cannot be installed). signxml 3 imports OpenSSL.crypto.verify,
-# which current pyOpenSSL no longer has; signxml 4 requires cryptography >= 43 and lxml >= 5.2.1; the modules
-# themselves need cryptography >= 42 (Certificate.not_valid_after_utc). Where a release has no wheel for a newer Python, the host session takes the
-# oldest release of the list below that installs there, and the table says which it took.
+# The oldest releases the collection supports on the oldest host Python (requirements.txt states the same
+# bounds; the floors sessions show that the release below each fails or cannot be installed). signxml 3
+# imports OpenSSL.crypto.verify, which current pyOpenSSL no longer has; signxml 4 requires cryptography >= 43
+# and lxml >= 5.2.1; the modules themselves need cryptography >= 42 (Certificate.not_valid_after_utc);
+# requests before 2.16 carries its own urllib3, which refuses the client's timeouts. Where a release has no
+# wheel for a newer Python, the host session takes the oldest release of LADDERS that installs there, and
+# the table says which it took.
 FLOORS = {
     'cryptography': '43.0.0',
     'lxml': '5.2.1',
     'signxml': '4.0.0',
-    'requests': '2.25.1',
+    'requests': '2.16.0',
+    'urllib3': '1.21.1',
 }
-# Releases in order, used to step down from a floor (floors session) and up from it where the floor does
+# Newer Pythons removed what old releases import, so from these Pythons on the bounds are higher (and
+# requirements.txt says so with markers): 3.10 removed the collections.Mapping alias that urllib3 before
+# 1.23 imports (and requests before 2.19 does not allow urllib3 1.23); 3.12 removed the import hook API
+# that urllib3's bundled six uses before urllib3 1.26.5 (and requests before 2.25 does not allow 1.26).
+FLOORS_FROM_PYTHON = (
+    ('3.10', {'requests': '2.19.0', 'urllib3': '1.23'}),
+    ('3.12', {'requests': '2.25.0', 'urllib3': '1.26.5'}),
+)
+# Releases in order, used to step down from a floor (floors sessions) and up from it where the floor does
 # not install on a newer Python (host session: lxml's first wheels for 3.12 and 3.13 came later).
 LADDERS = {
     'cryptography': ('41.0.7', '42.0.0', '42.0.8', '43.0.0', '44.0.0', '45.0.0'),
     'lxml': ('4.9.4', '5.1.1', '5.2.0', '5.2.1', '5.2.2', '5.3.0', '5.4.0'),
     'signxml': ('3.1.1', '3.2.2', '4.0.0', '4.0.5', '4.1.0'),
-    'requests': ('2.25.1', '2.26.0', '2.27.1', '2.28.0', '2.29.0', '2.31.0'),  # nothing older tried
+    'requests': ('2.14.2', '2.15.1', '2.16.0', '2.18.4', '2.19.0', '2.24.0', '2.25.0', '2.28.0', '2.31.0'),
+    'urllib3': ('1.20', '1.21.1', '1.22', '1.23', '1.25.11', '1.26.4', '1.26.5', '1.26.20'),
 }
+# The Python each floors session runs on: the oldest, and the first of each step of FLOORS_FROM_PYTHON.
+FLOOR_PYTHONS = (HOST_PYTHONS[0],) + tuple(python for python, dummy in FLOORS_FROM_PYTHON)
+
+
+def _version_key(python):
+    return tuple(int(part) for part in python.split('.')[:2])
+
+
+def floors_for(python):
+    """The lower bounds on this host Python (major.minor)."""
+    floors = dict(FLOORS)
+    for first, raised in FLOORS_FROM_PYTHON:
+        if _version_key(python) >= _version_key(first):
+            floors.update(raised)
+    return floors
 
 
 def _commit():
@@ -212,23 +241,33 @@ def _run_core(session, record, python, name='integration core'):
                        env={'IR_TEST_HOST_PYTHON': python})
 
 
+def _host_python(session):
+    """The session's virtual environment Python, with a pip new enough for today's wheels."""
+    python = os.path.join(session.virtualenv.bin, 'python')
+    session.run(python, '-m', 'pip', 'install', '--quiet', '--upgrade', 'pip', external=True, silent=True)
+    return python
+
+
+def _pins(versions):
+    return ['%s==%s' % item for item in sorted(versions.items())]
+
+
 @nox.session(venv_backend='venv')
 @nox.parametrize('libs', ['oldest', 'newest'])
 @nox.parametrize('python', list(HOST_PYTHONS))
 def host(session, libs):
     """The modules on a managed host's Python with the oldest or the newest supported libraries."""
-    python = os.path.join(session.virtualenv.bin, 'python')
-    session.run(python, '-m', 'pip', 'install', '--quiet', '--upgrade', 'pip', external=True, silent=True)
-    chosen = {}
+    python = _host_python(session)
+    floors = floors_for(session.python)
     if libs == 'oldest':
+        chosen = {}
         for library in LIBRARIES:
-            version = _oldest_installable(session, python, library, FLOORS[library])
-            if version is None:
+            chosen[library] = _oldest_installable(session, python, library, floors[library])
+            if chosen[library] is None:
                 session.error('no release of %s from %s up installs on Python %s' % (
-                    library, FLOORS[library], session.python))
-            chosen[library] = version
+                    library, floors[library], session.python))
         # Together, as pinned: pip must not move one of them to satisfy another.
-        if not _pip_install_only_binary(session, python, ['%s==%s' % item for item in sorted(chosen.items())]):
+        if not _pip_install_only_binary(session, python, _pins(chosen)):
             session.error('the oldest releases do not install together: %s' % chosen)
     else:
         # The newest releases requirements.txt allows on this Python (its markers hold some back on 3.8).
@@ -238,26 +277,28 @@ def host(session, libs):
     if libs == 'oldest':
         assert versions == chosen, (versions, chosen)
     record = Record(session, 'host', libs=libs, python=_python_version(session, python), libraries=versions,
-                    floors=dict(FLOORS), controller=_versions(session, CONTROLLER_PYTHON, ['ansible-core']))
+                    floors=floors, controller=_versions(session, CONTROLLER_PYTHON, ['ansible-core']))
     _run_core(session, record, python)
     record.finish()
 
 
-@nox.session(python=HOST_PYTHONS[0], venv_backend='venv')
+@nox.session(venv_backend='venv')
+@nox.parametrize('python', list(FLOOR_PYTHONS))
 def floors(session):
-    """Below each library's floor, one release of the ladder at a time, on the oldest host Python.
+    """Below each library's floor, one release of the ladder at a time, on the first Python of each set of
+    bounds (the oldest host Python, then each of FLOORS_FROM_PYTHON).
 
     That the floors themselves pass is what the host(python, libs='oldest') sessions show; this session shows
     that the release just below each floor fails (or does not install), so the floor is the oldest that
     works. Should one pass, it goes on downwards and fails: the floor is then too high."""
-    python = os.path.join(session.virtualenv.bin, 'python')
-    record = Record(session, 'floors', python=_python_version(session, python), floors=dict(FLOORS), search={})
+    python = _host_python(session)
+    floors = floors_for(session.python)
+    record = Record(session, 'floors', python=_python_version(session, python), floors=floors, search={})
     for library in LIBRARIES:
         ladder = LADDERS[library]
         tried = []
-        for version in reversed(ladder[:ladder.index(FLOORS[library])]):
-            pins = dict(FLOORS, **{library: version})
-            if not _pip_install_only_binary(session, python, ['%s==%s' % item for item in sorted(pins.items())]):
+        for version in reversed(ladder[:ladder.index(floors[library])]):
+            if not _pip_install_only_binary(session, python, _pins(dict(floors, **{library: version}))):
                 tried.append({'version': version, 'outcome': 'does not install with the other floors'})
                 break
             passed = _run_core(session, record, python, name='%s %s' % (library, version))
@@ -268,7 +309,7 @@ def floors(session):
         record._write()
     # A failed step below a floor is the expected end of the search; what fails the session is a release
     # below a floor that passes (the floor is then not the oldest that works).
-    record.failed = ['%s %s passes below the floor %s' % (library, t['version'], FLOORS[library])
+    record.failed = ['%s %s passes below the floor %s' % (library, t['version'], floors[library])
                      for library, tried in record.data['search'].items() for t in tried if t['outcome'] == 'passed']
     record.finish()
 

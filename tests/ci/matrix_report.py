@@ -29,6 +29,9 @@ def merge():
         old = data['results'].get(record['session'])
         if old is None or old.get('started', '') <= record.get('started', ''):
             data['results'][record['session']] = record
+    # A session the matrix no longer has (renamed or dropped) is not a result of this matrix.
+    expected = set(expected_sessions())
+    data['results'] = dict((name, r) for name, r in data['results'].items() if name in expected)
     return data
 
 
@@ -103,18 +106,19 @@ def render(data):
     lines += ['## Managed hosts: Python x libraries', '',
               'The integration core with the modules running on the host\'s Python (a virtual environment of'
               ' that Python as `ansible_python_interpreter`), the controller being the project\'s (ansible-core'
-              ' from requirements.txt). "oldest" is each library\'s lower bound from requirements.txt, or, where'
+              ' from requirements.txt). "oldest" is each library\'s lower bound for that Python from requirements.txt'
+              ' (urllib3 is requests\' dependency, listed because it is what newer Pythons break), or, where'
               ' that release has no wheel for the Python, the oldest release of noxfile.py\'s list that has one;'
               ' "newest" is the newest that pip installs today within requirements.txt.', '',
               '| host Python | libraries | oldest: versions | oldest | newest: versions | newest |',
               '| --- | --- | --- | --- | --- | --- |']
     for python in noxfile.HOST_PYTHONS:
-        row = ['%s' % python, 'cryptography, lxml, signxml, requests']
+        row = ['%s' % python, ', '.join(noxfile.LIBRARIES)]
         for libs in ('oldest', 'newest'):
             record = results.get("host(python='%s', libs='%s')" % (python, libs))
             if record:
                 row[0] = record.get('python', python)
-                row.append(', '.join(record['libraries'][name] for name in noxfile.LIBRARIES))
+                row.append(', '.join(record['libraries'].get(name, '?') for name in noxfile.LIBRARIES))
                 row.append(mark(record))
             else:
                 row += ['', 'not run']
@@ -127,23 +131,29 @@ def render(data):
     # Floors.
     lines += ['## How the lower bounds were found', '',
               'The bounds pass (host sessions, "oldest" above). Below each bound, one release of noxfile.py\'s list'
-              ' at a time, with the other libraries at their bounds, on the oldest host Python, until a release'
-              ' fails the integration core or does not install: the bound is the oldest release that passes.', '']
-    floors = results.get('floors')
-    if floors:
+              ' at a time, with the other libraries at their bounds, until a release fails the integration core or does'
+              ' not install: the bound is the oldest release that passes. On the oldest host Python, and again on'
+              ' each Python from which requirements.txt raises a bound.', '']
+    for python in noxfile.FLOOR_PYTHONS:
+        floors = results.get("floors(python='%s')" % python)
+        bounds = noxfile.floors_for(python)
+        band = [p for p in noxfile.HOST_PYTHONS if noxfile.floors_for(p) == bounds]
+        lines += ['### Host Python %s (bounds: %s)' % (', '.join(band), ', '.join(
+            '%s %s' % (name, bounds[name]) for name in noxfile.LIBRARIES)), '']
+        if not floors:
+            lines += ['Not run yet.', '']
+            continue
         lines += ['| library | bound | below the bound (newest first) |', '| --- | --- | --- |']
         for library in noxfile.LIBRARIES:
             tried = floors.get('search', {}).get(library, [])
-            lines.append('| %s | %s | %s |' % (library, floors['floors'][library], '; '.join(
+            lines.append('| %s | %s | %s |' % (library, floors['floors'].get(library, '?'), '; '.join(
                 '%s %s' % (t['version'], t['outcome']) for t in tried) or 'no older release in the list: none tried'))
         lines += ['', 'On Python %s; session %s.' % (floors.get('python', '?'), mark(floors))]
-        changed = dict((name, version) for name, version in noxfile.FLOORS.items() if floors['floors'].get(name) != version)
+        changed = dict((name, version) for name, version in bounds.items() if floors['floors'].get(name) != version)
         if changed:
             lines += ['', 'The bounds changed after this run, to %s; the host sessions\' "oldest" rows show the'
                       ' versions each of them ran with.' % ', '.join('%s %s' % item for item in sorted(changed.items()))]
         lines.append('')
-    else:
-        lines += ['Not run yet.', '']
 
     missing = [name for name in expected_sessions() if name not in results]
     failed = sorted(name for name, r in results.items() if r.get('outcome') != 'passed')
@@ -165,7 +175,7 @@ def expected_sessions():
     names = ["integration(core='%s')" % core for core in noxfile.CONTROLLER]
     names += ["lint(core='%s')" % core for core in noxfile.CONTROLLER]
     names += ["host(python='%s', libs='%s')" % (p, libs) for libs in ('oldest', 'newest') for p in noxfile.HOST_PYTHONS]
-    names += ['floors']
+    names += ["floors(python='%s')" % p for p in noxfile.FLOOR_PYTHONS]
     names += ['sanity_units(%s-py%s)' % (core, p) for core, ps in noxfile.CONTROLLER.items() for p in ps]
     return names
 
