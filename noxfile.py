@@ -241,6 +241,14 @@ def _run_core(session, record, python, name='integration core'):
                        env={'IR_TEST_HOST_PYTHON': python})
 
 
+def _import_error(python):
+    """The last line of what importing the modules' libraries raises on this Python, or None."""
+    completed = subprocess.run([python, '-c', 'import cryptography.x509, lxml.etree, signxml, requests'],
+                               capture_output=True, text=True, check=False)
+    lines = completed.stderr.strip().splitlines()
+    return lines[-1] if completed.returncode and lines else None
+
+
 def _host_python(session):
     """The session's virtual environment Python, with a pip new enough for today's wheels."""
     python = os.path.join(session.virtualenv.bin, 'python')
@@ -304,6 +312,8 @@ def floors(session):
             passed = _run_core(session, record, python, name='%s %s' % (library, version))
             tried.append({'version': version, 'outcome': 'passed' if passed else 'failed'})
             if not passed:
+                # So that the page shows the failure is the release's and not the environment's.
+                tried[-1]['import_error'] = _import_error(python)
                 break
         record.data['search'][library] = tried
         record._write()

@@ -147,7 +147,7 @@ def render(data):
         for library in noxfile.LIBRARIES:
             tried = floors.get('search', {}).get(library, [])
             lines.append('| %s | %s | %s |' % (library, floors['floors'].get(library, '?'), '; '.join(
-                '%s %s' % (t['version'], t['outcome']) for t in tried) or 'no older release in the list: none tried'))
+                _tried(t) for t in tried) or 'no older release in the list: none tried'))
         lines += ['', 'On Python %s; session %s.' % (floors.get('python', '?'), mark(floors))]
         changed = dict((name, version) for name, version in bounds.items() if floors['floors'].get(name) != version)
         if changed:
@@ -169,6 +169,15 @@ def render(data):
     lines += ['', 'Commits the results were recorded on (+changes: with uncommitted changes): %s.' % ', '.join(commits)]
     lines.append('')
     return '\n'.join(lines)
+
+
+def _tried(step):
+    text = '%s %s' % (step['version'], step['outcome'])
+    if step.get('import_error'):
+        text += ' (importing it: `%s`)' % step['import_error'].replace('|', '\\|').replace('`', "'")
+    elif step['outcome'] == 'failed':
+        text += ' (it imports; the integration core fails: see the session\'s log)'
+    return text
 
 
 def expected_sessions():
