@@ -62,7 +62,13 @@ def cert(subject_cn, key, issuer=None, issuer_key=None, ca=False, path_length=No
     if san_ip:
         builder = builder.add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(san_ip))]),
                                         critical=False)
-    return builder.sign(issuer_key if issuer_key is not None else key, hashes.SHA256())
+    # Key identifiers as RFC 5280 asks: Python 3.13's TLS verification (VERIFY_X509_STRICT) refuses a chain
+    # without them, and every real CA sets them.
+    signer = issuer_key if issuer_key is not None else key
+    builder = (builder
+               .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+               .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(signer.public_key()), critical=False))
+    return builder.sign(signer, hashes.SHA256())
 
 
 def pem(certificate):
