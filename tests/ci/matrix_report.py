@@ -5,6 +5,7 @@ that has no result is shown as not run."""
 import glob
 import json
 import os
+import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -167,6 +168,10 @@ def render(data):
         lines += ['', 'Not run: ' + ', '.join('`%s`' % name for name in missing) + '.']
     commits = sorted({r.get('commit') or 'unrecorded' for r in results.values()})
     lines += ['', 'Commits the results were recorded on (+changes: with uncommitted changes): %s.' % ', '.join(commits)]
+    changed = _changed_between(sorted({c.split('+')[0] for c in commits if c != 'unrecorded'}))
+    if changed is not None:
+        listed = ', '.join('`%s`' % path for path in changed) if changed else 'none'
+        lines += ['', 'Files that differ between these commits: %s.' % listed]
     lines.append('')
     return '\n'.join(lines)
 
@@ -178,6 +183,25 @@ def _tried(step):
     elif step['outcome'] == 'failed':
         text += ' (it imports; the integration core fails: see the session\'s log)'
     return text
+
+
+def _changed_between(commits):
+    """The files that differ between any two of these commits (all against the newest), or None if git cannot tell."""
+    def git(*args):
+        completed = subprocess.run(('git',) + args, cwd=ROOT, capture_output=True, text=True, check=False)
+        return completed.stdout.split() if completed.returncode == 0 else None
+    if len(commits) < 2:
+        return []
+    order = git('rev-list', '--no-walk=sorted', *commits)
+    if not order:
+        return None
+    changed = set()
+    for commit in order[1:]:
+        files = git('diff', '--name-only', commit, order[0])
+        if files is None:
+            return None
+        changed.update(files)
+    return sorted(changed - {'docs/compatibility.json', 'docs/compatibility.md'})
 
 
 def expected_sessions():
