@@ -65,6 +65,15 @@ def descendants(pid):
     return found
 
 
+def _alive(pid):
+    """Whether the process exists and has not exited (a zombie has released its files and locks)."""
+    try:
+        with open('/proc/%d/stat' % pid) as handle:
+            return handle.read().rsplit(')', 1)[1].split()[0] not in ('Z', 'X')
+    except (OSError, IndexError):
+        return False
+
+
 class Started(object):
     """An ansible-playbook run that a test can wait for, or kill with everything it started."""
 
@@ -81,8 +90,14 @@ class Started(object):
         """SIGKILL the run and the module processes under it, as a power cut or the OOM killer would."""
         # Stopped first, so that nothing forks or reacts while the tree is collected.
         self.signal_all(signal.SIGSTOP)
+        members = descendants(self.process.pid)
         self.signal_all(signal.SIGKILL)
         self.process.wait(timeout=30)
+        # SIGKILL lands asynchronously: under load a module process can still be exiting (and hold its
+        # locks) after ansible-playbook itself was reaped. What a test checks next is the state after death.
+        deadline = time.time() + 30
+        while any(_alive(pid) for pid in members) and time.time() < deadline:
+            time.sleep(0.05)
 
     def wait(self, timeout=300):
         self.process.wait(timeout=timeout)
