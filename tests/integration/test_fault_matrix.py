@@ -20,6 +20,8 @@ import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+from process_kill import descendants, kill_tree
+
 pytestmark = pytest.mark.integration
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -45,35 +47,6 @@ class Finished(object):
         return 'Finished(rc=%s)\n%s' % (self.returncode, self.output[-6000:])
 
 
-def descendants(pid):
-    """The processes below pid. Ansible's workers call setsid(), so the process group is not enough."""
-    children = {}
-    for entry in os.listdir('/proc'):
-        if entry.isdigit():
-            try:
-                with open('/proc/%s/stat' % entry) as handle:
-                    # The command name in parentheses may hold spaces; the parent pid follows it.
-                    parent = int(handle.read().rsplit(')', 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(parent, []).append(int(entry))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
-def _alive(pid):
-    """Whether the process exists and has not exited (a zombie has released its files and locks)."""
-    try:
-        with open('/proc/%d/stat' % pid) as handle:
-            return handle.read().rsplit(')', 1)[1].split()[0] not in ('Z', 'X')
-    except (OSError, IndexError):
-        return False
-
-
 class Started(object):
     """An ansible-playbook run that a test can wait for, or kill with everything it started."""
 
@@ -88,16 +61,8 @@ class Started(object):
 
     def kill(self):
         """SIGKILL the run and the module processes under it, as a power cut or the OOM killer would."""
-        # Stopped first, so that nothing forks or reacts while the tree is collected.
-        self.signal_all(signal.SIGSTOP)
-        members = descendants(self.process.pid)
-        self.signal_all(signal.SIGKILL)
+        kill_tree(self.process.pid)
         self.process.wait(timeout=30)
-        # SIGKILL lands asynchronously: under load a module process can still be exiting (and hold its
-        # locks) after ansible-playbook itself was reaped. What a test checks next is the state after death.
-        deadline = time.time() + 30
-        while any(_alive(pid) for pid in members) and time.time() < deadline:
-            time.sleep(0.05)
 
     def wait(self, timeout=300):
         self.process.wait(timeout=timeout)

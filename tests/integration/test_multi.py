@@ -2,7 +2,6 @@
 restarts per certificate, and the enroll playbook with a vaulted mapping of one-time credentials."""
 import json
 import os
-import signal
 import stat
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from irsandbox.testing import RunningSandbox
 
 from conftest import ansible_env
 from module_helpers import fleet_inventory
+from process_kill import kill_tree
 
 pytestmark = pytest.mark.integration
 
@@ -206,45 +206,6 @@ def slow_sign_sandbox(tmp_path_factory):
         yield running
 
 
-def process_tree(root):
-    children = {}
-    for name in os.listdir('/proc'):
-        if name.isdigit():
-            try:
-                with open('/proc/%s/stat' % name) as handle:
-                    children.setdefault(int(handle.read().rsplit(')', 1)[1].split()[1]), []).append(int(name))
-            except (OSError, IndexError, ValueError):
-                pass
-    found, pending = [], [root]
-    while pending:
-        pid = pending.pop()
-        found.append(pid)
-        pending.extend(children.get(pid, ()))
-    return found
-
-
-def kill_run(pid):
-    """Kill an ansible-playbook run as a cancelled job's cgroup dies: all of it. Its workers start sessions of their
-    own (os.setsid), so killing its process group would leave them running the rest of the loop. The tree is frozen
-    first (a stopped process forks no more), then killed."""
-    stopped = set()
-    while True:
-        tree = set(process_tree(pid)) - stopped
-        if not tree:
-            break
-        for member in tree:
-            try:
-                os.kill(member, signal.SIGSTOP)
-            except ProcessLookupError:
-                pass
-        stopped |= tree
-    for member in stopped:
-        try:
-            os.kill(member, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-
-
 def phases(certificates):
     found = {}
     for certificate in certificates:
@@ -289,7 +250,7 @@ def test_enrollment_of_five_certificates_interrupted_after_two_resumes_only_the_
             if list(phases(certificates).values()).count('submitted') >= 2:
                 break
             time.sleep(0.02)
-        kill_run(first.pid)
+        kill_tree(first.pid)
     finally:
         first_output = first.communicate(timeout=60)[0]
     after_kill = phases(certificates)

@@ -5,7 +5,6 @@ its throttle slot (the old role) would make the run last about HOSTS / THROTTLE 
 """
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from irsandbox.testing import RunningSandbox
 
 from conftest import ansible_env
 from module_helpers import fleet_inventory
+from process_kill import kill_tree
 
 pytestmark = pytest.mark.integration
 
@@ -111,7 +111,7 @@ def test_a_run_killed_between_submission_and_collection_resumes_without_resendin
             if submitted == HOSTS:
                 break
             time.sleep(0.1)
-        os.killpg(first.pid, signal.SIGKILL)
+        kill_tree(first.pid)
     finally:
         first.communicate(timeout=60)
     assert submitted == HOSTS, 'the first run did not submit every host'
