@@ -171,17 +171,22 @@ def _ansible_test_requirements(session):
                        'ansible_test.__file__), "_data", "requirements"))', silent=True).strip()
 
 
+def _controller_venv(session, core, name):
+    """(directory, python) of a kept virtual environment on the newest controller Python this ansible-core supports."""
+    python = CONTROLLER[core][-1]
+    if not shutil.which('python' + python):
+        session.skip('python%s not found on PATH' % python)
+    venv = os.path.join(ROOT, '.build', 'nox', '%s-%s' % (name, core))
+    if not os.path.exists(os.path.join(venv, 'bin', 'python')):
+        session.run('python' + python, '-m', 'venv', venv, external=True)
+    return venv, os.path.join(venv, 'bin', 'python')
+
+
 @nox.session(venv_backend='none')
 @nox.parametrize('core', list(CONTROLLER))
 def integration(session, core):
     """The integration core with this ansible-core (on the newest controller Python it supports)."""
-    python = CONTROLLER[core][-1]
-    if not shutil.which('python' + python):
-        session.skip('python%s not found on PATH' % python)
-    venv = os.path.join(ROOT, '.build', 'nox', 'core-%s' % core)
-    if not os.path.exists(os.path.join(venv, 'bin', 'python')):
-        session.run('python' + python, '-m', 'venv', venv, external=True)
-    py = os.path.join(venv, 'bin', 'python')
+    py = _controller_venv(session, core, 'core')[1]
     session.run(py, '-m', 'pip', 'install', '--quiet', 'ansible-core==%s.*' % core, '-r',
                 os.path.join(ROOT, 'requirements.txt'), 'pytest>=8', 'pyyaml', '-e',
                 os.path.join(ROOT, 'tests', 'sandbox'), external=True)
@@ -197,13 +202,7 @@ def integration(session, core):
 @nox.parametrize('core', list(CONTROLLER))
 def lint(session, core):
     """ansible-lint (the newest that installs beside this ansible-core) on the role and the playbooks."""
-    python = CONTROLLER[core][-1]
-    if not shutil.which('python' + python):
-        session.skip('python%s not found on PATH' % python)
-    venv = os.path.join(ROOT, '.build', 'nox', 'lint-%s' % core)
-    if not os.path.exists(os.path.join(venv, 'bin', 'python')):
-        session.run('python' + python, '-m', 'venv', venv, external=True)
-    py = os.path.join(venv, 'bin', 'python')
+    venv, py = _controller_venv(session, core, 'lint')
     session.run(py, '-m', 'pip', 'install', '--quiet', 'ansible-core==%s.*' % core, 'ansible-lint',
                 '-r', os.path.join(ROOT, 'requirements.txt'), external=True)
     versions = _versions(session, py, ['ansible-core', 'ansible-lint'])
