@@ -18,7 +18,7 @@ from ansible_collections.incomes_register.certificates.plugins.module_utils.rene
 
 def load_trust(path, what):
     from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto.certificates import load_pem_bundle
-    from ansible_collections.incomes_register.certificates.plugins.module_utils._store.file_ops import read_file
+    from ansible_collections.incomes_register.certificates.plugins.module_utils._store.file_reads import read_file
     data = read_file(path)
     if data is None:
         raise CertificateServiceError('%s %s does not exist' % (what, path))

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils import dependencies
 from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import chains
-from ansible_collections.incomes_register.certificates.plugins.module_utils._store import file_ops
+from ansible_collections.incomes_register.certificates.plugins.module_utils._store import file_reads
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
     CertificateServiceError, RequestValidationError, ResponseRejected, ServiceFault, TransportError)
 
@@ -86,7 +86,7 @@ def check_trust_file(option, path, now):
         return check(option, SKIPPED, '%s is not set: the HTTPS certificate of the service is verified with the CA '
                                       'bundle of the requests library (certifi).' % option), None
     try:
-        data = file_ops.read_file(path)
+        data = file_reads.read_file(path)
         if data is None:
             return check(option, FAIL, 'No file at %s (%s).' % (path, option)), None
         certs = certificates.load_pem_bundle(data)
@@ -117,7 +117,7 @@ def check_trust_file(option, path, now):
 def _load_key(params):
     from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import keys
     path = params['private_key_path']
-    data = file_ops.read_file(path)
+    data = file_reads.read_file(path)
     if data is None:
         raise CertificateServiceError('No private key at %s (private_key_path)' % path)
     # for_signing: a renewal signs with this key, so a damaged key must show here and not in the renewal.
@@ -133,7 +133,7 @@ def check_installed(params, issuing_certs, now):
         return [check('certificate', SKIPPED, reason),
                 check('certificate_chain', SKIPPED, reason + ' issuing_ca_path was only read.')]
     try:
-        data = file_ops.read_file(path)
+        data = file_reads.read_file(path)
         if data is None:
             raise CertificateServiceError('No certificate at %s (path): a renewal needs the installed certificate. '
                                           'For a host still to be enrolled, leave path unset' % path)

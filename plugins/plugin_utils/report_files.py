@@ -10,7 +10,7 @@ __metaclass__ = type
 import os
 import stat
 
-from ansible_collections.incomes_register.certificates.plugins.module_utils._store import file_ops
+from ansible_collections.incomes_register.certificates.plugins.module_utils._store import file_ops, file_reads
 
 REPORT_FILE_MODE = 0o644
 REPORT_DIR_MODE = 0o755
@@ -28,7 +28,7 @@ def _state(path, fmt, content, comparable):
     if os.path.islink(path) or comparable is None:
         # A link is for atomic_write to refuse with its explanation.
         return 'differs'
-    existing = file_ops.read_file(path)
+    existing = file_reads.read_file(path)
     if existing is None or comparable(fmt, existing.decode('utf-8', 'replace')) != comparable(fmt, content):
         return 'differs'
     if stat.S_IMODE(os.stat(path).st_mode) != REPORT_FILE_MODE:

@@ -10,7 +10,7 @@ import os
 import stat
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import certificates as certs
-from ansible_collections.incomes_register.certificates.plugins.module_utils._store import file_ops
+from ansible_collections.incomes_register.certificates.plugins.module_utils._store import file_ops, file_reads
 from ansible_collections.incomes_register.certificates.plugins.module_utils._install import install_layouts
 from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import keys
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
@@ -35,7 +35,7 @@ class PlannedFile(object):
 
 
 def _read_required(path, what):
-    data = file_ops.read_file(path)
+    data = file_reads.read_file(path)
     if data is None:
         raise CertificateServiceError('The %s %s does not exist' % (what, path))
     return data
@@ -73,7 +73,7 @@ def plan(params, cert, key, chain):
         _refuse_unless_regular(entry)
     _refuse_same_files(params, planned)
     for entry in planned:
-        entry.before = file_ops.read_regular_file(entry.path)
+        entry.before = file_reads.read_regular_file(entry.path)
         entry.content_differs = not layout.matches(entry.before, entry.data, cert, key, chain, params)
     return planned
 

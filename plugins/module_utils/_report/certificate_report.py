@@ -7,7 +7,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import certificates as certs
-from ansible_collections.incomes_register.certificates.plugins.module_utils._store import file_ops
+from ansible_collections.incomes_register.certificates.plugins.module_utils._store import file_reads
 from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import keys
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import CertificateServiceError
 
@@ -30,7 +30,7 @@ def _describe(params, now):
     path = params['path']
     result = dict(path=path, exists=False, readable=False, error=None)
     try:
-        data = file_ops.read_file(path)
+        data = file_reads.read_file(path)
     except (IOError, OSError) as error:
         result.update(exists=True, error='Cannot read %s: %s' % (path, error.strerror))
         return result
@@ -46,7 +46,7 @@ def _describe(params, now):
     key = None
     if params.get('private_key_path'):
         try:
-            key_data = file_ops.read_file(params['private_key_path'])
+            key_data = file_reads.read_file(params['private_key_path'])
             if key_data is None:
                 result['error'] = 'No private key at %s' % params['private_key_path']
             else:
@@ -65,7 +65,7 @@ def _describe(params, now):
 
 
 def _chains(cert, bundle_path, now):
-    bundle = file_ops.read_file(bundle_path)
+    bundle = file_reads.read_file(bundle_path)
     if bundle is None:
         return False
     try:

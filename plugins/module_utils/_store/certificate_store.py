@@ -24,7 +24,7 @@ import os
 import time
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import certificates as certs
-from ansible_collections.incomes_register.certificates.plugins.module_utils._store import file_ops
+from ansible_collections.incomes_register.certificates.plugins.module_utils._store import file_ops, file_reads
 from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import keys
 from ansible_collections.incomes_register.certificates.plugins.module_utils._store.pending_request import (
     PREPARED, RETRIEVED, PendingRequest)
@@ -106,7 +106,7 @@ class CertificateStore(object):
     # Reading what is there.
 
     def certificate(self):
-        data = file_ops.read_file(self.path)
+        data = file_reads.read_file(self.path)
         if data is None:
             return None
         if not data.strip():
@@ -124,7 +124,7 @@ class CertificateStore(object):
         check (keys.load_private_key) runs only for a key that is going to sign.
         """
         path = path or self.key_path
-        data = file_ops.read_regular_file(path)
+        data = file_reads.read_regular_file(path)
         if data is None:
             return None
         file_ops.check_private_file(path, owner=self.owner)

@@ -21,13 +21,11 @@ import stat
 import time
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import LocalFileError
+from ansible_collections.incomes_register.certificates.plugins.module_utils._store.file_reads import (
+    file_error, read_file, symlink_error)
 
 PRIVATE_FILE_MODE = 0o600
 PRIVATE_DIR_MODE = 0o700
-
-
-def _error(action, path, error):
-    return LocalFileError('Could not %s %s: %s' % (action, path, error.strerror or error))
 
 
 def resolve_uid(owner):
@@ -62,14 +60,9 @@ def parse_mode(value):
         raise LocalFileError('mode must be an octal number such as 0644, not %r' % (value,)) from None
 
 
-def _symlink_error(path):
-    return LocalFileError('%s is a symbolic link; refusing to follow it for a certificate, key or state '
-                          'file. Replace it with a regular file or point the task at the real path.' % path)
-
-
 def refuse_symlink(path):
     if os.path.islink(path):
-        raise _symlink_error(path)
+        raise symlink_error(path)
 
 
 def fsync_directory(directory):
@@ -103,7 +96,7 @@ def atomic_write(path, data, mode, owner=None, group=None):
     except FileNotFoundError:
         existing = None
     except OSError as error:
-        raise _error('inspect', path, error) from None
+        raise file_error('inspect', path, error) from None
     if existing is not None:
         uid = existing.st_uid if uid is None else uid
         gid = existing.st_gid if gid is None else gid
@@ -130,7 +123,7 @@ def atomic_write(path, data, mode, owner=None, group=None):
         temp_path = None
         fsync_directory(directory)
     except OSError as error:
-        raise _error('write', path, error) from None
+        raise file_error('write', path, error) from None
     finally:
         if fd is not None:
             os.close(fd)
@@ -176,7 +169,7 @@ def remove_stale_temp_files(path):
     except (FileNotFoundError, NotADirectoryError):
         return []
     except OSError as error:
-        raise _error('list', directory, error) from None
+        raise file_error('list', directory, error) from None
     removed = []
     for name in names:
         match = temp_name.match(name)
@@ -191,46 +184,8 @@ def remove_stale_temp_files(path):
         except FileNotFoundError:
             continue
         except OSError as error:
-            raise _error('remove the stale temporary file', candidate, error) from None
+            raise file_error('remove the stale temporary file', candidate, error) from None
     return removed
-
-
-def read_file(path):
-    """The bytes of path, or None when it does not exist."""
-    try:
-        with open(path, 'rb') as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return None
-    except OSError as error:
-        raise _error('read', path, error) from None
-
-
-def read_regular_file(path):
-    """The bytes of path, or None when it does not exist; LocalFileError when it is a symbolic link or not a
-    regular file. For paths someone else may control: unlike read_file it never reads through a link
-    (not even one planted after a check) and never blocks on a FIFO."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, 'O_CLOEXEC', 0))
-    except FileNotFoundError:
-        return None
-    except OSError as error:
-        if error.errno == errno.ELOOP:
-            raise _symlink_error(path) from None
-        raise _error('read', path, error) from None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise LocalFileError('%s is not a regular file' % path)
-        chunks = []
-        while True:
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                return b''.join(chunks)
-            chunks.append(chunk)
-    except OSError as error:
-        raise _error('read', path, error) from None
-    finally:
-        os.close(fd)
 
 
 def ensure_directory(path, mode=PRIVATE_DIR_MODE, owner=None, group=None, parent_mode=None):
@@ -261,13 +216,13 @@ def ensure_directory(path, mode=PRIVATE_DIR_MODE, owner=None, group=None, parent
                 raise LocalFileError('%s appeared meanwhile and is not a plain directory' % directory) from None
             continue
         except OSError as error:
-            raise _error('create directory', directory, error) from None
+            raise file_error('create directory', directory, error) from None
         try:
             os.chmod(directory, wanted)
             if uid is not None or gid is not None:
                 os.chown(directory, -1 if uid is None else uid, -1 if gid is None else gid)
         except OSError as error:
-            raise _error('set mode or owner of', directory, error) from None
+            raise file_error('set mode or owner of', directory, error) from None
     return bool(missing)
 
 
@@ -279,7 +234,7 @@ def check_private_file(path, owner=None):
     except FileNotFoundError:
         raise LocalFileError('%s does not exist' % path) from None
     except OSError as error:
-        raise _error('inspect', path, error) from None
+        raise file_error('inspect', path, error) from None
     if stat.S_ISLNK(info.st_mode):
         raise LocalFileError('%s is a symbolic link; key and state files must be regular files' % path)
     if not stat.S_ISREG(info.st_mode):
@@ -306,7 +261,7 @@ def file_digest(path):
     except FileNotFoundError:
         return None
     except OSError as error:
-        raise _error('read', path, error) from None
+        raise file_error('read', path, error) from None
     return digest.hexdigest()
 
 
@@ -320,7 +275,7 @@ def backup_file(path):
     except FileNotFoundError:
         return None
     except OSError as error:
-        raise _error('inspect', path, error) from None
+        raise file_error('inspect', path, error) from None
     data = read_file(path)
     if data is None:
         return None
@@ -329,7 +284,7 @@ def backup_file(path):
     try:
         os.utime(backup, ns=(info.st_atime_ns, info.st_mtime_ns))
     except OSError as error:
-        raise _error('set times on', backup, error) from None
+        raise file_error('set times on', backup, error) from None
     return backup
 
 
@@ -353,7 +308,7 @@ class HostLock:
         except OSError as error:
             if error.errno == errno.ELOOP:
                 raise LocalFileError('The lock file %s is a symbolic link; refusing to use it' % self.path) from None
-            raise _error('open the lock file', self.path, error) from None
+            raise file_error('open the lock file', self.path, error) from None
         deadline = time.monotonic() + self.timeout
         while True:
             try:
@@ -362,7 +317,7 @@ class HostLock:
             except OSError as error:
                 if error.errno not in (errno.EAGAIN, errno.EACCES):
                     os.close(fd)
-                    raise _error('lock', self.path, error) from None
+                    raise file_error('lock', self.path, error) from None
             if time.monotonic() >= deadline:
                 os.close(fd)
                 raise LocalFileError('Another run is in progress for this certificate: the lock %s is still held '

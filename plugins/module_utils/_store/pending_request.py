@@ -25,7 +25,8 @@ from urllib.parse import urlsplit
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import LocalFileError, StateError
 from ansible_collections.incomes_register.certificates.plugins.module_utils._store.file_ops import (
-    PRIVATE_FILE_MODE, atomic_write, check_private_file, read_regular_file, fsync_directory)
+    PRIVATE_FILE_MODE, atomic_write, check_private_file, fsync_directory)
+from ansible_collections.incomes_register.certificates.plugins.module_utils._store.file_reads import read_regular_file
 
 STATE_VERSION = 1
 OPERATIONS = ('sign', 'renew')

@@ -161,47 +161,14 @@ def test_unknown_owner_is_a_clear_error(tmp_path):
     assert not (tmp_path / 'f').exists()
 
 
-# read_file, file_digest
+# file_digest
 
 
-def test_read_file_and_digest(tmp_path):
+def test_file_digest(tmp_path):
     target = tmp_path / 'f'
-    assert file_ops.read_file(str(target)) is None
     assert file_ops.file_digest(str(target)) is None
     target.write_bytes(b'hello')
-    assert file_ops.read_file(str(target)) == b'hello'
     assert file_ops.file_digest(str(target)) == hashlib.sha256(b'hello').hexdigest()
-
-
-def test_read_file_on_a_directory_is_a_local_file_error(tmp_path):
-    with pytest.raises(LocalFileError, match='Could not read'):
-        file_ops.read_file(str(tmp_path))
-
-
-def test_read_regular_file_reads_files_and_missing_is_none(tmp_path):
-    target = tmp_path / 'f'
-    assert file_ops.read_regular_file(str(target)) is None
-    target.write_bytes(b'hello')
-    assert file_ops.read_regular_file(str(target)) == b'hello'
-
-
-def test_read_regular_file_does_not_read_through_a_link(tmp_path):
-    (tmp_path / 'key.pem').write_bytes(b'secret')
-    (tmp_path / 'link').symlink_to(tmp_path / 'key.pem')
-    with pytest.raises(LocalFileError, match='is a symbolic link'):
-        file_ops.read_regular_file(str(tmp_path / 'link'))
-    (tmp_path / 'dangling').symlink_to(tmp_path / 'nothing')
-    with pytest.raises(LocalFileError, match='is a symbolic link'):
-        file_ops.read_regular_file(str(tmp_path / 'dangling'))
-
-
-def test_read_regular_file_refuses_a_fifo_without_blocking_and_a_directory(tmp_path):
-    fifo = tmp_path / 'fifo'
-    os.mkfifo(str(fifo))
-    with pytest.raises(LocalFileError, match='fifo is not a regular file'):
-        file_ops.read_regular_file(str(fifo))
-    with pytest.raises(LocalFileError, match='not a regular file'):
-        file_ops.read_regular_file(str(tmp_path))
 
 
 # ensure_directory

@@ -1,0 +1,65 @@
+# -*- coding: utf-8 -*-
+# Copyright: Incomes Register certificates collection contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Reading files on the managed host, and the errors file handling raises.
+
+Apart from file_ops (writes, locks, backups) because certificate_info only reads: Ansible ships every
+module_utils file a module imports and Python compiles it from source on each module run (twice, from the
+payload's zip), which the audit pays on every host (docs/benchmarks.md).
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import errno
+import os
+import stat
+
+from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import LocalFileError
+
+
+def file_error(action, path, error):
+    return LocalFileError('Could not %s %s: %s' % (action, path, error.strerror or error))
+
+
+def symlink_error(path):
+    return LocalFileError('%s is a symbolic link; refusing to follow it for a certificate, key or state '
+                          'file. Replace it with a regular file or point the task at the real path.' % path)
+
+
+def read_file(path):
+    """The bytes of path, or None when it does not exist."""
+    try:
+        with open(path, 'rb') as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise file_error('read', path, error) from None
+
+
+def read_regular_file(path):
+    """The bytes of path, or None when it does not exist; LocalFileError when it is a symbolic link or not a
+    regular file. For paths someone else may control: unlike read_file it never reads through a link
+    (not even one planted after a check) and never blocks on a FIFO."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, 'O_CLOEXEC', 0))
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise symlink_error(path) from None
+        raise file_error('read', path, error) from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise LocalFileError('%s is not a regular file' % path)
+        chunks = []
+        while True:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return b''.join(chunks)
+            chunks.append(chunk)
+    except OSError as error:
+        raise file_error('read', path, error) from None
+    finally:
+        os.close(fd)
