@@ -50,9 +50,13 @@ options:
     elements: dict
     suboptions:
       path:
-        description: Path of the certificate (PEM or DER).
+        description:
+          - Path of the certificate (PEM or DER).
+          - The alias O(certificates[].certificate_path) is the name an entry of the renewal role's
+            C(renewal_certificates) gives it.
         type: path
         required: true
+        aliases: [certificate_path]
       private_key_path:
         description: Path of its private key.
         type: path
@@ -214,7 +218,7 @@ def main():
             private_key_path=dict(type='path'),
             private_key_passphrase=dict(type='str', no_log=True),
             certificates=dict(type='list', elements='dict', options=dict(
-                path=dict(type='path', required=True),
+                path=dict(type='path', required=True, aliases=['certificate_path']),
                 private_key_path=dict(type='path'),
                 private_key_passphrase=dict(type='str', no_log=True),
                 customer_id=dict(type='str'),
