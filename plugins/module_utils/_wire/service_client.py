@@ -140,6 +140,22 @@ def _reason(error):
     return str(getattr(reason, 'reason', reason))
 
 
+# OpenSSL's verify errors for a chain that only the strict X.509 profile refuses (x509_txt.c), which
+# Python 3.13 and later turn on by default (ssl.VERIFY_X509_STRICT). Seen with a CA made without key
+# identifiers (this project's test PKI, before it set them); what an intercepting proxy's CA may lack.
+_STRICT_PROFILE_ERRORS = ('key identifier', 'key usage extension', 'not marked critical')
+
+
+def _tls_advice(reason):
+    """What to do about a failed TLS handshake, from OpenSSL's reason."""
+    if any(marker in reason.lower() for marker in _STRICT_PROFILE_ERRORS):
+        return ('The chain was refused by the strict X.509 checks that Python 3.13 and later make by default: '
+                'a certificate of the chain (typically a private or an intercepting proxy\'s CA) lacks what the '
+                'reason names. Another tls_ca_path does not lift that; the CA certificate must be made with it.')
+    return ('If the server certificate could not be verified, give the PEM bundle of the CA that issued it in the '
+            'tls_ca_path option (client argument tls_ca_bundle).')
+
+
 def _never_connected(error):
     reason = error.args[0] if error.args else None
     if isinstance(reason, urllib3.exceptions.MaxRetryError):
@@ -308,10 +324,9 @@ class CertificateServiceClient(object):
                                           verify=self._verify, proxies=self._proxies, allow_redirects=False,
                                           stream=True)
         except requests.exceptions.SSLError as error:
-            raise _transport_error(
-                'The TLS connection to %s failed, so nothing was sent: %s. If the server certificate could not be '
-                'verified, give the PEM bundle of the CA that issued it in the tls_ca_path option (client argument '
-                'tls_ca_bundle).' % (where, _reason(error)), processed=False) from None
+            reason = _reason(error)
+            raise _transport_error('The TLS connection to %s failed, so nothing was sent: %s. %s'
+                                   % (where, reason, _tls_advice(reason)), processed=False) from None
         except requests.exceptions.ProxyError as error:
             raise _transport_error('Could not connect through the proxy to %s, so nothing was sent: %s'
                                    % (where, _reason(error)), processed=False, retryable=True) from None

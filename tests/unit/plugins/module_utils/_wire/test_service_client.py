@@ -317,3 +317,21 @@ def test_a_deadline_that_expires_before_the_request_goes_out_says_nothing_was_se
     assert caught.value.request_may_have_been_processed is False
     assert time.monotonic() - started < 4
     assert not service.received
+
+
+@pytest.mark.parametrize('reason', [
+    '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: Missing Authority Key Identifier (_ssl.c:1028)',
+    '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: Missing Subject Key Identifier (_ssl.c:1028)',
+    '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: CA cert does not include key usage extension',
+    '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: Basic Constraints of CA cert not marked critical',
+])
+def test_a_chain_only_the_strict_profile_refuses_is_not_told_to_change_tls_ca_path(reason):
+    advice = sc._tls_advice(reason)
+    assert 'strict X.509 checks' in advice and 'Another tls_ca_path does not lift that' in advice
+
+
+def test_an_unknown_issuer_is_told_to_give_tls_ca_path():
+    advice = sc._tls_advice('[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer '
+                            'certificate (_ssl.c:1006)')
+    assert 'give the PEM bundle of the CA that issued it in the tls_ca_path option' in advice
+    assert 'strict' not in advice
