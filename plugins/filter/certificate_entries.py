@@ -15,7 +15,7 @@ name: certificate_entries
 short_description: A host's certificates, each entry completed from the single-certificate defaults
 version_added: 0.1.0
 description:
-  - Each entry of the input over O(defaults): what an entry gives wins, what it leaves out is the default's.
+  - Each entry of the input over O(defaults); what an entry gives wins, what it leaves out is the default's.
   - An empty or missing input means one certificate, O(defaults) itself (the single-certificate shorthand).
   - Used by the renewal role (C(renewal_all_certificates)) and the audit and enroll playbooks; documented
     because it is part of the collection.

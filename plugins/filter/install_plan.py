@@ -14,8 +14,8 @@ name: install_plan
 short_description: The renewal role's deployments of the certificates that ended well
 version_added: 0.1.0
 description:
-  - The targets C(certificate_install) takes for one host: every install target of every certificate that
-    ended well (valid, renewed, or retrieved in the wave), each over its certificate's files, chain and
+  - The targets C(certificate_install) takes for one host, that is every install target of every certificate
+    that ended well (valid, renewed, or retrieved in the wave), each over its certificate's files, chain and
     ownership, which the target may override.
   - A certificate whose renewal failed, or that the wave did not retrieve, is not deployed.
   - Used by the renewal role; documented because it is part of the collection.
