@@ -52,8 +52,7 @@ options:
       path:
         description:
           - Path of the certificate (PEM or DER).
-          - The alias O(certificates[].certificate_path) is the name an entry of the renewal role's
-            C(renewal_certificates) gives it.
+          - Also named C(certificate_path), as in an entry of the renewal role's C(renewal_certificates).
         type: path
         required: true
         aliases: [certificate_path]
