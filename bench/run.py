@@ -50,10 +50,12 @@ BEGIN, END = '<!-- bench:begin -->', '<!-- bench:end -->'
 WAVE_BEGIN, WAVE_END = '<!-- wave:begin -->', '<!-- wave:end -->'
 MULTI_BEGIN, MULTI_END = '<!-- multi:begin -->', '<!-- multi:end -->'
 
-sys.path[:0] = [BENCH, COLLECTIONS]
+# tests/integration for process_kill: the tests' walk of a run's process tree, which the Pss sampling reuses.
+sys.path[:0] = [BENCH, COLLECTIONS, os.path.join(ROOT, 'tests', 'integration')]
 
 import fleet  # noqa: E402  (needs the path above)
 import multi  # noqa: E402
+import process_kill  # noqa: E402
 import throughput  # noqa: E402
 import wave  # noqa: E402
 from irsandbox.testing import RunningSandbox  # noqa: E402
@@ -102,21 +104,6 @@ def community_crypto():
 
 # -- measuring one run -----------------------------------------------------------------------
 
-def _children_map():
-    children = {}
-    for name in os.listdir('/proc'):
-        if not name.isdigit():
-            continue
-        try:
-            with open('/proc/%s/stat' % name) as handle:
-                # The command name may hold spaces and parentheses: the ppid follows the last ')'.
-                ppid = int(handle.read().rsplit(')', 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(ppid, []).append(int(name))
-    return children
-
-
 def _pss_kib(pid):
     try:
         with open('/proc/%d/smaps_rollup' % pid) as handle:
@@ -138,11 +125,7 @@ class TreePss(threading.Thread):
 
     def run(self):
         while not self._done.wait(self.interval):
-            children, pending, total = _children_map(), [self.pid], 0
-            while pending:
-                pid = pending.pop()
-                total += _pss_kib(pid)
-                pending.extend(children.get(pid, ()))
+            total = sum(_pss_kib(pid) for pid in [self.pid] + process_kill.descendants(self.pid))
             self.peak_kib = max(self.peak_kib, total)
 
     def stop(self):
