@@ -6,23 +6,17 @@ from ansible_collections.incomes_register.certificates.plugins.module_utils._sto
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import LocalFileError
 
 
-def test_read_file_reads_and_missing_is_none(tmp_path):
+@pytest.mark.parametrize('read', [file_reads.read_file, file_reads.read_regular_file])
+def test_a_reader_reads_a_file_and_a_missing_one_is_none(tmp_path, read):
     target = tmp_path / 'f'
-    assert file_reads.read_file(str(target)) is None
+    assert read(str(target)) is None
     target.write_bytes(b'hello')
-    assert file_reads.read_file(str(target)) == b'hello'
+    assert read(str(target)) == b'hello'
 
 
 def test_read_file_on_a_directory_is_a_local_file_error(tmp_path):
     with pytest.raises(LocalFileError, match='Could not read'):
         file_reads.read_file(str(tmp_path))
-
-
-def test_read_regular_file_reads_files_and_missing_is_none(tmp_path):
-    target = tmp_path / 'f'
-    assert file_reads.read_regular_file(str(target)) is None
-    target.write_bytes(b'hello')
-    assert file_reads.read_regular_file(str(target)) == b'hello'
 
 
 def test_read_regular_file_does_not_read_through_a_link(tmp_path):
