@@ -54,7 +54,9 @@ EXAMPLES = r'''
 
 RETURN = r'''
 _value:
-  description: The host's summary; C(certificates) holds one row per certificate.
+  description:
+    - The host's summary; C(certificates) holds one row per certificate.
+    - C(changed) is true when any certificate was renewed or any of its deployments changed.
   type: dict
 '''
 
@@ -120,6 +122,8 @@ def renewal_outcome(certificates, renew_result, wave_outcomes=None, install_resu
             'message': '%d certificates: %d renewed, %d ok, %d need attention%s' % (
                 len(statuses), statuses.count('renewed'), statuses.count('ok'), len(attention),
                 (' (%s).' % ', '.join(attention)) if attention else '.')}
+    # Also with several certificates, so that the role's changed_when reads one key instead of a pipeline.
+    summary['changed'] = any(row['changed'] for row in rows)
     summary['certificates'] = rows
     return summary
 

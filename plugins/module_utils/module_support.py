@@ -193,7 +193,9 @@ def run_lifecycle_many(module, flow, required):
     for result in results:
         for operation, count in result.get('service_calls', {}).items():
             calls[operation] = calls.get(operation, 0) + count
-    summary = dict(changed=any(r['changed'] for r in results), results=results, service_calls=calls)
+    # The renewal role's wave waits for exactly these; naming them here spares every host a Jinja pipeline.
+    pending = [r['index'] for r in results if r.get('action') == 'pending' or r.get('error_type') == 'RetrievalPending']
+    summary = dict(changed=any(r['changed'] for r in results), results=results, service_calls=calls, pending=pending)
     if module._diff:
         summary['diff'] = diffs
     if failed:

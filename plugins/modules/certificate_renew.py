@@ -224,6 +224,16 @@ results:
   returned: when O(certificates) is given
   type: list
   elements: dict
+pending:
+  description:
+    - With O(certificates), the positions (C(index)) in RV(results) of the certificates that were submitted and
+      are not yet retrieved, in order - submitted by this run with O(wait=false), or submitted earlier and still
+      not ready (C(error_type) C(RetrievalPending)). Retrieve them with
+      M(incomes_register.certificates.certificate_retrieve), as the renewal role's wave does.
+  returned: when O(certificates) is given
+  type: list
+  elements: int
+  sample: [0, 2]
 action:
   description: What the run did.
   returned: when O(certificates) is not given

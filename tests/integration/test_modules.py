@@ -118,6 +118,25 @@ def test_renew_inside_window_then_rerun(sandbox, run_module, tmp_path):
         'signNewCertificate': 0, 'getCertificate': 0, 'renewCertificate': 0}
 
 
+def test_renew_of_several_names_the_submitted_ones_in_pending(sandbox, run_module, tmp_path):
+    """The renewal role waits for exactly the certificates the module names in `pending`."""
+    for name in ('due', 'valid'):
+        (tmp_path / name).mkdir()
+    issued_pair(sandbox, tmp_path / 'due', expires_in_days=30)
+    issued_pair(sandbox, tmp_path / 'valid', expires_in_days=400)
+    entries = [dict(path=str(tmp_path / name / 'certs' / 'cert.pem'),
+                    private_key_path=str(tmp_path / name / 'private' / 'key.pem')) for name in ('valid', 'due')]
+    args = service_args(sandbox, tmp_path, wait=False, certificates=entries)
+    del args['path'], args['private_key_path']
+    before = operation_counts(sandbox)
+    run, result = run_module('certificate_renew', args)
+    assert run.returncode == 0, run
+    assert [r['action'] for r in result['results']] == ['none', 'pending']
+    assert result['pending'] == [1]
+    assert calls_delta(before, operation_counts(sandbox)) == {
+        'signNewCertificate': 0, 'getCertificate': 0, 'renewCertificate': 1}
+
+
 def test_renew_outside_window_makes_no_call(sandbox, run_module, tmp_path):
     issued_pair(sandbox, tmp_path, expires_in_days=400)
     before = operation_counts(sandbox)

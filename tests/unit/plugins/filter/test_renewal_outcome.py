@@ -58,7 +58,7 @@ def test_a_failed_deployment_fails_its_certificate_only_and_counts_changed_targe
     assert first['status'] == 'ok' and first['installed_changed'] == 1 and first['changed'] is True
     assert second['status'] == 'failed'
     assert second['message'] == 'The certificate is valid. Deploying it failed: Cannot write /srv/b.p12'
-    assert summary['status'] == 'failed' and summary['installed_changed'] == 1
+    assert summary['status'] == 'failed' and summary['installed_changed'] == 1 and summary['changed'] is True
     assert summary['message'] == '2 certificates: 0 renewed, 1 ok, 1 need attention (/b.pem).'
     assert summary['customer_id'] == '' and summary['path'] == '' and summary['days_remaining'] is None
 
@@ -69,6 +69,12 @@ def test_several_certificates_take_the_worst_status():
     assert summary['status'] == 'renewed'
     assert summary['message'] == '2 certificates: 1 renewed, 1 ok, 0 need attention.'
     assert [row['changed'] for row in summary['certificates']] == [False, True]
+    assert summary['changed'] is True
+
+
+def test_several_certificates_none_changed_is_not_changed():
+    summary = renewal_outcome([certificate('/a.pem'), certificate('/b.pem')], {'results': [VALID, VALID]}, None, None, 'h1')
+    assert summary['changed'] is False
 
 
 def test_the_filter_is_registered_under_its_name():
