@@ -15,7 +15,10 @@ import re
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import CertificateRejected
 from ansible_collections.incomes_register.certificates.plugins.module_utils import renewal_policy
-from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import chains, keys
+from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import keys
+# _crypto/chains is imported by the functions that check a path, not here: certificate_info describes a
+# certificate without one, and a module run compiles every file it imports from its payload, twice
+# (docs/benchmarks.md).
 
 try:
     from cryptography import x509
@@ -80,6 +83,7 @@ def _first(name, oid):
 
 
 def _check_validity(cert, now, role):
+    from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import chains
     problem = chains.validity_problem(cert, now)
     if problem:
         raise CertificateRejected('The %s %s %s' % (role, chains.describe(cert), problem))
@@ -88,6 +92,7 @@ def _check_validity(cert, now, role):
 def verify_chain(cert, trust_certs, now=None):
     """[cert, issuer, ..., top] built only from trust_certs (the issuing CA bundle); CertificateRejected when
     no acceptable path exists, naming a missing issuer and the option whose file should hold it."""
+    from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import chains
     now = _utc_now(now)
     trust_certs = list(trust_certs)
     try:
@@ -114,6 +119,7 @@ def validate_issued_certificate(cert, expected_public_key, customer_id, issuing_
     Checked in this order: the public key is the one we generated, the subject CN is our customer
     id, it is valid now, it chains to the issuing bundle.
     """
+    from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import chains
     now = _utc_now(now)
     if keys.public_key_fingerprint(cert.public_key()) != keys.public_key_fingerprint(expected_public_key):
         raise CertificateRejected(
@@ -135,7 +141,8 @@ def validate_issued_certificate(cert, expected_public_key, customer_id, issuing_
         raise CertificateRejected('Chain check failed: %s' % error.message) from None
 
 
-_iso = chains.iso
+def _iso(value):
+    return value.astimezone(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
 
 
 def _fingerprint(cert, algorithm):

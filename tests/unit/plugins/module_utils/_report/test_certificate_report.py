@@ -1,5 +1,6 @@
 """certificate_report.report: what certificate_info says about one certificate on disk; it never raises."""
 import os
+import subprocess
 import sys
 
 import pytest
@@ -117,3 +118,25 @@ def test_the_inventorys_labels_name_a_certificate_the_file_cannot(tmp_path):
     unreadable = report(dict(path=str(garbage), customer_id='1234567-8', environment='TEST'))
     assert (unreadable['readable'], unreadable['customer_id'], unreadable['environment']) == (False, '1234567-8', 'TEST')
     assert 'customer_id' not in report(dict(path=str(tmp_path / 'gone.pem')))
+
+
+CHAINS = 'ansible_collections.incomes_register.certificates.plugins.module_utils._crypto.chains'
+IMPORTS_CHAINS = '''
+import sys
+from ansible_collections.incomes_register.certificates.plugins.module_utils._report.certificate_report import report
+result = report(dict(path=sys.argv[1], private_key_path=sys.argv[2]))
+assert result['readable'] and result['key_matches'], result
+print(%r in sys.modules)
+result = report(dict(path=sys.argv[1], issuing_ca_path=sys.argv[3]))
+assert result['chain_valid'] is not None, result
+print(%r in sys.modules)
+''' % (CHAINS, CHAINS)
+
+
+def test_the_path_builder_is_imported_only_to_check_a_chain(files):
+    # A module run compiles every file it imports from its payload (docs/benchmarks.md): the audit, which
+    # checks no chain, must not pay for the path builder. A fresh interpreter, as a module run is.
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(path for path in sys.path if path))
+    out = subprocess.run([sys.executable, '-c', IMPORTS_CHAINS, files['cert'], files['key'], files['chain']],
+                         env=env, check=True, stdout=subprocess.PIPE, universal_newlines=True).stdout
+    assert out.split() == ['False', 'True']
