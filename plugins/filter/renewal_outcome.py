@@ -26,7 +26,9 @@ options:
     elements: dict
     required: true
   renew_result:
-    description: The registered result of C(certificate_renew) (its C(results), one per certificate).
+    description:
+      - The registered result of C(certificate_renew) (its C(results), one per certificate).
+      - A certificate it holds no result for is V(failed), and P(incomes_register.certificates.install_plan#filter) does not deploy it either.
     type: dict
     required: true
   wave_outcomes:
@@ -62,6 +64,7 @@ _value:
 
 _FAILED_STATUS = {'CertificateExpired': 'expired', 'CertificateMissing': 'missing'}
 _WORST_FIRST = ('failed', 'expired', 'missing', 'renewed')
+_NO_RESULT = {'failed': True, 'msg': 'certificate_renew returned no result for this certificate.'}
 
 
 def _results(registered):
@@ -89,7 +92,8 @@ def certificate_rows(certificates, renew_result, wave_outcomes, install_result, 
     installs = _results(install_result)
     rows = []
     for index, certificate in enumerate(certificates):
-        renewed = renewals[index] if index < len(renewals) else {}
+        # As install_plan decides: a certificate certificate_renew said nothing about did not end well.
+        renewed = renewals[index] if index < len(renewals) else _NO_RESULT
         status, message, finished = _status(renewed, (wave_outcomes or {}).get(str(index)))
         mine = [result for result in installs if result.get('certificate_path') == certificate['certificate_path']]
         broken = [result for result in mine if result.get('failed')]

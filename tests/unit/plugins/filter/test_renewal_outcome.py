@@ -1,3 +1,4 @@
+from ansible_collections.incomes_register.certificates.plugins.filter.install_plan import install_plan
 from ansible_collections.incomes_register.certificates.plugins.filter.renewal_outcome import FilterModule, renewal_outcome
 
 
@@ -75,6 +76,16 @@ def test_several_certificates_take_the_worst_status():
 def test_several_certificates_none_changed_is_not_changed():
     summary = renewal_outcome([certificate('/a.pem'), certificate('/b.pem')], {'results': [VALID, VALID]}, None, None, 'h1')
     assert summary['changed'] is False
+
+
+def test_a_certificate_without_a_renewal_result_failed_as_install_plan_decides():
+    certificates = [certificate(path, private_key_path=path + '.key', issuing_ca_path='/ca.pem',
+                                install_targets=[{'dest': '/srv' + path}]) for path in ('/a.pem', '/b.pem')]
+    summary = renewal_outcome(certificates, {'results': [VALID]}, None, None, 'h1')
+    assert [row['status'] for row in summary['certificates']] == ['ok', 'failed']
+    assert summary['certificates'][1]['message'] == 'certificate_renew returned no result for this certificate.'
+    assert summary['status'] == 'failed' and summary['changed'] is False
+    assert [target['dest'] for target in install_plan(certificates, {'results': [VALID]})] == ['/srv/a.pem']
 
 
 def test_the_filter_is_registered_under_its_name():
