@@ -342,7 +342,8 @@ def markdown(data):
         '(Ansible\'s default) and on, '
         'side by side (ratios are to ping with the same setting); %d round(s) per run, interleaved, the best '
         'kept (CPU ×ping by round: each round against the same round\'s ping, in the order they ran, which '
-        'shows how far this machine\'s speed moved during the run). Load average %s at the start, %s at the end (the machine is shared); Load is the 1-minute '
+        'shows how far this machine\'s speed moved during the run). Load average %s at the start, %s at the end '
+        '(the machine is shared); Load is the 1-minute '
         'load average before / after each run (the worst round).' % (
             data['started'], data['minutes'], m['nproc'], m['cpu'], m['memory_gib'], m['kernel'], m['python'],
             m['ansible-core'], m['cryptography'], m['community.crypto'], m['ansible (for community.crypto)'],
@@ -352,8 +353,9 @@ def markdown(data):
         '| CPU ×c.crypto | Max RSS MB | Peak tree Pss MB | Service calls | Load | OK |',
         '|---|---:|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|---|',
     ]
+    row_format = '| %s | %d | %s | %.1f | %.1f | %.2f | %.2f | %s | %.2f | %.2f | %.0f | %.0f | %d | %s | %s |'
     for row in data['sizes']:
-        lines.append('| %s | %d | %s | %.1f | %.1f | %.2f | %.2f | %s | %.2f | %.2f | %.0f | %.0f | %d | %s | %s |' % (
+        lines.append(row_format % (
             row['run'], row['hosts'], row['setting'], row['wall'], row['cpu'], row['wall_x_ping'], row['cpu_x_ping'],
             _by_round(row), row['wall_x_cc'], row['cpu_x_cc'], row['max_rss_mb'], row['tree_pss_mb'], row['calls'],
             max(row['loads'], key=lambda load: float(load.split('/')[1])),

@@ -28,7 +28,8 @@ options:
   renew_result:
     description:
       - The registered result of C(certificate_renew) (its C(results), one per certificate).
-      - A certificate it holds no result for is V(failed), and P(incomes_register.certificates.install_plan#filter) does not deploy it either.
+      - A certificate it holds no result for is V(failed), and
+        P(incomes_register.certificates.install_plan#filter) does not deploy it either.
     type: dict
     required: true
   wave_outcomes:

@@ -141,7 +141,8 @@ def validate_issued_certificate(cert, expected_public_key, customer_id, issuing_
         raise CertificateRejected('Chain check failed: %s' % error.message) from None
 
 
-def _iso(value):
+def iso(value):
+    """A moment as the modules return it: 2026-01-31T12:00:00Z (UTC)."""
     return value.astimezone(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
 
 
@@ -174,8 +175,8 @@ def describe_certificate(cert, private_key=None, renew_before_days=renewal_polic
         'serial': '%X' % cert.serial_number,
         'fingerprint_sha256': _fingerprint(cert, hashes.SHA256()),
         'fingerprint_sha1': _fingerprint(cert, hashes.SHA1()),
-        'not_before': _iso(cert.not_valid_before_utc),
-        'not_after': _iso(not_after),
+        'not_before': iso(cert.not_valid_before_utc),
+        'not_after': iso(not_after),
         'days_remaining': (not_after - now) // datetime.timedelta(days=1),
         'expired': decision.action == renewal_policy.EXPIRED,
         'in_renewal_window': decision.action == renewal_policy.RENEW,

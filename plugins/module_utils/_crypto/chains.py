@@ -13,7 +13,8 @@ certificates whose profile is not published for the real service, and would refu
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import datetime
+# certificates imports this module only inside the functions that check a path, so no import cycle.
+from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto.certificates import iso
 
 try:
     from cryptography import x509
@@ -50,10 +51,6 @@ def describe(cert):
 def holdings(bundle):
     """What a bundle holds, for a message that says where a missing CA belongs."""
     return '; '.join(describe(cert) for cert in bundle) or 'no certificate'
-
-
-def iso(value):
-    return value.astimezone(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
 
 
 def validity_problem(cert, now):
