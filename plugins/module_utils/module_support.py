@@ -32,7 +32,9 @@ def issuing_bundle(params):
     return load_trust(params['issuing_ca_path'], 'issuing_ca_path')
 
 
-def build_client(params):
+def build_client(params, service_trust_anchors=None):
+    """The service client. service_trust_anchors: the certificates of service_ca_path when the caller has already
+    read and checked them (preflight), so that the client trusts exactly what was reported on."""
     # Imported here so that modules which never reach the service (info, install) never load lxml
     # or signxml.
     from ansible_collections.incomes_register.certificates.plugins.module_utils._wire.service_client import (
@@ -40,7 +42,7 @@ def build_client(params):
     return CertificateServiceClient(
         endpoint=resolve_endpoint(params['environment'], params.get('endpoint')),
         environment=params['environment'],
-        service_trust_anchors=load_trust(params['service_ca_path'], 'service_ca_path'),
+        service_trust_anchors=service_trust_anchors or load_trust(params['service_ca_path'], 'service_ca_path'),
         tls_verify=params['validate_certs'],
         tls_ca_bundle=params.get('tls_ca_path'),
         proxy=params.get('proxy'),

@@ -285,7 +285,7 @@ def check_service(params, service_certs, issuing_certs, client_factory):
     looks at Result, so a ServiceFault (any FAIL) means the signed answer verified against service_ca_path.
     """
     try:
-        client = client_factory(params)
+        client = client_factory(params, service_certs)
     except CertificateServiceError as error:
         message = 'Not checked: the client cannot be set up: %s.' % error.message.rstrip('.')
         return [check(name, SKIPPED, message) for name in SERVICE_CHECKS]
@@ -336,7 +336,8 @@ def _service_skip_reason(missing, trust_checks):
 
 
 def run(params, client_factory=None, now=None):
-    """Every check, in report order. client_factory(params) builds the service client (module_support.build_client)."""
+    """Every check, in report order. client_factory(params, service_certs) builds the service client
+    (module_support.build_client) on the service_ca_path certificates this run read and checked."""
     checks, missing = check_libraries()
     names = ['service_ca_path', 'issuing_ca_path', 'tls_ca_path', 'certificate', 'certificate_chain']
     crypto_missing = _needs(missing, 'cryptography')

@@ -50,6 +50,20 @@ def test_a_verified_fail_answer_passes_and_the_only_request_is_a_get_with_a_rand
     assert preflight.summary(checks) == (True, 'Preflight passed: 12 checks, 10 ok, 0 warnings, 2 skipped')
 
 
+def test_the_client_trusts_the_service_ca_file_as_it_was_checked(params, service, responses, pki, tmp_path):
+    # The file is replaced between the trust check and the service call: the answer is verified with the
+    # certificates the report names, not with whatever the file holds by then.
+    service.respond(responses.fail('GetCertificateResponse', ('PKI009', 'Unknown RetrievalId')))
+
+    def factory(checked_params, service_certs):
+        write(tmp_path / 'service.pem', pki.issuing_ca)
+        return module_support.build_client(checked_params, service_certs)
+
+    named = dict((item['name'], item) for item in preflight.run(params, client_factory=factory))
+    assert 'Test Service Signing CA' in named['service_ca_path']['message']
+    assert named['signed_answer']['status'] == 'ok', named['signed_answer']['message']
+
+
 def test_a_service_trust_file_without_the_signers_intermediate_names_it(params, service, responses, pki, tmp_path):
     service.respond(responses.fail('GetCertificateResponse', ('PKI009', 'Unknown RetrievalId')))
     params['service_ca_path'] = write(tmp_path / 'root-only.pem', pki.service_root)
@@ -101,10 +115,13 @@ def test_a_ca_expiring_soon_warns_and_an_expired_one_fails(proto, tmp_path):
     key = proto.rsa_key('service-root')
     soon = proto.cert('Soon Root', key, ca=True, key_usage='ca', days=(-300, 20))
     gone = proto.cert('Gone Root', key, ca=True, key_usage='ca', days=(-300, -2))
-    item, certs = preflight.check_trust_file('service_ca_path', write(tmp_path / 'soon.pem', soon), NOW)
+    # X.509 times have no fraction of a second: compared with NOW itself, a certificate made in NOW's second
+    # would have 19 days and 23:59:59.x left.
+    now = NOW.replace(microsecond=0)
+    item, certs = preflight.check_trust_file('service_ca_path', write(tmp_path / 'soon.pem', soon), now)
     assert item['status'] == 'warn' and certs == [soon]
     assert 'CN=Soon Root,C=FI expires on ' in item['message'] and 'in 20 days' in item['message']
-    item, certs = preflight.check_trust_file('issuing_ca_path', write(tmp_path / 'gone.pem', soon, gone), NOW)
+    item, certs = preflight.check_trust_file('issuing_ca_path', write(tmp_path / 'gone.pem', soon, gone), now)
     assert item['status'] == 'fail' and certs is None
     assert 'CN=Gone Root,C=FI expired on ' in item['message']
     assert item['message'].endswith('Replace it with the current CA certificates.')
