@@ -144,7 +144,7 @@ def _entry_params(params, entry):
     return merged
 
 
-def _one_entry(module, flow, params, required, seen):
+def _one_entry(module, flow, params, required, seen, index):
     from ansible_collections.incomes_register.certificates.plugins.module_utils.argspec import check_numbers
     from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import RequestValidationError
     missing = [name for name in required if params.get(name) in (None, '')]
@@ -153,10 +153,17 @@ def _one_entry(module, flow, params, required, seen):
                                      "task's option (the renewal role: renewal_%s or the entry's). Nothing was sent."
                                      % (', '.join(missing), missing[0]))
     check_numbers(params)
-    key = os.path.abspath(params['path'])
-    if key in seen:
-        raise RequestValidationError('The certificate path %s is also that of certificate %d of this task: one path '
-                                     'holds one certificate. Nothing was sent.' % (params['path'], seen[key] + 1))
+    # A renewal replaces the key and a request writes <key>.new, so no two certificates may share a file
+    # (an entry without private_key_path inherits the task's); refused before either is sent.
+    files = [(os.path.realpath(path), what) for what, path in build_store(params).files()]
+    for real, what in files:
+        if real in seen:
+            index, other = seen[real]
+            raise RequestValidationError(
+                '%s %s is also %s of certificate %d of this task: each certificate needs files of its own (an entry '
+                "without private_key_path takes the task's). Nothing was sent." % (what, real, other, index + 1))
+    for real, what in files:
+        seen[real] = (index, what)
     return lifecycle_result(module, params, flow)
 
 
@@ -173,7 +180,7 @@ def run_lifecycle_many(module, flow, required):
     for index, entry in enumerate(module.params['certificates']):
         params = _entry_params(module.params, entry)
         try:
-            result = _one_entry(module, flow, params, required, seen)
+            result = _one_entry(module, flow, params, required, seen, index)
             result['failed'] = False
         except CertificateServiceError as error:
             result = dict(error.details(), failed=True, changed=False, msg=error.message)
@@ -181,8 +188,6 @@ def run_lifecycle_many(module, flow, required):
             # Whatever went wrong with one certificate's files stays that certificate's failure.
             result = dict(failed=True, changed=False, error_type=type(error).__name__,
                           msg='Unexpected error with this certificate: %s: %s' % (type(error).__name__, error))
-        if params.get('path'):
-            seen.setdefault(os.path.abspath(params['path']), index)
         for name in ENTRY_FACTS:
             result.setdefault(name, params.get(name))
         result['index'] = index

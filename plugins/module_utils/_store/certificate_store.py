@@ -63,9 +63,43 @@ class CertificateStore(object):
             # One order for every task (one task's certificate may be another's key) and one deadline for both.
             for path in sorted((self.lock_path, self.key_lock_path), key=os.path.realpath):
                 stack.enter_context(file_ops.HostLock(path, timeout=max(0, deadline - time.monotonic())))
+            self._claim_key()
             for path in self._written_paths():
                 file_ops.remove_stale_temp_files(path)
             return stack.pop_all()
+
+    def _claim_key(self):
+        """Record in the key's lock file which certificate the key belongs to; refuse a key another one holds.
+
+        A renewal or enrollment replaces the key at private_key_path with a new one, so two certificates
+        on one key path destroy each other: the second one's request reuses or replaces the first one's
+        pending key, and each swap leaves the other certificate without its key. Found here, under the
+        lock, it costs nothing. A certificate named there whose file is gone no longer needs the key.
+        """
+        mine = os.path.realpath(self.path)
+        try:
+            with open(self.key_lock_path, 'r+', encoding='utf-8', errors='replace') as handle:
+                holder = handle.read().strip()
+                if holder == mine:
+                    return
+                if holder and os.path.lexists(holder):
+                    raise LocalFileError(
+                        'The key %s belongs to the certificate %s (recorded in %s), and a request for %s would replace '
+                        'it. Give each certificate its own private_key_path. If %s no longer uses this key, delete %s.'
+                        % (self.key_path, holder, self.key_lock_path, self.path, holder, self.key_lock_path))
+                handle.seek(0)
+                handle.truncate()
+                handle.write(mine + '\n')
+        except OSError as error:
+            raise file_ops.file_error('record the certificate of the key in', self.key_lock_path, error) from None
+
+    def files(self):
+        """(what, path) of every file this certificate writes or locks, in the words an error names them."""
+        return (('path', self.path), ('private_key_path', self.key_path), ('state_path', self.state_path),
+                ('the new key (private_key_path + .new)', self.new_key_path),
+                ('the new certificate (path + .new)', self.new_cert_path),
+                ('the lock file (path + .lock)', self.lock_path),
+                ('the key lock file (private_key_path + .lock)', self.key_lock_path))
 
     def _ensure_directories(self):
         # Only the directory that holds the key is private; parents created on the way, and a directory
@@ -91,11 +125,7 @@ class CertificateStore(object):
         for path in self._written_paths():
             file_ops.refuse_symlink(path)
         seen = {}
-        for role, path in (('path', self.path), ('private_key_path', self.key_path),
-                           ('state_path', self.state_path), ('the new key (private_key_path + .new)', self.new_key_path),
-                           ('the new certificate (path + .new)', self.new_cert_path),
-                           ('the lock file (path + .lock)', self.lock_path),
-                           ('the key lock file (private_key_path + .lock)', self.key_lock_path)):
+        for role, path in self.files():
             real = os.path.realpath(path)
             if real in seen:
                 raise LocalFileError(

@@ -86,6 +86,32 @@ def test_two_certificates_sharing_one_key_are_serialised(tmp_path):
         pass
 
 
+def test_a_key_path_belongs_to_the_certificate_that_used_it_first(tmp_path):
+    # A renewal of either certificate would replace the other one's key: the second one is refused under
+    # the lock, before a request could be made, for as long as the first certificate's file exists.
+    key_path = str(tmp_path / 'private' / 'key.pem')
+    first = certificate_store.CertificateStore(str(tmp_path / 'a' / 'cert.pem'), key_path)
+    second = certificate_store.CertificateStore(str(tmp_path / 'b' / 'cert.pem'), key_path)
+    with first.lock(timeout=5):
+        pass
+    (tmp_path / 'a' / 'cert.pem').write_text('the first certificate')
+    with pytest.raises(LocalFileError) as refused:
+        with second.lock(timeout=5):
+            pass
+    assert refused.value.message == (
+        'The key %s belongs to the certificate %s (recorded in %s.lock), and a request for %s would replace it. '
+        'Give each certificate its own private_key_path. If %s no longer uses this key, delete %s.lock.'
+        % (key_path, tmp_path / 'a' / 'cert.pem', key_path, tmp_path / 'b' / 'cert.pem', tmp_path / 'a' / 'cert.pem',
+           key_path))
+    with first.lock(timeout=5):
+        pass
+    os.remove(str(tmp_path / 'a' / 'cert.pem'))
+    with second.lock(timeout=5):
+        pass
+    with open(key_path + '.lock') as lock_file:
+        assert lock_file.read() == str(tmp_path / 'b' / 'cert.pem') + '\n'
+
+
 @pytest.mark.parametrize('paths, message', [
     (dict(state_path='KEY'), 'private_key_path and state_path are the same file'),
     (dict(path='KEY'), 'path and private_key_path are the same file'),
