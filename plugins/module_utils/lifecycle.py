@@ -248,15 +248,21 @@ def renew(store, client_factory, params, issuing_bundle, wait_options, check_mod
     if request and request.operation != 'renew':
         raise StateError('A first-certificate request for %s is in flight (state file %s). Finish it '
                          'with certificate_request or certificate_retrieve first.' % (store.path, store.state_path))
+    abandoned = None
     if _stale_renewal(store, request, params.get('resubmit_after_hours'), now):
+        if not check_mode and _collect_before_abandoning(store, outcome.connect(client_factory), request, params,
+                                                         issuing_bundle, outcome):
+            outcome.action = 'renewed'
+            outcome.message = 'Completed the renewal started by an earlier run.'
+            return outcome
         outcome.notes.append(
-            'RetrievalId %s, submitted %s, gave no certificate in %d hours (resubmit_after_hours): the renewal is '
-            'requested again with a new key.' % (request.retrieval_id, request.get('submitted_at') or request.get('created'),
-                                                 params['resubmit_after_hours']))
-        if not check_mode:
-            _discard(request.new_key_path)
-            request.clear()
-        request = None
+            'RetrievalId %s, submitted %s, gave no certificate in %d hours (resubmit_after_hours)%s: the renewal is '
+            'requested again with a new key.' % (
+                request.retrieval_id, request.get('submitted_at') or request.get('created'),
+                params['resubmit_after_hours'], '' if check_mode else ' and was still not ready now'))
+        # Given up only once the current pair has been checked and is about to sign the new request: until
+        # then the pending key and RetrievalId are the way back if the current key turns out to be unusable.
+        abandoned, request = request, None
     if request and request.resumable:
         return _resume_pending(store, client_factory, request, params, issuing_bundle, wait_options, check_mode,
                                outcome, 'renewed', 'Completed the renewal started by an earlier run.')
@@ -288,7 +294,10 @@ def renew(store, client_factory, params, issuing_bundle, wait_options, check_mod
         outcome.changed = True
         outcome.message = sentence
         return outcome
-    client = outcome.connect(client_factory)
+    client = outcome.client or outcome.connect(client_factory)
+    if abandoned is not None:
+        _discard(abandoned.new_key_path)
+        abandoned.clear()
     new_key = store.new_private_key(params['key_size'])
     csr = keys.build_csr(new_key, customer_id, _organisation(customer_name))
     # A renewal spends nothing one-time, so a 'prepared' or 'sent' state from a died run is simply
@@ -333,6 +342,25 @@ def _stale_renewal(store, request, hours, now):
         return False
     cert = store.certificate()
     return cert is not None and cert.not_valid_after_utc > now
+
+
+def _collect_before_abandoning(store, client, request, params, issuing_bundle, outcome):
+    """One GetCertificate for a renewal about to be given up; True when its certificate was there and is installed.
+
+    A run every few days would otherwise abandon a certificate that became ready after the last run's wait.
+    Any FAIL answer (not ready, or refused) lets the renewal be asked again; a transport failure fails the run
+    with the request still recorded, since asking again could not be sent either.
+    """
+    request.check_same(customer_id=params['customer_id'], endpoint=client.endpoint)
+    try:
+        cert_der = client.get_certificate(params['customer_id'], params.get('customer_name'), request.retrieval_id)
+    except ServiceFault:
+        return False
+    outcome.retrieval_id = request.retrieval_id
+    done = store.complete(request, cert_der, params['customer_id'], issuing_bundle)
+    outcome.changed = True
+    outcome.backups = done['backups']
+    return True
 
 
 def _parse_time(text):

@@ -155,10 +155,10 @@ options:
   resubmit_after_hours:
     description:
       - A renewal whose RetrievalId has not given a certificate this many hours after it was submitted is
-        abandoned (its new key deleted, its state file removed) and requested again with a new key, while
-        the current certificate is still valid. A renewal spends nothing one-time, so this costs one
-        RenewCertificate; without it, a RetrievalId that never gives a certificate would be polled on every
-        run until the old certificate expired.
+        polled once more and, if still not ready, abandoned (its new key deleted, its state file removed) and
+        requested again with a new key, while the current certificate is still valid. A renewal spends nothing
+        one-time, so this costs one RenewCertificate; without it, a RetrievalId that never gives a certificate
+        would be polled on every run until the old certificate expired.
       - Public clients of the service give up on a RetrievalId after minutes; how long the real service
         may take at worst is not known, so the default leaves a day.
       - A first-certificate request (M(incomes_register.certificates.certificate_request)) is never sent

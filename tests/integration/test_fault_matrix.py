@@ -924,6 +924,64 @@ def test_a_renewal_whose_retrieval_id_never_gives_a_certificate_is_asked_again_a
     assert result.get('failed') is not True, run
     assert result['action'] == 'renewed' and result['changed'] is True
     assert result['msg'].startswith('RetrievalId NEVERISSUED000000000000000000001, submitted ')
-    assert calls.delta()['renewCertificate'] == 1 and calls.delta()['signNewCertificate'] == 0
+    assert 'and was still not ready now: the renewal is requested again' in result['msg']
+    # One last GetCertificate before it is given up, then one RenewCertificate and the new one's retrieval.
+    assert calls.delta() == dict(signNewCertificate=0, renewCertificate=1, getCertificate=2)
     lineage.assert_renewed()
     assert read(lineage.key_path) != stale_key
+
+
+def backdate_submission(lineage, hours):
+    from ansible_collections.incomes_register.certificates.plugins.module_utils._store.pending_request import (
+        PendingRequest)
+    state = lineage.state()
+    state['submitted_at'] = (datetime.datetime.now(datetime.timezone.utc)
+                             - datetime.timedelta(hours=hours)).isoformat()
+    PendingRequest(lineage.state_path, state).save()
+
+
+def test_a_day_old_renewal_whose_certificate_is_ready_is_collected_not_asked_again(sandbox, ansible, tmp_path):
+    """A run that comes more than resubmit_after_hours after the submission polls once more before giving up,
+    and installs the certificate the service has by then instead of asking again."""
+    customer = '5100026-0'
+    lineage = Lineage(tmp_path / 'host').issue(sandbox, customer, expires_in_days=30)
+    run = ansible.run('certificate_renew', {'host': lineage.args(sandbox, customer, wait=False)})
+    assert run.results['host']['action'] == 'pending', run
+    new_key = read(lineage.new_key_path)
+    backdate_submission(lineage, hours=30)
+
+    calls = Calls(sandbox)
+    run = ansible.run('certificate_renew', {'host': lineage.args(sandbox, customer)})
+    result = run.results['host']
+    assert result.get('failed') is not True, run
+    assert (result['action'], result['changed']) == ('renewed', True)
+    assert result['msg'] == 'Completed the renewal started by an earlier run.'
+    assert calls.delta() == dict(signNewCertificate=0, renewCertificate=0, getCertificate=1)
+    lineage.assert_renewed(new_key_pem=new_key)
+
+
+def test_a_day_old_renewal_is_kept_when_the_current_key_cannot_sign_a_new_one(sandbox, ansible, tmp_path):
+    """Giving a renewal up deletes its key; that waits until the current pair has been checked, so a replaced
+    current key leaves the pending request (the way back) in place and sends nothing."""
+    customer = '5100027-9'
+    lineage = Lineage(tmp_path / 'host').issue(sandbox, customer, expires_in_days=30)
+    run = ansible.run('certificate_renew', {'host': lineage.args(sandbox, customer, wait=False)})
+    assert run.results['host']['action'] == 'pending', run
+    state = lineage.state()
+    state['retrieval_id'] = 'NEVERISSUED000000000000000000002'
+    from ansible_collections.incomes_register.certificates.plugins.module_utils._store.pending_request import (
+        PendingRequest)
+    PendingRequest(lineage.state_path, state).save()
+    backdate_submission(lineage, hours=30)
+    new_key = read(lineage.new_key_path)
+    other = Lineage(tmp_path / 'other').issue(sandbox, customer, expires_in_days=30)
+    with open(lineage.key_path, 'wb') as handle:
+        handle.write(read(other.key_path))
+
+    calls = Calls(sandbox)
+    run = ansible.run('certificate_renew', {'host': lineage.args(sandbox, customer)})
+    result = run.results['host']
+    assert result.get('failed') is True and 'does not belong to the certificate' in result['msg'], run
+    assert calls.delta() == dict(signNewCertificate=0, renewCertificate=0, getCertificate=1)
+    assert read(lineage.new_key_path) == new_key
+    assert lineage.state()['retrieval_id'] == 'NEVERISSUED000000000000000000002'
