@@ -165,7 +165,17 @@ def _submit(request, send, outcome):
         # have acted on the request.
         request.advance(SENT)
         raise
-    request.advance(SUBMITTED, retrieval_id=retrieval_id, submitted_at=utcnow().isoformat())
+    try:
+        request.advance(SUBMITTED, retrieval_id=retrieval_id, submitted_at=utcnow().isoformat())
+    except (CertificateServiceError, OSError) as error:
+        # The RetrievalId is the only way to the certificate the service is now issuing (for a first
+        # certificate, the credentials are spent): a full disk must not lose it with the state file.
+        raise StateError(
+            'The service accepted the request and answered RetrievalId %s, but the state file could not record it: '
+            '%s. Keep this RetrievalId: once the file can be written, run '
+            'incomes_register.certificates.certificate_retrieve with retrieval_id: %s to collect the certificate '
+            'for the key %s.' % (retrieval_id, getattr(error, 'message', None) or error, retrieval_id,
+                                 request.new_key_path)) from None
     outcome.changed = True
     outcome.retrieval_id = retrieval_id
     return request

@@ -797,7 +797,7 @@ def test_disk_full_before_the_request_makes_no_call_and_leaves_files_intact(sand
     assert calls.delta()['renewCertificate'] == 0
     lineage.assert_old_pair_intact()
     assert not os.path.exists(lineage.state_path)
-    # The key's lock file is empty and stays by design (docs/guarantees.md); nothing else may be left.
+    # The key's lock file stays by design (it names the certificate the key belongs to); nothing else may be left.
     leftovers = [name for name in os.listdir(str(small_disk / 'host' / 'private'))
                  if name not in ('key.pem', 'key.pem.lock')]
     assert leftovers == []
@@ -826,6 +826,41 @@ def test_disk_full_after_the_request_keeps_old_pair_and_rerun_completes(sandbox,
     assert run.results['host'].get('failed') is not True, run
     assert calls.delta()['renewCertificate'] == 1
     lineage.assert_renewed(new_key_pem=new_key)
+
+
+def test_disk_full_when_the_retrieval_id_arrives_names_it_and_retrieve_collects_the_certificate(
+        sandbox, ansible, small_disk):
+    """The credentials are spent once SignNewCertificate is answered: if the state file cannot take the
+    RetrievalId, the error gives it, and certificate_retrieve collects the certificate with it."""
+    customer = '5100028-9'
+    lineage = Lineage(small_disk / 'host')
+    transfer_id, transfer_password = sandbox.subscribe(customer, 'Example Oy')
+    args = lineage.args(sandbox, customer, transfer_id=transfer_id, transfer_password=transfer_password)
+    sandbox.set_fault('signNewCertificate', 'delay', seconds=3, times=1)
+
+    calls = Calls(sandbox)
+    started = ansible.start('certificate_request', {'host': args})
+    wait_for_phase(lineage, ('prepared',), started)
+    filler = fill(small_disk)
+    run = started.wait()
+    result = run.results['host']
+    assert result['failed'] is True and result['error_type'] == 'StateError', run
+    found = re.search(r'answered RetrievalId (\S+), but the state file could not record it: .*No space left on device',
+                      result['msg'])
+    assert found, result['msg']
+    assert 'run incomes_register.certificates.certificate_retrieve with retrieval_id: %s' % found.group(1) in \
+        result['msg']
+    assert lineage.state()['phase'] == 'prepared'
+    assert transfer_password not in run.output
+
+    os.unlink(filler)
+    run = ansible.run('certificate_retrieve', {'host': dict(
+        lineage.args(sandbox, customer), retrieval_id=found.group(1))})
+    result = run.results['host']
+    assert result.get('failed') is not True, run
+    assert result['certificate']['customer_id'] == customer and result['certificate']['key_matches'] is True
+    assert calls.delta() == dict(signNewCertificate=1, renewCertificate=0, getCertificate=1)
+    assert not os.path.exists(lineage.state_path) and not os.path.exists(lineage.new_key_path)
 
 
 # Row: the 60-day renewal rule.
@@ -943,7 +978,7 @@ def backdate_submission(lineage, hours):
 def test_a_day_old_renewal_whose_certificate_is_ready_is_collected_not_asked_again(sandbox, ansible, tmp_path):
     """A run that comes more than resubmit_after_hours after the submission polls once more before giving up,
     and installs the certificate the service has by then instead of asking again."""
-    customer = '5100026-0'
+    customer = '5100026-2'
     lineage = Lineage(tmp_path / 'host').issue(sandbox, customer, expires_in_days=30)
     run = ansible.run('certificate_renew', {'host': lineage.args(sandbox, customer, wait=False)})
     assert run.results['host']['action'] == 'pending', run
@@ -963,7 +998,7 @@ def test_a_day_old_renewal_whose_certificate_is_ready_is_collected_not_asked_aga
 def test_a_day_old_renewal_is_kept_when_the_current_key_cannot_sign_a_new_one(sandbox, ansible, tmp_path):
     """Giving a renewal up deletes its key; that waits until the current pair has been checked, so a replaced
     current key leaves the pending request (the way back) in place and sends nothing."""
-    customer = '5100027-9'
+    customer = '5100027-0'
     lineage = Lineage(tmp_path / 'host').issue(sandbox, customer, expires_in_days=30)
     run = ansible.run('certificate_renew', {'host': lineage.args(sandbox, customer, wait=False)})
     assert run.results['host']['action'] == 'pending', run
