@@ -325,6 +325,12 @@ class CertificateServiceClient(object):
                                           stream=True)
         except requests.exceptions.SSLError as error:
             reason = _reason(error)
+            if self._progress.started:
+                # The handshake had succeeded and the request was going out: whatever broke the TLS stream
+                # then (a middlebox, a corrupted record) may have broken it after the service read the request.
+                raise _transport_error(
+                    'The TLS connection to %s broke after the request was sent (%s). The request may have been '
+                    'processed.' % (where, reason), processed=True, retryable=True) from None
             raise _transport_error('The TLS connection to %s failed, so nothing was sent: %s. %s'
                                    % (where, reason, _tls_advice(reason)), processed=False) from None
         except requests.exceptions.ProxyError as error:
@@ -351,7 +357,11 @@ class CertificateServiceClient(object):
             raise _transport_error('The request to %s failed (%s). It may have been processed.' % (where, error),
                                    processed=True, retryable=True) from None
         except ValueError as error:
-            # requests and urllib3 check their arguments (a timeout, a proxy URL) before they open a connection.
+            # requests and urllib3 check their arguments (a timeout, a proxy URL) before they open a connection;
+            # one raised once the request was going out is about the answer.
+            if self._progress.started:
+                raise _transport_error('The request to %s failed after it was sent (%s). It may have been processed.'
+                                       % (where, error), processed=True, retryable=True) from None
             raise _transport_error('Cannot send the request to %s: %s' % (where, error), processed=False) from None
         self.last_response_at = datetime.datetime.now(datetime.timezone.utc)
         self.last_response_date = response.headers.get('Date')

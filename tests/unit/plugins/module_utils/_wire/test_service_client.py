@@ -1,6 +1,7 @@
 import base64
 import datetime
 import email.utils
+import os
 import socket
 
 import pytest
@@ -218,6 +219,23 @@ def test_refused_connection_was_not_processed(trust, csr, proto):
         client.sign_new_certificate(proto.CUSTOMER_ID, None, 'TID-1', PASSWORD, csr)
     assert caught.value.request_may_have_been_processed is False and caught.value.retryable is True
     assert client.calls_made['signNewCertificate'] == 1
+
+
+def test_a_tls_failure_after_the_request_went_out_may_have_been_processed(client, service, csr, proto):
+    # The request arrives in full; then something on the way (a middlebox, a broken record) answers bytes
+    # that are not TLS. The service may have acted on it, so the credentials must count as maybe spent.
+    def answer_outside_tls(handler, request_body):
+        raw = socket.socket(fileno=handler.connection.detach())
+        raw.sendall(b'HTTP/1.1 502 Bad Gateway\r\n\r\n')
+        raw.close()
+        handler.close_connection = True
+        handler.wfile = handler.rfile = open(os.devnull, 'r+b')
+    service.behave(answer_outside_tls)
+    with pytest.raises(TransportError) as caught:
+        client.sign_new_certificate(proto.CUSTOMER_ID, None, 'TID-1', PASSWORD, csr)
+    assert len(service.received) == 1
+    assert caught.value.request_may_have_been_processed is True, caught.value.message
+    assert 'nothing was sent' not in caught.value.message and 'may have been processed' in caught.value.message
 
 
 def test_an_unverifiable_server_certificate_names_the_option(service, trust, responses, proto):
