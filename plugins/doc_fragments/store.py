@@ -13,16 +13,18 @@ class ModuleDocFragment(object):
 options:
   path:
     description:
-      - Path of the certificate (PEM) on the managed host.
+      - Absolute path of the certificate (PEM) on the managed host.
       - Next to it the module keeps C(<path>.lock) (serialises runs), C(<path>.state.json) while a
         request is in flight, and C(<path>.new) for a moment during the swap.
     type: path
     required: true
   private_key_path:
     description:
-      - Path of the certificate's private key (PEM, PKCS#8). Keys are generated on the managed host,
+      - Absolute path of the certificate's private key (PEM, PKCS#8). Keys are generated on the managed host,
         written atomically with mode C(0600), and never leave it.
       - A key being requested lives at C(<private_key_path>.new) until its certificate is installed.
+      - Each certificate needs a key path of its own, since a renewal replaces the key. The key's lock file
+        C(<private_key_path>.lock) names the certificate the key belongs to, and another certificate is refused.
     type: path
     required: true
   private_key_passphrase:

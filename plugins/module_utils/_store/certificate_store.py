@@ -122,6 +122,12 @@ class CertificateStore(object):
         request is done, a certificate written over its key loses the only copy of the new key.
         Found after a request, that would have spent the request; found here, it costs nothing.
         """
+        for what, path in (('path', self.path), ('private_key_path', self.key_path), ('state_path', self.state_path)):
+            # A module runs in a directory of Ansible's choosing, with become a temporary one Ansible deletes
+            # when the task ends: a relative key path could put a new key, and the only way to its
+            # certificate, where nobody finds it again.
+            if not os.path.isabs(path):
+                raise LocalFileError('%s %s is relative: give an absolute path. Nothing was changed.' % (what, path))
         for path in self._written_paths():
             file_ops.refuse_symlink(path)
         seen = {}

@@ -127,3 +127,13 @@ def test_files_of_one_certificate_must_be_distinct(tmp_path, paths, message):
     with pytest.raises(LocalFileError, match=message):
         store.check_paths()
     certificate_store.CertificateStore(cert, key).check_paths()
+
+
+@pytest.mark.parametrize('which', ['path', 'private_key_path', 'state_path'])
+def test_relative_paths_are_refused(tmp_path, which):
+    paths = dict(path=str(tmp_path / 'cert.pem'), private_key_path=str(tmp_path / 'key.pem'), state_path=None)
+    paths[which] = 'relative/file.pem'
+    store = certificate_store.CertificateStore(**paths)
+    with pytest.raises(LocalFileError) as refused:
+        store.check_paths()
+    assert refused.value.message == '%s relative/file.pem is relative: give an absolute path. Nothing was changed.' % which
