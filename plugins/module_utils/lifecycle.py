@@ -385,7 +385,6 @@ def retrieve(store, client_factory, params, issuing_bundle, wait_options, check_
     """certificate_retrieve: finish whatever request or renewal the state file records."""
     outcome = Outcome()
     request = _pending(store, params)
-    recorded = request is not None
     if params.get('retrieval_id'):
         if request and request.retrieval_id not in (None, params['retrieval_id']):
             raise StateError('The state file %s records RetrievalId %s, not %s.'
@@ -411,8 +410,6 @@ def retrieve(store, client_factory, params, issuing_bundle, wait_options, check_
     if check_mode:
         outcome.changed = True
         return outcome
-    if recorded:
-        request.save()
     resume(store, outcome.connect(client_factory), request, params['customer_id'], params.get('customer_name'),
            issuing_bundle, wait_options, outcome)
     outcome.message = 'Retrieved and installed the certificate for RetrievalId %s.' % request.retrieval_id

@@ -345,6 +345,30 @@ def test_dropped_sign_never_resends_transfer_password(sandbox, ansible, tmp_path
         assert secret not in run.output
 
 
+def test_a_mistyped_retrieval_id_is_not_recorded_and_the_right_one_still_collects(sandbox, ansible, tmp_path):
+    """After a dropped SignNewCertificate the RetrievalId is only known from elsewhere (here the sandbox's
+    list; in life the service's support). A wrong one given to certificate_retrieve must not be written into
+    the state file, or every later run would poll it and refuse the right one."""
+    customer = '5100029-7'
+    lineage, args, dummy, dummy, dummy = request_meets_sign_fault(
+        sandbox, ansible, tmp_path, customer, 'drop-after-processing')
+    issued = [r['retrieval_id'] for r in sandbox.state()['retrievals'] if r['customer_id'] == customer]
+    assert len(issued) == 1
+    retrieve_args = dict(lineage.args(sandbox, customer, wait_timeout=1), retrieval_id='MISTYPED000000000000000000000001')
+
+    run = ansible.run('certificate_retrieve', {'host': retrieve_args})
+    assert run.results['host']['failed'] is True and run.results['host']['error_type'] == 'RetrievalPending', run
+    assert lineage.state()['phase'] == 'sent' and lineage.state().get('retrieval_id') is None
+
+    calls = Calls(sandbox)
+    run = ansible.run('certificate_retrieve', {'host': dict(retrieve_args, retrieval_id=issued[0], wait_timeout=20)})
+    result = run.results['host']
+    assert result.get('failed') is not True, run
+    assert result['certificate']['customer_id'] == customer and result['certificate']['key_matches'] is True
+    assert calls.delta()['signNewCertificate'] == 0
+    assert not os.path.exists(lineage.state_path)
+
+
 # Row: connection dropped after RenewCertificate was processed.
 
 def test_dropped_renew_keeps_old_pair_then_rerun_completes(sandbox, ansible, tmp_path):
