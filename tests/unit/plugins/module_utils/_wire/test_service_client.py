@@ -206,6 +206,14 @@ def test_a_read_timeout_may_have_been_processed(service, trust, responses, proto
     assert caught.value.request_may_have_been_processed is True and caught.value.retryable is True
 
 
+def test_sign_new_certificate_waits_for_its_answer_longer_than_timeout(service, trust, responses, csr, proto):
+    # Giving up on SignNewCertificate may spend the credentials: its answer gets SPENDING_READ_TIMEOUT.
+    client = sc.CertificateServiceClient(service.url, 'TEST', trust, tls_ca_bundle=service.tls_ca_path,
+                                         timeout=0.3)
+    service.behave(service.stall(1.0, responses.retrieval_id()))
+    assert client.sign_new_certificate(proto.CUSTOMER_ID, None, 'TID-1', PASSWORD, csr)
+
+
 def _closed_port():
     with socket.socket() as probe:
         probe.bind(('127.0.0.1', 0))
