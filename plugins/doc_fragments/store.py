@@ -33,10 +33,10 @@ options:
     type: str
   key_size:
     description:
-      - Size in bits of a newly generated RSA key.
+      - Size in bits of a newly generated RSA key, one of the sizes public clients of the service are known to use.
     type: int
     default: 2048
-    choices: [2048, 3072, 4096]
+    choices: [2048, 3072]
   owner:
     description:
       - Owner of the certificate and key files. The key stays readable by its owner only.

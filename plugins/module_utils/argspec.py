@@ -47,7 +47,7 @@ STORE = dict(
     path=dict(type='path', required=True),
     private_key_path=dict(type='path', required=True),
     private_key_passphrase=dict(type='str', no_log=True),
-    key_size=dict(type='int', default=2048, choices=[2048, 3072, 4096]),
+    key_size=dict(type='int', default=2048, choices=[2048, 3072]),
     owner=dict(type='str'),
     group=dict(type='str'),
     mode=dict(type='raw', default='0644'),

@@ -86,7 +86,7 @@ options:
       key_size:
         description: Size of the new RSA key. Default O(key_size).
         type: int
-        choices: [2048, 3072, 4096]
+        choices: [2048, 3072]
       owner:
         description: Owner of the certificate and key files. Default O(owner).
         type: str

@@ -24,7 +24,9 @@ except ImportError:
     # dependencies.require_libraries fails the module with Ansible's usual message before this is used.
     pass
 
-ALLOWED_KEY_SIZES = (2048, 3072, 4096)
+# The sizes public clients of the service used (certificate-service.md); whether the real service takes
+# another, and whether refusing one would spend the one-time credentials, is not known.
+ALLOWED_KEY_SIZES = (2048, 3072)
 
 # The service's schema types CustomerId as String30; X.509 caps O at 64 (ub-organization-name).
 CUSTOMER_ID_MAX_LENGTH = 30
