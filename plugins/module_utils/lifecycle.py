@@ -145,7 +145,7 @@ def _resume_pending(store, client_factory, request, params, issuing_bundle, wait
     return outcome
 
 
-def _submit(request, send, outcome):
+def _submit(request, send, outcome, secrets=()):
     """Record intent, make the one call that spends something, record its result."""
     request.save()
     try:
@@ -160,10 +160,11 @@ def _submit(request, send, outcome):
         # The service refused, or nothing was sent: nothing was spent.
         request.clear()
         raise
-    except Exception:
+    except Exception as error:
         # An answer that could not be trusted (or anything unforeseen) after sending: the service may
         # have acted on the request.
         request.advance(SENT)
+        _keep_answer(request, error, secrets)
         raise
     try:
         request.advance(SUBMITTED, retrieval_id=retrieval_id, submitted_at=utcnow().isoformat())
@@ -179,6 +180,69 @@ def _submit(request, send, outcome):
     outcome.changed = True
     outcome.retrieval_id = retrieval_id
     return request
+
+
+def _keep_answer(request, error, secrets):
+    """Keep an answer to SignNewCertificate that could not be accepted (error.answer), so that a later run can
+    accept it once its cause is fixed: the real service's answers may differ from what this collection knows
+    (certificate-service.md), and the credentials it answered may be spent. Never one that holds a secret."""
+    answer = getattr(error, 'answer', None)
+    if not answer or not isinstance(error, CertificateServiceError):
+        return
+    if any(secret and secret.encode('utf-8') in answer for secret in secrets):
+        return
+    try:
+        request.keep_answer(answer)
+    except CertificateServiceError:
+        return
+    error.message = '%s The answer is kept at %s: once its cause is fixed, a rerun checks it again and collects the ' \
+        'certificate, without sending the credentials again.' % (error.message.rstrip(), request.answer_path)
+
+
+def _accept_kept_answer(store, client, request, params, outcome):
+    """The RetrievalId of the SignNewCertificate answer an earlier run kept, now that it can be accepted.
+
+    A verified FAIL in it means the service refused the request, so nothing was spent: the request is
+    forgotten, as it would have been then.
+    """
+    request.check_same(customer_id=params['customer_id'], endpoint=client.endpoint)
+    try:
+        retrieval_id = client.retrieval_id_from_kept_answer(request.kept_answer())
+    except ServiceFault as fault:
+        request.clear()
+        fault.message = 'The answer an earlier run kept says: %s' % fault.message
+        raise
+    except CertificateServiceError as error:
+        raise StateError(
+            'The one-time credentials TransferID %s were sent in an earlier run, and the answer of the service, kept '
+            'at %s, still cannot be accepted: %s The credentials are not sent again. Fix the cause and run again: '
+            'the kept answer is checked again and its certificate collected. If it cannot be fixed, apply for a '
+            'new certificate in the Incomes Register e-service and run with the new TransferID and '
+            'TransferPassword.' % (request.get('transfer_id'), request.answer_path,
+                                   error.message.rstrip().rstrip('.') + '.')) from None
+    request.advance(SUBMITTED, retrieval_id=retrieval_id, submitted_at=utcnow().isoformat())
+    outcome.changed = True
+    outcome.retrieval_id = retrieval_id
+    return request
+
+
+def _finish_from_kept_answer(store, client_factory, request, params, issuing_bundle, wait_options, check_mode,
+                             outcome, wait=True):
+    outcome.action = 'resumed'
+    if check_mode:
+        outcome.changed = True
+        return outcome
+    client = outcome.connect(client_factory)
+    _accept_kept_answer(store, client, request, params, outcome)
+    if not wait:
+        outcome.action = 'pending'
+        outcome.message = ('Accepted the answer an earlier run kept (RetrievalId %s); retrieve the certificate later '
+                           'with certificate_retrieve or a rerun.' % request.retrieval_id)
+        return outcome
+    resume(store, client, request, params['customer_id'], params.get('customer_name'), issuing_bundle, wait_options,
+           outcome)
+    outcome.message = 'Accepted the answer an earlier run kept and installed its certificate.'
+    return outcome
 
 
 def enroll(store, client_factory, params, issuing_bundle, wait_options, check_mode, now=None):
@@ -199,6 +263,9 @@ def enroll(store, client_factory, params, issuing_bundle, wait_options, check_mo
     if request and request.resumable:
         return _resume_pending(store, client_factory, request, params, issuing_bundle, wait_options, check_mode,
                                outcome, 'resumed', 'Retrieved the certificate requested by an earlier run.')
+    if request and request.phase == SENT and request.kept_answer() is not None:
+        return _finish_from_kept_answer(store, client_factory, request, params, issuing_bundle, wait_options,
+                                        check_mode, outcome, wait=params['wait'])
     if request and request.get('transfer_id') == params['transfer_id']:
         raise StateError(
             'The one-time credentials TransferID %s were sent in an earlier run whose outcome is unknown '
@@ -229,7 +296,7 @@ def enroll(store, client_factory, params, issuing_bundle, wait_options, check_mo
         return client.sign_new_certificate(customer_id, customer_name, params['transfer_id'],
                                            params['transfer_password'], csr)
     try:
-        _submit(request, send, outcome)
+        _submit(request, send, outcome, secrets=[params['transfer_password']])
     except TransportError as error:
         if error.request_may_have_been_processed:
             error.message += (' The service may have processed the request and used up the one-time '
@@ -401,6 +468,11 @@ def retrieve(store, client_factory, params, issuing_bundle, wait_options, check_
         request = PendingRequest(request.path, dict(request.fields(), **fields), owner=request.owner)
     if not request:
         outcome.message = 'Nothing to retrieve: no request is in flight for %s.' % store.path
+        return outcome
+    if request.phase == SENT and request.operation == 'sign' and request.kept_answer() is not None:
+        _finish_from_kept_answer(store, client_factory, request, params, issuing_bundle, wait_options, check_mode,
+                                 outcome)
+        outcome.action = 'retrieved'
         return outcome
     if not request.resumable:
         raise StateError('The request recorded in %s has no RetrievalId (phase %s): its outcome is unknown, '

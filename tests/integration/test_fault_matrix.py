@@ -680,6 +680,41 @@ def test_untrusted_answer_to_sign_keeps_credentials_spent(sandbox, ansible, tmp_
     assert not os.path.exists(lineage.cert_path)
 
 
+def test_a_sign_answer_refused_for_a_wrong_trust_file_is_kept_and_accepted_once_it_is_fixed(sandbox, ansible,
+                                                                                          tmp_path):
+    """The classic mistake: service_ca_path holds the customers' issuing CA. The credentials are spent when the
+    answer arrives; the answer, kept beside the state file, gives the RetrievalId once the file is right."""
+    customer = '5100031-8'
+    lineage = Lineage(tmp_path / 'host')
+    transfer_id, transfer_password = sandbox.subscribe(customer, 'Example Oy')
+    good = lineage.args(sandbox, customer, transfer_id=transfer_id, transfer_password=transfer_password)
+    wrong = dict(good, service_ca_path=sandbox.issuing_ca_pem)
+    answer_path = lineage.state_path + '.answer.xml'
+
+    calls = Calls(sandbox)
+    run = ansible.run('certificate_request', {'host': wrong})
+    result = run.results['host']
+    assert result['failed'] is True, run
+    assert result['msg'].endswith('The answer is kept at %s: once its cause is fixed, a rerun checks it again and '
+                                  'collects the certificate, without sending the credentials again.' % answer_path)
+    assert lineage.state()['phase'] == 'sent' and mode(answer_path) == 0o600
+    assert transfer_password.encode() not in read(answer_path)
+
+    run = ansible.run('certificate_request', {'host': wrong})
+    result = run.results['host']
+    assert result['failed'] is True and result['error_type'] == 'StateError', run
+    assert 'kept at %s, still cannot be accepted' % answer_path in result['msg']
+    assert 'The credentials are not sent again.' in result['msg']
+
+    run = ansible.run('certificate_request', {'host': good})
+    result = run.results['host']
+    assert result.get('failed') is not True, run
+    assert result['msg'] == 'Accepted the answer an earlier run kept and installed its certificate.'
+    assert result['certificate']['customer_id'] == customer and result['certificate']['key_matches'] is True
+    assert calls.delta()['signNewCertificate'] == 1
+    assert not os.path.exists(lineage.state_path) and not os.path.exists(answer_path)
+
+
 def test_rejected_certificate_is_retrieved_again_on_rerun(sandbox, ansible, tmp_path):
     customer = '5100010-0'
     lineage = Lineage(tmp_path / 'host').issue(sandbox, customer, expires_in_days=30)

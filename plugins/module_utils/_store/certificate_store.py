@@ -9,6 +9,7 @@ Files of one certificate (the certbot "lineage" idea):
   <private_key_path>.new  the key of a request in flight (0600); becomes the key on completion
   <path>.new              a retrieved, verified certificate waiting for the swap
   <state_path>            what is in flight (see pending_request), never a secret
+  <state_path>.answer.xml the service's answer to SignNewCertificate when it could not be accepted (its RetrievalId)
   <path>.lock             serialises runs on this host
 
 The old pair stays in place and valid until the new certificate is retrieved and verified; only then
@@ -27,7 +28,7 @@ from ansible_collections.incomes_register.certificates.plugins.module_utils._cry
 from ansible_collections.incomes_register.certificates.plugins.module_utils._store import file_ops, file_reads
 from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import keys
 from ansible_collections.incomes_register.certificates.plugins.module_utils._store.pending_request import (
-    PREPARED, RETRIEVED, PendingRequest)
+    PREPARED, RETRIEVED, PendingRequest, answer_path as pending_answer_path)
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
     CertificateRejected, CertificateServiceError, LocalFileError, StateError)
 
@@ -99,7 +100,8 @@ class CertificateStore(object):
                 ('the new key (private_key_path + .new)', self.new_key_path),
                 ('the new certificate (path + .new)', self.new_cert_path),
                 ('the lock file (path + .lock)', self.lock_path),
-                ('the key lock file (private_key_path + .lock)', self.key_lock_path))
+                ('the key lock file (private_key_path + .lock)', self.key_lock_path),
+                ("the service's kept answer (state_path + .answer.xml)", pending_answer_path(self.state_path)))
 
     def _ensure_directories(self):
         # Only the directory that holds the key is private; parents created on the way, and a directory
@@ -111,7 +113,8 @@ class CertificateStore(object):
         file_ops.ensure_directory(cert_dir, 0o755, owner=self.owner, group=self.group)
 
     def _written_paths(self):
-        return (self.path, self.key_path, self.new_key_path, self.new_cert_path, self.state_path)
+        return (self.path, self.key_path, self.new_key_path, self.new_cert_path, self.state_path,
+                pending_answer_path(self.state_path))
 
     def check_paths(self):
         """LocalFileError when this certificate's files are unsafe to use, before anything is sent.

@@ -120,6 +120,10 @@ def _same_url(first, second):
         return first == second
 
 
+def answer_path(state_path):
+    return state_path + '.answer.xml'
+
+
 class PendingRequest(object):
     """One sign or renew request in flight for one certificate, bound to its state file.
 
@@ -170,6 +174,30 @@ class PendingRequest(object):
         return self._fields['new_key_path']
 
     @property
+    def answer_path(self):
+        """Where an answer the service gave and this collection could not accept is kept (see keep_answer)."""
+        return answer_path(self.path)
+
+    def keep_answer(self, content):
+        """Keep the service's answer to a request that spent something, when it could not be accepted.
+
+        It holds the only copy of the RetrievalId: once the cause is fixed (a trust file, this collection), a
+        later run accepts it and collects the certificate without sending the credentials again. An answer
+        holds no secret of ours; the caller makes sure of that before it is kept.
+        """
+        atomic_write(self.answer_path, content, PRIVATE_FILE_MODE)
+
+    def kept_answer(self):
+        """The kept answer's bytes, or None."""
+        try:
+            data = read_regular_file(self.answer_path)
+            if data is not None:
+                check_private_file(self.answer_path, owner=self.owner)
+        except LocalFileError as error:
+            raise StateError('The kept answer of the service cannot be trusted: %s.' % error.message) from None
+        return data
+
+    @property
     def resumable(self):
         """A RetrievalId is known: a later run only polls GetCertificate or finishes the swap."""
         return self.phase in RESUMABLE_PHASES
@@ -214,7 +242,14 @@ class PendingRequest(object):
         return self.save()
 
     def clear(self):
-        """Remove the state file once the request is finished (or never spent anything); True when one was removed."""
+        """Remove the state file (and a kept answer) once the request is finished (or never spent anything); True
+        when a state file was removed."""
+        try:
+            os.unlink(self.answer_path)
+        except FileNotFoundError:
+            pass
+        except OSError as error:
+            raise StateError('Could not remove the kept answer %s: %s' % (self.answer_path, error.strerror)) from None
         try:
             os.unlink(self.path)
         except FileNotFoundError:

@@ -258,22 +258,44 @@ class CertificateServiceClient(object):
             raise ResponseRejected('The service answered %s OK without a RetrievalId.' % operation.name)
         return fields.retrieval_id
 
+    def retrieval_id_from_kept_answer(self, content):
+        """The RetrievalId of a SignNewCertificate answer an earlier run received and could not accept (kept
+        with the request): checked as if it had just arrived, with today's trust files."""
+        try:
+            return self._retrieval_id(soap_messages.SIGN_NEW, self._accept(soap_messages.SIGN_NEW, content, 200))
+        except CertificateServiceError as error:
+            _scrub(error, self._secrets)
+            raise
+
     def _call(self, operation, body, secrets=()):
         secrets = list(secrets) + self._secrets
         try:
             self.calls_made[operation.soap_action] += 1
             content, status = self._post(operation, body)
+            return self._accept(operation, content, status)
+        except CertificateServiceError as error:
+            _scrub(error, secrets)
+            raise
+
+    def _accept(self, operation, content, status):
+        """The fields of a verified answer; ServiceFault for a verified FAIL. An answer to SignNewCertificate that
+        cannot be accepted carries its bytes (error.answer), for the caller to keep: its RetrievalId is the only
+        way to a certificate whose credentials may now be spent."""
+        try:
             root = xml_security.parse_xml(content, self.max_response_bytes)
             element = soap_messages.find_response_element(root, operation, http_status=status)
             verified = xml_security.verify_signed_response(element, self.service_trust_anchors,
                                                            signer_pattern=self.signer_pattern)
             fields = soap_messages.read_verified_response(verified, operation)
-            if fields.status == 'FAIL':
-                raise self._service_fault(operation, fields.errors)
-            return fields
-        except CertificateServiceError as error:
-            _scrub(error, secrets)
+            if fields.status != 'FAIL' and operation is not soap_messages.GET:
+                self._retrieval_id(operation, fields)
+        except ResponseRejected as error:
+            if operation is soap_messages.SIGN_NEW:
+                error.answer = content
             raise
+        if fields.status == 'FAIL':
+            raise self._service_fault(operation, fields.errors)
+        return fields
 
     def _service_fault(self, operation, errors):
         codes = [code for code, dummy in errors]

@@ -201,3 +201,24 @@ def test_a_renewal_in_flight_is_kept_otherwise(tmp_path, issuing, hours_ago, day
     outcome = renew(store, check_mode=True, resubmit_after_hours=hours)
     assert (outcome.changed, outcome.action) == (True, 'resumed')
     assert 'requested again' not in outcome.as_dict()['msg']
+
+
+def test_an_answer_that_holds_a_secret_is_never_kept(tmp_path):
+    from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import ResponseRejected
+    store = CertificateStore(str(tmp_path / 'cert.pem'), str(tmp_path / 'key.pem'))
+    request = store.new_request('sign', customer_id=pki_fixtures.CUSTOMER_ID, environment='TEST')
+    request.save()
+    echoed = ResponseRejected('The response was signed by someone else.')
+    echoed.answer = b'<Envelope>... <TransferPassword>secret</TransferPassword> ...</Envelope>'
+    lifecycle._keep_answer(request, echoed, ['secret'])
+    assert not os.path.exists(request.answer_path)
+    assert echoed.message == 'The response was signed by someone else.'
+
+    plain = ResponseRejected('The response was signed by someone else.')
+    plain.answer = b'<Envelope><RetrievalId>R-1</RetrievalId></Envelope>'
+    lifecycle._keep_answer(request, plain, ['secret'])
+    assert request.kept_answer() == plain.answer
+    assert plain.message.startswith('The response was signed by someone else. The answer is kept at %s'
+                                    % request.answer_path)
+    request.clear()
+    assert not os.path.exists(request.answer_path) and not os.path.exists(request.path)
