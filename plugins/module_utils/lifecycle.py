@@ -245,6 +245,16 @@ def _finish_from_kept_answer(store, client_factory, request, params, issuing_bun
     return outcome
 
 
+def _transfer_ids(request):
+    """The TransferIDs a recorded first-certificate request (and the ones it replaced) may have spent."""
+    if not request:
+        return []
+    ids = [tid for tid in (request.get('earlier_transfer_ids') or []) if isinstance(tid, str)]
+    if request.get('transfer_id') and request.get('transfer_id') not in ids:
+        ids.append(request.get('transfer_id'))
+    return ids
+
+
 def enroll(store, client_factory, params, issuing_bundle, wait_options, check_mode, now=None):
     """certificate_request: a first (or replacement) certificate with one-time transfer credentials."""
     now = now or utcnow()
@@ -266,7 +276,10 @@ def enroll(store, client_factory, params, issuing_bundle, wait_options, check_mo
     if request and request.phase == SENT and request.kept_answer() is not None:
         return _finish_from_kept_answer(store, client_factory, request, params, issuing_bundle, wait_options,
                                         check_mode, outcome, wait=params['wait'])
-    if request and request.get('transfer_id') == params['transfer_id']:
+    # Every TransferID this certificate's earlier requests sent with an unknown outcome, not only the last:
+    # a run given one of those again (stale CI variables) would resend a password the service may have used.
+    sent_before = _transfer_ids(request)
+    if params['transfer_id'] in sent_before:
         raise StateError(
             'The one-time credentials TransferID %s were sent in an earlier run whose outcome is unknown '
             '(state file %s, phase %s): the service may have used them up, so they are not sent again. '
@@ -290,7 +303,8 @@ def enroll(store, client_factory, params, issuing_bundle, wait_options, check_mo
     csr = keys.build_csr(key, customer_id, _organisation(customer_name))
     request = store.new_request('sign', customer_id=customer_id, environment=params['environment'],
                                 endpoint=client.endpoint, transfer_id=params['transfer_id'],
-                                csr_sha256=_csr_digest(csr), created=now.isoformat())
+                                earlier_transfer_ids=sent_before, csr_sha256=_csr_digest(csr),
+                                created=now.isoformat())
 
     def send():
         return client.sign_new_certificate(customer_id, customer_name, params['transfer_id'],

@@ -369,6 +369,27 @@ def test_a_mistyped_retrieval_id_is_not_recorded_and_the_right_one_still_collect
     assert not os.path.exists(lineage.state_path)
 
 
+def test_an_earlier_transfer_id_is_refused_after_a_later_one_also_went_unanswered(sandbox, ansible, tmp_path):
+    """T1 went out and its answer was lost, then T2 too: a run given T1 again (stale CI variables) must not
+    resend it, although the state file now records T2's request."""
+    customer = '5100032-6'
+    lineage, first_args, first_id, dummy, dummy = request_meets_sign_fault(
+        sandbox, ansible, tmp_path, customer, 'drop-after-processing')
+    second_id, second_password = sandbox.subscribe(customer, 'Example Oy')
+    sandbox.set_fault('signNewCertificate', 'drop-after-processing', times=1)
+    run = ansible.run('certificate_request', {'host': dict(first_args, transfer_id=second_id,
+                                                           transfer_password=second_password)})
+    assert run.results['host']['failed'] is True and run.results['host']['request_may_have_been_processed'], run
+    assert lineage.state()['transfer_id'] == second_id
+
+    calls = Calls(sandbox)
+    run = ansible.run('certificate_request', {'host': first_args})
+    result = run.results['host']
+    assert result['failed'] is True, run
+    assert 'The one-time credentials TransferID %s were sent in an earlier run' % first_id in result['msg']
+    assert calls.delta()['signNewCertificate'] == 0
+
+
 # Row: connection dropped after RenewCertificate was processed.
 
 def test_dropped_renew_keeps_old_pair_then_rerun_completes(sandbox, ansible, tmp_path):
