@@ -122,13 +122,27 @@ def resume(store, client, request, customer_id, customer_name, issuing_bundle, w
     outcome.retrieval_id = request.retrieval_id
     if request.phase != RETRIEVED:
         cert_der, dummy = wait_for_certificate(client, customer_id, customer_name, request.retrieval_id,
-                                               **wait_options)
+                                               **_waited_since_submission(request, wait_options))
         done = store.complete(request, cert_der, customer_id, issuing_bundle)
     else:
         done = store.finish_swap(request)
     outcome.changed = True
     outcome.backups = done['backups']
     return done['certificate']
+
+
+def _waited_since_submission(request, wait_options, now=None):
+    """wait_options with the initial delay shortened by the time since the request was submitted.
+
+    The initial delay is the service's time to issue after a submission (certificate-service.md: clients
+    wait 15-30 s before the first GetCertificate); a request submitted in an earlier run has had it.
+    """
+    submitted = _parse_time(request.get('submitted_at')) if request.get('submitted_at') else None
+    delay = wait_options.get('initial_delay') or 0
+    if submitted is None or not delay:
+        return wait_options
+    waited = ((now or utcnow()) - submitted).total_seconds()
+    return dict(wait_options, initial_delay=min(delay, max(0, delay - waited)))
 
 
 def _resume_pending(store, client_factory, request, params, issuing_bundle, wait_options, check_mode, outcome,

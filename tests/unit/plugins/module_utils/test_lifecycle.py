@@ -222,3 +222,22 @@ def test_an_answer_that_holds_a_secret_is_never_kept(tmp_path):
                                     % request.answer_path)
     request.clear()
     assert not os.path.exists(request.answer_path) and not os.path.exists(request.path)
+
+
+@pytest.mark.parametrize('submitted_seconds_ago, delay, expected', [
+    (3600, 30, 0),        # a request of an earlier run has had its time
+    (10, 30, 20),         # only the rest of it
+    (0, 30, 30),          # just submitted: all of it
+    (-600, 30, 30),       # a clock that went back never lengthens it
+    (None, 30, 30),       # no submission time recorded: all of it
+    (3600, 0, 0),
+])
+def test_the_initial_delay_counts_from_the_submission(tmp_path, submitted_seconds_ago, delay, expected):
+    import datetime
+    store = CertificateStore(str(tmp_path / 'cert.pem'), str(tmp_path / 'key.pem'))
+    fields = dict(customer_id=pki_fixtures.CUSTOMER_ID, environment='TEST')
+    if submitted_seconds_ago is not None:
+        fields['submitted_at'] = (NOW - datetime.timedelta(seconds=submitted_seconds_ago)).isoformat()
+    request = store.new_request('renew', **fields)
+    options = dict(timeout=300, initial_delay=delay, interval=10)
+    assert lifecycle._waited_since_submission(request, options, now=NOW) == dict(options, initial_delay=expected)
