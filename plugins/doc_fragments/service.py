@@ -104,8 +104,9 @@ options:
     default: 300
   initial_delay:
     description:
-      - Seconds to wait before the first GetCertificate (at least 0), counted from the submission: a request
-        submitted in an earlier run is polled at once. Public clients of the real service wait 15 to 45 seconds.
+      - Seconds to wait before the first GetCertificate (at least 0), counted from the submission, so a
+        request submitted in an earlier run is polled at once. Public clients of the real service wait 15 to
+        45 seconds.
     type: float
     default: 30
   poll_interval:
