@@ -31,6 +31,9 @@ description:
   - A destination that is a symbolic link or not a regular file, or that is the same file as a source or as
     another destination (also through a linked directory), is refused before anything is written, backups
     included, in check mode as in a real run.
+  - With O(targets), a file that two targets would write, or that one target would write over another's
+    source, is refused before the first target is written - both targets that would write it (or the one that
+    would overwrite a source) fail, naming each other, and the other targets are deployed.
 author:
   - Incomes Register certificates collection maintainers (@incomes-register)
 extends_documentation_fragment:

@@ -264,3 +264,22 @@ def test_a_key_that_cannot_be_written_leaves_the_old_pair_in_place(source, deplo
     assert 'private_key_dest %s' % (deploy / 'private' / 'tls.key') in result['msg']
     assert 'No file of this target was replaced' in result['msg']
     assert not source.shows_key(run.output)
+
+
+def test_two_targets_that_write_one_file_are_refused_before_either_is_written(sandbox, source, deploy, run_module,
+                                                                              tmp_path):
+    other = Source(sandbox, tmp_path / 'other')
+    (deploy / 'alias').symlink_to(deploy)
+    targets = [dict(other.args(), layout='fullchain', dest=str(deploy / 'fullchain.pem'),
+                    private_key_dest=str(deploy / 'tls.key')),
+               dict(layout='combined', dest=str(deploy / 'alias' / 'tls.key'))]
+    before = snapshot(source.root, other.root, deploy)
+    for mode in (['--check', '--diff'], ['--diff']):
+        run, result = run_module('certificate_install', source.args(targets=targets), args=mode)
+        assert result.get('failed') is True, (mode, run)
+        expected = ('targets[0] (certificate %s) private_key_dest and targets[1] (certificate %s) dest are the same '
+                    'file, %s' % (other.cert, source.cert, deploy / 'tls.key'))
+        assert [r['failed'] for r in result['results']] == [True, True]
+        assert all(expected in r['msg'] for r in result['results']), result['results']
+        assert not source.shows_key(run.output) and not other.shows_key(run.output)
+        assert snapshot(source.root, other.root, deploy) == before

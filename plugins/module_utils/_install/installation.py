@@ -121,6 +121,69 @@ def _refuse_same_files(params, planned):
                        earlier.role.replace('_', ' '), entry.role.replace('_', ' ')))
 
 
+def _file_keys(path):
+    """What makes two paths one file: the resolved path, and for an existing file its device and inode (a
+    hard link or a bind mount)."""
+    keys = [('path', os.path.realpath(path))]
+    try:
+        info = os.stat(path)
+    except OSError:
+        return keys
+    return keys + [('inode', info.st_dev, info.st_ino)]
+
+
+def _target_name(index, params):
+    return 'targets[%d] (certificate %s)' % (index, params.get('certificate_path'))
+
+
+def _written_files(params):
+    layout = install_layouts.LAYOUTS.get(params.get('layout'))
+    for spec in layout.files if layout else ():
+        # An optional file (the chain) is written only when there is a chain to write.
+        if params.get(spec.option) and (not spec.optional or params.get('chain_path')):
+            yield spec.option, params[spec.option]
+
+
+def shared_files(targets):
+    """{index: refusal message} for the targets of one run that would write a file another target writes or
+    reads. An entry of renewal_certificates inherits renewal_install_targets, so several certificates can name
+    the same destination: the last would win, perhaps with another customer's certificate, and every run
+    would change it back and forth. A file that is one target's own source or destination twice is plan's to
+    refuse, with the option names alone."""
+    writers, readers = {}, {}
+    for index, params in enumerate(targets):
+        for option, path in _written_files(params):
+            for key in _file_keys(path):
+                writers.setdefault(key, []).append((index, option, path))
+        for option, what in SOURCE_OPTIONS:
+            if params.get(option):
+                for key in _file_keys(params[option]):
+                    readers.setdefault(key, []).append((index, option, what))
+    refusals, reported = {}, set()
+    for key, claims in writers.items():
+        for position, (index, option, path) in enumerate(claims):
+            name = _target_name(index, targets[index])
+            for other, other_option, dummy in claims[:position]:
+                if other == index or (other, other_option, index, option) in reported:
+                    continue
+                reported.add((other, other_option, index, option))
+                message = ('%s %s and %s %s are the same file, %s: each would overwrite the other on every run. '
+                           'Nothing was written for either. Give each target paths of its own.'
+                           % (_target_name(other, targets[other]), other_option, name, option, os.path.realpath(path)))
+                refusals.setdefault(other, []).append(message)
+                refusals.setdefault(index, []).append(message)
+            for other, source_option, what in readers.get(key, ()):
+                if other == index or (index, option, other, source_option) in reported:
+                    continue
+                reported.add((index, option, other, source_option))
+                refusals.setdefault(index, []).append(
+                    '%s %s and %s %s are the same file, %s: installing would overwrite the source %s of targets[%d]. '
+                    'Nothing was written for targets[%d]. Give %s a path of its own.'
+                    % (name, option, _target_name(other, targets[other]), source_option, os.path.realpath(path),
+                       what, other, index, option))
+    return dict((index, ' '.join(messages)) for index, messages in refusals.items())
+
+
 def attributes_differ(entry, owner_uid, group_gid):
     try:
         info = os.lstat(entry.path)
@@ -209,7 +272,8 @@ def _stage(entry, owner_uid, group_gid):
     except OSError as error:
         if created:
             _discard([temp])
-        raise LocalFileError('Could not write %s %s: %s' % (entry.option, entry.path, error.strerror or error)) from None
+        raise LocalFileError('Could not write %s %s: %s'
+                             % (entry.option, entry.path, error.strerror or error)) from None
     return temp
 
 

@@ -1,4 +1,5 @@
-"""certificate_install's writes: a target's files go in together or not at all."""
+"""certificate_install's writes: a target's files go in together or not at all, and no two targets of one run
+write the same file."""
 import errno
 import os
 import stat
@@ -177,3 +178,105 @@ def test_a_failed_rename_removes_the_temporary_files_and_says_what_was_replaced(
     assert 'Run the task again' in raised.value.message
     assert sorted(tree(deploy)) == [os.path.join('private', 'tls.key'), 'tls.crt']
 
+
+class Exit(Exception):
+    def __init__(self, failed, result):
+        Exception.__init__(self, result.get('msg'))
+        self.failed = failed
+        self.result = result
+
+
+class FakeModule(object):
+    def __init__(self, targets, check_mode=False, **task):
+        self.params = dict(DEFAULTS, **task)
+        self.params['targets'] = targets
+        self.check_mode = check_mode
+        self._diff = True
+
+    def fail_json(self, **result):
+        raise Exit(True, result)
+
+    def exit_json(self, **result):
+        raise Exit(False, result)
+
+
+def run_many(targets, check_mode=False, **task):
+    with pytest.raises(Exit) as done:
+        batch.install_many(FakeModule(targets, check_mode, **task))
+    return done.value
+
+
+@pytest.mark.parametrize('check_mode', [False, True], ids=['run', 'check'])
+def test_two_certificates_inheriting_one_destination_are_refused_before_anything_is_written(
+        source, other_source, tmp_path, check_mode):
+    shared = tmp_path / 'shared'
+    shared.mkdir()
+    # renewal_install_targets inherited by two certificate entries: the same layout and paths for both.
+    inherited = dict(layout='fullchain', dest=str(shared / 'tls.pem'), private_key_dest=str(shared / 'tls.key'))
+    done = run_many([dict(source.options(), **inherited), dict(other_source.options(), **inherited)], check_mode)
+    assert done.failed is True
+    first, second = done.result['results']
+    assert first['failed'] is True and second['failed'] is True
+    for result in (first, second):
+        assert 'targets[0] (certificate %s) dest' % source.cert in result['msg']
+        assert 'targets[1] (certificate %s) dest' % other_source.cert in result['msg']
+        assert os.path.realpath(str(shared / 'tls.pem')) in result['msg']
+        assert result['changed'] is False
+    assert os.listdir(str(shared)) == []
+
+
+def test_one_targets_key_over_another_targets_certificate_through_a_linked_directory_is_refused(
+        source, other_source, tmp_path):
+    shared = tmp_path / 'shared'
+    shared.mkdir()
+    (tmp_path / 'alias').symlink_to(shared)
+    third = tmp_path / 'third'
+    done = run_many([
+        dict(source.options(), layout='pem', dest=str(shared / 'a.crt'), private_key_dest=str(shared / 'a.key')),
+        dict(other_source.options(), layout='pem', dest=str(third / 'b.crt'),
+             private_key_dest=str(tmp_path / 'alias' / 'a.crt')),
+        dict(other_source.options(), layout='combined', dest=str(third / 'combined.pem')),
+    ])
+    assert done.failed is True
+    first, second, unrelated = done.result['results']
+    assert first['failed'] and second['failed']
+    assert ('targets[0] (certificate %s) dest and targets[1] (certificate %s) private_key_dest are the same file, %s'
+            % (source.cert, other_source.cert, os.path.realpath(str(shared / 'a.crt')))) in second['msg']
+    assert os.listdir(str(shared)) == []
+    # A target that shares nothing is deployed: one misconfigured certificate does not hold back the others.
+    assert unrelated['failed'] is False and unrelated['changed'] is True
+    assert sorted(os.listdir(str(third))) == ['combined.pem']
+
+
+def test_a_destination_that_is_another_targets_source_is_refused_and_the_source_kept(
+        source, other_source, tmp_path):
+    before = other_source.key.read_bytes()
+    deploy = tmp_path / 'deploy'
+    done = run_many([
+        dict(source.options(), layout='pem', dest=str(deploy / 'tls.crt'), private_key_dest=str(other_source.key)),
+        dict(other_source.options(), layout='combined', dest=str(deploy / 'other.pem')),
+    ])
+    first, second = done.result['results']
+    assert first['failed'] is True
+    assert ('targets[0] (certificate %s) private_key_dest and targets[1] (certificate %s) private_key_path are the '
+            'same file, %s' % (source.cert, other_source.cert, os.path.realpath(str(other_source.key)))) in first['msg']
+    assert other_source.key.read_bytes() == before
+    # The target whose source it is only reads it, so it goes ahead.
+    assert second['failed'] is False and second['changed'] is True
+    assert sorted(os.listdir(str(deploy))) == ['other.pem']
+
+
+def test_a_destination_that_is_its_own_source_is_still_refused_among_several_targets(source, tmp_path):
+    before = source.key.read_bytes()
+    done = run_many([dict(source.options(), layout='combined', dest=str(source.key))])
+    assert done.result['results'][0]['failed'] is True
+    assert done.result['results'][0]['msg'].startswith('dest and private_key_path are the same file')
+    assert source.key.read_bytes() == before
+
+
+def test_targets_that_share_only_their_sources_are_deployed(source, tmp_path):
+    done = run_many([dict(layout='combined', dest=str(tmp_path / 'a' / 'combined.pem')),
+                     dict(layout='pkcs12', dest=str(tmp_path / 'b' / 'keystore.p12'), pkcs12_passphrase='phrase')],
+                    **source.options())
+    assert done.failed is False, done.result
+    assert [r['changed'] for r in done.result['results']] == [True, True]
