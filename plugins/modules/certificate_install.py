@@ -17,8 +17,12 @@ description:
   - Layouts are V(pem) (certificate, key and optional chain in separate files), V(combined) (key,
     certificate and chain in one PEM file), V(fullchain) (certificate and chain in one file, key
     beside it) and V(pkcs12) (one encrypted PKCS#12 file).
-  - Files are written atomically and only when their content differs (a PKCS#12 file is compared by
-    what it contains, since its encryption differs each time), so a rerun reports no change.
+  - Files are written only when their content differs (a PKCS#12 file is compared by what it contains, since
+    its encryption differs each time), so a rerun reports no change.
+  - The files of a layout are replaced together - each is first written in full, with its mode and owner, to a
+    temporary file beside it, and only then are they all renamed into place. A failure before that (a full
+    disk, an owner that cannot be set, a directory that cannot be created) leaves the old files in place,
+    never a new certificate beside the old key, and removes the temporary files and this run's backups.
   - Private keys never appear in a diff. Files holding a key are written with O(private_key_mode).
   - O(certificate_path), O(private_key_path) and O(dest) are required unless every entry of O(targets) gives them.
   - With O(targets), deploys several certificates or layouts in one module run (the renewal role deploys all
@@ -27,6 +31,9 @@ description:
   - A destination that is a symbolic link or not a regular file, or that is the same file as a source or as
     another destination (also through a linked directory), is refused before anything is written, backups
     included, in check mode as in a real run.
+  - With O(targets), a file that two targets would write, or that one target would write over another's
+    source, is refused before the first target is written - both targets that would write it (or the one that
+    would overwrite a source) fail, naming each other, and the other targets are deployed.
 author:
   - Incomes Register certificates collection maintainers (@incomes-register)
 extends_documentation_fragment:

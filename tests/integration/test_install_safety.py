@@ -7,6 +7,7 @@ anything, in check mode too.
 import os
 import shutil
 import stat
+import subprocess
 
 import pytest
 from cryptography import x509
@@ -228,3 +229,57 @@ def test_no_passphrase_or_key_at_vvv_when_the_destinations_are_hostile(sandbox, 
         for secret in (KEY_PASSPHRASE, KEYSTORE_PASSPHRASE):
             assert secret not in run.output, 'a passphrase in the -vvv output of the %s run' % layout
         assert not source.shows_key(run.output), 'key material in the -vvv output of the %s run' % layout
+
+
+@pytest.fixture
+def immutable():
+    """chattr +i on a directory: even root cannot create a file in it, so the key's temporary file fails."""
+    marked = []
+
+    def mark(path):
+        done = subprocess.run(['chattr', '+i', str(path)], capture_output=True, check=False)
+        if done.returncode != 0:
+            pytest.skip('chattr +i is not available here: %s' % done.stderr.decode(errors='replace').strip())
+        marked.append(str(path))
+    yield mark
+    for path in marked:
+        subprocess.run(['chattr', '-i', path], check=True)
+
+
+@pytest.mark.parametrize('backup', [False, True], ids=['no backup', 'backup'])
+def test_a_key_that_cannot_be_written_leaves_the_old_pair_in_place(source, deploy, run_module, immutable, backup):
+    (deploy / 'private').mkdir(mode=0o700)
+    old_certificate, old_key = b'old certificate\n', b'old key\n'
+    (deploy / 'tls.crt').write_bytes(old_certificate)
+    (deploy / 'private' / 'tls.key').write_bytes(old_key)
+    os.chmod(str(deploy / 'private' / 'tls.key'), 0o600)
+    before = snapshot(deploy)
+    immutable(deploy / 'private')
+    run, result = run_module('certificate_install', source.args(
+        layout='pem', dest=str(deploy / 'tls.crt'), private_key_dest=str(deploy / 'private' / 'tls.key'),
+        backup=backup), args=['--diff'])
+    assert result.get('failed') is True, run
+    # The old certificate beside the old key, no temporary file, no backup: as before the run.
+    assert snapshot(deploy) == before
+    assert 'private_key_dest %s' % (deploy / 'private' / 'tls.key') in result['msg']
+    assert 'No file of this target was replaced' in result['msg']
+    assert not source.shows_key(run.output)
+
+
+def test_two_targets_that_write_one_file_are_refused_before_either_is_written(sandbox, source, deploy, run_module,
+                                                                              tmp_path):
+    other = Source(sandbox, tmp_path / 'other')
+    (deploy / 'alias').symlink_to(deploy)
+    targets = [dict(other.args(), layout='fullchain', dest=str(deploy / 'fullchain.pem'),
+                    private_key_dest=str(deploy / 'tls.key')),
+               dict(layout='combined', dest=str(deploy / 'alias' / 'tls.key'))]
+    before = snapshot(source.root, other.root, deploy)
+    for mode in (['--check', '--diff'], ['--diff']):
+        run, result = run_module('certificate_install', source.args(targets=targets), args=mode)
+        assert result.get('failed') is True, (mode, run)
+        expected = ('targets[0] (certificate %s) private_key_dest and targets[1] (certificate %s) dest are the same '
+                    'file, %s' % (other.cert, source.cert, deploy / 'tls.key'))
+        assert [r['failed'] for r in result['results']] == [True, True]
+        assert all(expected in r['msg'] for r in result['results']), result['results']
+        assert not source.shows_key(run.output) and not other.shows_key(run.output)
+        assert snapshot(source.root, other.root, deploy) == before

@@ -197,6 +197,38 @@ def test_twenty_customers_on_one_host_two_need_people_the_others_end_well(sandbo
     assert statuses == dict((path, 'ok' if status == 'renewed' else status) for path, status in expected.items())
 
 
+def test_two_customers_inheriting_one_install_target_are_refused_and_the_third_deployed(sandbox, tmp_path):
+    root = tmp_path / 'certs'
+    shared = tmp_path / 'shared'
+    certificates = []
+    for name, customer in (('a', '1701011-1'), ('b', '1701012-2')):
+        certificate = dict(issue(sandbox, root, name, customer, 400), restart_services=['payroll-' + name])
+        # renewal_install_targets, inherited by both.
+        del certificate['install_targets']
+        certificates.append(certificate)
+    certificates.append(dict(issue(sandbox, root, 'c', '1701013-3', 400), restart_services=['payroll-c']))
+    inventory = fleet_inventory(tmp_path / 'inventory.yml', sandbox, tmp_path / 'unused',
+                                {'firm': {'renewal_certificates': certificates}},
+                                renewal_install_targets=[{'layout': 'combined', 'dest': str(shared / 'combined.pem')}])
+    site = write_site(tmp_path)
+    (tmp_path / 'summaries').mkdir()
+    service_log = tmp_path / 'services.log'
+    done = run([ANSIBLE_PLAYBOOK, site, '-i', inventory, '-e', 'summary_dir=' + str(tmp_path / 'summaries')],
+               tmp_path, {'IR_TEST_SERVICE_LOG': str(service_log)})
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
+    rows = dict((row['customer_id'], row) for row in
+                json.loads((tmp_path / 'summaries' / 'firm.json').read_text())['certificates'])
+    expected = ('targets[0] (certificate %s) dest and targets[1] (certificate %s) dest are the same file, %s'
+                % (root / 'a' / 'certificate.pem', root / 'b' / 'certificate.pem', shared / 'combined.pem'))
+    for customer in ('1701011-1', '1701012-2'):
+        assert rows[customer]['status'] == 'failed'
+        assert expected in rows[customer]['message'], rows[customer]['message']
+    # Neither customer's certificate reached the shared file, so no service was told of a change.
+    assert not shared.exists()
+    assert rows['1701013-3']['status'] == 'ok' and rows['1701013-3']['installed_changed'] == 1
+    assert service_log.read_text().splitlines() == ['payroll-c restarted']
+
+
 ENROLL_DELAY = 1
 
 

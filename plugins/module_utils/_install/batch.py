@@ -17,18 +17,17 @@ def install(params, check_mode, with_diff):
     """Deploy one certificate as params say; the module's result. Raises CertificateServiceError."""
     from ansible_collections.incomes_register.certificates.plugins.module_utils._install import installation
     from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto.certificates import describe_certificate
-    files, backups, diffs = [], {}, []
+    files, backups, diffs, writes = [], {}, [], []
     cert, key, chain = installation.load_source(params)
     owner_uid, group_gid = installation.ownership(params)
     for entry in installation.plan(params, cert, key, chain):
         changed = entry.content_differs or installation.attributes_differ(entry, owner_uid, group_gid)
-        if changed and not check_mode:
-            backup = installation.apply(entry, params)
-            if backup:
-                backups[entry.path] = backup
         if changed:
+            writes.append(entry)
             diffs.append(installation.diff_entry(entry))
         files.append(dict(role=entry.role, path=entry.path, changed=changed))
+    if writes and not check_mode:
+        backups = installation.apply(writes, params, owner_uid, group_gid)
     result = dict(changed=any(f['changed'] for f in files), files=files, backups=backups,
                   fingerprint_sha256=describe_certificate(cert)['fingerprint_sha256'])
     if with_diff:
@@ -39,14 +38,21 @@ def install(params, check_mode, with_diff):
 def install_many(module):
     """Each entry of module.params['targets'] (its options over the task's) deployed in turn; exits the module
     with `results`, failing as a loop would when any entry failed, after trying every one."""
-    results, diffs = [], []
-    for index, entry in enumerate(module.params['targets']):
+    from ansible_collections.incomes_register.certificates.plugins.module_utils._install import installation
+    results, diffs, targets = [], [], []
+    for entry in module.params['targets']:
         params = dict(module.params)
         params.update((name, value) for name, value in entry.items() if value not in (None, ''))
+        targets.append(params)
+    # Before the first target is written, so that neither of two targets that share a file is.
+    refusals = installation.shared_files(targets)
+    for index, params in enumerate(targets):
         try:
             missing = [name for name in REQUIRED if not params.get(name)]
             if missing:
                 raise RequestValidationError('This target has no %s.' % ', '.join(missing))
+            if index in refusals:
+                raise CertificateServiceError(refusals[index])
             result = install(params, module.check_mode, module._diff)
             result['failed'] = False
         except CertificateServiceError as error:

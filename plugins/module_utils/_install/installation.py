@@ -121,6 +121,69 @@ def _refuse_same_files(params, planned):
                        earlier.role.replace('_', ' '), entry.role.replace('_', ' ')))
 
 
+def _file_keys(path):
+    """What makes two paths one file: the resolved path, and for an existing file its device and inode (a
+    hard link or a bind mount)."""
+    keys = [('path', os.path.realpath(path))]
+    try:
+        info = os.stat(path)
+    except OSError:
+        return keys
+    return keys + [('inode', info.st_dev, info.st_ino)]
+
+
+def _target_name(index, params):
+    return 'targets[%d] (certificate %s)' % (index, params.get('certificate_path'))
+
+
+def _written_files(params):
+    layout = install_layouts.LAYOUTS.get(params.get('layout'))
+    for spec in layout.files if layout else ():
+        # An optional file (the chain) is written only when there is a chain to write.
+        if params.get(spec.option) and (not spec.optional or params.get('chain_path')):
+            yield spec.option, params[spec.option]
+
+
+def shared_files(targets):
+    """{index: refusal message} for the targets of one run that would write a file another target writes or
+    reads. An entry of renewal_certificates inherits renewal_install_targets, so several certificates can name
+    the same destination: the last would win, perhaps with another customer's certificate, and every run
+    would change it back and forth. A file that is one target's own source or destination twice is plan's to
+    refuse, with the option names alone."""
+    writers, readers = {}, {}
+    for index, params in enumerate(targets):
+        for option, path in _written_files(params):
+            for key in _file_keys(path):
+                writers.setdefault(key, []).append((index, option, path))
+        for option, what in SOURCE_OPTIONS:
+            if params.get(option):
+                for key in _file_keys(params[option]):
+                    readers.setdefault(key, []).append((index, option, what))
+    refusals, reported = {}, set()
+    for key, claims in writers.items():
+        for position, (index, option, path) in enumerate(claims):
+            name = _target_name(index, targets[index])
+            for other, other_option, dummy in claims[:position]:
+                if other == index or (other, other_option, index, option) in reported:
+                    continue
+                reported.add((other, other_option, index, option))
+                message = ('%s %s and %s %s are the same file, %s: each would overwrite the other on every run. '
+                           'Nothing was written for either. Give each target paths of its own.'
+                           % (_target_name(other, targets[other]), other_option, name, option, os.path.realpath(path)))
+                refusals.setdefault(other, []).append(message)
+                refusals.setdefault(index, []).append(message)
+            for other, source_option, what in readers.get(key, ()):
+                if other == index or (index, option, other, source_option) in reported:
+                    continue
+                reported.add((index, option, other, source_option))
+                refusals.setdefault(index, []).append(
+                    '%s %s and %s %s are the same file, %s: installing would overwrite the source %s of targets[%d]. '
+                    'Nothing was written for targets[%d]. Give %s a path of its own.'
+                    % (name, option, _target_name(other, targets[other]), source_option, os.path.realpath(path),
+                       what, other, index, option))
+    return dict((index, ' '.join(messages)) for index, messages in refusals.items())
+
+
 def attributes_differ(entry, owner_uid, group_gid):
     try:
         info = os.lstat(entry.path)
@@ -131,17 +194,117 @@ def attributes_differ(entry, owner_uid, group_gid):
             or (group_gid is not None and info.st_gid != group_gid))
 
 
-def apply(entry, params):
-    """Write one planned file; returns the backup path or None."""
-    backup = None
-    if params.get('backup') and entry.before is not None:
-        backup = file_ops.backup_file(entry.path)
-    directory = os.path.dirname(os.path.abspath(entry.path))
-    if not os.path.isdir(directory):
-        file_ops.ensure_directory(directory, 0o700 if entry.secret else 0o755,
-                                  owner=params.get('owner'), group=params.get('group'))
-    file_ops.atomic_write(entry.path, entry.data, entry.mode, owner=params.get('owner'), group=params.get('group'))
-    return backup
+def apply(entries, params, owner_uid, group_gid):
+    """Write one target's changed files; returns {path: backup path} of the backups made.
+
+    A target's files are one set: a service that finds a new certificate beside the old key cannot start.
+    So every new file is written, chmodded, chowned and synced under a temporary name, and every backup
+    made, before the first rename; a failure until then (a full disk, an owner that cannot be set, a key
+    directory that cannot be made) leaves the installed set and no temporary file or backup of this run.
+    The renames then follow back to back."""
+    staged, backups, ready = [], {}, False
+    try:
+        for entry in entries:
+            directory = os.path.dirname(os.path.abspath(entry.path))
+            if not os.path.isdir(directory):
+                file_ops.ensure_directory(directory, 0o700 if entry.secret else 0o755,
+                                          owner=params.get('owner'), group=params.get('group'))
+            _remove_stale_temp_files(entry.path)
+            staged.append((entry, _stage(entry, owner_uid, group_gid)))
+        if params.get('backup'):
+            for entry in entries:
+                backup = file_ops.backup_file(entry.path) if entry.before is not None else None
+                if backup:
+                    backups[entry.path] = backup
+        ready = True
+    except LocalFileError as error:
+        raise LocalFileError('%s. No file of this target was replaced.' % error.message.rstrip('.')) from None
+    finally:
+        if not ready:
+            _discard([temp for dummy, temp in staged] + list(backups.values()))
+    _swap(staged)
+    return backups
+
+
+def _temp_path(path):
+    # atomic_write's naming, so that remove_stale_temp_files knows the files of a killed run as ours.
+    return os.path.join(os.path.dirname(os.path.abspath(path)), '.%s.%s.%s.tmp' % (
+        os.path.basename(path), os.getpid(), os.urandom(6).hex()))
+
+
+def _remove_stale_temp_files(path):
+    try:
+        file_ops.remove_stale_temp_files(path)
+    except LocalFileError:
+        # Only tidying: a directory we may write but not list must not stop the install.
+        pass
+
+
+def _stage(entry, owner_uid, group_gid):
+    """The temporary file that holds entry's new content with its final mode and owner, synced."""
+    # Checked while planning; checked again because the run has read and rendered since.
+    file_ops.refuse_symlink(entry.path)
+    temp = _temp_path(entry.path)
+    created = False
+    try:
+        try:
+            existing = os.lstat(entry.path)
+        except FileNotFoundError:
+            existing = None
+        # Without owner or group the replaced file's are kept: a service account must still read it.
+        uid = existing.st_uid if owner_uid is None and existing is not None else owner_uid
+        gid = existing.st_gid if group_gid is None and existing is not None else group_gid
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, 'O_CLOEXEC', 0),
+                     entry.mode)
+        created = True
+        try:
+            # The umask may have removed bits; the file was never looser than entry.mode.
+            os.fchmod(fd, entry.mode)
+            current = os.fstat(fd)
+            if (uid is not None and uid != current.st_uid) or (gid is not None and gid != current.st_gid):
+                os.fchown(fd, -1 if uid is None else uid, -1 if gid is None else gid)
+            view = memoryview(entry.data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as error:
+        if created:
+            _discard([temp])
+        raise LocalFileError('Could not write %s %s: %s'
+                             % (entry.option, entry.path, error.strerror or error)) from None
+    return temp
+
+
+def _discard(paths):
+    for path in paths:
+        try:
+            os.unlink(path)
+        except OSError:
+            # The failure that brought us here is the one to report.
+            pass
+
+
+def _swap(staged):
+    for position, (entry, temp) in enumerate(staged):
+        try:
+            os.replace(temp, entry.path)
+        except OSError as error:
+            _discard([later for dummy, later in staged[position:]])
+            replaced = [earlier.option for earlier, dummy in staged[:position]]
+            raise LocalFileError(
+                'Could not move the new %s into place at %s: %s. %s Run the task again once the cause is fixed.'
+                % (entry.option, entry.path, error.strerror or error,
+                   '%s already %s the new content, so the files of this target do not match until then.'
+                   % (' and '.join(replaced), 'holds' if len(replaced) == 1 else 'hold')
+                   if replaced else 'No file of this target was replaced.')) from None
+    for directory in sorted(set(os.path.dirname(os.path.abspath(entry.path)) for entry, dummy in staged)):
+        try:
+            file_ops.fsync_directory(directory)
+        except OSError as error:
+            raise LocalFileError('Could not sync the directory %s after replacing files in it: %s'
+                                 % (directory, error.strerror or error)) from None
 
 
 def diff_entry(entry):
