@@ -226,12 +226,6 @@ def apply(entries, params, owner_uid, group_gid):
     return backups
 
 
-def _temp_path(path):
-    # atomic_write's naming, so that remove_stale_temp_files knows the files of a killed run as ours.
-    return os.path.join(os.path.dirname(os.path.abspath(path)), '.%s.%s.%s.tmp' % (
-        os.path.basename(path), os.getpid(), os.urandom(6).hex()))
-
-
 def _remove_stale_temp_files(path):
     try:
         file_ops.remove_stale_temp_files(path)
@@ -242,48 +236,15 @@ def _remove_stale_temp_files(path):
 
 def _stage(entry, owner_uid, group_gid):
     """The temporary file that holds entry's new content with its final mode and owner, synced."""
-    # Checked while planning; checked again because the run has read and rendered since.
-    file_ops.refuse_symlink(entry.path)
-    temp = _temp_path(entry.path)
-    created = False
     try:
-        try:
-            existing = os.lstat(entry.path)
-        except FileNotFoundError:
-            existing = None
-        # Without owner or group the replaced file's are kept: a service account must still read it.
-        uid = existing.st_uid if owner_uid is None and existing is not None else owner_uid
-        gid = existing.st_gid if group_gid is None and existing is not None else group_gid
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, 'O_CLOEXEC', 0),
-                     entry.mode)
-        created = True
-        try:
-            # The umask may have removed bits; the file was never looser than entry.mode.
-            os.fchmod(fd, entry.mode)
-            current = os.fstat(fd)
-            if (uid is not None and uid != current.st_uid) or (gid is not None and gid != current.st_gid):
-                os.fchown(fd, -1 if uid is None else uid, -1 if gid is None else gid)
-            view = memoryview(entry.data)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError as error:
-        if created:
-            _discard([temp])
-        raise LocalFileError('Could not write %s %s: %s'
-                             % (entry.option, entry.path, error.strerror or error)) from None
-    return temp
+        return file_ops.write_staged(entry.path, entry.data, entry.mode, owner_uid, group_gid)
+    except LocalFileError as error:
+        raise LocalFileError('%s (%s)' % (error.message, entry.option)) from None
 
 
 def _discard(paths):
     for path in paths:
-        try:
-            os.unlink(path)
-        except OSError:
-            # The failure that brought us here is the one to report.
-            pass
+        file_ops.discard(path)
 
 
 def _swap(staged):

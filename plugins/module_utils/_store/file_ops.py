@@ -83,14 +83,28 @@ def atomic_write(path, data, mode, owner=None, group=None):
     Without owner or group, those of the existing file are kept: a renewed certificate must stay
     readable by the service account it was handed to.
     """
+    temp_path = write_staged(path, data, mode, resolve_uid(owner), resolve_gid(group))
+    try:
+        os.replace(temp_path, path)
+        temp_path = None
+        fsync_directory(os.path.dirname(os.path.abspath(path)))
+    except OSError as error:
+        raise file_error('write', path, error) from None
+    finally:
+        if temp_path is not None:
+            discard(temp_path)
+
+
+def write_staged(path, data, mode, uid=None, gid=None):
+    """A temporary file beside path with data, its final mode and owner, synced: what a rename moves over path.
+
+    Without uid or gid, those of the existing file are kept. LocalFileError leaves no temporary file.
+    """
     if isinstance(data, str):
         data = data.encode('utf-8')
     refuse_symlink(path)
     if os.path.isdir(path):
         raise LocalFileError('%s is a directory, expected a file path' % path)
-    uid = resolve_uid(owner)
-    gid = resolve_gid(group)
-    directory = os.path.dirname(os.path.abspath(path))
     try:
         existing = os.lstat(path)
     except FileNotFoundError:
@@ -119,20 +133,23 @@ def atomic_write(path, data, mode, owner=None, group=None):
         os.fsync(fd)
         os.close(fd)
         fd = None
-        os.replace(temp_path, path)
-        temp_path = None
-        fsync_directory(directory)
+        staged, temp_path = temp_path, None
+        return staged
     except OSError as error:
         raise file_error('write', path, error) from None
     finally:
         if fd is not None:
             os.close(fd)
         if temp_path is not None:
-            try:
-                os.unlink(temp_path)
-            except OSError:
-                # The write already failed and that error is the one to report.
-                pass
+            discard(temp_path)
+
+
+def discard(path):
+    """Remove path if it is there; for clean-up after a failure, whose error is the one to report."""
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 _TEMP_RANDOM_BYTES = 6

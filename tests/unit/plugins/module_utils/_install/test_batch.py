@@ -132,7 +132,8 @@ def test_a_key_that_cannot_be_prepared_leaves_the_old_pair_and_no_temporary_file
     # An owner other than the current one, so that each file is chowned.
     with pytest.raises(CertificateServiceError) as raised:
         batch.install(params(source, deploy, owner='65534', backup=backup), False, False)
-    assert raised.value.message.startswith('Could not write private_key_dest %s: ' % (deploy / 'private' / 'tls.key'))
+    assert raised.value.message.startswith('Could not write %s: ' % (deploy / 'private' / 'tls.key'))
+    assert '(private_key_dest)' in raised.value.message
     assert raised.value.message.endswith('. No file of this target was replaced.')
     assert old_pair_only(deploy), tree(deploy)
 
