@@ -261,7 +261,7 @@ def test_a_key_that_cannot_be_written_leaves_the_old_pair_in_place(source, deplo
     assert result.get('failed') is True, run
     # The old certificate beside the old key, no temporary file, no backup: as before the run.
     assert snapshot(deploy) == before
-    assert 'private_key_dest %s' % (deploy / 'private' / 'tls.key') in result['msg']
+    assert 'Could not write %s: ' % (deploy / 'private' / 'tls.key') in result['msg'] and '(private_key_dest)' in result['msg']
     assert 'No file of this target was replaced' in result['msg']
     assert not source.shows_key(run.output)
 
