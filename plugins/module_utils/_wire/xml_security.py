@@ -48,6 +48,7 @@ DS_NS = 'http://www.w3.org/2000/09/xmldsig#'
 C14N_INCLUSIVE = 'http://www.w3.org/TR/2001/REC-xml-c14n-20010315'
 C14N_EXCLUSIVE = 'http://www.w3.org/2001/10/xml-exc-c14n#'
 ENVELOPED_TRANSFORM = 'http://www.w3.org/2000/09/xmldsig#enveloped-signature'
+SOAP_ENVELOPE_NS = 'http://schemas.xmlsoap.org/soap/envelope/'
 
 # The service is documented to use inclusive C14N; exclusive is accepted in case it changes. Comment-preserving
 # variants are refused: comments are not something the service has a reason to sign.
@@ -115,22 +116,77 @@ def sign_renew_request(element, private_key, certificate):
     return signer.sign(element, key=private_key, cert=[certificate])
 
 
-def _standalone_copy(element):
-    """The element as the document the service signed before wrapping it in the envelope.
+def _standalone_copies(element):
+    """The element as the document the service signed before wrapping it in the envelope: one or two readings.
 
-    Serialising an element copies every namespace declaration in scope, including the envelope's, and
-    inclusive C14N would then digest them. The declarations the element and its descendants make
-    themselves are kept even when unused, because the signer saw them.
+    certificate-service.md: the service signs the response on its own, with inclusive C14N, and then wraps it,
+    so the namespace declarations the envelope brings in must go before verifying, and every declaration the
+    signer saw must stay: inclusive C14N digests unused ones too, and an xmlns="" undeclaration changes what
+    the children are. Only declarations on the copy's root are ever dropped; everything inside the element,
+    its redundant declarations and undeclarations included, is copied as it is.
+
+    The first reading is the public Python client's, which verifies real responses: of what the envelope
+    declares, drop only the SOAP envelope namespace, and keep the rest, in case the service's wrapper moved a
+    declaration of the signed root up to the envelope. The second, tried only when it differs, drops every
+    unused declaration of the envelope, for an envelope that declares more than the signer saw (not seen from
+    the real service, whose envelope declares only SOAP-ENV). Every reading holds the same elements,
+    attributes and text as the element itself (_copy_without checks it), so trying two never lets other
+    content verify. Should the real service wrap in yet another way, no reading verifies and the response
+    is refused: loudly, never trusted.
     """
     parent = element.getparent()
     inherited = parent.nsmap if parent is not None else {}
-    own = set()
+    scope = element.nsmap
+    unused = [(prefix, uri) for prefix, uri in inherited.items()
+              if scope.get(prefix) == uri and not _uses(element, prefix, uri)]
+    envelope_namespace = [(prefix, uri) for prefix, uri in unused if uri == SOAP_ENVELOPE_NS]
+    readings = [envelope_namespace] + ([unused] if unused != envelope_namespace else [])
+    copies = [copy for copy in (_copy_without(element, dropped) for dropped in readings) if copy is not None]
+    if not copies:
+        raise ResponseRejected('The response element cannot be taken out of the SOAP envelope unchanged.')
+    return copies
+
+
+def _uses(element, prefix, uri):
+    """Whether anything in element is named through the declaration prefix=uri (attributes: through uri)."""
+    attribute = '{%s}' % uri
     for node in element.iter(tag=etree.Element):
-        scope = inherited if node is element else node.getparent().nsmap
-        own.update(prefix for prefix, uri in node.nsmap.items() if prefix and scope.get(prefix) != uri)
-    copy = etree.fromstring(etree.tostring(element, with_tail=False), _new_parser())
-    etree.cleanup_namespaces(copy, keep_ns_prefixes=sorted(own))
-    return copy
+        if node.prefix == prefix and etree.QName(node).namespace == uri:
+            return True
+        if any(name.startswith(attribute) for name in node.attrib):
+            return True
+    return False
+
+
+def _copy_without(element, dropped):
+    """A standalone copy of element whose root lacks the declarations dropped; None if that changes anything.
+
+    Serialising an element writes every declaration in scope on its start tag, and lxml has no way to remove
+    one declaration without cleanup_namespaces, which would also remove the undeclarations and unused
+    declarations the signer saw deeper down. So the declarations are cut out of the start tag, as the public
+    Python client does: lxml writes ` xmlns:p="uri"` with `"` escaped inside attribute values, so the text
+    is a declaration wherever it occurs in the start tag, which ends at the first `>` (escaped in values too).
+    """
+    data = etree.tostring(element, with_tail=False)
+    end = data.index(b'>')
+    start_tag = data[:end]
+    for prefix, uri in dropped:
+        declaration = (' xmlns:%s="%s"' % (prefix, uri) if prefix else ' xmlns="%s"' % uri).encode('utf-8')
+        start_tag = start_tag.replace(declaration, b'', 1)
+    try:
+        standalone = etree.fromstring(start_tag + data[end:], _new_parser())
+    except etree.XMLSyntaxError:
+        return None
+    # Exclusive C14N writes only the declarations something uses: equal output means the same elements,
+    # prefixes, attributes and text, whatever unused declarations either one carries.
+    if (set(standalone.nsmap.items()) != set(element.nsmap.items()) - set(dropped)
+            or _visible(standalone) != _visible(element)):
+        return None
+    return standalone
+
+
+def _visible(element):
+    return etree.tostring(element, method='c14n', exclusive=True, with_comments=True)
 
 
 def _only_signature(root):
@@ -259,17 +315,23 @@ def verify_signed_response(response_element, trust_anchor_certs, now=None, signe
         raise ResponseRejected('No trusted CA certificate was given (%s), so no response can be trusted.'
                                % TRUST_OPTION)
     now = now or datetime.datetime.now(datetime.timezone.utc)
-    document = _standalone_copy(response_element)
+    documents = _standalone_copies(response_element)
+    document = documents[0]
     signature = _only_signature(document)
     _check_signature_shape(signature, document)
     signer = _signer_certificate(signature)
     check_signer_identity(signer, signer_pattern)
     check_signer_chain(signer, trust_anchor_certs, now)
-    try:
-        result = XMLVerifier().verify(document, x509_cert=signer, parser=_new_parser(),
-                                      expect_config=_verification_config(now))
-    except (SignXMLException, InvalidSignature, etree.DocumentInvalid, ValueError) as error:
-        raise ResponseRejected('The XML signature of the response is not valid: %s' % error)
+    result = problem = None
+    for document in documents:
+        try:
+            result = XMLVerifier().verify(document, x509_cert=signer, parser=_new_parser(),
+                                          expect_config=_verification_config(now))
+            break
+        except (SignXMLException, InvalidSignature, etree.DocumentInvalid, ValueError) as error:
+            problem = problem or error
+    if result is None:
+        raise ResponseRejected('The XML signature of the response is not valid: %s' % problem)
     if result.signed_xml is None or result.signed_xml.tag != document.tag:
         raise ResponseRejected('The signed content of the response is not the response element.')
     return result.signed_xml

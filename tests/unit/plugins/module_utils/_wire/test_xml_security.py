@@ -334,3 +334,96 @@ def test_unsigned_response_and_missing_signer_certificate_are_refused(pki, trust
 def test_an_empty_trust_bundle_trusts_nothing(responses, proto):
     with pytest.raises(ResponseRejected, match='No trusted CA'):
         xml_security.verify_signed_response(proto.body_element(responses.retrieval_id()), [])
+
+
+# ---- namespace shapes of a response signed standalone, then wrapped ------------------------------------------
+
+def _signed_standalone(pki, proto, response_xml):
+    """Sign the response document on its own (inclusive C14N), as the service does before it wraps it."""
+    signed = proto.sign_element(etree.fromstring(response_xml), pki.signer_key, [pki.signer])
+    return etree.tostring(signed).decode('utf-8')
+
+
+def _wrapped(signed_xml, envelope_declarations=''):
+    """The signed bytes inside a SOAP-ENV envelope with an empty Header (certificate-service.md)."""
+    return ('<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/"%s><SOAP-ENV:Header/>'
+            '<SOAP-ENV:Body>%s</SOAP-ENV:Body></SOAP-ENV:Envelope>' % (envelope_declarations, signed_xml)).encode()
+
+
+XSI = ' xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
+
+
+def _namespace_shapes(app):
+    """(signed document, declarations to move from its root to the envelope, extra envelope declarations)."""
+    return {
+        'default-namespace': ('<SignNewCertificateResponse xmlns="%s"><RetrievalId xmlns="">R-1</RetrievalId>'
+                              '<Result xmlns=""><Status>OK</Status></Result></SignNewCertificateResponse>' % app,
+                              '', ''),
+        'jaxb-default-ds': ('<ns2:SignNewCertificateResponse xmlns="http://www.w3.org/2000/09/xmldsig#" '
+                            'xmlns:ns2="%s"><RetrievalId xmlns="">R-1</RetrievalId><Result xmlns="">'
+                            '<Status>OK</Status></Result></ns2:SignNewCertificateResponse>' % app, '', ''),
+        'unused-on-envelope-and-element': ('<ns2:SignNewCertificateResponse xmlns:ns2="%s"%s><RetrievalId>R-1'
+                                           '</RetrievalId><Result><Status>OK</Status></Result>'
+                                           '</ns2:SignNewCertificateResponse>' % (app, XSI), '', XSI),
+        'unused-moved-to-envelope': ('<ns2:SignNewCertificateResponse xmlns:ns2="%s"%s><RetrievalId>R-1'
+                                     '</RetrievalId><Result><Status>OK</Status></Result>'
+                                     '</ns2:SignNewCertificateResponse>' % (app, XSI), XSI, XSI),
+        'used-prefix-moved-to-envelope': ('<ns2:SignNewCertificateResponse xmlns:ns2="%s"><RetrievalId>R-1'
+                                          '</RetrievalId><Result><Status>OK</Status></Result>'
+                                          '</ns2:SignNewCertificateResponse>' % app,
+                                          ' xmlns:ns2="%s"' % app, ' xmlns:ns2="%s"' % app),
+        'unused-only-on-envelope': ('<ns2:SignNewCertificateResponse xmlns:ns2="%s"><RetrievalId>R-1'
+                                    '</RetrievalId><Result><Status>OK</Status></Result>'
+                                    '</ns2:SignNewCertificateResponse>' % app,
+                                    '', ' xmlns:xsd="http://www.w3.org/2001/XMLSchema"'),
+        'envelope-namespace-used-inside': ('<ns2:SignNewCertificateResponse xmlns:ns2="%s" xmlns:SOAP-ENV='
+                                           '"http://schemas.xmlsoap.org/soap/envelope/" SOAP-ENV:encodingStyle="x">'
+                                           '<RetrievalId>R-1</RetrievalId><Result><Status>OK</Status></Result>'
+                                           '</ns2:SignNewCertificateResponse>' % app, '', ''),
+        'redundant-declaration-deeper-down': ('<ns2:SignNewCertificateResponse xmlns:ns2="%s"><RetrievalId>R-1'
+                                      '</RetrievalId><Result><Status xmlns:ns2="%s">OK</Status></Result>'
+                                      '</ns2:SignNewCertificateResponse>' % (app, app), '', ''),
+    }
+
+
+@pytest.mark.parametrize('shape', sorted(_namespace_shapes('APP')))
+def test_responses_signed_standalone_verify_in_every_namespace_shape(pki, trust, proto, shape):
+    response_xml, moved, envelope_declarations = _namespace_shapes(proto.APP_NS)[shape]
+    signed = _signed_standalone(pki, proto, response_xml)
+    if moved:
+        signed = signed.replace(moved, '', 1)
+    verified = xml_security.verify_signed_response(proto.body_element(_wrapped(signed, envelope_declarations)),
+                                                   trust)
+    assert verified.findtext('RetrievalId') == 'R-1' and _status(verified) == 'OK'
+
+
+@pytest.mark.parametrize('shape', sorted(_namespace_shapes('APP')))
+def test_tampering_is_refused_in_every_namespace_shape(pki, trust, proto, shape):
+    response_xml, moved, envelope_declarations = _namespace_shapes(proto.APP_NS)[shape]
+    signed = _signed_standalone(pki, proto, response_xml).replace('R-1', 'R-2')
+    if moved:
+        signed = signed.replace(moved, '', 1)
+    with pytest.raises(ResponseRejected, match='signature of the response is not valid'):
+        xml_security.verify_signed_response(proto.body_element(_wrapped(signed, envelope_declarations)), trust)
+
+
+def test_a_namespace_declaration_the_signer_saw_cannot_be_dropped_or_added(pki, trust, proto):
+    """Unused declarations are part of what inclusive C14N digests: moving one in or out is a change."""
+    response_xml = ('<ns2:SignNewCertificateResponse xmlns:ns2="%s"><RetrievalId>R-1</RetrievalId><Result>'
+                    '<Status>OK</Status></Result></ns2:SignNewCertificateResponse>' % proto.APP_NS)
+    signed = _signed_standalone(pki, proto, response_xml)
+    added = signed.replace('<RetrievalId>', '<RetrievalId%s>' % XSI, 1)
+    with pytest.raises(ResponseRejected, match='signature of the response is not valid'):
+        xml_security.verify_signed_response(proto.body_element(_wrapped(added)), trust)
+
+
+def test_a_standalone_copy_that_would_change_the_content_is_not_offered(proto):
+    envelope = etree.fromstring(('<S:Envelope xmlns:S="%s" xmlns:ns2="%s" xmlns="urn:default"><S:Body>'
+                                 '<ns2:GetCertificateResponse><Result/></ns2:GetCertificateResponse></S:Body>'
+                                 '</S:Envelope>' % (proto.SOAP_NS, proto.APP_NS)).encode())
+    element = envelope.find('{%s}Body' % proto.SOAP_NS)[0]
+    assert xml_security._copy_without(element, [('ns2', proto.APP_NS)]) is None
+    assert xml_security._copy_without(element, [(None, 'urn:default')]) is None
+    standalone = xml_security._copy_without(element, [('S', proto.SOAP_NS)])
+    assert standalone.nsmap == {'ns2': proto.APP_NS, None: 'urn:default'}
+    assert standalone.find('{urn:default}Result') is not None
