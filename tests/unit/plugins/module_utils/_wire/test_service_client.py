@@ -115,6 +115,21 @@ def test_the_date_of_the_last_answer_is_kept_even_for_a_fail_or_an_error(client,
     assert client.last_response_date is None
 
 
+def test_a_refusal_with_an_empty_retrieval_id_is_the_services_refusal(client, service, responses, proto, csr, pki):
+    """A FAIL that carries <RetrievalId/> is a refusal with its codes, not an untrusted answer that would
+    leave the one-time credentials looking possibly spent."""
+    service.behave(proto.reply(responses.signed('SignNewCertificateResponse', ('RetrievalId', ''), status='FAIL',
+                                                errors=[('PKI123', 'Refused')])),
+                   proto.reply(responses.signed('RenewCertificateResponse', ('RetrievalId', ''), status='FAIL',
+                                                errors=[('PKI124', 'Refused')])))
+    with pytest.raises(ServiceFault) as caught:
+        client.sign_new_certificate(proto.CUSTOMER_ID, None, 'TID-1', PASSWORD, csr)
+    assert caught.value.codes == ['PKI123']
+    with pytest.raises(ServiceFault) as caught:
+        client.renew_certificate(proto.CUSTOMER_ID, None, csr, pki.customer_key, pki.customer_cert)
+    assert caught.value.codes == ['PKI124']
+
+
 def test_advice_never_presents_a_sandbox_code_as_the_real_services(client, service, responses, proto, csr):
     service.respond(responses.fail('SignNewCertificateResponse', ('PKI003', 'Wrong credentials'),
                                    ('PKI777', 'Something new')))
