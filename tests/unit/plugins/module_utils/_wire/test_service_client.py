@@ -157,13 +157,24 @@ def test_renew_certificate_sends_a_request_signed_with_the_current_key(client, s
     assert base64.b64decode(seen[0].findtext('CertificateRequest')) == csr
 
 
-def test_ok_without_the_payload_is_rejected(client, service, responses, pki, csr, proto):
+def test_ok_without_a_retrieval_id_is_rejected(client, service, responses, pki, csr, proto):
     service.behave(proto.reply(responses.signed('RenewCertificateResponse')),
-                   proto.reply(responses.signed('GetCertificateResponse')))
+                   proto.reply(responses.signed('SignNewCertificateResponse', ('RetrievalId', ''))))
     with pytest.raises(ResponseRejected, match='RenewCertificate OK without a RetrievalId'):
         client.renew_certificate(proto.CUSTOMER_ID, None, csr, pki.customer_key, pki.customer_cert)
-    with pytest.raises(ResponseRejected, match='GetCertificate OK without a Certificate'):
+    with pytest.raises(ResponseRejected, match='SignNewCertificate OK without a RetrievalId'):
+        client.sign_new_certificate(proto.CUSTOMER_ID, None, 'TID-1', PASSWORD, csr)
+
+
+@pytest.mark.parametrize('payload', [None, ('Certificate', '')], ids=['absent', 'empty'])
+def test_get_certificate_ok_without_a_certificate_is_not_ready(client, service, responses, proto, payload):
+    """The real "not ready" answer is unknown; the public Java client polls again on a null certificate."""
+    service.respond(responses.signed('GetCertificateResponse', payload))
+    with pytest.raises(CertificateNotReady) as caught:
         client.get_certificate(proto.CUSTOMER_ID, None, 'RID-1')
+    assert caught.value.message == ('The certificate service answered GetCertificate OK, but without a '
+                                    'Certificate: taken as not issued yet.')
+    assert caught.value.code is None and caught.value.errors == []
 
 
 def test_a_secret_echoed_by_the_service_is_redacted(client, service, responses, csr, proto):
