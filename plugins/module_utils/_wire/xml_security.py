@@ -57,10 +57,11 @@ ACCEPTED_TRANSFORMS = ACCEPTED_C14N + (ENVELOPED_TRANSFORM,)
 
 TRUST_OPTION = 'service_ca_path'
 SIGNER_PATTERN_OPTION = 'service_signer_pattern'
+CUSTOMER_ISSUING_OPTION = 'issuing_ca_path'
 
-# certificate-service.md: customer certificates carry the Business ID (7 digits, dash, check digit) as CN.
-# A response signed with one comes from a customer's key, never from the service, whatever it chains to:
-# this is what stops a trust file that holds the customers' issuing CA by mistake from trusting everyone.
+# certificate-service.md: customers' certificates carry the Business ID (7 digits, dash, check digit) as CN.
+# It says nothing of the service signer's subject, which may carry the Tax Administration's own Business ID,
+# so this shape only decides as a last resort (check_signer_identity).
 _BUSINESS_ID = re.compile(r'^[0-9]{7}-[0-9]$')
 
 # certificate-service.md: the Reference points at the whole response element, as URI "" (Python,
@@ -242,9 +243,24 @@ def _common_name(cert):
     return names[0].value if names else ''
 
 
-def check_signer_identity(signer, signer_pattern=None):
+def _customer_issuer(signer, customer_issuing_certs):
+    """The certificate of customer_issuing_certs that issued signer, or None."""
+    for candidate in customer_issuing_certs or ():
+        if candidate.subject == signer.issuer and chains.signed_by(signer, candidate):
+            return candidate
+    return None
+
+
+def check_signer_identity(signer, signer_pattern=None, customer_issuing_certs=None):
     """Accept only a certificate that may sign as the service: not a CA, not a customer's certificate, and
-    matching signer_pattern (a regular expression searched in the RFC 4514 subject) when one is given."""
+    matching signer_pattern (a regular expression searched in the RFC 4514 subject) when one is given.
+
+    A customer's certificate is told by its issuer when customer_issuing_certs (the certificates of
+    issuing_ca_path) is given. Without it, and without signer_pattern, by a Business ID as CN: a guess, made
+    only when nothing configured can tell, because a service_ca_path that holds the customers' issuing CA by
+    mistake would otherwise trust a response signed by any customer. Should the real service signer have
+    such a CN, the refusal says how to pin it with signer_pattern.
+    """
     constraints = chains.extension(signer, x509.BasicConstraints)
     if constraints is not None and constraints.ca:
         raise ResponseRejected('The response was signed with the CA certificate %s, not with a service signing '
@@ -253,11 +269,19 @@ def check_signer_identity(signer, signer_pattern=None):
     if usage is not None and not (usage.digital_signature or usage.content_commitment):
         raise ResponseRejected('The response signing certificate %s may not make signatures (keyUsage).'
                                % chains.describe(signer))
-    if _BUSINESS_ID.match(_common_name(signer)):
+    fix = ("If %s holds the customers' issuing CA, replace it with the CA of the service's response signing "
+           'certificate.' % TRUST_OPTION)
+    issuer = _customer_issuer(signer, customer_issuing_certs)
+    if issuer is not None:
+        raise ResponseRejected('The response was signed with the certificate of customer %s, issued by %s from %s, '
+                               'not by the certificate service. %s'
+                               % (chains.describe(signer), chains.describe(issuer), CUSTOMER_ISSUING_OPTION, fix))
+    if not customer_issuing_certs and not signer_pattern and _BUSINESS_ID.match(_common_name(signer)):
         raise ResponseRejected(
-            'The response was signed with the certificate of customer %s, not by the certificate service. If %s '
-            "holds the customers' issuing CA, replace it with the CA of the service's response signing "
-            'certificate.' % (_common_name(signer), TRUST_OPTION))
+            'The response was signed with what looks like the certificate of customer %s (its CN is a Business '
+            "ID) rather than the certificate service's. %s If it is the certificate service's own signing "
+            'certificate, set %s to match its subject.'
+            % (_common_name(signer), fix, SIGNER_PATTERN_OPTION))
     if signer_pattern and not re.search(signer_pattern, signer.subject.rfc4514_string()):
         raise ResponseRejected('The response signing certificate %s does not match %s %r.'
                                % (chains.describe(signer), SIGNER_PATTERN_OPTION, signer_pattern))
@@ -305,11 +329,13 @@ def _verification_config(now):
     return SignatureConfiguration(**options)
 
 
-def verify_signed_response(response_element, trust_anchor_certs, now=None, signer_pattern=None):
+def verify_signed_response(response_element, trust_anchor_certs, now=None, signer_pattern=None,
+                           customer_issuing_certs=None):
     """Verify the response element's enveloped signature; return the element as signed (without ds:Signature).
 
     Raises ResponseRejected when the signature is missing, malformed, invalid, or made by a certificate
-    that is not a service signer (check_signer_identity) or does not chain to trust_anchor_certs.
+    that is not a service signer (check_signer_identity, helped by customer_issuing_certs, the certificates
+    of issuing_ca_path, when the caller has them) or does not chain to trust_anchor_certs.
     """
     if not trust_anchor_certs:
         raise ResponseRejected('No trusted CA certificate was given (%s), so no response can be trusted.'
@@ -320,7 +346,7 @@ def verify_signed_response(response_element, trust_anchor_certs, now=None, signe
     signature = _only_signature(document)
     _check_signature_shape(signature, document)
     signer = _signer_certificate(signature)
-    check_signer_identity(signer, signer_pattern)
+    check_signer_identity(signer, signer_pattern, customer_issuing_certs)
     check_signer_chain(signer, trust_anchor_certs, now)
     result = problem = None
     for document in documents:

@@ -294,7 +294,7 @@ def test_a_tampered_response_is_refused(client, service, responses, csr, proto):
 def test_a_response_signed_by_a_customer_is_refused(client, service, responses, pki, csr, proto):
     service.respond(responses.signed('SignNewCertificateResponse', ('RetrievalId', 'RID-1'), key=pki.customer_key,
                                      certs=[pki.customer_cert]))
-    with pytest.raises(ResponseRejected, match='signed with the certificate of customer'):
+    with pytest.raises(ResponseRejected, match='looks like the certificate of customer'):
         client.sign_new_certificate(proto.CUSTOMER_ID, None, 'TID-1', PASSWORD, csr)
 
 

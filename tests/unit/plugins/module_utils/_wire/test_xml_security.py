@@ -154,7 +154,7 @@ def test_customer_certificate_cannot_sign_responses(pki, trust, responses, proto
     data = responses.signed(
         'SignNewCertificateResponse', ('RetrievalId', 'RID-X'), key=pki.customer_key,
         certs=[pki.customer_cert, pki.issuing_ca])
-    with pytest.raises(ResponseRejected, match='signed with the certificate of customer 1234567-8'):
+    with pytest.raises(ResponseRejected, match='looks like the certificate of customer 1234567-8'):
         xml_security.verify_signed_response(proto.body_element(data), trust)
 
 
@@ -164,6 +164,47 @@ def test_a_trust_file_holding_the_customers_issuing_ca_does_not_trust_every_cust
                             certs=[pki.customer_cert])
     with pytest.raises(ResponseRejected, match="holds the customers' issuing CA"):
         xml_security.verify_signed_response(proto.body_element(data), [pki.issuing_ca])
+
+
+def _service_signer_with_a_business_id(proto, pki, responses):
+    """certificate-service.md does not document the signer's subject: it may carry the Tax Administration's
+    own Business ID (0245437-2) as CN, like a customer's certificate does."""
+    key = proto.rsa_key('signer-with-business-id')
+    signer = proto.cert('0245437-2', key, pki.service_ca, proto.rsa_key('service-ca'), key_usage='sign')
+    return proto.body_element(responses.signed('SignNewCertificateResponse', ('RetrievalId', 'RID-X'), key=key,
+                                               certs=[signer]))
+
+
+def test_a_service_signer_with_a_business_id_is_accepted_when_the_configuration_tells_it_apart(pki, trust,
+                                                                                                responses, proto):
+    verified = xml_security.verify_signed_response(_service_signer_with_a_business_id(proto, pki, responses), trust,
+                                                   signer_pattern='^CN=0245437-2,C=FI$')
+    assert verified.findtext('RetrievalId') == 'RID-X'
+    verified = xml_security.verify_signed_response(_service_signer_with_a_business_id(proto, pki, responses), trust,
+                                                   customer_issuing_certs=[pki.issuing_ca])
+    assert verified.findtext('RetrievalId') == 'RID-X'
+
+
+def test_without_the_customers_ca_or_a_pattern_a_business_id_signer_is_refused_with_the_way_out(pki, trust,
+                                                                                                 responses, proto):
+    with pytest.raises(ResponseRejected) as caught:
+        xml_security.verify_signed_response(_service_signer_with_a_business_id(proto, pki, responses), trust)
+    assert "holds the customers' issuing CA" in caught.value.message
+    assert 'set service_signer_pattern' in caught.value.message
+
+
+def test_a_signer_issued_by_the_customers_issuing_ca_is_refused_whatever_the_pattern(pki, responses, proto):
+    """The misconfiguration, told from issuing_ca_path: a customer's signature chains to service_ca_path."""
+    data = responses.signed('SignNewCertificateResponse', ('RetrievalId', 'RID-X'), key=pki.customer_key,
+                            certs=[pki.customer_cert])
+    with pytest.raises(ResponseRejected) as caught:
+        xml_security.verify_signed_response(proto.body_element(data), [pki.issuing_ca], signer_pattern='CN=',
+                                            customer_issuing_certs=[pki.issuing_ca])
+    assert caught.value.message == (
+        'The response was signed with the certificate of customer CN=1234567-8,C=FI, issued by '
+        'CN=Data Providers Test Issuing CA v1,C=FI from issuing_ca_path, not by the certificate service. If '
+        "service_ca_path holds the customers' issuing CA, replace it with the CA of the service's response "
+        'signing certificate.')
 
 
 def test_the_signer_subject_pattern_pins_the_service_signer(pki, trust, responses, proto):
