@@ -180,8 +180,8 @@ def test_a_fail_answer_is_read_whatever_payload_element_it_carries(proto, operat
     """Status decides first: on FAIL the payload is not used, so it cannot hide the service's error codes."""
     element = proto.response_element(operation.response, (operation.payload, payload), status='FAIL',
                                      errors=[('PKI123', 'Refused')])
-    assert sm.read_verified_response(element, operation) == sm.ResponseFields('FAIL', [('PKI123', 'Refused')],
-                                                                             None, None)
+    expected = sm.ResponseFields('FAIL', [('PKI123', 'Refused')], None, None)
+    assert sm.read_verified_response(element, operation) == expected
 
 
 @pytest.mark.parametrize('operation', [sm.SIGN_NEW, sm.RENEW, sm.GET])

@@ -175,8 +175,8 @@ def _service_signer_with_a_business_id(proto, pki, responses):
                                                certs=[signer]))
 
 
-def test_a_service_signer_with_a_business_id_is_accepted_when_the_configuration_tells_it_apart(pki, trust,
-                                                                                                responses, proto):
+def test_a_service_signer_with_a_business_id_is_accepted_when_the_configuration_tells_it_apart(
+        pki, trust, responses, proto):
     verified = xml_security.verify_signed_response(_service_signer_with_a_business_id(proto, pki, responses), trust,
                                                    signer_pattern='^CN=0245437-2,C=FI$')
     assert verified.findtext('RetrievalId') == 'RID-X'
@@ -185,8 +185,8 @@ def test_a_service_signer_with_a_business_id_is_accepted_when_the_configuration_
     assert verified.findtext('RetrievalId') == 'RID-X'
 
 
-def test_without_the_customers_ca_or_a_pattern_a_business_id_signer_is_refused_with_the_way_out(pki, trust,
-                                                                                                 responses, proto):
+def test_without_the_customers_ca_or_a_pattern_a_business_id_signer_is_refused_with_the_way_out(
+        pki, trust, responses, proto):
     with pytest.raises(ResponseRejected) as caught:
         xml_security.verify_signed_response(_service_signer_with_a_business_id(proto, pki, responses), trust)
     assert "holds the customers' issuing CA" in caught.value.message
@@ -422,8 +422,8 @@ def _namespace_shapes(app):
                                            '<RetrievalId>R-1</RetrievalId><Result><Status>OK</Status></Result>'
                                            '</ns2:SignNewCertificateResponse>' % app, '', ''),
         'redundant-declaration-deeper-down': ('<ns2:SignNewCertificateResponse xmlns:ns2="%s"><RetrievalId>R-1'
-                                      '</RetrievalId><Result><Status xmlns:ns2="%s">OK</Status></Result>'
-                                      '</ns2:SignNewCertificateResponse>' % (app, app), '', ''),
+                                              '</RetrievalId><Result><Status xmlns:ns2="%s">OK</Status></Result>'
+                                              '</ns2:SignNewCertificateResponse>' % (app, app), '', ''),
     }
 
 
