@@ -41,17 +41,21 @@ def _lower_first(sentence):
 
 
 def _gave_up(retrieval_id, attempts, seconds, last):
-    """The error of a wait that ran out. A FAIL answer may mean "not yet" or a final refusal (the real
-    service's codes are unknown), so the message gives both readings and the service's own words."""
+    """The error of a wait that ran out. A FAIL answer, or an OK without a certificate, may mean "not yet" or
+    a final refusal (the real service's "not ready" answer is unknown), so the message gives both readings
+    and the service's own words."""
     done = 'The certificate for RetrievalId %s was not ready after %d GetCertificate calls in %d seconds' % (
         retrieval_id, attempts, seconds)
     if isinstance(last, CertificateNotReady):
+        # Only a code can be listed in final_error_codes; an OK without a certificate has none.
+        final = ('; if this code never turns into a certificate, list it in final_error_codes to stop at once.'
+                 if last.code else '.')
         return RetrievalPending(
-            '%s: the service kept answering FAIL (last: %s). Either it is still issuing the certificate, and '
+            '%s: the service kept answering %s (last: %s). Either it is still issuing the certificate, and '
             '%s A longer wait_timeout waits longer in one run. Or the RetrievalId is wrong (check environment, '
-            'customer_id and the RetrievalId) or the request was refused for good; if this code never turns '
-            'into a certificate, list it in final_error_codes to stop at once.'
-            % (done, last.message, _lower_first(RESUME_HINT % retrieval_id)),
+            'customer_id and the RetrievalId) or the request was refused for good%s'
+            % (done, 'FAIL' if last.errors else 'without a certificate', last.message,
+               _lower_first(RESUME_HINT % retrieval_id), final),
             code=last.code, service_errors=last.errors)
     return RetrievalPending('%s (last answer: %s). %s A longer wait_timeout waits longer in one run.'
                             % (done, last.message, RESUME_HINT % retrieval_id), code=last.code)

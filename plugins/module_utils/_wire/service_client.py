@@ -242,7 +242,15 @@ class CertificateServiceClient(object):
         body = soap_messages.build_get_certificate_request(self.environment, customer_id, customer_name, retrieval_id)
         fields = self._call(soap_messages.GET, body)
         if fields.certificate is None:
-            raise ResponseRejected('The service answered GetCertificate OK without a Certificate.')
+            # certificate-service.md: the real "not ready" answer is unknown, and the schema makes Certificate
+            # optional in an OK answer too; the public Java client polls again on a null certificate. So this
+            # is "not yet", not an untrusted answer, and polling goes on until wait_timeout. If the real service
+            # never sends this shape, nothing changes; if it means "never" by it, the wait ends at wait_timeout
+            # with the RetrievalId kept and this message as the last answer.
+            not_ready = CertificateNotReady(soap_messages.GET.name, fields.errors)
+            _set_message(not_ready, 'The certificate service answered GetCertificate OK, but without a '
+                                    'Certificate: taken as not issued yet.')
+            raise not_ready
         return fields.certificate
 
     def renew_certificate(self, customer_id, customer_name, csr_der, current_private_key, current_certificate):

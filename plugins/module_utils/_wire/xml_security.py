@@ -48,6 +48,7 @@ DS_NS = 'http://www.w3.org/2000/09/xmldsig#'
 C14N_INCLUSIVE = 'http://www.w3.org/TR/2001/REC-xml-c14n-20010315'
 C14N_EXCLUSIVE = 'http://www.w3.org/2001/10/xml-exc-c14n#'
 ENVELOPED_TRANSFORM = 'http://www.w3.org/2000/09/xmldsig#enveloped-signature'
+SOAP_ENVELOPE_NS = 'http://schemas.xmlsoap.org/soap/envelope/'
 
 # The service is documented to use inclusive C14N; exclusive is accepted in case it changes. Comment-preserving
 # variants are refused: comments are not something the service has a reason to sign.
@@ -56,10 +57,11 @@ ACCEPTED_TRANSFORMS = ACCEPTED_C14N + (ENVELOPED_TRANSFORM,)
 
 TRUST_OPTION = 'service_ca_path'
 SIGNER_PATTERN_OPTION = 'service_signer_pattern'
+CUSTOMER_ISSUING_OPTION = 'issuing_ca_path'
 
-# certificate-service.md: customer certificates carry the Business ID (7 digits, dash, check digit) as CN.
-# A response signed with one comes from a customer's key, never from the service, whatever it chains to:
-# this is what stops a trust file that holds the customers' issuing CA by mistake from trusting everyone.
+# certificate-service.md: customers' certificates carry the Business ID (7 digits, dash, check digit) as CN.
+# It says nothing of the service signer's subject, which may carry the Tax Administration's own Business ID,
+# so this shape only decides as a last resort (check_signer_identity).
 _BUSINESS_ID = re.compile(r'^[0-9]{7}-[0-9]$')
 
 # certificate-service.md: the Reference points at the whole response element, as URI "" (Python,
@@ -115,22 +117,77 @@ def sign_renew_request(element, private_key, certificate):
     return signer.sign(element, key=private_key, cert=[certificate])
 
 
-def _standalone_copy(element):
-    """The element as the document the service signed before wrapping it in the envelope.
+def _standalone_copies(element):
+    """The element as the document the service signed before wrapping it in the envelope: one or two readings.
 
-    Serialising an element copies every namespace declaration in scope, including the envelope's, and
-    inclusive C14N would then digest them. The declarations the element and its descendants make
-    themselves are kept even when unused, because the signer saw them.
+    certificate-service.md: the service signs the response on its own, with inclusive C14N, and then wraps it,
+    so the namespace declarations the envelope brings in must go before verifying, and every declaration the
+    signer saw must stay: inclusive C14N digests unused ones too, and an xmlns="" undeclaration changes what
+    the children are. Only declarations on the copy's root are ever dropped; everything inside the element,
+    its redundant declarations and undeclarations included, is copied as it is.
+
+    The first reading is the public Python client's, which verifies real responses: of what the envelope
+    declares, drop only the SOAP envelope namespace, and keep the rest, in case the service's wrapper moved a
+    declaration of the signed root up to the envelope. The second, tried only when it differs, drops every
+    unused declaration of the envelope, for an envelope that declares more than the signer saw (not seen from
+    the real service, whose envelope declares only SOAP-ENV). Every reading holds the same elements,
+    attributes and text as the element itself (_copy_without checks it), so trying two never lets other
+    content verify. Should the real service wrap in yet another way, no reading verifies and the response
+    is refused: loudly, never trusted.
     """
     parent = element.getparent()
     inherited = parent.nsmap if parent is not None else {}
-    own = set()
+    scope = element.nsmap
+    unused = [(prefix, uri) for prefix, uri in inherited.items()
+              if scope.get(prefix) == uri and not _uses(element, prefix, uri)]
+    envelope_namespace = [(prefix, uri) for prefix, uri in unused if uri == SOAP_ENVELOPE_NS]
+    readings = [envelope_namespace] + ([unused] if unused != envelope_namespace else [])
+    copies = [copy for copy in (_copy_without(element, dropped) for dropped in readings) if copy is not None]
+    if not copies:
+        raise ResponseRejected('The response element cannot be taken out of the SOAP envelope unchanged.')
+    return copies
+
+
+def _uses(element, prefix, uri):
+    """Whether anything in element is named through the declaration prefix=uri (attributes: through uri)."""
+    attribute = '{%s}' % uri
     for node in element.iter(tag=etree.Element):
-        scope = inherited if node is element else node.getparent().nsmap
-        own.update(prefix for prefix, uri in node.nsmap.items() if prefix and scope.get(prefix) != uri)
-    copy = etree.fromstring(etree.tostring(element, with_tail=False), _new_parser())
-    etree.cleanup_namespaces(copy, keep_ns_prefixes=sorted(own))
-    return copy
+        if node.prefix == prefix and etree.QName(node).namespace == uri:
+            return True
+        if any(name.startswith(attribute) for name in node.attrib):
+            return True
+    return False
+
+
+def _copy_without(element, dropped):
+    """A standalone copy of element whose root lacks the declarations dropped; None if that changes anything.
+
+    Serialising an element writes every declaration in scope on its start tag, and lxml has no way to remove
+    one declaration without cleanup_namespaces, which would also remove the undeclarations and unused
+    declarations the signer saw deeper down. So the declarations are cut out of the start tag, as the public
+    Python client does: lxml writes ` xmlns:p="uri"` with `"` escaped inside attribute values, so the text
+    is a declaration wherever it occurs in the start tag, which ends at the first `>` (escaped in values too).
+    """
+    data = etree.tostring(element, with_tail=False)
+    end = data.index(b'>')
+    start_tag = data[:end]
+    for prefix, uri in dropped:
+        declaration = (' xmlns:%s="%s"' % (prefix, uri) if prefix else ' xmlns="%s"' % uri).encode('utf-8')
+        start_tag = start_tag.replace(declaration, b'', 1)
+    try:
+        standalone = etree.fromstring(start_tag + data[end:], _new_parser())
+    except etree.XMLSyntaxError:
+        return None
+    # Exclusive C14N writes only the declarations something uses: equal output means the same elements,
+    # prefixes, attributes and text, whatever unused declarations either one carries.
+    if (set(standalone.nsmap.items()) != set(element.nsmap.items()) - set(dropped)
+            or _visible(standalone) != _visible(element)):
+        return None
+    return standalone
+
+
+def _visible(element):
+    return etree.tostring(element, method='c14n', exclusive=True, with_comments=True)
 
 
 def _only_signature(root):
@@ -186,9 +243,24 @@ def _common_name(cert):
     return names[0].value if names else ''
 
 
-def check_signer_identity(signer, signer_pattern=None):
+def _customer_issuer(signer, customer_issuing_certs):
+    """The certificate of customer_issuing_certs that issued signer, or None."""
+    for candidate in customer_issuing_certs or ():
+        if candidate.subject == signer.issuer and chains.signed_by(signer, candidate):
+            return candidate
+    return None
+
+
+def check_signer_identity(signer, signer_pattern=None, customer_issuing_certs=None):
     """Accept only a certificate that may sign as the service: not a CA, not a customer's certificate, and
-    matching signer_pattern (a regular expression searched in the RFC 4514 subject) when one is given."""
+    matching signer_pattern (a regular expression searched in the RFC 4514 subject) when one is given.
+
+    A customer's certificate is told by its issuer when customer_issuing_certs (the certificates of
+    issuing_ca_path) is given. Without it, and without signer_pattern, by a Business ID as CN: a guess, made
+    only when nothing configured can tell, because a service_ca_path that holds the customers' issuing CA by
+    mistake would otherwise trust a response signed by any customer. Should the real service signer have
+    such a CN, the refusal says how to pin it with signer_pattern.
+    """
     constraints = chains.extension(signer, x509.BasicConstraints)
     if constraints is not None and constraints.ca:
         raise ResponseRejected('The response was signed with the CA certificate %s, not with a service signing '
@@ -197,11 +269,19 @@ def check_signer_identity(signer, signer_pattern=None):
     if usage is not None and not (usage.digital_signature or usage.content_commitment):
         raise ResponseRejected('The response signing certificate %s may not make signatures (keyUsage).'
                                % chains.describe(signer))
-    if _BUSINESS_ID.match(_common_name(signer)):
+    fix = ("If %s holds the customers' issuing CA, replace it with the CA of the service's response signing "
+           'certificate.' % TRUST_OPTION)
+    issuer = _customer_issuer(signer, customer_issuing_certs)
+    if issuer is not None:
+        raise ResponseRejected('The response was signed with the certificate of customer %s, issued by %s from %s, '
+                               'not by the certificate service. %s'
+                               % (chains.describe(signer), chains.describe(issuer), CUSTOMER_ISSUING_OPTION, fix))
+    if not customer_issuing_certs and not signer_pattern and _BUSINESS_ID.match(_common_name(signer)):
         raise ResponseRejected(
-            'The response was signed with the certificate of customer %s, not by the certificate service. If %s '
-            "holds the customers' issuing CA, replace it with the CA of the service's response signing "
-            'certificate.' % (_common_name(signer), TRUST_OPTION))
+            'The response was signed with what looks like the certificate of customer %s (its CN is a Business '
+            "ID) rather than the certificate service's. %s If it is the certificate service's own signing "
+            'certificate, set %s to match its subject.'
+            % (_common_name(signer), fix, SIGNER_PATTERN_OPTION))
     if signer_pattern and not re.search(signer_pattern, signer.subject.rfc4514_string()):
         raise ResponseRejected('The response signing certificate %s does not match %s %r.'
                                % (chains.describe(signer), SIGNER_PATTERN_OPTION, signer_pattern))
@@ -249,27 +329,35 @@ def _verification_config(now):
     return SignatureConfiguration(**options)
 
 
-def verify_signed_response(response_element, trust_anchor_certs, now=None, signer_pattern=None):
+def verify_signed_response(response_element, trust_anchor_certs, now=None, signer_pattern=None,
+                           customer_issuing_certs=None):
     """Verify the response element's enveloped signature; return the element as signed (without ds:Signature).
 
     Raises ResponseRejected when the signature is missing, malformed, invalid, or made by a certificate
-    that is not a service signer (check_signer_identity) or does not chain to trust_anchor_certs.
+    that is not a service signer (check_signer_identity, helped by customer_issuing_certs, the certificates
+    of issuing_ca_path, when the caller has them) or does not chain to trust_anchor_certs.
     """
     if not trust_anchor_certs:
         raise ResponseRejected('No trusted CA certificate was given (%s), so no response can be trusted.'
                                % TRUST_OPTION)
     now = now or datetime.datetime.now(datetime.timezone.utc)
-    document = _standalone_copy(response_element)
+    documents = _standalone_copies(response_element)
+    document = documents[0]
     signature = _only_signature(document)
     _check_signature_shape(signature, document)
     signer = _signer_certificate(signature)
-    check_signer_identity(signer, signer_pattern)
+    check_signer_identity(signer, signer_pattern, customer_issuing_certs)
     check_signer_chain(signer, trust_anchor_certs, now)
-    try:
-        result = XMLVerifier().verify(document, x509_cert=signer, parser=_new_parser(),
-                                      expect_config=_verification_config(now))
-    except (SignXMLException, InvalidSignature, etree.DocumentInvalid, ValueError) as error:
-        raise ResponseRejected('The XML signature of the response is not valid: %s' % error)
+    result = problem = None
+    for document in documents:
+        try:
+            result = XMLVerifier().verify(document, x509_cert=signer, parser=_new_parser(),
+                                          expect_config=_verification_config(now))
+            break
+        except (SignXMLException, InvalidSignature, etree.DocumentInvalid, ValueError) as error:
+            problem = problem or error
+    if result is None:
+        raise ResponseRejected('The XML signature of the response is not valid: %s' % problem)
     if result.signed_xml is None or result.signed_xml.tag != document.tag:
         raise ResponseRejected('The signed content of the response is not the response element.')
     return result.signed_xml

@@ -91,6 +91,26 @@ def test_gives_up_at_the_deadline_with_a_way_to_resume():
     assert isinstance(caught.value, RetrievalPending)
 
 
+def test_ok_answers_without_a_certificate_are_polled_until_the_deadline(service, trust, responses, proto):
+    service.behave(proto.reply(responses.signed('GetCertificateResponse')),
+                   proto.reply(responses.signed('GetCertificateResponse', ('Certificate', ''))),
+                   proto.reply(responses.certificate(CERT)))
+    client = sc.CertificateServiceClient(service.url, 'TEST', trust, tls_ca_bundle=service.tls_ca_path, timeout=2)
+    assert _wait(client, Clock()) == (CERT, 3)
+
+    service.respond(responses.signed('GetCertificateResponse'))
+    clock = Clock()
+    with pytest.raises(RetrievalPending) as caught:
+        _wait(client, clock, timeout=20, interval=5, backoff=1.5)
+    assert clock.sleeps == [5, 7.5, 7.5]
+    message = caught.value.message
+    assert 'not ready after 4 GetCertificate calls in 20 seconds' in message
+    assert 'answered GetCertificate OK, but without a Certificate' in message
+    assert 'certificate_retrieve with retrieval_id=RID-77' in message
+    # No code to list: the advice about final_error_codes is for FAIL answers with a code.
+    assert 'final_error_codes' not in message and caught.value.code is None
+
+
 def test_initial_delay_counts_against_the_timeout():
     clock = Clock()
     client = ScriptedClient(not_ready())

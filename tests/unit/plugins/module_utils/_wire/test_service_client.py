@@ -116,6 +116,21 @@ def test_the_date_of_the_last_answer_is_kept_even_for_a_fail_or_an_error(client,
     assert client.last_response_date is None
 
 
+def test_a_refusal_with_an_empty_retrieval_id_is_the_services_refusal(client, service, responses, proto, csr, pki):
+    """A FAIL that carries <RetrievalId/> is a refusal with its codes, not an untrusted answer that would
+    leave the one-time credentials looking possibly spent."""
+    service.behave(proto.reply(responses.signed('SignNewCertificateResponse', ('RetrievalId', ''), status='FAIL',
+                                                errors=[('PKI123', 'Refused')])),
+                   proto.reply(responses.signed('RenewCertificateResponse', ('RetrievalId', ''), status='FAIL',
+                                                errors=[('PKI124', 'Refused')])))
+    with pytest.raises(ServiceFault) as caught:
+        client.sign_new_certificate(proto.CUSTOMER_ID, None, 'TID-1', PASSWORD, csr)
+    assert caught.value.codes == ['PKI123']
+    with pytest.raises(ServiceFault) as caught:
+        client.renew_certificate(proto.CUSTOMER_ID, None, csr, pki.customer_key, pki.customer_cert)
+    assert caught.value.codes == ['PKI124']
+
+
 def test_advice_never_presents_a_sandbox_code_as_the_real_services(client, service, responses, proto, csr):
     service.respond(responses.fail('SignNewCertificateResponse', ('PKI003', 'Wrong credentials'),
                                    ('PKI777', 'Something new')))
@@ -143,13 +158,24 @@ def test_renew_certificate_sends_a_request_signed_with_the_current_key(client, s
     assert base64.b64decode(seen[0].findtext('CertificateRequest')) == csr
 
 
-def test_ok_without_the_payload_is_rejected(client, service, responses, pki, csr, proto):
+def test_ok_without_a_retrieval_id_is_rejected(client, service, responses, pki, csr, proto):
     service.behave(proto.reply(responses.signed('RenewCertificateResponse')),
-                   proto.reply(responses.signed('GetCertificateResponse')))
+                   proto.reply(responses.signed('SignNewCertificateResponse', ('RetrievalId', ''))))
     with pytest.raises(ResponseRejected, match='RenewCertificate OK without a RetrievalId'):
         client.renew_certificate(proto.CUSTOMER_ID, None, csr, pki.customer_key, pki.customer_cert)
-    with pytest.raises(ResponseRejected, match='GetCertificate OK without a Certificate'):
+    with pytest.raises(ResponseRejected, match='SignNewCertificate OK without a RetrievalId'):
+        client.sign_new_certificate(proto.CUSTOMER_ID, None, 'TID-1', PASSWORD, csr)
+
+
+@pytest.mark.parametrize('payload', [None, ('Certificate', '')], ids=['absent', 'empty'])
+def test_get_certificate_ok_without_a_certificate_is_not_ready(client, service, responses, proto, payload):
+    """The real "not ready" answer is unknown; the public Java client polls again on a null certificate."""
+    service.respond(responses.signed('GetCertificateResponse', payload))
+    with pytest.raises(CertificateNotReady) as caught:
         client.get_certificate(proto.CUSTOMER_ID, None, 'RID-1')
+    assert caught.value.message == ('The certificate service answered GetCertificate OK, but without a '
+                                    'Certificate: taken as not issued yet.')
+    assert caught.value.code is None and caught.value.errors == []
 
 
 def test_a_secret_echoed_by_the_service_is_redacted(client, service, responses, csr, proto):
@@ -294,7 +320,7 @@ def test_a_tampered_response_is_refused(client, service, responses, csr, proto):
 def test_a_response_signed_by_a_customer_is_refused(client, service, responses, pki, csr, proto):
     service.respond(responses.signed('SignNewCertificateResponse', ('RetrievalId', 'RID-1'), key=pki.customer_key,
                                      certs=[pki.customer_cert]))
-    with pytest.raises(ResponseRejected, match='signed with the certificate of customer'):
+    with pytest.raises(ResponseRejected, match='looks like the certificate of customer'):
         client.sign_new_certificate(proto.CUSTOMER_ID, None, 'TID-1', PASSWORD, csr)
 
 

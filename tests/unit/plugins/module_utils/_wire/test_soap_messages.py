@@ -173,6 +173,24 @@ def test_fields_of_a_verified_response(proto):
     assert fields == sm.ResponseFields('FAIL', [('PKI012', 'too early'), ('PKI099', 'x')], None, None)
 
 
+@pytest.mark.parametrize('operation,payload', [
+    (sm.SIGN_NEW, ''), (sm.RENEW, ' '), (sm.GET, ''), (sm.GET, '\n'), (sm.SIGN_NEW, 'R' * 40), (sm.GET, 'not*base64'),
+], ids=['sign-new-empty', 'renew-blank', 'get-empty', 'get-line-break', 'sign-new-too-long', 'get-garbage'])
+def test_a_fail_answer_is_read_whatever_payload_element_it_carries(proto, operation, payload):
+    """Status decides first: on FAIL the payload is not used, so it cannot hide the service's error codes."""
+    element = proto.response_element(operation.response, (operation.payload, payload), status='FAIL',
+                                     errors=[('PKI123', 'Refused')])
+    expected = sm.ResponseFields('FAIL', [('PKI123', 'Refused')], None, None)
+    assert sm.read_verified_response(element, operation) == expected
+
+
+@pytest.mark.parametrize('operation', [sm.SIGN_NEW, sm.RENEW, sm.GET])
+def test_an_empty_payload_element_is_read_as_absent(proto, operation):
+    for text in ('', '  \r\n '):
+        element = proto.response_element(operation.response, (operation.payload, text))
+        assert sm.read_verified_response(element, operation) == sm.ResponseFields('OK', [], None, None)
+
+
 def test_service_error_text_is_shown_without_control_or_bidi_characters_and_clipped(proto):
     # U+202E turns the rest of a terminal line around, U+200B hides, U+009B (CSI) starts a terminal
     # control sequence: all legal in XML 1.0.

@@ -154,7 +154,7 @@ def test_customer_certificate_cannot_sign_responses(pki, trust, responses, proto
     data = responses.signed(
         'SignNewCertificateResponse', ('RetrievalId', 'RID-X'), key=pki.customer_key,
         certs=[pki.customer_cert, pki.issuing_ca])
-    with pytest.raises(ResponseRejected, match='signed with the certificate of customer 1234567-8'):
+    with pytest.raises(ResponseRejected, match='looks like the certificate of customer 1234567-8'):
         xml_security.verify_signed_response(proto.body_element(data), trust)
 
 
@@ -164,6 +164,47 @@ def test_a_trust_file_holding_the_customers_issuing_ca_does_not_trust_every_cust
                             certs=[pki.customer_cert])
     with pytest.raises(ResponseRejected, match="holds the customers' issuing CA"):
         xml_security.verify_signed_response(proto.body_element(data), [pki.issuing_ca])
+
+
+def _service_signer_with_a_business_id(proto, pki, responses):
+    """certificate-service.md does not document the signer's subject: it may carry the Tax Administration's
+    own Business ID (0245437-2) as CN, like a customer's certificate does."""
+    key = proto.rsa_key('signer-with-business-id')
+    signer = proto.cert('0245437-2', key, pki.service_ca, proto.rsa_key('service-ca'), key_usage='sign')
+    return proto.body_element(responses.signed('SignNewCertificateResponse', ('RetrievalId', 'RID-X'), key=key,
+                                               certs=[signer]))
+
+
+def test_a_service_signer_with_a_business_id_is_accepted_when_the_configuration_tells_it_apart(
+        pki, trust, responses, proto):
+    verified = xml_security.verify_signed_response(_service_signer_with_a_business_id(proto, pki, responses), trust,
+                                                   signer_pattern='^CN=0245437-2,C=FI$')
+    assert verified.findtext('RetrievalId') == 'RID-X'
+    verified = xml_security.verify_signed_response(_service_signer_with_a_business_id(proto, pki, responses), trust,
+                                                   customer_issuing_certs=[pki.issuing_ca])
+    assert verified.findtext('RetrievalId') == 'RID-X'
+
+
+def test_without_the_customers_ca_or_a_pattern_a_business_id_signer_is_refused_with_the_way_out(
+        pki, trust, responses, proto):
+    with pytest.raises(ResponseRejected) as caught:
+        xml_security.verify_signed_response(_service_signer_with_a_business_id(proto, pki, responses), trust)
+    assert "holds the customers' issuing CA" in caught.value.message
+    assert 'set service_signer_pattern' in caught.value.message
+
+
+def test_a_signer_issued_by_the_customers_issuing_ca_is_refused_whatever_the_pattern(pki, responses, proto):
+    """The misconfiguration, told from issuing_ca_path: a customer's signature chains to service_ca_path."""
+    data = responses.signed('SignNewCertificateResponse', ('RetrievalId', 'RID-X'), key=pki.customer_key,
+                            certs=[pki.customer_cert])
+    with pytest.raises(ResponseRejected) as caught:
+        xml_security.verify_signed_response(proto.body_element(data), [pki.issuing_ca], signer_pattern='CN=',
+                                            customer_issuing_certs=[pki.issuing_ca])
+    assert caught.value.message == (
+        'The response was signed with the certificate of customer CN=1234567-8,C=FI, issued by '
+        'CN=Data Providers Test Issuing CA v1,C=FI from issuing_ca_path, not by the certificate service. If '
+        "service_ca_path holds the customers' issuing CA, replace it with the CA of the service's response "
+        'signing certificate.')
 
 
 def test_the_signer_subject_pattern_pins_the_service_signer(pki, trust, responses, proto):
@@ -334,3 +375,96 @@ def test_unsigned_response_and_missing_signer_certificate_are_refused(pki, trust
 def test_an_empty_trust_bundle_trusts_nothing(responses, proto):
     with pytest.raises(ResponseRejected, match='No trusted CA'):
         xml_security.verify_signed_response(proto.body_element(responses.retrieval_id()), [])
+
+
+# ---- namespace shapes of a response signed standalone, then wrapped ------------------------------------------
+
+def _signed_standalone(pki, proto, response_xml):
+    """Sign the response document on its own (inclusive C14N), as the service does before it wraps it."""
+    signed = proto.sign_element(etree.fromstring(response_xml), pki.signer_key, [pki.signer])
+    return etree.tostring(signed).decode('utf-8')
+
+
+def _wrapped(signed_xml, envelope_declarations=''):
+    """The signed bytes inside a SOAP-ENV envelope with an empty Header (certificate-service.md)."""
+    return ('<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/"%s><SOAP-ENV:Header/>'
+            '<SOAP-ENV:Body>%s</SOAP-ENV:Body></SOAP-ENV:Envelope>' % (envelope_declarations, signed_xml)).encode()
+
+
+XSI = ' xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
+
+
+def _namespace_shapes(app):
+    """(signed document, declarations to move from its root to the envelope, extra envelope declarations)."""
+    return {
+        'default-namespace': ('<SignNewCertificateResponse xmlns="%s"><RetrievalId xmlns="">R-1</RetrievalId>'
+                              '<Result xmlns=""><Status>OK</Status></Result></SignNewCertificateResponse>' % app,
+                              '', ''),
+        'jaxb-default-ds': ('<ns2:SignNewCertificateResponse xmlns="http://www.w3.org/2000/09/xmldsig#" '
+                            'xmlns:ns2="%s"><RetrievalId xmlns="">R-1</RetrievalId><Result xmlns="">'
+                            '<Status>OK</Status></Result></ns2:SignNewCertificateResponse>' % app, '', ''),
+        'unused-on-envelope-and-element': ('<ns2:SignNewCertificateResponse xmlns:ns2="%s"%s><RetrievalId>R-1'
+                                           '</RetrievalId><Result><Status>OK</Status></Result>'
+                                           '</ns2:SignNewCertificateResponse>' % (app, XSI), '', XSI),
+        'unused-moved-to-envelope': ('<ns2:SignNewCertificateResponse xmlns:ns2="%s"%s><RetrievalId>R-1'
+                                     '</RetrievalId><Result><Status>OK</Status></Result>'
+                                     '</ns2:SignNewCertificateResponse>' % (app, XSI), XSI, XSI),
+        'used-prefix-moved-to-envelope': ('<ns2:SignNewCertificateResponse xmlns:ns2="%s"><RetrievalId>R-1'
+                                          '</RetrievalId><Result><Status>OK</Status></Result>'
+                                          '</ns2:SignNewCertificateResponse>' % app,
+                                          ' xmlns:ns2="%s"' % app, ' xmlns:ns2="%s"' % app),
+        'unused-only-on-envelope': ('<ns2:SignNewCertificateResponse xmlns:ns2="%s"><RetrievalId>R-1'
+                                    '</RetrievalId><Result><Status>OK</Status></Result>'
+                                    '</ns2:SignNewCertificateResponse>' % app,
+                                    '', ' xmlns:xsd="http://www.w3.org/2001/XMLSchema"'),
+        'envelope-namespace-used-inside': ('<ns2:SignNewCertificateResponse xmlns:ns2="%s" xmlns:SOAP-ENV='
+                                           '"http://schemas.xmlsoap.org/soap/envelope/" SOAP-ENV:encodingStyle="x">'
+                                           '<RetrievalId>R-1</RetrievalId><Result><Status>OK</Status></Result>'
+                                           '</ns2:SignNewCertificateResponse>' % app, '', ''),
+        'redundant-declaration-deeper-down': ('<ns2:SignNewCertificateResponse xmlns:ns2="%s"><RetrievalId>R-1'
+                                              '</RetrievalId><Result><Status xmlns:ns2="%s">OK</Status></Result>'
+                                              '</ns2:SignNewCertificateResponse>' % (app, app), '', ''),
+    }
+
+
+@pytest.mark.parametrize('shape', sorted(_namespace_shapes('APP')))
+def test_responses_signed_standalone_verify_in_every_namespace_shape(pki, trust, proto, shape):
+    response_xml, moved, envelope_declarations = _namespace_shapes(proto.APP_NS)[shape]
+    signed = _signed_standalone(pki, proto, response_xml)
+    if moved:
+        signed = signed.replace(moved, '', 1)
+    verified = xml_security.verify_signed_response(proto.body_element(_wrapped(signed, envelope_declarations)),
+                                                   trust)
+    assert verified.findtext('RetrievalId') == 'R-1' and _status(verified) == 'OK'
+
+
+@pytest.mark.parametrize('shape', sorted(_namespace_shapes('APP')))
+def test_tampering_is_refused_in_every_namespace_shape(pki, trust, proto, shape):
+    response_xml, moved, envelope_declarations = _namespace_shapes(proto.APP_NS)[shape]
+    signed = _signed_standalone(pki, proto, response_xml).replace('R-1', 'R-2')
+    if moved:
+        signed = signed.replace(moved, '', 1)
+    with pytest.raises(ResponseRejected, match='signature of the response is not valid'):
+        xml_security.verify_signed_response(proto.body_element(_wrapped(signed, envelope_declarations)), trust)
+
+
+def test_a_namespace_declaration_the_signer_saw_cannot_be_dropped_or_added(pki, trust, proto):
+    """Unused declarations are part of what inclusive C14N digests: moving one in or out is a change."""
+    response_xml = ('<ns2:SignNewCertificateResponse xmlns:ns2="%s"><RetrievalId>R-1</RetrievalId><Result>'
+                    '<Status>OK</Status></Result></ns2:SignNewCertificateResponse>' % proto.APP_NS)
+    signed = _signed_standalone(pki, proto, response_xml)
+    added = signed.replace('<RetrievalId>', '<RetrievalId%s>' % XSI, 1)
+    with pytest.raises(ResponseRejected, match='signature of the response is not valid'):
+        xml_security.verify_signed_response(proto.body_element(_wrapped(added)), trust)
+
+
+def test_a_standalone_copy_that_would_change_the_content_is_not_offered(proto):
+    envelope = etree.fromstring(('<S:Envelope xmlns:S="%s" xmlns:ns2="%s" xmlns="urn:default"><S:Body>'
+                                 '<ns2:GetCertificateResponse><Result/></ns2:GetCertificateResponse></S:Body>'
+                                 '</S:Envelope>' % (proto.SOAP_NS, proto.APP_NS)).encode())
+    element = envelope.find('{%s}Body' % proto.SOAP_NS)[0]
+    assert xml_security._copy_without(element, [('ns2', proto.APP_NS)]) is None
+    assert xml_security._copy_without(element, [(None, 'urn:default')]) is None
+    standalone = xml_security._copy_without(element, [('S', proto.SOAP_NS)])
+    assert standalone.nsmap == {'ns2': proto.APP_NS, None: 'urn:default'}
+    assert standalone.find('{urn:default}Result') is not None
