@@ -55,11 +55,9 @@ options:
     description:
       - Regular expression searched in the subject (RFC 4514, for example V(CN=...,O=...,C=FI)) of the
         certificate that signs each response. A response whose signer does not match is refused.
-      - Whether or not it is set, a response signed by a CA certificate is refused. While it is not set, so
-        is a response whose signer's CN is a Business ID, as in customers' certificates, so that a
-        O(service_ca_path) that holds the customers' issuing CA by mistake fails loudly instead of trusting
-        every customer. The subject of the service's own signer is not documented; should it have a
-        Business ID, set this option to match its subject.
+      - Whether or not it is set, a response signed by a CA certificate is refused, and so is one signed by a
+        certificate that a CA of O(issuing_ca_path) issued (a customer's), so that a O(service_ca_path) that
+        holds the customers' issuing CA by mistake fails loudly instead of trusting every customer.
     type: str
   proxy:
     description:

@@ -32,9 +32,10 @@ def issuing_bundle(params):
     return load_trust(params['issuing_ca_path'], 'issuing_ca_path')
 
 
-def build_client(params, service_trust_anchors=None):
-    """The service client. service_trust_anchors: the certificates of service_ca_path when the caller has already
-    read and checked them (preflight), so that the client trusts exactly what was reported on."""
+def build_client(params, service_trust_anchors=None, customer_issuing_certs=None):
+    """The service client. service_trust_anchors and customer_issuing_certs: the certificates of service_ca_path and
+    issuing_ca_path when the caller has already read them (the lifecycle flows, preflight), so that the client uses
+    exactly what the run checked and reported on."""
     # Imported here so that modules which never reach the service (info, install) never load lxml
     # or signxml.
     from ansible_collections.incomes_register.certificates.plugins.module_utils._wire.service_client import (
@@ -49,6 +50,7 @@ def build_client(params, service_trust_anchors=None):
         timeout=params['timeout'],
         final_codes=params.get('final_error_codes') or (),
         signer_pattern=params.get('service_signer_pattern'),
+        customer_issuing_certs=customer_issuing_certs,
     )
 
 
@@ -88,26 +90,26 @@ def lifecycle_result(module, params, flow):
     # The window the result describes the certificate against is the task's, not the service's limit.
     window = params.get('renew_before_days') or MAX_RENEW_BEFORE_DAYS
 
+    store = build_store(params)
+    store.check_paths()
+    issuing = issuing_bundle(params)
+
     def connect():
         # lxml, signxml and requests take ~0.13 s to import, as long as all the rest of a run that finds
         # nothing to renew (docs/benchmarks.md), so only a run that calls the service loads them. The
         # flows connect before they create a key or send anything, so a missing library still fails
         # the task with the usual message and nothing spent.
         dependencies.require_libraries(module, *dependencies.SERVICE_LIBRARIES)
-        return build_client(params)
+        return build_client(params, customer_issuing_certs=issuing)
 
-    store = build_store(params)
-    store.check_paths()
     if module.check_mode:
         before = lifecycle.describe_installed(store, window)
-        outcome = flow(store, connect, params, issuing_bundle(params),
-                       wait_options(params), True)
+        outcome = flow(store, connect, params, issuing, wait_options(params), True)
         after = before
     else:
         with store.lock(params['lock_timeout']):
             before = lifecycle.describe_installed(store, window)
-            outcome = flow(store, connect, params, issuing_bundle(params),
-                           wait_options(params), False)
+            outcome = flow(store, connect, params, issuing, wait_options(params), False)
             after = lifecycle.describe_installed(store, window) if outcome.changed else before
     result = outcome.as_dict()
     result['certificate'] = after

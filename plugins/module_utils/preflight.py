@@ -285,7 +285,7 @@ def check_service(params, service_certs, issuing_certs, client_factory):
     looks at Result, so a ServiceFault (any FAIL) means the signed answer verified against service_ca_path.
     """
     try:
-        client = client_factory(params, service_certs)
+        client = client_factory(params, service_certs, issuing_certs or ())
     except CertificateServiceError as error:
         message = 'Not checked: the client cannot be set up: %s.' % error.message.rstrip('.')
         return [check(name, SKIPPED, message) for name in SERVICE_CHECKS]
@@ -298,10 +298,11 @@ def check_service(params, service_certs, issuing_certs, client_factory):
         answer = check('signed_answer', OK, 'GetCertificate answered OK, and its XML signature verified against '
                                             'service_ca_path.')
     except ServiceFault as fault:
+        answered = ('OK without a Certificate' if getattr(fault, 'status', 'FAIL') == 'OK' else
+                    'FAIL (%s), as expected' % (', '.join(code for code in fault.codes if code) or 'no error code'))
         answer = check('signed_answer', OK, (
-            'GetCertificate for an unknown RetrievalId answered FAIL (%s), as expected, and the XML signature of the '
-            'answer verified against service_ca_path: answers of the service are trusted. Nothing was spent.'
-            % (', '.join(code for code in fault.codes if code) or 'no error code')))
+            'GetCertificate for an unknown RetrievalId answered %s, and the XML signature of the answer verified '
+            'against service_ca_path: answers of the service are trusted. Nothing was spent.' % answered))
     except ResponseRejected as error:
         answer = check('signed_answer', FAIL, 'The answer of the service cannot be trusted: %s%s' % (
             error.message, _wrong_trust_file_hint(service_certs, issuing_certs)))
@@ -336,8 +337,8 @@ def _service_skip_reason(missing, trust_checks):
 
 
 def run(params, client_factory=None, now=None):
-    """Every check, in report order. client_factory(params, service_certs) builds the service client
-    (module_support.build_client) on the service_ca_path certificates this run read and checked."""
+    """Every check, in report order. client_factory(params, service_certs, issuing_certs) builds the service
+    client (module_support.build_client) on the trust files' certificates this run read and checked."""
     checks, missing = check_libraries()
     names = ['service_ca_path', 'issuing_ca_path', 'tls_ca_path', 'certificate', 'certificate_chain']
     crypto_missing = _needs(missing, 'cryptography')

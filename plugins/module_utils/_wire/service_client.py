@@ -203,7 +203,7 @@ class CertificateServiceClient(object):
 
     def __init__(self, endpoint, environment, service_trust_anchors, tls_verify=True, tls_ca_bundle=None,
                  proxy=None, timeout=DEFAULT_TIMEOUT, max_response_bytes=DEFAULT_MAX_RESPONSE_BYTES,
-                 final_codes=(), signer_pattern=None, session=None):
+                 final_codes=(), signer_pattern=None, session=None, customer_issuing_certs=None):
         if environment not in service_facts.ENVIRONMENTS:
             raise RequestValidationError('environment must be one of %s.' % ', '.join(service_facts.ENVIRONMENTS))
         self.service_trust_anchors = list(service_trust_anchors or [])
@@ -217,6 +217,9 @@ class CertificateServiceClient(object):
         self.max_response_bytes = max_response_bytes
         self.final_codes = frozenset(final_codes or ())
         self.signer_pattern = signer_pattern
+        # The customers' issuing CA (issuing_ca_path): a response signed by a certificate it issued is a
+        # customer's, never the service's, whatever service_ca_path trusts by mistake.
+        self.customer_issuing_certs = list(customer_issuing_certs or [])
         self.calls_made = dict((action, 0) for action in soap_messages.OPERATIONS)
         self.last_response_date = self.last_response_at = None
         self._verify = (tls_ca_bundle or True) if tls_verify else False
@@ -250,6 +253,7 @@ class CertificateServiceClient(object):
             not_ready = CertificateNotReady(soap_messages.GET.name, fields.errors)
             _set_message(not_ready, 'The certificate service answered GetCertificate OK, but without a '
                                     'Certificate: taken as not issued yet.')
+            not_ready.status = 'OK'
             raise not_ready
         return fields.certificate
 
@@ -293,7 +297,8 @@ class CertificateServiceClient(object):
             root = xml_security.parse_xml(content, self.max_response_bytes)
             element = soap_messages.find_response_element(root, operation, http_status=status)
             verified = xml_security.verify_signed_response(element, self.service_trust_anchors,
-                                                           signer_pattern=self.signer_pattern)
+                                                           signer_pattern=self.signer_pattern,
+                                                           customer_issuing_certs=self.customer_issuing_certs)
             fields = soap_messages.read_verified_response(verified, operation)
             if fields.status != 'FAIL' and operation is not soap_messages.GET:
                 self._retrieval_id(operation, fields)

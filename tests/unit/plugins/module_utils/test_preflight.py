@@ -50,14 +50,22 @@ def test_a_verified_fail_answer_passes_and_the_only_request_is_a_get_with_a_rand
     assert preflight.summary(checks) == (True, 'Preflight passed: 12 checks, 10 ok, 0 warnings, 2 skipped')
 
 
+def test_a_verified_ok_answer_without_a_certificate_is_said_as_it_was(params, service, responses):
+    service.respond(responses.signed('GetCertificateResponse'))
+    checks, named = run(params)
+    assert named['signed_answer']['status'] == 'ok'
+    assert named['signed_answer']['message'].startswith(
+        'GetCertificate for an unknown RetrievalId answered OK without a Certificate, and the XML signature')
+
+
 def test_the_client_trusts_the_service_ca_file_as_it_was_checked(params, service, responses, pki, tmp_path):
     # The file is replaced between the trust check and the service call: the answer is verified with the
     # certificates the report names, not with whatever the file holds by then.
     service.respond(responses.fail('GetCertificateResponse', ('PKI009', 'Unknown RetrievalId')))
 
-    def factory(checked_params, service_certs):
+    def factory(checked_params, service_certs, issuing_certs):
         write(tmp_path / 'service.pem', pki.issuing_ca)
-        return module_support.build_client(checked_params, service_certs)
+        return module_support.build_client(checked_params, service_certs, issuing_certs)
 
     named = dict((item['name'], item) for item in preflight.run(params, client_factory=factory))
     assert 'Test Service Signing CA' in named['service_ca_path']['message']
