@@ -883,6 +883,15 @@ def test_disk_full_before_the_request_makes_no_call_and_leaves_files_intact(sand
     assert leftovers == []
 
 
+def run_until_disk_full(ansible, module, args, lineage, phase, disk):
+    """Run module and fill disk once the state file reaches phase (the sandbox delays the answer meanwhile);
+    returns (the finished run, the filler to delete)."""
+    started = ansible.start(module, {'host': args})
+    wait_for_phase(lineage, (phase,), started)
+    filler = fill(disk)
+    return started.wait(), filler
+
+
 def test_disk_full_after_the_request_keeps_old_pair_and_rerun_completes(sandbox, ansible, small_disk):
     customer = '5100017-7'
     lineage = Lineage(small_disk / 'host').issue(sandbox, customer, expires_in_days=30)
@@ -890,10 +899,7 @@ def test_disk_full_after_the_request_keeps_old_pair_and_rerun_completes(sandbox,
     sandbox.set_fault('getCertificate', 'delay', seconds=3, times=1)
 
     calls = Calls(sandbox)
-    started = ansible.start('certificate_renew', {'host': args})
-    wait_for_phase(lineage, ('submitted',), started)
-    filler = fill(small_disk)
-    run = started.wait()
+    run, filler = run_until_disk_full(ansible, 'certificate_renew', args, lineage, 'submitted', small_disk)
     result = run.results['host']
     assert result['failed'] is True, run
     assert 'No space left on device' in result['msg']
@@ -919,10 +925,7 @@ def test_disk_full_when_the_retrieval_id_arrives_names_it_and_retrieve_collects_
     sandbox.set_fault('signNewCertificate', 'delay', seconds=3, times=1)
 
     calls = Calls(sandbox)
-    started = ansible.start('certificate_request', {'host': args})
-    wait_for_phase(lineage, ('prepared',), started)
-    filler = fill(small_disk)
-    run = started.wait()
+    run, filler = run_until_disk_full(ansible, 'certificate_request', args, lineage, 'prepared', small_disk)
     result = run.results['host']
     assert result['failed'] is True and result['error_type'] == 'StateError', run
     found = re.search(r'answered RetrievalId (\S+), but the state file could not record it: .*No space left on device',
