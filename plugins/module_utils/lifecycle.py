@@ -159,27 +159,33 @@ def _resume_pending(store, client_factory, request, params, issuing_bundle, wait
     return outcome
 
 
-def _submit(request, send, outcome, secrets=()):
-    """Record intent, make the one call that spends something, record its result."""
+def _submit(request, send, outcome, secrets=(), replaced=None):
+    """Record intent, make the one call that spends something, record its result.
+
+    replaced: the recorded request this one takes the place of. When nothing is spent, it is recorded again,
+    so that its TransferIDs (whose outcome is still unknown) and kept answer stay as they were.
+    """
     request.save()
     try:
         retrieval_id = send()
     except TransportError as error:
         if not error.request_may_have_been_processed:
-            request.clear()
+            _forget(request, replaced)
             raise
-        request.advance(SENT)
+        _sent(request, replaced)
         raise
     except (ServiceFault, RequestValidationError):
         # The service refused, or nothing was sent: nothing was spent.
-        request.clear()
+        _forget(request, replaced)
         raise
     except Exception as error:
         # An answer that could not be trusted (or anything unforeseen) after sending: the service may
         # have acted on the request.
-        request.advance(SENT)
+        _sent(request, replaced)
         _keep_answer(request, error, secrets)
         raise
+    if replaced is not None:
+        replaced.drop_answer()
     try:
         request.advance(SUBMITTED, retrieval_id=retrieval_id, submitted_at=utcnow().isoformat())
     except (CertificateServiceError, OSError) as error:
@@ -194,6 +200,19 @@ def _submit(request, send, outcome, secrets=()):
     outcome.changed = True
     outcome.retrieval_id = retrieval_id
     return request
+
+
+def _forget(request, replaced):
+    request.clear()
+    if replaced is not None:
+        replaced.save()
+
+
+def _sent(request, replaced):
+    # The request went out, so the one it replaced is given up for good (its TransferIDs stay listed).
+    if replaced is not None:
+        replaced.drop_answer()
+    request.advance(SENT)
 
 
 def _keep_answer(request, error, secrets):
@@ -287,12 +306,14 @@ def enroll(store, client_factory, params, issuing_bundle, wait_options, check_mo
     if request and request.resumable:
         return _resume_pending(store, client_factory, request, params, issuing_bundle, wait_options, check_mode,
                                outcome, 'resumed', 'Retrieved the certificate requested by an earlier run.')
-    if request and request.phase == SENT and request.kept_answer() is not None:
+    sent_before = _transfer_ids(request)
+    # New credentials mean the earlier request is given up, kept answer and all.
+    if (request and request.phase == SENT and request.kept_answer() is not None
+            and (not params.get('transfer_id') or params['transfer_id'] in sent_before)):
         return _finish_from_kept_answer(store, client_factory, request, params, issuing_bundle, wait_options,
                                         check_mode, outcome, wait=params['wait'])
     # Every TransferID this certificate's earlier requests sent with an unknown outcome, not only the last:
     # a run given one of those again (stale CI variables) would resend a password the service may have used.
-    sent_before = _transfer_ids(request)
     if params['transfer_id'] in sent_before:
         raise StateError(
             'The one-time credentials TransferID %s were sent in an earlier run whose outcome is unknown '
@@ -315,6 +336,7 @@ def enroll(store, client_factory, params, issuing_bundle, wait_options, check_mo
     client = outcome.connect(client_factory)
     key = store.new_private_key(params['key_size'])
     csr = keys.build_csr(key, customer_id, _organisation(customer_name))
+    replaced = request
     request = store.new_request('sign', customer_id=customer_id, environment=params['environment'],
                                 endpoint=client.endpoint, transfer_id=params['transfer_id'],
                                 earlier_transfer_ids=sent_before, csr_sha256=_csr_digest(csr),
@@ -324,7 +346,7 @@ def enroll(store, client_factory, params, issuing_bundle, wait_options, check_mo
         return client.sign_new_certificate(customer_id, customer_name, params['transfer_id'],
                                            params['transfer_password'], csr)
     try:
-        _submit(request, send, outcome, secrets=[params['transfer_password']])
+        _submit(request, send, outcome, secrets=[params['transfer_password']], replaced=replaced)
     except TransportError as error:
         if error.request_may_have_been_processed:
             error.message += (' The service may have processed the request and used up the one-time '

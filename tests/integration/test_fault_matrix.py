@@ -390,6 +390,28 @@ def test_an_earlier_transfer_id_is_refused_after_a_later_one_also_went_unanswere
     assert calls.delta()['signNewCertificate'] == 0
 
 
+def test_earlier_transfer_ids_outlive_a_later_attempt_that_sent_nothing(sandbox, ansible, tmp_path):
+    """T1's outcome is unknown; T2 is refused by a SOAP fault, which spends nothing: the state is T1's again,
+    so a run given T1 still does not resend it."""
+    customer = '5100034-2'
+    lineage, first_args, first_id, dummy, dummy = request_meets_sign_fault(
+        sandbox, ansible, tmp_path, customer, 'drop-after-processing')
+    recorded = lineage.state()
+    second_id, second_password = sandbox.subscribe(customer, 'Example Oy')
+    sandbox.set_fault('signNewCertificate', 'http500', times=1)
+    run = ansible.run('certificate_request', {'host': dict(first_args, transfer_id=second_id,
+                                                           transfer_password=second_password)})
+    assert run.results['host']['failed'] is True and not run.results['host']['request_may_have_been_processed'], run
+    assert dict((k, v) for k, v in lineage.state().items() if k != 'updated') == \
+        dict((k, v) for k, v in recorded.items() if k != 'updated')
+
+    calls = Calls(sandbox)
+    run = ansible.run('certificate_request', {'host': first_args})
+    assert run.results['host']['failed'] is True, run
+    assert 'TransferID %s were sent in an earlier run' % first_id in run.results['host']['msg']
+    assert calls.delta()['signNewCertificate'] == 0
+
+
 # Row: connection dropped after RenewCertificate was processed.
 
 def test_dropped_renew_keeps_old_pair_then_rerun_completes(sandbox, ansible, tmp_path):
@@ -734,6 +756,28 @@ def test_a_sign_answer_refused_for_a_wrong_trust_file_is_kept_and_accepted_once_
     assert result['certificate']['customer_id'] == customer and result['certificate']['key_matches'] is True
     assert calls.delta()['signNewCertificate'] == 1
     assert not os.path.exists(lineage.state_path) and not os.path.exists(answer_path)
+
+
+def test_new_credentials_give_up_a_kept_answer(sandbox, ansible, tmp_path):
+    """A kept answer that the user gives up on (new credentials from the e-service) does not block them."""
+    customer = '5100033-4'
+    lineage = Lineage(tmp_path / 'host')
+    first_id, first_password = sandbox.subscribe(customer, 'Example Oy')
+    good = lineage.args(sandbox, customer, transfer_id=first_id, transfer_password=first_password)
+    run = ansible.run('certificate_request', {'host': dict(good, service_ca_path=sandbox.issuing_ca_pem)})
+    assert run.results['host']['failed'] is True and 'The answer is kept at' in run.results['host']['msg'], run
+    answer_path = lineage.state_path + '.answer.xml'
+    assert os.path.exists(answer_path)
+
+    second_id, second_password = sandbox.subscribe(customer, 'Example Oy')
+    calls = Calls(sandbox)
+    run = ansible.run('certificate_request', {'host': dict(good, transfer_id=second_id,
+                                                           transfer_password=second_password)})
+    result = run.results['host']
+    assert result.get('failed') is not True, run
+    assert result['msg'] == 'Requested and installed a new certificate.'
+    assert calls.delta()['signNewCertificate'] == 1
+    assert not os.path.exists(answer_path) and not os.path.exists(lineage.state_path)
 
 
 def test_rejected_certificate_is_retrieved_again_on_rerun(sandbox, ansible, tmp_path):

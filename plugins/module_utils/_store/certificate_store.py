@@ -75,24 +75,32 @@ class CertificateStore(object):
         A renewal or enrollment replaces the key at private_key_path with a new one, so two certificates
         on one key path destroy each other: the second one's request reuses or replaces the first one's
         pending key, and each swap leaves the other certificate without its key. Found here, under the
-        lock, it costs nothing. A certificate named there whose file is gone no longer needs the key.
+        lock, it costs nothing. The holder is named by its certificate and its state file: a first
+        certificate still being requested has no certificate file yet, only its state and <key>.new. A
+        holder none of whose files is left no longer needs the key.
         """
-        mine = os.path.realpath(self.path)
+        mine = [os.path.realpath(self.path), os.path.realpath(self.state_path)]
         try:
             with open(self.key_lock_path, 'r+', encoding='utf-8', errors='replace') as handle:
-                holder = handle.read().strip()
-                if holder == mine:
+                holder = [line.strip() for line in handle.read().splitlines() if line.strip()]
+                if holder[:1] == mine[:1]:
+                    if holder != mine:
+                        self._write_claim(handle, mine)
                     return
-                if holder and os.path.lexists(holder):
+                if holder and any(os.path.lexists(path) for path in holder[:2]):
                     raise LocalFileError(
                         'The key %s belongs to the certificate %s (recorded in %s), and a request for %s would replace '
                         'it. Give each certificate its own private_key_path. If %s no longer uses this key, delete %s.'
-                        % (self.key_path, holder, self.key_lock_path, self.path, holder, self.key_lock_path))
-                handle.seek(0)
-                handle.truncate()
-                handle.write(mine + '\n')
+                        % (self.key_path, holder[0], self.key_lock_path, self.path, holder[0], self.key_lock_path))
+                self._write_claim(handle, mine)
         except OSError as error:
             raise file_ops.file_error('record the certificate of the key in', self.key_lock_path, error) from None
+
+    @staticmethod
+    def _write_claim(handle, lines):
+        handle.seek(0)
+        handle.truncate()
+        handle.write(''.join(line + '\n' for line in lines))
 
     def files(self):
         """(what, path) of every file this certificate writes or locks, in the words an error names them."""

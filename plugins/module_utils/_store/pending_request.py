@@ -19,6 +19,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import hashlib
 import json
 import os
 from urllib.parse import urlsplit
@@ -182,19 +183,33 @@ class PendingRequest(object):
         """Keep the service's answer to a request that spent something, when it could not be accepted.
 
         It holds the only copy of the RetrievalId: once the cause is fixed (a trust file, this collection), a
-        later run accepts it and collects the certificate without sending the credentials again. An answer
-        holds no secret of ours; the caller makes sure of that before it is kept.
+        later run accepts it and collects the certificate without sending the credentials again. The state
+        records its digest, so an answer left by a request whose state file was removed is never taken for
+        another's. An answer holds no secret of ours; the caller makes sure of that before it is kept.
         """
         atomic_write(self.answer_path, content, PRIVATE_FILE_MODE)
+        self.advance(self.phase, answer_sha256=hashlib.sha256(content).hexdigest())
+
+    def drop_answer(self):
+        """Remove this request's kept answer, once the request is given up for a new one."""
+        if self._fields.get('answer_sha256'):
+            try:
+                os.unlink(self.answer_path)
+            except OSError:
+                pass
 
     def kept_answer(self):
-        """The kept answer's bytes, or None."""
+        """The bytes of this request's kept answer, or None."""
+        if not self._fields.get('answer_sha256'):
+            return None
         try:
             data = read_regular_file(self.answer_path)
             if data is not None:
                 check_private_file(self.answer_path, owner=self.owner)
         except LocalFileError as error:
             raise StateError('The kept answer of the service cannot be trusted: %s.' % error.message) from None
+        if data is None or hashlib.sha256(data).hexdigest() != self._fields['answer_sha256']:
+            return None
         return data
 
     @property
@@ -242,14 +257,9 @@ class PendingRequest(object):
         return self.save()
 
     def clear(self):
-        """Remove the state file (and a kept answer) once the request is finished (or never spent anything); True
+        """Remove the state file (and its kept answer) once the request is finished (or never spent anything); True
         when a state file was removed."""
-        try:
-            os.unlink(self.answer_path)
-        except FileNotFoundError:
-            pass
-        except OSError as error:
-            raise StateError('Could not remove the kept answer %s: %s' % (self.answer_path, error.strerror)) from None
+        self.drop_answer()
         try:
             os.unlink(self.path)
         except FileNotFoundError:

@@ -109,7 +109,19 @@ def test_a_key_path_belongs_to_the_certificate_that_used_it_first(tmp_path):
     with second.lock(timeout=5):
         pass
     with open(key_path + '.lock') as lock_file:
-        assert lock_file.read() == str(tmp_path / 'b' / 'cert.pem') + '\n'
+        assert lock_file.read() == '%s\n%s.state.json\n' % (tmp_path / 'b' / 'cert.pem', tmp_path / 'b' / 'cert.pem')
+
+
+def test_a_first_certificate_still_being_requested_holds_its_key(tmp_path):
+    # No certificate file yet, only the state of its request (and <key>.new): the key is still taken.
+    key_path = str(tmp_path / 'private' / 'key.pem')
+    first = certificate_store.CertificateStore(str(tmp_path / 'a' / 'cert.pem'), key_path)
+    second = certificate_store.CertificateStore(str(tmp_path / 'b' / 'cert.pem'), key_path)
+    with first.lock(timeout=5):
+        first.new_request('sign', customer_id='1234567-8', environment='TEST').save()
+    with pytest.raises(LocalFileError, match='belongs to the certificate %s' % (tmp_path / 'a' / 'cert.pem')):
+        with second.lock(timeout=5):
+            pass
 
 
 @pytest.mark.parametrize('paths, message', [
