@@ -22,8 +22,8 @@ from ansible_collections.incomes_register.certificates.plugins.module_utils._cry
 from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import keys
 from ansible_collections.incomes_register.certificates.plugins.module_utils import renewal_policy
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
-    CertificateExpired, CertificateMissing, CertificateServiceError, RequestValidationError, ResponseRejected,
-    ServiceFault, StateError, TransportError)
+    CertificateExpired, CertificateMissing, CertificateRejected, CertificateServiceError, RequestValidationError,
+    ResponseRejected, ServiceFault, StateError, TransportError)
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils._store.pending_request import (
     RETRIEVED, SENT, SUBMITTED, PendingRequest)
@@ -483,8 +483,14 @@ def _collect_before_abandoning(store, client, request, params, issuing_bundle, o
         cert_der = client.get_certificate(params['customer_id'], params.get('customer_name'), request.retrieval_id)
     except ServiceFault:
         return False
+    try:
+        done = store.complete(request, cert_der, params['customer_id'], issuing_bundle)
+    except CertificateRejected as error:
+        # As before the last poll: a renewal whose certificate can never be used is asked again.
+        outcome.notes.append('The certificate of RetrievalId %s was refused: %s' % (request.retrieval_id,
+                                                                                    error.message.rstrip('.') + '.'))
+        return False
     outcome.retrieval_id = request.retrieval_id
-    done = store.complete(request, cert_der, params['customer_id'], issuing_bundle)
     outcome.changed = True
     outcome.backups = done['backups']
     return True

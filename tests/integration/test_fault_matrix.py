@@ -1122,6 +1122,25 @@ def test_a_day_old_renewal_whose_certificate_is_ready_is_collected_not_asked_aga
     lineage.assert_renewed(new_key_pem=new_key)
 
 
+def test_a_day_old_renewal_whose_certificate_is_refused_is_asked_again(sandbox, ansible, tmp_path):
+    """The last poll of a stale renewal gives a certificate that cannot be used (not for the pending key):
+    as without that poll, the renewal is asked again, and the run says why."""
+    customer = '5100035-0'
+    lineage = Lineage(tmp_path / 'host').issue(sandbox, customer, expires_in_days=30)
+    run = ansible.run('certificate_renew', {'host': lineage.args(sandbox, customer, wait=False)})
+    assert run.results['host']['action'] == 'pending', run
+    backdate_submission(lineage, hours=30)
+    sandbox.set_fault('getCertificate', 'wrong-key', times=1)
+
+    calls = Calls(sandbox)
+    run = ansible.run('certificate_renew', {'host': lineage.args(sandbox, customer)})
+    result = run.results['host']
+    assert result.get('failed') is not True, run
+    assert result['msg'].startswith('The certificate of RetrievalId ') and ' was refused: ' in result['msg']
+    assert calls.delta() == dict(signNewCertificate=0, renewCertificate=1, getCertificate=2)
+    lineage.assert_renewed()
+
+
 def test_a_day_old_renewal_is_kept_when_the_current_key_cannot_sign_a_new_one(sandbox, ansible, tmp_path):
     """Giving a renewal up deletes its key; that waits until the current pair has been checked, so a replaced
     current key leaves the pending request (the way back) in place and sends nothing."""

@@ -54,7 +54,7 @@ def _gave_up(retrieval_id, attempts, seconds, last):
             '%s: the service kept answering %s (last: %s). Either it is still issuing the certificate, and '
             '%s A longer wait_timeout waits longer in one run. Or the RetrievalId is wrong (check environment, '
             'customer_id and the RetrievalId) or the request was refused for good%s'
-            % (done, 'FAIL' if last.errors else 'without a certificate', last.message,
+            % (done, 'OK without a certificate' if getattr(last, 'status', 'FAIL') == 'OK' else 'FAIL', last.message,
                _lower_first(RESUME_HINT % retrieval_id), final),
             code=last.code, service_errors=last.errors)
     return RetrievalPending('%s (last answer: %s). %s A longer wait_timeout waits longer in one run.'
