@@ -105,6 +105,7 @@ def test_ok_answers_without_a_certificate_are_polled_until_the_deadline(service,
     assert clock.sleeps == [5, 7.5, 7.5]
     message = caught.value.message
     assert 'not ready after 4 GetCertificate calls in 20 seconds' in message
+    assert 'the service kept answering OK without a certificate' in message
     assert 'answered GetCertificate OK, but without a Certificate' in message
     assert 'certificate_retrieve with retrieval_id=RID-77' in message
     # No code to list: the advice about final_error_codes is for FAIL answers with a code.
@@ -170,3 +171,9 @@ def test_a_wait_makes_a_bounded_number_of_calls_however_small_the_interval():
     assert len(client.calls) == 100
     assert 'nothing one-time is sent again' in caught.value.message
     assert 'final_error_codes' in caught.value.message
+
+
+def test_fail_answers_without_error_info_are_said_to_be_fail():
+    with pytest.raises(RetrievalPending) as caught:
+        _wait(ScriptedClient(CertificateNotReady('GetCertificate', [])), Clock(), timeout=5, interval=5)
+    assert 'the service kept answering FAIL (last: ' in caught.value.message
