@@ -723,8 +723,8 @@ def test_untrusted_answer_to_sign_keeps_credentials_spent(sandbox, ansible, tmp_
     assert not os.path.exists(lineage.cert_path)
 
 
-def test_a_sign_answer_refused_for_a_wrong_trust_file_is_kept_and_accepted_once_it_is_fixed(sandbox, ansible,
-                                                                                          tmp_path):
+def test_a_sign_answer_refused_for_a_wrong_trust_file_is_kept_and_accepted_once_it_is_fixed(
+        sandbox, ansible, tmp_path):
     """The classic mistake: service_ca_path holds the customers' issuing CA. The credentials are spent when the
     answer arrives; the answer, kept beside the state file, gives the RetrievalId once the file is right."""
     customer = '5100031-8'
