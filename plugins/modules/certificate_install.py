@@ -31,9 +31,11 @@ description:
   - A destination that is a symbolic link or not a regular file, or that is the same file as a source or as
     another destination (also through a linked directory), is refused before anything is written, backups
     included, in check mode as in a real run.
-  - With O(targets), a file that two targets would write, or that one target would write over another's
-    source, is refused before the first target is written - both targets that would write it (or the one that
-    would overwrite a source) fail, naming each other, and the other targets are deployed.
+  - With O(targets), every target is planned before the first is written. A file that several targets would
+    write with the same bytes, mode, owner and group (one CA bundle as the chain of several certificates) is
+    written once. A file that they would write differently, or that one target would write over another's
+    source, is refused - the targets that would write it differently (or the one that would overwrite a source)
+    fail, naming each other, and the other targets are deployed.
 author:
   - Incomes Register certificates collection maintainers (@incomes-register)
 extends_documentation_fragment:

@@ -31,6 +31,8 @@ class PlannedFile(object):
         self.mode = mode
         self.secret = secret
         self.content_differs = True
+        # Content or mode, owner or group: whether the file is to be written.
+        self.changed = True
         self.before = None
 
 
@@ -136,40 +138,43 @@ def _target_name(index, params):
     return 'targets[%d] (certificate %s)' % (index, params.get('certificate_path'))
 
 
-def _written_files(params):
-    layout = install_layouts.LAYOUTS.get(params.get('layout'))
-    for spec in layout.files if layout else ():
-        # An optional file (the chain) is written only when there is a chain to write.
-        if params.get(spec.option) and (not spec.optional or params.get('chain_path')):
-            yield spec.option, params[spec.option]
+def _differences(one, other):
+    """What differs between two writes of one file, each (bytes, mode, uid, gid), by name: never the bytes."""
+    return ' and '.join(what for position, what in enumerate(('content', 'mode', 'owner', 'group'))
+                        if one[position] != other[position])
 
 
-def shared_files(targets):
-    """{index: refusal message} for the targets of one run that would write a file another target writes or
-    reads. An entry of renewal_certificates inherits renewal_install_targets, so several certificates can name
-    the same destination: the last would win, perhaps with another customer's certificate, and every run
-    would change it back and forth. A file that is one target's own source or destination twice is plan's to
-    refuse, with the option names alone."""
+def shared_files(targets, plans):
+    """{index: refusal message} for the targets of one run that would write a file another target reads, or that
+    another target writes otherwise. plans: {index: (planned files, (uid, gid))} of the targets that could be
+    planned. An entry of renewal_certificates inherits renewal_install_targets, so several certificates can name
+    the same destination: the last would win, perhaps with another customer's certificate, and every run would
+    change it back and forth. A file that they all write with the same bytes, mode, owner and group (one issuing
+    CA as each certificate's chain) is allowed: no run changes it back. A file that is one target's own source or
+    destination twice is plan's to refuse, with the option names alone."""
     writers, readers = {}, {}
+    for index, (entries, owner) in plans.items():
+        for entry in entries:
+            for key in _file_keys(entry.path):
+                writers.setdefault(key, []).append((index, entry.option, entry.path,
+                                                    (entry.data, entry.mode) + tuple(owner)))
     for index, params in enumerate(targets):
-        for option, path in _written_files(params):
-            for key in _file_keys(path):
-                writers.setdefault(key, []).append((index, option, path))
         for option, what in SOURCE_OPTIONS:
             if params.get(option):
                 for key in _file_keys(params[option]):
                     readers.setdefault(key, []).append((index, option, what))
     refusals, reported = {}, set()
     for key, claims in writers.items():
-        for position, (index, option, path) in enumerate(claims):
+        for position, (index, option, path, written) in enumerate(claims):
             name = _target_name(index, targets[index])
-            for other, other_option, dummy in claims[:position]:
-                if other == index or (other, other_option, index, option) in reported:
+            for other, other_option, dummy, other_written in claims[:position]:
+                if other == index or other_written == written or (other, other_option, index, option) in reported:
                     continue
                 reported.add((other, other_option, index, option))
-                message = ('%s %s and %s %s are the same file, %s: each would overwrite the other on every run. '
-                           'Nothing was written for either. Give each target paths of its own.'
-                           % (_target_name(other, targets[other]), other_option, name, option, os.path.realpath(path)))
+                message = ('%s %s and %s %s are the same file, %s, with different %s: each would overwrite the other '
+                           'on every run. Nothing was written for either. Give each target paths of its own.'
+                           % (_target_name(other, targets[other]), other_option, name, option,
+                              os.path.realpath(path), _differences(other_written, written)))
                 refusals.setdefault(other, []).append(message)
                 refusals.setdefault(index, []).append(message)
             for other, source_option, what in readers.get(key, ()):
@@ -179,8 +184,8 @@ def shared_files(targets):
                 refusals.setdefault(index, []).append(
                     '%s %s and %s %s are the same file, %s: installing would overwrite the source %s of targets[%d]. '
                     'Nothing was written for targets[%d]. Give %s a path of its own.'
-                    % (name, option, _target_name(other, targets[other]), source_option, os.path.realpath(path),
-                       what, other, index, option))
+                    % (name, option, _target_name(other, targets[other]), source_option,
+                       os.path.realpath(path), what, other, index, option))
     return dict((index, ' '.join(messages)) for index, messages in refusals.items())
 
 

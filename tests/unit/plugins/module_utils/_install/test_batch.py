@@ -1,5 +1,5 @@
 """certificate_install's writes: a target's files go in together or not at all, and no two targets of one run
-write the same file."""
+write one file differently."""
 import errno
 import os
 import stat
@@ -281,3 +281,51 @@ def test_targets_that_share_only_their_sources_are_deployed(source, tmp_path):
                     **source.options())
     assert done.failed is False, done.result
     assert [r['changed'] for r in done.result['results']] == [True, True]
+
+
+def _sharing_a_chain(source, other_source, tmp_path, **other):
+    """The renewal role's case: two certificates of one environment, each deployed to paths of its own, with
+    chain_dest (and chain_path, renewal_issuing_ca_path) inherited by both."""
+    chain = str(tmp_path / 'ca' / 'ca.pem')
+    return [dict(source.options(), dest=str(tmp_path / 'a' / 'tls.crt'),
+                 private_key_dest=str(tmp_path / 'a' / 'tls.key'), chain_dest=chain),
+            dict(other_source.options(), dest=str(tmp_path / 'b' / 'tls.crt'),
+                 private_key_dest=str(tmp_path / 'b' / 'tls.key'), chain_dest=chain, **other)]
+
+
+def test_targets_that_write_the_same_chain_to_one_file_are_both_deployed_and_a_rerun_changes_nothing(
+        source, other_source, tmp_path):
+    targets = _sharing_a_chain(source, other_source, tmp_path)
+    write(tmp_path / 'ca' / 'ca.pem', b'the old chain\n', 0o644)
+    checked = run_many(targets, check_mode=True, backup=True)
+    assert checked.failed is False, checked.result
+    assert [r['changed'] for r in checked.result['results']] == [True, True]
+    assert tree(tmp_path / 'ca') == {'ca.pem': (b'the old chain\n', 0o644)} and not (tmp_path / 'a').exists()
+    done = run_many(targets, backup=True)
+    assert done.failed is False, done.result
+    assert [r['changed'] for r in done.result['results']] == [True, True]
+    # The same diffs as the check showed: each target lists the chain it brings.
+    assert done.result['diff'] == checked.result['diff']
+    assert [d['after_header'] for d in done.result['diff']].count(targets[0]['chain_dest']) == 2
+    # Written once: one backup, of the old chain.
+    assert sorted(tree(tmp_path / 'ca').values()) == sorted([(b'the old chain\n', 0o644),
+                                                             (source.chain.read_bytes(), 0o644)])
+    assert (tmp_path / 'a' / 'tls.crt').read_bytes() == source.cert.read_bytes()
+    assert (tmp_path / 'b' / 'tls.crt').read_bytes() == other_source.cert.read_bytes()
+    again = run_many(targets)
+    assert again.failed is False and again.result['changed'] is False, again.result
+
+
+@pytest.mark.parametrize('differs', ['content', 'mode'])
+def test_targets_that_write_one_chain_file_differently_are_both_refused(pki, source, other_source, tmp_path, differs):
+    if differs == 'content':
+        # Another issuing bundle: the root after the issuing CA.
+        other_source.chain.write_bytes(certificate_to_pem(pki['issuing']) + certificate_to_pem(pki['root']))
+    done = run_many(_sharing_a_chain(source, other_source, tmp_path, **({'mode': '0640'} if differs == 'mode' else {})))
+    assert done.failed is True
+    expected = ('targets[0] (certificate %s) chain_dest and targets[1] (certificate %s) chain_dest are the same file, '
+                '%s, with different %s: ' % (source.cert, other_source.cert, tmp_path / 'ca' / 'ca.pem', differs))
+    for result in done.result['results']:
+        assert result['failed'] is True and result['changed'] is False
+        assert expected in result['msg'], result['msg']
+    assert sorted(os.listdir(str(tmp_path))) == ['other-src', 'src']
