@@ -103,6 +103,7 @@ def lifecycle_result(module, params, flow):
         return build_client(params, customer_issuing_certs=issuing)
 
     if module.check_mode:
+        store.check_key_claim()
         before = lifecycle.describe_installed(store, window)
         outcome = flow(store, connect, params, issuing, wait_options(params), True)
         after = before

@@ -79,22 +79,34 @@ class CertificateStore(object):
         certificate still being requested has no certificate file yet, only its state and <key>.new. A
         holder none of whose files is left no longer needs the key.
         """
-        mine = [os.path.realpath(self.path), os.path.realpath(self.state_path)]
+        mine = self._claim()
         try:
             with open(self.key_lock_path, 'r+', encoding='utf-8', errors='replace') as handle:
-                holder = [line.strip() for line in handle.read().splitlines() if line.strip()]
-                if holder[:1] == mine[:1]:
-                    if holder != mine:
-                        self._write_claim(handle, mine)
-                    return
-                if holder and any(os.path.lexists(path) for path in holder[:2]):
-                    raise LocalFileError(
-                        'The key %s belongs to the certificate %s (recorded in %s), and a request for %s would replace '
-                        'it. Give each certificate its own private_key_path. If %s no longer uses this key, delete %s.'
-                        % (self.key_path, holder[0], self.key_lock_path, self.path, holder[0], self.key_lock_path))
-                self._write_claim(handle, mine)
+                holder = self._check_holder(handle.read())
+                if holder != mine:
+                    self._write_claim(handle, mine)
         except OSError as error:
             raise file_ops.file_error('record the certificate of the key in', self.key_lock_path, error) from None
+
+    def check_key_claim(self):
+        """What _claim_key would refuse, without writing: check mode predicts the real run's refusal."""
+        try:
+            data = file_reads.read_regular_file(self.key_lock_path)
+        except LocalFileError:
+            return
+        self._check_holder((data or b'').decode('utf-8', 'replace'))
+
+    def _claim(self):
+        return [os.path.realpath(self.path), os.path.realpath(self.state_path)]
+
+    def _check_holder(self, text):
+        holder = [line.strip() for line in text.splitlines() if line.strip()]
+        if holder[:1] != self._claim()[:1] and any(os.path.lexists(path) for path in holder[:2]):
+            raise LocalFileError(
+                'The key %s belongs to the certificate %s (recorded in %s), and a request for %s would replace '
+                'it. Give each certificate its own private_key_path. If %s no longer uses this key, delete %s.'
+                % (self.key_path, holder[0], self.key_lock_path, self.path, holder[0], self.key_lock_path))
+        return holder
 
     @staticmethod
     def _write_claim(handle, lines):

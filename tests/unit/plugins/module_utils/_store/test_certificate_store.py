@@ -122,6 +122,14 @@ def test_a_first_certificate_still_being_requested_holds_its_key(tmp_path):
     with pytest.raises(LocalFileError, match='belongs to the certificate %s' % (tmp_path / 'a' / 'cert.pem')):
         with second.lock(timeout=5):
             pass
+    # Check mode takes no lock and writes nothing, but predicts the refusal.
+    with open(key_path + '.lock') as lock_file:
+        recorded = lock_file.read()
+    with pytest.raises(LocalFileError, match='belongs to the certificate'):
+        second.check_key_claim()
+    first.check_key_claim()
+    with open(key_path + '.lock') as lock_file:
+        assert lock_file.read() == recorded
 
 
 @pytest.mark.parametrize('paths, message', [
