@@ -222,7 +222,12 @@ def _keep_answer(request, error, secrets):
     answer = getattr(error, 'answer', None)
     if not answer or not isinstance(error, CertificateServiceError):
         return
-    if any(secret and secret.encode('utf-8') in answer for secret in secrets):
+    # As it was sent, and as XML text would carry it. Imported here: saxutils loads urllib.request, and this
+    # runs only after a failure.
+    from xml.sax.saxutils import escape as xml_escape
+    forms = set(form for secret in secrets if secret
+                for form in (secret, xml_escape(secret, {'"': '&quot;', "'": '&apos;'})))
+    if any(form.encode('utf-8') in answer for form in forms):
         return
     try:
         request.keep_answer(answer)

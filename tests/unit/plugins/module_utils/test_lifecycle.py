@@ -213,6 +213,10 @@ def test_an_answer_that_holds_a_secret_is_never_kept(tmp_path):
     lifecycle._keep_answer(request, echoed, ['secret'])
     assert not os.path.exists(request.answer_path)
     assert echoed.message == 'The response was signed by someone else.'
+    escaped = ResponseRejected('The response was signed by someone else.')
+    escaped.answer = b'<Envelope><Echo>a&lt;b&amp;&quot;c</Echo></Envelope>'
+    lifecycle._keep_answer(request, escaped, ['a<b&"c'])
+    assert not os.path.exists(request.answer_path)
 
     plain = ResponseRejected('The response was signed by someone else.')
     plain.answer = b'<Envelope><RetrievalId>R-1</RetrievalId></Envelope>'
