@@ -104,7 +104,8 @@ class CertificateStore(object):
         if holder[:1] != self._claim()[:1] and any(os.path.lexists(path) for path in holder[:2]):
             raise LocalFileError(
                 'The key %s belongs to the certificate %s (recorded in %s), and a request for %s would replace '
-                'it. Give each certificate its own private_key_path. If %s no longer uses this key, delete %s.'
+                'it. Give each certificate its own private_key_path. If %s no longer uses this key, delete %s '
+                'while no run is in progress.'
                 % (self.key_path, holder[0], self.key_lock_path, self.path, holder[0], self.key_lock_path))
         return holder
 

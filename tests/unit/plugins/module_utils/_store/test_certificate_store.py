@@ -100,7 +100,8 @@ def test_a_key_path_belongs_to_the_certificate_that_used_it_first(tmp_path):
             pass
     assert refused.value.message == (
         'The key %s belongs to the certificate %s (recorded in %s.lock), and a request for %s would replace it. '
-        'Give each certificate its own private_key_path. If %s no longer uses this key, delete %s.lock.'
+        'Give each certificate its own private_key_path. If %s no longer uses this key, delete %s.lock while no '
+        'run is in progress.'
         % (key_path, tmp_path / 'a' / 'cert.pem', key_path, tmp_path / 'b' / 'cert.pem', tmp_path / 'a' / 'cert.pem',
            key_path))
     with first.lock(timeout=5):
