@@ -203,9 +203,11 @@ def _submit(request, send, outcome, secrets=(), replaced=None):
 
 
 def _forget(request, replaced):
-    request.clear()
+    # One rename puts the replaced request back over this one: no moment without its TransferIDs.
     if replaced is not None:
         replaced.save()
+    else:
+        request.clear()
 
 
 def _sent(request, replaced):
@@ -231,10 +233,20 @@ def _keep_answer(request, error, secrets):
         return
     try:
         request.keep_answer(answer)
-    except CertificateServiceError:
+    except CertificateServiceError as failure:
+        error.message = '%s Its answer could not be kept either (%s); if %s exists, it holds the answer.' % (
+            error.message.rstrip(), failure.message.rstrip('.'), request.answer_path)
         return
     error.message = '%s The answer is kept at %s: once its cause is fixed, a rerun checks it again and collects the ' \
         'certificate, without sending the credentials again.' % (error.message.rstrip(), request.answer_path)
+
+
+def _unrecorded_answer(request):
+    # A run that died between keeping an answer and recording its digest leaves the answer unrecorded.
+    if request.kept_answer() is None and os.path.exists(request.answer_path):
+        return (' %s holds an answer of the service that was not recorded; it may hold the RetrievalId of that '
+                'request.' % request.answer_path)
+    return ''
 
 
 def _accept_kept_answer(store, client, request, params, outcome):
@@ -247,7 +259,13 @@ def _accept_kept_answer(store, client, request, params, outcome):
     try:
         retrieval_id = client.retrieval_id_from_kept_answer(request.kept_answer())
     except ServiceFault as fault:
-        request.clear()
+        earlier = [tid for tid in (request.get('earlier_transfer_ids') or []) if isinstance(tid, str)]
+        request.drop_answer()
+        if earlier:
+            # This TransferID was refused, so not spent; the ones before it may have been.
+            request.advance(SENT, transfer_id=earlier[-1], earlier_transfer_ids=earlier[:-1], answer_sha256=None)
+        else:
+            request.clear()
         fault.message = 'The answer an earlier run kept says: %s' % fault.message
         raise
     except CertificateServiceError as error:
@@ -325,7 +343,8 @@ def enroll(store, client_factory, params, issuing_bundle, wait_options, check_mo
             '(state file %s, phase %s): the service may have used them up, so they are not sent again. '
             'Apply for a new certificate in the Incomes Register e-service and run again with the new '
             'TransferID and TransferPassword. If you are certain the request never reached the service, '
-            'delete the state file and run again.' % (params['transfer_id'], store.state_path, request.phase))
+            'delete the state file and run again.%s' % (params['transfer_id'], store.state_path, request.phase,
+                                                         _unrecorded_answer(request)))
     if not params.get('transfer_id') or not params.get('transfer_password'):
         # A certificate that is in place, or a request that only needs retrieving, needs no credentials
         # (above); one that needs them is refused here rather than sent without them.

@@ -780,6 +780,30 @@ def test_new_credentials_give_up_a_kept_answer(sandbox, ansible, tmp_path):
     assert not os.path.exists(answer_path) and not os.path.exists(lineage.state_path)
 
 
+def test_a_kept_answer_that_turns_out_a_refusal_frees_its_transfer_id_only(sandbox, ansible, tmp_path):
+    """T-0's outcome is unknown; T-1 (a mistyped password) is answered with a FAIL that the wrong trust file
+    cannot verify, so it is kept. Once the file is right, the kept refusal frees T-1, never T-0."""
+    customer = '5100036-9'
+    lineage, first_args, first_id, dummy, dummy = request_meets_sign_fault(
+        sandbox, ansible, tmp_path, customer, 'drop-after-processing')
+    second_id, second_password = sandbox.subscribe(customer, 'Example Oy')
+    mistyped = dict(first_args, transfer_id=second_id, transfer_password=second_password[::-1])
+    run = ansible.run('certificate_request', {'host': dict(mistyped, service_ca_path=sandbox.issuing_ca_pem)})
+    assert run.results['host']['failed'] is True and 'The answer is kept at' in run.results['host']['msg'], run
+
+    calls = Calls(sandbox)
+    run = ansible.run('certificate_request', {'host': mistyped})
+    result = run.results['host']
+    assert result['failed'] is True and result['msg'].startswith('The answer an earlier run kept says: '), run
+    assert lineage.state()['transfer_id'] == first_id
+    run = ansible.run('certificate_request', {'host': first_args})
+    assert 'TransferID %s were sent in an earlier run' % first_id in run.results['host']['msg'], run
+    run = ansible.run('certificate_request', {'host': dict(first_args, transfer_id=second_id,
+                                                           transfer_password=second_password)})
+    assert run.results['host'].get('failed') is not True, run
+    assert calls.delta()['signNewCertificate'] == 1
+
+
 def test_rejected_certificate_is_retrieved_again_on_rerun(sandbox, ansible, tmp_path):
     customer = '5100010-0'
     lineage = Lineage(tmp_path / 'host').issue(sandbox, customer, expires_in_days=30)

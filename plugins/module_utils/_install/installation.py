@@ -227,7 +227,7 @@ def apply(entries, params, owner_uid, group_gid):
     finally:
         if not ready:
             _discard([temp for dummy, temp in staged] + list(backups.values()))
-    _swap(staged)
+    _swap(staged, backups)
     return backups
 
 
@@ -252,18 +252,21 @@ def _discard(paths):
         file_ops.discard(path)
 
 
-def _swap(staged):
+def _swap(staged, backups):
     for position, (entry, temp) in enumerate(staged):
         try:
             os.replace(temp, entry.path)
         except OSError as error:
             _discard([later for dummy, later in staged[position:]])
             replaced = [earlier.option for earlier, dummy in staged[:position]]
+            if not replaced:
+                _discard(list(backups.values()))
             raise LocalFileError(
                 'Could not move the new %s into place at %s: %s. %s Run the task again once the cause is fixed.'
                 % (entry.option, entry.path, error.strerror or error,
-                   '%s already %s the new content, so the files of this target do not match until then.'
-                   % (' and '.join(replaced), 'holds' if len(replaced) == 1 else 'hold')
+                   '%s already %s the new content, so the files of this target do not match until then%s.'
+                   % (' and '.join(replaced), 'holds' if len(replaced) == 1 else 'hold',
+                      '; the old files are kept as %s' % ', '.join(sorted(backups.values())) if backups else '')
                    if replaced else 'No file of this target was replaced.')) from None
     for directory in sorted(set(os.path.dirname(os.path.abspath(entry.path)) for entry, dummy in staged)):
         try:

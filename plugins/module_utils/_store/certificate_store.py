@@ -97,11 +97,15 @@ class CertificateStore(object):
         self._check_holder((data or b'').decode('utf-8', 'replace'))
 
     def _claim(self):
-        return [os.path.realpath(self.path), os.path.realpath(self.state_path)]
+        # The path as given too: a release layout (/srv/current -> rel2) keeps the certificate's path while the
+        # real one moves, and the old release's copy is still there.
+        return [os.path.realpath(self.path), os.path.realpath(self.state_path), os.path.abspath(self.path)]
 
     def _check_holder(self, text):
         holder = [line.strip() for line in text.splitlines() if line.strip()]
-        if holder[:1] != self._claim()[:1] and any(os.path.lexists(path) for path in holder[:2]):
+        mine = self._claim()
+        same = holder[:1] == mine[:1] or (len(holder) > 2 and holder[2] == mine[2])
+        if not same and any(os.path.lexists(path) for path in holder[:2]):
             raise LocalFileError(
                 'The key %s belongs to the certificate %s (recorded in %s), and a request for %s would replace '
                 'it. Give each certificate its own private_key_path. If %s no longer uses this key, delete %s '

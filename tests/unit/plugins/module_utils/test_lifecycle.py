@@ -16,7 +16,7 @@ from ansible_collections.incomes_register.certificates.plugins.module_utils impo
 from ansible_collections.incomes_register.certificates.plugins.module_utils._store.certificate_store import (  # noqa: E402
     CertificateStore)
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (  # noqa: E402
-    CertificateExpired, CertificateMissing, CertificateServiceError, RenewalNotAllowed, StateError)
+    CertificateExpired, CertificateMissing, CertificateServiceError, RenewalNotAllowed, ServiceFault, StateError)
 from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto.keys import PrivateKeyError  # noqa: E402
 
 NOW = pki_fixtures.NOW
@@ -245,3 +245,22 @@ def test_the_initial_delay_counts_from_the_submission(tmp_path, submitted_second
     request = store.new_request('renew', **fields)
     options = dict(timeout=300, initial_delay=delay, interval=10)
     assert lifecycle._waited_since_submission(request, options, now=NOW) == dict(options, initial_delay=expected)
+
+
+def test_a_new_request_that_spends_nothing_puts_the_replaced_one_back_in_one_write(tmp_path):
+    store = CertificateStore(str(tmp_path / 'cert.pem'), str(tmp_path / 'key.pem'))
+    earlier = store.new_request('sign', customer_id=pki_fixtures.CUSTOMER_ID, environment='TEST', transfer_id='T-0')
+    earlier.advance('sent')
+    later = store.new_request('sign', customer_id=pki_fixtures.CUSTOMER_ID, environment='TEST', transfer_id='T-1',
+                              earlier_transfer_ids=['T-0'])
+    later.save()
+    removed = []
+    real_clear = later.clear
+    later.clear = lambda: removed.append(True) or real_clear()
+
+    def refused():
+        raise ServiceFault('SignNewCertificate', [('PKI001', 'wrong password')])
+    with pytest.raises(ServiceFault):
+        lifecycle._submit(later, refused, lifecycle.Outcome(), replaced=earlier)
+    assert removed == [], 'never a moment without the state file'
+    assert store.pending().get('transfer_id') == 'T-0' and store.pending().phase == 'sent'

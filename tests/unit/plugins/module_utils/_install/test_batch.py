@@ -180,6 +180,25 @@ def test_a_failed_rename_removes_the_temporary_files_and_says_what_was_replaced(
     assert sorted(tree(deploy)) == [os.path.join('private', 'tls.key'), 'tls.crt']
 
 
+@pytest.mark.parametrize('failing, replaced', [('tls.crt', False), ('tls.key', True)])
+def test_a_failed_rename_with_backups_keeps_them_only_when_a_file_was_replaced(source, deploy, monkeypatch,
+                                                                               failing, replaced):
+    real = os.replace
+
+    def replace(src, dst):
+        if dst.endswith(failing):
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        return real(src, dst)
+    monkeypatch.setattr(os, 'replace', replace)
+    with pytest.raises(CertificateServiceError) as raised:
+        batch.install(params(source, deploy, backup=True), False, False)
+    backups = [name for name in tree(deploy) if name not in (os.path.join('private', 'tls.key'), 'tls.crt')]
+    if replaced:
+        assert len(backups) == 2 and 'the old files are kept as ' in raised.value.message
+    else:
+        assert backups == [] and 'No file of this target was replaced.' in raised.value.message
+
+
 class Exit(Exception):
     def __init__(self, failed, result):
         Exception.__init__(self, result.get('msg'))

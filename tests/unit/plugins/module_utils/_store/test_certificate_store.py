@@ -110,7 +110,23 @@ def test_a_key_path_belongs_to_the_certificate_that_used_it_first(tmp_path):
     with second.lock(timeout=5):
         pass
     with open(key_path + '.lock') as lock_file:
-        assert lock_file.read() == '%s\n%s.state.json\n' % (tmp_path / 'b' / 'cert.pem', tmp_path / 'b' / 'cert.pem')
+        assert lock_file.read() == '%s\n%s.state.json\n%s\n' % (
+            tmp_path / 'b' / 'cert.pem', tmp_path / 'b' / 'cert.pem', tmp_path / 'b' / 'cert.pem')
+
+
+def test_a_certificate_whose_release_directory_was_switched_keeps_its_key(tmp_path):
+    for release in ('rel1', 'rel2'):
+        (tmp_path / release / 'tls').mkdir(parents=True)
+        (tmp_path / release / 'tls' / 'cert.pem').write_text('certificate of %s' % release)
+    current = tmp_path / 'current'
+    current.symlink_to(tmp_path / 'rel1')
+    store = certificate_store.CertificateStore(str(current / 'tls' / 'cert.pem'), str(tmp_path / 'shared' / 'key.pem'))
+    with store.lock(timeout=5):
+        pass
+    current.unlink()
+    current.symlink_to(tmp_path / 'rel2')
+    with store.lock(timeout=5):
+        pass
 
 
 def test_a_first_certificate_still_being_requested_holds_its_key(tmp_path):
