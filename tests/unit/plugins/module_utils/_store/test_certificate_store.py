@@ -74,10 +74,15 @@ def test_the_cache_never_skips_the_permission_check(tmp_path):
         store.private_key()
 
 
-def test_two_certificates_sharing_one_key_are_serialised(tmp_path):
+def two_certificates_on_one_key(tmp_path):
+    """(key path, store a, store b): two certificates given one private_key_path."""
     key_path = str(tmp_path / 'private' / 'key.pem')
-    first = certificate_store.CertificateStore(str(tmp_path / 'a' / 'cert.pem'), key_path)
-    second = certificate_store.CertificateStore(str(tmp_path / 'b' / 'cert.pem'), key_path)
+    return (key_path, certificate_store.CertificateStore(str(tmp_path / 'a' / 'cert.pem'), key_path),
+            certificate_store.CertificateStore(str(tmp_path / 'b' / 'cert.pem'), key_path))
+
+
+def test_two_certificates_sharing_one_key_are_serialised(tmp_path):
+    dummy, first, second = two_certificates_on_one_key(tmp_path)
     with first.lock(timeout=5):
         with pytest.raises(LocalFileError, match='key.pem.lock is still held'):
             with second.lock(timeout=0.3):
@@ -89,9 +94,7 @@ def test_two_certificates_sharing_one_key_are_serialised(tmp_path):
 def test_a_key_path_belongs_to_the_certificate_that_used_it_first(tmp_path):
     # A renewal of either certificate would replace the other one's key: the second one is refused under
     # the lock, before a request could be made, for as long as the first certificate's file exists.
-    key_path = str(tmp_path / 'private' / 'key.pem')
-    first = certificate_store.CertificateStore(str(tmp_path / 'a' / 'cert.pem'), key_path)
-    second = certificate_store.CertificateStore(str(tmp_path / 'b' / 'cert.pem'), key_path)
+    key_path, first, second = two_certificates_on_one_key(tmp_path)
     with first.lock(timeout=5):
         pass
     (tmp_path / 'a' / 'cert.pem').write_text('the first certificate')
@@ -131,9 +134,7 @@ def test_a_certificate_whose_release_directory_was_switched_keeps_its_key(tmp_pa
 
 def test_a_first_certificate_still_being_requested_holds_its_key(tmp_path):
     # No certificate file yet, only the state of its request (and <key>.new): the key is still taken.
-    key_path = str(tmp_path / 'private' / 'key.pem')
-    first = certificate_store.CertificateStore(str(tmp_path / 'a' / 'cert.pem'), key_path)
-    second = certificate_store.CertificateStore(str(tmp_path / 'b' / 'cert.pem'), key_path)
+    key_path, first, second = two_certificates_on_one_key(tmp_path)
     with first.lock(timeout=5):
         first.new_request('sign', customer_id='1234567-8', environment='TEST').save()
     with pytest.raises(LocalFileError, match='belongs to the certificate %s' % (tmp_path / 'a' / 'cert.pem')):
