@@ -20,6 +20,7 @@ import os
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import certificates as certs
 from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import keys
+from ansible_collections.incomes_register.certificates.plugins.module_utils._store import file_ops
 from ansible_collections.incomes_register.certificates.plugins.module_utils import renewal_policy
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
     CertificateExpired, CertificateMissing, CertificateRejected, CertificateServiceError, RequestValidationError,
@@ -447,7 +448,7 @@ def renew(store, client_factory, params, issuing_bundle, wait_options, check_mod
         return outcome
     client = outcome.client or outcome.connect(client_factory)
     if abandoned is not None:
-        _discard(abandoned.new_key_path)
+        file_ops.discard(abandoned.new_key_path)
         abandoned.clear()
     new_key = store.new_private_key(params['key_size'])
     csr = keys.build_csr(new_key, customer_id, _organisation(customer_name))
@@ -462,7 +463,7 @@ def renew(store, client_factory, params, issuing_bundle, wait_options, check_mod
     try:
         _submit(request, send, outcome)
     except ServiceFault:
-        _discard(store.new_key_path)
+        file_ops.discard(store.new_key_path)
         raise
     except (TransportError, ResponseRejected) as error:
         error.message += (' Nothing was installed and the current certificate stays in use: run again to renew. '
@@ -566,10 +567,3 @@ def retrieve(store, client_factory, params, issuing_bundle, wait_options, check_
            issuing_bundle, wait_options, outcome)
     outcome.message = 'Retrieved and installed the certificate for RetrievalId %s.' % request.retrieval_id
     return outcome
-
-
-def _discard(path):
-    try:
-        os.unlink(path)
-    except OSError:
-        pass

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import LocalFileError, StateError
 from ansible_collections.incomes_register.certificates.plugins.module_utils._store.file_ops import (
-    PRIVATE_FILE_MODE, atomic_write, check_private_file, fsync_directory)
+    PRIVATE_FILE_MODE, atomic_write, check_private_file, discard, fsync_directory)
 from ansible_collections.incomes_register.certificates.plugins.module_utils._store.file_reads import read_regular_file
 
 STATE_VERSION = 1
@@ -193,10 +193,7 @@ class PendingRequest(object):
     def drop_answer(self):
         """Remove this request's kept answer, once the request is given up for a new one."""
         if self._fields.get('answer_sha256'):
-            try:
-                os.unlink(self.answer_path)
-            except OSError:
-                pass
+            discard(self.answer_path)
 
     def kept_answer(self):
         """The bytes of this request's kept answer, or None."""
