@@ -79,18 +79,18 @@ def certificate_summary(description):
     return dict((k, description.get(k)) for k in ('customer_id', 'serial', 'not_after', 'fingerprint_sha256'))
 
 
-def lifecycle_result(module, params, flow):
+def lifecycle_result(module, params, flow, store=None):
     """Run one lifecycle flow on the certificate params name, under its locks; the module's result as a dict.
 
-    Raises CertificateServiceError. Nothing here exits the module, so a run over several certificates
-    (run_lifecycle_many) goes on with the next one.
+    store is build_store(params) when the caller has already made it. Raises CertificateServiceError. Nothing
+    here exits the module, so a run over several certificates (run_lifecycle_many) goes on with the next one.
     """
     from ansible_collections.incomes_register.certificates.plugins.module_utils import dependencies
     from ansible_collections.incomes_register.certificates.plugins.module_utils import lifecycle
     # The window the result describes the certificate against is the task's, not the service's limit.
     window = params.get('renew_before_days') or MAX_RENEW_BEFORE_DAYS
 
-    store = build_store(params)
+    store = store or build_store(params)
     store.check_paths()
     issuing = issuing_bundle(params)
 
@@ -158,7 +158,8 @@ def _one_entry(module, flow, params, required, seen, index):
     check_numbers(params)
     # A renewal replaces the key and a request writes <key>.new, so no two certificates may share a file
     # (an entry without private_key_path inherits the task's); refused before either is sent.
-    files = [(os.path.realpath(path), what) for what, path in build_store(params).files()]
+    store = build_store(params)
+    files = [(os.path.realpath(path), what) for what, path in store.files()]
     for real, what in files:
         if real in seen:
             index, other = seen[real]
@@ -167,7 +168,7 @@ def _one_entry(module, flow, params, required, seen, index):
                 "without private_key_path takes the task's). Nothing was sent." % (what, real, other, index + 1))
     for real, what in files:
         seen[real] = (index, what)
-    return lifecycle_result(module, params, flow)
+    return lifecycle_result(module, params, flow, store)
 
 
 def run_lifecycle_many(module, flow, required):

@@ -82,7 +82,7 @@ class CertificateStore(object):
         mine = self._claim()
         try:
             with open(self.key_lock_path, 'r+', encoding='utf-8', errors='replace') as handle:
-                holder = self._check_holder(handle.read())
+                holder = self._check_holder(handle.read(), mine)
                 if holder != mine:
                     self._write_claim(handle, mine)
         except OSError as error:
@@ -94,16 +94,15 @@ class CertificateStore(object):
             data = file_reads.read_regular_file(self.key_lock_path)
         except LocalFileError:
             return
-        self._check_holder((data or b'').decode('utf-8', 'replace'))
+        self._check_holder((data or b'').decode('utf-8', 'replace'), self._claim())
 
     def _claim(self):
         # The path as given too: a release layout (/srv/current -> rel2) keeps the certificate's path while the
         # real one moves, and the old release's copy is still there.
         return [os.path.realpath(self.path), os.path.realpath(self.state_path), os.path.abspath(self.path)]
 
-    def _check_holder(self, text):
+    def _check_holder(self, text, mine):
         holder = [line.strip() for line in text.splitlines() if line.strip()]
-        mine = self._claim()
         same = holder[:1] == mine[:1] or (len(holder) > 2 and holder[2] == mine[2])
         if not same and any(os.path.lexists(path) for path in holder[:2]):
             raise LocalFileError(
