@@ -41,6 +41,26 @@ print((time.process_time() - started) * 1000.0)
 """
 
 
+# cryptography.x509.name compiles the regular expressions of its RFC 4514 parser when it is imported; one of
+# them, with its character classes up to U+10FFFF, is most of that import's own cost. Only a diagnostic: it
+# reads a private attribute, and says so when a cryptography release has moved it.
+REGEX_PROBE = """
+import re, statistics, time
+from cryptography.x509 import name
+pattern = getattr(getattr(name, '_RFC4514NameParser', None), '_STRING_RE', None)
+if pattern is None:
+    print('nan')
+else:
+    samples = []
+    for dummy in range(5):
+        re.purge()
+        started = time.process_time()
+        re.compile(pattern.pattern, pattern.flags)
+        samples.append(time.process_time() - started)
+    print(statistics.median(samples) * 1000.0)
+"""
+
+
 def cpu_of(command, env):
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     dummy, status, usage = os.wait4(process.pid, 0)
@@ -116,6 +136,9 @@ def main():
           % args.runs)
     for statement, value in imports(python, [run.COLLECTIONS, run.EXTRA_COLLECTIONS], args.runs).items():
         print('  %-100s %s' % (statement, '%.1f' % value if value is not None else 'failed'))
+    regex = subprocess.run([python, '-c', REGEX_PROBE], capture_output=True, text=True, check=False)
+    regex_ms = '%.1f' % float(regex.stdout) if regex.returncode == 0 else 'failed'
+    print('  %-100s %s' % ("of which compiling cryptography.x509.name's RFC 4514 string pattern (median of 5)", regex_ms))
     print('\nPayloads and logs in %s' % work)
     return 0
 
