@@ -198,9 +198,16 @@ def measure_size(sandbox, size, inventory, environments, repeat):
     names = [name for name, dummy, dummy in scenarios('off')]
     runs = dict(((name, setting), []) for name in names for setting in environments)
     for round_ in range(repeat):
-        for index, name in enumerate(names):
-            # Side by side: each scenario with pipelining off, then on, before the next scenario.
-            for setting, env in environments.items():
+        # Every other round runs backwards (ping last, pipelining on before off), so that the machine's speed
+        # drifting during a round does not always favour the scenarios that come first.
+        order = list(enumerate(names))
+        settings = list(environments.items())
+        if round_ % 2:
+            order.reverse()
+            settings.reverse()
+        for index, name in order:
+            # Side by side: each scenario with both pipelining settings before the next scenario.
+            for setting, env in settings:
                 dummy, playbook, extra = scenarios(setting)[index]
                 before = sandbox.calls()
                 result = run_playbook(playbook, inventory, '%d-%s-%s-%d' % (
@@ -341,7 +348,8 @@ def markdown(data):
         'cryptography %s; community.crypto %s from the `ansible` %s package. Forks %d for every playbook; '
         'connection local, no fact gathering; the code of commit %s; every run with ANSIBLE_PIPELINING off '
         '(Ansible\'s default) and on, '
-        'side by side (ratios are to ping with the same setting); %d round(s) per run, interleaved, the best '
+        'side by side (ratios are to ping with the same setting); %d round(s) per run, interleaved (every other '
+        'round backwards), the best '
         'kept (CPU ×ping by round: each round against the same round\'s ping, in the order they ran, which '
         'shows how far this machine\'s speed moved during the run). Load average %s at the start, %s at the end '
         '(the machine is shared); Load is the 1-minute '
