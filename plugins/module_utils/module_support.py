@@ -90,7 +90,8 @@ def lifecycle_result(module, params, flow, store=None):
     # The window the result describes the certificate against is the task's, not the service's limit.
     window = params.get('renew_before_days') or MAX_RENEW_BEFORE_DAYS
 
-    store = store or build_store(params)
+    if store is None:
+        store = build_store(params)
     store.check_paths()
     issuing = issuing_bundle(params)
 
