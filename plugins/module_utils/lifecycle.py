@@ -260,7 +260,7 @@ def _accept_kept_answer(store, client, request, params, outcome):
     try:
         retrieval_id = client.retrieval_id_from_kept_answer(request.kept_answer())
     except ServiceFault as fault:
-        earlier = [tid for tid in (request.get('earlier_transfer_ids') or []) if isinstance(tid, str)]
+        earlier = _earlier_transfer_ids(request)
         request.drop_answer()
         if earlier:
             # This TransferID was refused, so not spent; the ones before it may have been.
@@ -302,11 +302,17 @@ def _finish_from_kept_answer(store, client_factory, request, params, issuing_bun
     return outcome
 
 
+def _earlier_transfer_ids(request):
+    """The TransferIDs of the requests a recorded request replaced, oldest first (a hand-edited entry that is
+    not text is no TransferID)."""
+    return [tid for tid in (request.get('earlier_transfer_ids') or []) if isinstance(tid, str)]
+
+
 def _transfer_ids(request):
     """The TransferIDs a recorded first-certificate request (and the ones it replaced) may have spent."""
     if not request:
         return []
-    ids = [tid for tid in (request.get('earlier_transfer_ids') or []) if isinstance(tid, str)]
+    ids = _earlier_transfer_ids(request)
     if request.get('transfer_id') and request.get('transfer_id') not in ids:
         ids.append(request.get('transfer_id'))
     return ids
