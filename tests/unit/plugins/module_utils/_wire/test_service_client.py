@@ -305,6 +305,29 @@ def test_http_errors_without_a_fault(client, service, proto, status, processed):
     assert caught.value.retryable is processed
 
 
+@pytest.mark.parametrize('status', [201, 202, 203, 500])
+def test_a_signed_answer_counts_whatever_the_status(client, service, responses, csr, proto, status):
+    """Only 200 is SOAP 1.1's status for an answer, but the signature decides: a RetrievalId that came with
+    another status is the only way to a certificate whose credentials are spent."""
+    service.respond(responses.retrieval_id('RID-2%d' % status), status=status)
+    assert client.sign_new_certificate(proto.CUSTOMER_ID, None, 'TID-1', PASSWORD, csr) == 'RID-2%d' % status
+
+
+def test_a_signed_fail_with_status_500_is_the_services_answer(client, service, responses, csr, proto):
+    service.respond(responses.fail('SignNewCertificateResponse', ('PKI006', 'TransferId already used')), status=500)
+    with pytest.raises(ServiceFault, match='PKI006') as caught:
+        client.sign_new_certificate(proto.CUSTOMER_ID, None, 'TID-1', PASSWORD, csr)
+    assert caught.value.codes == ['PKI006']
+
+
+def test_an_unreadable_answer_with_another_2xx_may_have_been_processed(client, service, csr, proto):
+    """Not refused as "not processed" for its status: kept, like any answer that cannot be trusted."""
+    service.respond(b'', status=202)
+    with pytest.raises(ResponseRejected) as caught:
+        client.sign_new_certificate(proto.CUSTOMER_ID, None, 'TID-1', PASSWORD, csr)
+    assert caught.value.answer == b''
+
+
 def test_dtd_in_a_response_is_refused(client, service, proto):
     service.respond(b'<?xml version="1.0"?><!DOCTYPE S [<!ENTITY e SYSTEM "file:///etc/passwd">]><S>&e;</S>')
     with pytest.raises(ResponseRejected, match='DOCTYPE'):
