@@ -87,7 +87,15 @@ class RetrievalPending(CertificateServiceError):
 
 
 class CertificateRejected(CertificateServiceError):
-    """A certificate failed validation: wrong key, wrong CN, bad chain, not currently valid."""
+    """A certificate failed validation: wrong key, wrong CN, bad chain, not currently valid.
+
+    fixable: the same certificate may pass later without a new one from the service, once the host's clock or a
+    trust file is put right (not yet valid, no chain to the trusted issuing CA); the certificate is then kept.
+    """
+
+    def __init__(self, message, fixable=False, **kwargs):
+        super(CertificateRejected, self).__init__(message, **kwargs)
+        self.fixable = fixable
 
 
 class RenewalNotAllowed(CertificateServiceError):

@@ -122,14 +122,35 @@ def resume(store, client, request, customer_id, customer_name, issuing_bundle, w
     request.check_same(customer_id=customer_id, endpoint=client.endpoint)
     outcome.retrieval_id = request.retrieval_id
     if request.phase != RETRIEVED:
-        cert_der, dummy = wait_for_certificate(client, customer_id, customer_name, request.retrieval_id,
-                                               **_waited_since_submission(request, wait_options))
-        done = store.complete(request, cert_der, customer_id, issuing_bundle)
+        cert_der = request.kept_certificate()
+        if cert_der is None:
+            cert_der, dummy = wait_for_certificate(client, customer_id, customer_name, request.retrieval_id,
+                                                   **_waited_since_submission(request, wait_options))
+        done = _install_retrieved(store, request, cert_der, customer_id, issuing_bundle)
     else:
         done = store.finish_swap(request)
     outcome.changed = True
     outcome.backups = done['backups']
     return done['certificate']
+
+
+def _install_retrieved(store, request, cert_der, customer_id, issuing_bundle):
+    """store.complete, keeping a certificate refused for a cause that can pass with the request.
+
+    Polling again would be no better: the service gives the same certificate for a RetrievalId, if it gives it
+    twice at all. A kept certificate that can no longer pass is dropped, so the next run polls again.
+    """
+    try:
+        return store.complete(request, cert_der, customer_id, issuing_bundle)
+    except CertificateRejected as error:
+        if not error.fixable:
+            request.drop_certificate()
+            raise
+        request.keep_certificate(cert_der)
+        error.message = ('%s. The certificate of RetrievalId %s is kept with the request in %s: once that is put '
+                         'right, a run installs it without asking the service again.'
+                         % (error.message.rstrip('.'), request.retrieval_id, request.path))
+        raise
 
 
 def _waited_since_submission(request, wait_options, now=None):
@@ -506,18 +527,24 @@ def _collect_before_abandoning(store, client, request, params, issuing_bundle, o
     """One GetCertificate for a renewal about to be given up; True when its certificate was there and is installed.
 
     A run every few days would otherwise abandon a certificate that became ready after the last run's wait.
-    Any FAIL answer (not ready, or refused) lets the renewal be asked again; a transport failure fails the run
-    with the request still recorded, since asking again could not be sent either.
+    Any FAIL answer (not ready, or refused) lets the renewal be asked again, and so does a certificate that can
+    never serve the pending key. One refused for a cause that can pass (a trust file that lacks a new issuing
+    CA, the host's clock) fails the run instead, the key and certificate kept: asking again would throw away a
+    certificate the service issued, and the next one would be refused the same way. A transport failure fails
+    the run with the request still recorded, since asking again could not be sent either.
     """
     request.check_same(customer_id=params['customer_id'], endpoint=client.endpoint)
+    cert_der = request.kept_certificate()
+    if cert_der is None:
+        try:
+            cert_der = client.get_certificate(params['customer_id'], params.get('customer_name'), request.retrieval_id)
+        except ServiceFault:
+            return False
     try:
-        cert_der = client.get_certificate(params['customer_id'], params.get('customer_name'), request.retrieval_id)
-    except ServiceFault:
-        return False
-    try:
-        done = store.complete(request, cert_der, params['customer_id'], issuing_bundle)
+        done = _install_retrieved(store, request, cert_der, params['customer_id'], issuing_bundle)
     except CertificateRejected as error:
-        # As before the last poll: a renewal whose certificate can never be used is asked again.
+        if error.fixable:
+            raise
         outcome.notes.append('The certificate of RetrievalId %s was refused: %s' % (request.retrieval_id,
                                                                                     error.message.rstrip('.') + '.'))
         return False

@@ -159,6 +159,8 @@ options:
         requested again with a new key, while the current certificate is still valid. A renewal spends nothing
         one-time, so this costs one RenewCertificate; without it, a RetrievalId that never gives a certificate
         would be polled on every run until the old certificate expired.
+      - A certificate the service gave that only this host's trust file or clock refuses is kept, and the
+        renewal is not abandoned for it; the run fails until the cause is put right (see docs/guarantees.md).
       - Public clients of the service give up on a RetrievalId after minutes; how long the real service
         may take at worst is not known, so the default leaves a day.
       - A first-certificate request (M(incomes_register.certificates.certificate_request)) is never sent

@@ -1165,6 +1165,68 @@ def test_a_day_old_renewal_whose_certificate_is_refused_is_asked_again(sandbox, 
     lineage.assert_renewed()
 
 
+def root_only_bundle(sandbox, tmp_path):
+    """The issuing bundle without its intermediate: as after an issuing-CA rollover the trust file has not seen."""
+    blocks = read(sandbox.issuing_ca_pem).split(b'-----END CERTIFICATE-----')
+    path = tmp_path / 'issuing-root-only.pem'
+    path.write_bytes(blocks[-2].strip() + b'\n-----END CERTIFICATE-----\n')
+    return str(path)
+
+
+def test_a_certificate_refused_for_its_chain_is_kept_and_installed_once_trusted(sandbox, ansible, tmp_path):
+    """The service's certificate fails only for the trust file: it is kept with the request, and the run after
+    the trust file is put right installs it without asking the service for it again."""
+    customer = '5100043-0'
+    lineage = Lineage(tmp_path / 'host').issue(sandbox, customer, expires_in_days=30)
+    run = ansible.run('certificate_renew', {'host': lineage.args(sandbox, customer, wait=False)})
+    assert run.results['host']['action'] == 'pending', run
+    new_key = read(lineage.new_key_path)
+
+    calls = Calls(sandbox)
+    run = ansible.run('certificate_retrieve', {'host': lineage.args(
+        sandbox, customer, issuing_ca_path=root_only_bundle(sandbox, tmp_path))})
+    result = run.results['host']
+    assert result.get('failed') is True and result['error_type'] == 'CertificateRejected', run
+    assert result['msg'].startswith('Chain check failed: ')
+    assert 'is kept with the request in %s: once that is put right' % lineage.state_path in result['msg']
+    assert calls.delta() == dict(signNewCertificate=0, renewCertificate=0, getCertificate=1)
+    lineage.assert_old_pair_intact()
+    assert read(lineage.new_key_path) == new_key and lineage.state()['certificate']
+
+    calls = Calls(sandbox)
+    run = ansible.run('certificate_renew', {'host': lineage.args(sandbox, customer)})
+    result = run.results['host']
+    assert result.get('failed') is not True and result['action'] == 'renewed', run
+    assert calls.delta() == dict(signNewCertificate=0, renewCertificate=0, getCertificate=0)
+    lineage.assert_renewed(new_key_pem=new_key)
+
+
+def test_a_day_old_renewal_refused_for_its_chain_is_not_asked_again(sandbox, ansible, tmp_path):
+    """Giving up a renewal whose certificate only the trust file refuses would throw away a certificate the service
+    issued, and the next one would be refused the same way: the run fails instead, with the key kept."""
+    customer = '5100044-9'
+    lineage = Lineage(tmp_path / 'host').issue(sandbox, customer, expires_in_days=30)
+    run = ansible.run('certificate_renew', {'host': lineage.args(sandbox, customer, wait=False)})
+    assert run.results['host']['action'] == 'pending', run
+    new_key, retrieval_id = read(lineage.new_key_path), lineage.state()['retrieval_id']
+    backdate_submission(lineage, hours=30)
+
+    calls = Calls(sandbox)
+    run = ansible.run('certificate_renew', {'host': lineage.args(
+        sandbox, customer, issuing_ca_path=root_only_bundle(sandbox, tmp_path))})
+    result = run.results['host']
+    assert result.get('failed') is True and result['msg'].startswith('Chain check failed: '), run
+    assert calls.delta() == dict(signNewCertificate=0, renewCertificate=0, getCertificate=1)
+    lineage.assert_old_pair_intact()
+    assert read(lineage.new_key_path) == new_key and lineage.state()['retrieval_id'] == retrieval_id
+
+    calls = Calls(sandbox)
+    run = ansible.run('certificate_renew', {'host': lineage.args(sandbox, customer)})
+    assert run.results['host']['msg'] == 'Completed the renewal started by an earlier run.', run
+    assert calls.delta() == dict(signNewCertificate=0, renewCertificate=0, getCertificate=0)
+    lineage.assert_renewed(new_key_pem=new_key)
+
+
 def test_a_day_old_renewal_is_kept_when_the_current_key_cannot_sign_a_new_one(sandbox, ansible, tmp_path):
     """Giving a renewal up deletes its key; that waits until the current pair has been checked, so a replaced
     current key leaves the pending request (the way back) in place and sends nothing."""

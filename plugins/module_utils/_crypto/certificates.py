@@ -113,11 +113,18 @@ def verify_chain(cert, trust_certs, now=None):
             % (problem.message, chains.holdings(trust_certs), issuer, ISSUING_OPTION)) from None
 
 
+# certificate-service.md says nothing of an issued certificate's notBefore; a CA may set it to the moment of
+# issue, so a host clock a little behind the service's would refuse a certificate issued a moment ago.
+ISSUED_NOT_BEFORE_LEEWAY = datetime.timedelta(minutes=5)
+
+
 def validate_issued_certificate(cert, expected_public_key, customer_id, issuing_bundle_certs, now=None):
     """Check a certificate the service returned before it is used; returns its chain path.
 
     Checked in this order: the public key is the one we generated, the subject CN is our customer
-    id, it is valid now, it chains to the issuing bundle.
+    id, it is valid now (a notBefore up to ISSUED_NOT_BEFORE_LEEWAY ahead of this host's clock counts as
+    now), it chains to the issuing bundle. A refusal for the last two is fixable: the clock or the trust
+    file is put right, and the same certificate passes.
     """
     from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import chains
     now = _utc_now(now)
@@ -131,14 +138,17 @@ def validate_issued_certificate(cert, expected_public_key, customer_id, issuing_
     if common_names != [customer_id]:
         raise CertificateRejected('Subject check failed: the certificate subject CN is %s, expected exactly %r'
                                   % (', '.join(repr(n) for n in common_names) or 'missing', customer_id))
+    if now < cert.not_valid_before_utc <= now + ISSUED_NOT_BEFORE_LEEWAY:
+        now = cert.not_valid_before_utc
     try:
         _check_validity(cert, now, 'certificate')
     except CertificateRejected as error:
-        raise CertificateRejected('Validity check failed: %s' % error.message) from None
+        raise CertificateRejected('Validity check failed: %s' % error.message,
+                                  fixable=now < cert.not_valid_before_utc) from None
     try:
         return verify_chain(cert, issuing_bundle_certs, now)
     except CertificateRejected as error:
-        raise CertificateRejected('Chain check failed: %s' % error.message) from None
+        raise CertificateRejected('Chain check failed: %s' % error.message, fixable=True) from None
 
 
 def iso(value):

@@ -11,13 +11,16 @@ The record is written before sending ('prepared'), marked 'sent' when the outcom
 beside the old one for the swap.
 
 Fields: version, operation ('sign'|'renew'), phase ('prepared'|'sent'|'submitted'|'retrieved'), customer_id,
-environment, endpoint, transfer_id (sign only), retrieval_id, new_key_path, csr_sha256, created,
-updated. Other plain JSON fields are kept as given. Secrets are refused, never stored.
+environment, endpoint, transfer_id (sign only), retrieval_id, new_key_path, csr_sha256, certificate (the base64
+DER of a retrieved certificate refused for a cause that can pass, see keep_certificate), created, updated. Other
+plain JSON fields are kept as given. Secrets are refused, never stored.
 """
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import base64
+import binascii
 import datetime
 import hashlib
 import json
@@ -208,6 +211,28 @@ class PendingRequest(object):
         if data is None or hashlib.sha256(data).hexdigest() != self._fields['answer_sha256']:
             return None
         return data
+
+    def keep_certificate(self, der):
+        """Keep a certificate the service gave for this request and that was refused for a cause that can pass
+        (the host's clock, a trust file): a later run checks it again instead of asking the service, which may
+        not give a certificate twice (certificate-service.md is silent on that). A certificate is public."""
+        self.advance(self.phase, certificate=base64.b64encode(der).decode('ascii'))
+
+    def kept_certificate(self):
+        """The DER of the certificate kept by keep_certificate, or None."""
+        text = self._fields.get('certificate')
+        if not text:
+            return None
+        try:
+            return base64.b64decode(text, validate=True)
+        except (binascii.Error, TypeError, ValueError):
+            raise StateError('The certificate kept in the state file %s is not base64. Remove its "certificate" '
+                             'field to ask the service for it again.' % self.path) from None
+
+    def drop_certificate(self):
+        """Forget a kept certificate that can no longer pass, so that the next poll asks the service again."""
+        if self._fields.pop('certificate', None) is not None:
+            self.save()
 
     @property
     def resumable(self):

@@ -191,9 +191,10 @@ def test_validate_accepts_a_good_certificate_and_returns_the_path(pki):
 
 
 def test_validate_wrong_public_key(pki):
-    with pytest.raises(CertificateRejected, match='^Public key check failed'):
+    with pytest.raises(CertificateRejected, match='^Public key check failed') as caught:
         certificates.validate_issued_certificate(
             pki['leaf'], pf.rsa_key('someone-else').public_key(), pf.CUSTOMER_ID, [pki['issuing']], now=NOW)
+    assert caught.value.fixable is False, 'no clock or trust file makes it the pending key\'s certificate'
 
 
 @pytest.mark.parametrize('customer_id', ['7654321-0', '1234567-8 ', None])
@@ -213,15 +214,32 @@ def test_validate_certificate_without_cn(pki):
 
 def test_validate_not_currently_valid(pki):
     expired, key = pf.make_leaf(pki['issuing'], pki['issuing_key'], not_after=NOW - DAY)
-    with pytest.raises(CertificateRejected, match='^Validity check failed.*expired on'):
+    with pytest.raises(CertificateRejected, match='^Validity check failed.*expired on') as caught:
         certificates.validate_issued_certificate(expired, key.public_key(), pf.CUSTOMER_ID, [pki['issuing']], now=NOW)
+    assert caught.value.fixable is False
+
+
+def test_validate_takes_a_not_before_a_few_minutes_ahead_as_a_clock_behind(pki):
+    """The host's clock up to five minutes behind the service's does not refuse a certificate just issued."""
+    import datetime
+    for ahead, accepted in ((datetime.timedelta(minutes=4, seconds=59), True),
+                            (datetime.timedelta(minutes=5, seconds=1), False)):
+        fresh, key = pf.make_leaf(pki['issuing'], pki['issuing_key'], not_before=NOW + ahead)
+        if accepted:
+            assert certificates.validate_issued_certificate(
+                fresh, key.public_key(), pf.CUSTOMER_ID, [pki['issuing']], now=NOW) == [fresh, pki['issuing']]
+            continue
+        with pytest.raises(CertificateRejected, match='^Validity check failed.*is not valid before') as caught:
+            certificates.validate_issued_certificate(fresh, key.public_key(), pf.CUSTOMER_ID, [pki['issuing']], now=NOW)
+        assert caught.value.fixable is True, 'the same certificate passes once the clock has caught up'
 
 
 def test_validate_bad_chain(pki):
     other_root, other_key = pf.make_root(cn='Other Root', key_label='other-root')
     stranger, key = pf.make_leaf(other_root, other_key)
-    with pytest.raises(CertificateRejected, match='^Chain check failed.*Other Root'):
+    with pytest.raises(CertificateRejected, match='^Chain check failed.*Other Root') as caught:
         certificates.validate_issued_certificate(stranger, key.public_key(), pf.CUSTOMER_ID, [pki['issuing']], now=NOW)
+    assert caught.value.fixable is True, 'the same certificate passes once the trust file holds its CA'
 
 
 # describe_certificate

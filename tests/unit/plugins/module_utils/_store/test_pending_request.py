@@ -201,3 +201,22 @@ def test_check_same_skips_fields_the_file_does_not_record():
     fields = _sign_state()
     del fields['endpoint']
     PendingRequest('/nonexistent/state.json', fields).check_same(endpoint='https://elsewhere.example/')
+
+
+def test_a_kept_certificate_is_recorded_read_back_and_dropped(tmp_path):
+    path = str(tmp_path / 'cert.pem.state.json')
+    request = PendingRequest(path, _sign_state(phase='submitted', retrieval_id='RID-1')).save()
+    assert request.kept_certificate() is None
+    request.keep_certificate(b'\x30\x82 certificate DER')
+    loaded = PendingRequest.load(path, NEW_KEY)
+    assert loaded.kept_certificate() == b'\x30\x82 certificate DER'
+    assert (loaded.phase, loaded.retrieval_id) == ('submitted', 'RID-1')
+    loaded.drop_certificate()
+    assert 'certificate' not in load_state(path) and PendingRequest.load(path, NEW_KEY).kept_certificate() is None
+
+
+def test_a_kept_certificate_that_is_not_base64_is_named(tmp_path):
+    path = str(tmp_path / 'cert.pem.state.json')
+    PendingRequest(path, _sign_state(phase='submitted', retrieval_id='RID-1', certificate='not base64!')).save()
+    with pytest.raises(StateError, match='not base64.*"certificate" field'):
+        PendingRequest.load(path, NEW_KEY).kept_certificate()
