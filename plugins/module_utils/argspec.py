@@ -11,6 +11,7 @@ payload does not carry the service client. The option docs are plugins/doc_fragm
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import re
 from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import AnsibleModule
@@ -133,6 +134,19 @@ def check_numbers(params, consequence=' Nothing was sent.'):
                                      % (name, limit, _WHY.get(name, ''), value, consequence))
 
 
+def check_signer_pattern(params, consequence=' Nothing was sent.'):
+    """RequestValidationError for a service_signer_pattern that is not a regular expression: it is first used on
+    the service's answer, after SignNewCertificate has spent the credentials."""
+    pattern = params.get('service_signer_pattern')
+    if not pattern:
+        return
+    try:
+        re.compile(pattern)
+    except re.error as error:
+        raise RequestValidationError('service_signer_pattern %r is not a regular expression (%s).%s'
+                                     % (pattern, error, consequence)) from None
+
+
 def hide_proxy_password(module):
     """Mask the password of a proxy URL (http://user:password@host) wherever the module's output shows it,
     the invocation's module_args included."""
@@ -161,6 +175,7 @@ def create_module(*specs, **options):
     hide_proxy_password(module)
     try:
         check_numbers(module.params)
+        check_signer_pattern(module.params)
     except CertificateServiceError as error:
         fail_from_error(module, error)
     return module

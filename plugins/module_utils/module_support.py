@@ -149,7 +149,8 @@ def _entry_params(params, entry):
 
 
 def _one_entry(module, flow, params, required, seen, index):
-    from ansible_collections.incomes_register.certificates.plugins.module_utils.argspec import check_numbers
+    from ansible_collections.incomes_register.certificates.plugins.module_utils.argspec import (
+        check_numbers, check_signer_pattern)
     from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import RequestValidationError
     missing = [name for name in required if params.get(name) in (None, '')]
     if missing:
@@ -157,6 +158,7 @@ def _one_entry(module, flow, params, required, seen, index):
                                      "task's option (the renewal role: renewal_%s or the entry's). Nothing was sent."
                                      % (', '.join(missing), missing[0]))
     check_numbers(params)
+    check_signer_pattern(params)
     # A renewal replaces the key and a request writes <key>.new, so no two certificates may share a file
     # (an entry without private_key_path inherits the task's); refused before either is sent.
     store = build_store(params)

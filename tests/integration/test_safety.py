@@ -84,6 +84,19 @@ def test_a_numeric_option_out_of_range_spends_nothing(sandbox, run_module, tmp_p
     _request_works_with_the_same_credentials(run_module, args)
 
 
+def test_a_service_signer_pattern_that_is_not_a_regular_expression_spends_nothing(sandbox, run_module, tmp_path):
+    """The pattern is first used on the service's answer: a typo must stop the task before the credentials go."""
+    args = _enroll_args(sandbox, tmp_path)
+    before = operation_counts(sandbox)
+    run, result = run_module('certificate_request', dict(args, service_signer_pattern='CN=(Incomes'))
+    assert result.get('failed') is True and result['error_type'] == 'RequestValidationError', result
+    assert result['msg'].startswith("service_signer_pattern 'CN=(Incomes' is not a regular expression (")
+    assert result['msg'].endswith('. Nothing was sent.')
+    assert calls_delta(before, operation_counts(sandbox)) == NO_CALLS
+    assert not os.path.exists(args['path'] + '.state.json'), 'the credentials must not be marked as spent'
+    _request_works_with_the_same_credentials(run_module, args)
+
+
 def _planted_state(args, new_key_path, mode=0o600):
     state = dict(version=1, operation='renew', phase='retrieved', retrieval_id='R' * 20, customer_id=CUSTOMER,
                  environment='TEST', new_key_path=new_key_path, created='2026-01-01T00:00:00+00:00')

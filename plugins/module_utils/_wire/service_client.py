@@ -306,6 +306,16 @@ class CertificateServiceClient(object):
             if operation is soap_messages.SIGN_NEW:
                 error.answer = content
             raise
+        except CertificateServiceError:
+            raise
+        except Exception as error:
+            # A check that broke on this answer (a library's own error) says nothing of the service: the answer is
+            # kept all the same, for a rerun with the cause fixed to accept.
+            rejected = ResponseRejected('The answer of the service could not be checked: %s: %s.'
+                                        % (type(error).__name__, error))
+            if operation is soap_messages.SIGN_NEW:
+                rejected.answer = content
+            raise rejected from None
         if fields.status == 'FAIL':
             raise self._service_fault(operation, fields.errors)
         return fields

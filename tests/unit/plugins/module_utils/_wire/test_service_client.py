@@ -328,6 +328,17 @@ def test_an_unreadable_answer_with_another_2xx_may_have_been_processed(client, s
     assert caught.value.answer == b''
 
 
+def test_an_answer_whose_check_breaks_is_kept_as_untrusted(service, trust, responses, csr, proto):
+    """Whatever breaks while an answer is checked, the answer to SignNewCertificate is kept (its RetrievalId is
+    the way to a certificate whose credentials are spent), not lost with an unexpected exception."""
+    client = sc.CertificateServiceClient(service.url, 'TEST', trust, tls_ca_bundle=service.tls_ca_path, timeout=2,
+                                         signer_pattern='CN=(unclosed')
+    service.respond(responses.retrieval_id('RID-77'))
+    with pytest.raises(ResponseRejected, match='could not be checked: error: missing \\)') as caught:
+        client.sign_new_certificate(proto.CUSTOMER_ID, None, 'TID-1', PASSWORD, csr)
+    assert b'RID-77' in caught.value.answer
+
+
 def test_dtd_in_a_response_is_refused(client, service, proto):
     service.respond(b'<?xml version="1.0"?><!DOCTYPE S [<!ENTITY e SYSTEM "file:///etc/passwd">]><S>&e;</S>')
     with pytest.raises(ResponseRejected, match='DOCTYPE'):
