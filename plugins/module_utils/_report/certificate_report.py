@@ -9,7 +9,7 @@ __metaclass__ = type
 from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import certificates as certs
 from ansible_collections.incomes_register.certificates.plugins.module_utils._store import file_reads
 from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import keys
-from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import CertificateServiceError
+from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import CertificateServiceError, LocalFileError
 
 
 # What the inventory says a certificate is, shown when the file cannot tell (missing, unreadable).
@@ -31,8 +31,9 @@ def _describe(params, now):
     result = dict(path=path, exists=False, readable=False, error=None)
     try:
         data = file_reads.read_file(path)
-    except (IOError, OSError) as error:
-        result.update(exists=True, error='Cannot read %s: %s' % (path, error.strerror))
+    except LocalFileError as error:
+        # A directory, a file the task may not read: reported, so the host's other certificates still are.
+        result.update(exists=True, error=error.message)
         return result
     if data is None:
         result['error'] = 'No certificate at %s' % path
@@ -65,7 +66,10 @@ def _describe(params, now):
 
 
 def _chains(cert, bundle_path, now):
-    bundle = file_reads.read_file(bundle_path)
+    try:
+        bundle = file_reads.read_file(bundle_path)
+    except LocalFileError:
+        return False
     if bundle is None:
         return False
     try:

@@ -66,6 +66,15 @@ def test_a_file_that_is_not_a_certificate_is_unreadable(files):
     assert result['error'].startswith('Cannot parse %s as a certificate' % path)
 
 
+def test_a_certificate_or_bundle_that_cannot_be_read_is_reported_not_raised(files):
+    """A directory (or a file the task may not read) where a certificate should be: the task goes on, so the host's
+    other certificates are still reported."""
+    result = report(dict(path=str(files['tmp']), private_key_path=files['key']), now=NOW)
+    assert result == dict(path=str(files['tmp']), exists=True, readable=False,
+                          error='Could not read %s: Is a directory' % files['tmp'])
+    assert report(dict(path=files['cert'], issuing_ca_path=str(files['tmp'])), now=NOW)['chain_valid'] is False
+
+
 def test_another_key_does_not_match(files):
     other = write(files['tmp'] / 'other.pem', key_pem(pki_fixtures.rsa_key('report-other')))
     result = report(dict(path=files['cert'], private_key_path=other), now=NOW)
