@@ -1165,6 +1165,21 @@ def test_a_day_old_renewal_whose_certificate_is_refused_is_asked_again(sandbox, 
     lineage.assert_renewed()
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason='giving files to another group needs root')
+def test_a_renewal_keeps_the_group_the_certificate_and_key_were_given(sandbox, ansible, tmp_path):
+    """Without owner or group, the renewed pair is the old pair's: a service that reads them through its group
+    still can. The new files are written beside the old ones, then renamed over them."""
+    customer = '5100045-7'
+    lineage = Lineage(tmp_path / 'host').issue(sandbox, customer, expires_in_days=30)
+    for path in (lineage.cert_path, lineage.key_path):
+        os.chown(path, -1, 1)
+    run = ansible.run('certificate_renew', {'host': lineage.args(sandbox, customer)})
+    assert run.results['host']['action'] == 'renewed', run
+    lineage.assert_renewed()
+    assert (os.stat(lineage.cert_path).st_gid, os.stat(lineage.key_path).st_gid) == (1, 1)
+    assert mode(lineage.key_path) == 0o600
+
+
 def root_only_bundle(sandbox, tmp_path):
     """The issuing bundle without its intermediate: as after an issuing-CA rollover the trust file has not seen."""
     blocks = read(sandbox.issuing_ca_pem).split(b'-----END CERTIFICATE-----')

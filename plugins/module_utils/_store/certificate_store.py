@@ -220,9 +220,24 @@ class CertificateStore(object):
         key = keys.generate_private_key(size)
         file_ops.ensure_directory(os.path.dirname(os.path.abspath(self.new_key_path)), file_ops.PRIVATE_DIR_MODE,
                                   owner=self.owner, group=self.group)
+        owner, group = self._ownership(self.key_path)
         file_ops.atomic_write(self.new_key_path, keys.serialize_private_key(key, self.passphrase),
-                              KEY_MODE, owner=self.owner, group=self.group)
+                              KEY_MODE, owner=owner, group=group)
         return key
+
+    def _ownership(self, target):
+        """owner and group for the .new file that will replace target: the task's, else target's own. The new
+        file is written beside target, not over it, so atomic_write cannot see whose the file it replaces is; a
+        renewed pair must stay readable by the account it was handed to."""
+        owner, group = self.owner, self.group
+        if owner is None or group is None:
+            try:
+                current = os.lstat(target)
+            except OSError:
+                return owner, group
+            owner = current.st_uid if owner is None else owner
+            group = current.st_gid if group is None else group
+        return owner, group
 
     # Completing a request.
 
@@ -239,8 +254,9 @@ class CertificateStore(object):
                 'certificate cannot be used. Remove %s and request again.'
                 % (request.new_key_path, self.state_path))
         certs.validate_issued_certificate(cert, new_key.public_key(), customer_id, issuing_bundle)
+        owner, group = self._ownership(self.path)
         file_ops.atomic_write(self.new_cert_path, certs.certificate_to_pem(cert), self.certificate_mode,
-                              owner=self.owner, group=self.group)
+                              owner=owner, group=group)
         request.advance(RETRIEVED)
         return self.finish_swap(request)
 
