@@ -283,3 +283,28 @@ def test_two_targets_that_write_one_file_are_refused_before_either_is_written(sa
         assert all(expected in r['msg'] for r in result['results']), result['results']
         assert not source.shows_key(run.output) and not other.shows_key(run.output)
         assert snapshot(source.root, other.root, deploy) == before
+
+
+@pytest.mark.parametrize('option, kept', [('private_key_dest', 'key'), ('dest', 'certificate'), ('dest', 'new key')])
+def test_a_destination_another_certificate_is_kept_at_is_refused(sandbox, source, deploy, run_module, tmp_path,
+                                                                 option, kept):
+    """A copied target that points at another certificate's files (its key, which no backup keeps; its pending key,
+    which spent credentials wait on) is refused before anything is written, in check mode too."""
+    from module_helpers import issued_pair, service_args
+    other = tmp_path / 'other'
+    other.mkdir()
+    cert, key = issued_pair(sandbox, other, expires_in_days=500)
+    run, result = run_module('certificate_renew', service_args(sandbox, other))
+    assert result.get('failed') is not True and result['changed'] is False, run
+    shutil.copyfile(key, key + '.new')
+    path = dict(key=key, certificate=cert)[kept] if kept != 'new key' else key + '.new'
+    args = source.args(layout='pem', dest=str(deploy / 'cert.pem'), private_key_dest=str(deploy / 'key.pem'))
+    args[option] = path
+    before = snapshot(other, deploy)
+    for mode in (['--check'], []):
+        run, result = run_module('certificate_install', args, args=mode)
+        assert result.get('failed') is True, (mode, run)
+        assert result['msg'].startswith('%s %s is ' % (option, path)), result['msg']
+        assert 'that the request and renewal modules keep' in result['msg'] and 'Nothing was written' in result['msg']
+        assert snapshot(other, deploy) == before
+

@@ -75,6 +75,8 @@ def plan(params, cert, key, chain):
         _refuse_unless_regular(entry)
     _refuse_same_files(params, planned)
     for entry in planned:
+        _refuse_managed_file(entry)
+    for entry in planned:
         entry.before = file_reads.read_regular_file(entry.path)
         entry.content_differs = not layout.matches(entry.before, entry.data, cert, key, chain, params)
     return planned
@@ -92,6 +94,28 @@ def _refuse_unless_regular(entry):
     if not stat.S_ISREG(info.st_mode):
         raise LocalFileError('%s %s is not a regular file; certificate_install only replaces regular files. '
                              'Point %s at a file path.' % (entry.option, entry.path, entry.option))
+
+
+# What the request and renewal modules keep beside a certificate or key X: X.new, X.lock, and beside a certificate
+# its state file and kept answer. Every X they keep has X.lock (certificate_store), which nothing else writes.
+_KEPT_SUFFIXES = ('', '.new', '.lock', '.state.json', '.state.json.answer.xml')
+
+
+def _refuse_managed_file(entry):
+    """Refuse a destination that is a file another certificate's renewal relies on: installing over its key (a
+    mistyped or copied private_key_dest) destroys a key no backup keeps, over its pending key wastes spent
+    credentials. The sources are this task's own and refused as such already."""
+    for suffix in _KEPT_SUFFIXES:
+        if suffix and not entry.path.endswith(suffix):
+            continue
+        base = entry.path[:len(entry.path) - len(suffix)] if suffix else entry.path
+        if os.path.lexists(base + '.lock'):
+            raise CertificateServiceError(
+                '%s %s is %s that the request and renewal modules keep (%s.lock exists): installing there would '
+                'replace it under the certificate that relies on it. Nothing was written. Give %s a path of its own; '
+                'if no certificate is kept at %s any more, delete %s.lock.'
+                % (entry.option, entry.path, 'a certificate or private key' if not suffix else
+                   'a file of the certificate or key %s' % base, base, entry.option, base, base))
 
 
 def _same_file(path, other):
