@@ -96,6 +96,20 @@ def _refuse_replacing_other_customer(cert, customer_id, path, now, params):
             'replace it.' % (path, other, _when(cert.not_valid_after_utc), customer_id, customer_id))
 
 
+def _refuse_other_issuer(cert, issuing_bundle, path, now):
+    """A valid certificate for the customer that does not chain to issuing_ca_path is another environment's (or
+    another CA's): reporting it as installed would let the credentials of this one lapse unused, and replacing it
+    would end the other's use of it. Refused before anything is sent."""
+    try:
+        certs.verify_chain(cert, issuing_bundle, now)
+    except CertificateRejected as error:
+        raise CertificateServiceError(
+            'The certificate at %s is valid for this customer until %s, but it is not one of issuing_ca_path: %s. '
+            'It was issued for another environment or by another CA, and a request would replace it. Nothing was '
+            'sent. Give this certificate a path of its own, or move that one away if it is no longer used.'
+            % (path, _when(cert.not_valid_after_utc), error.message.rstrip('.'))) from None
+
+
 def _usable(cert, key, customer_id, now):
     return (cert is not None and key is not None and keys.keys_match(key, cert)
             and certs.describe_certificate(cert)['customer_id'] == customer_id
@@ -351,6 +365,7 @@ def enroll(store, client_factory, params, issuing_bundle, wait_options, check_mo
     if not request:
         installed = store.certificate()
         if _usable(installed, store.private_key(), customer_id, now):
+            _refuse_other_issuer(installed, issuing_bundle, store.path, now)
             outcome.message = 'A valid certificate for %s is already installed at %s.' % (customer_id, store.path)
             return outcome
         _refuse_replacing_other_customer(installed, customer_id, store.path, now, params)

@@ -145,6 +145,28 @@ def test_a_request_does_not_replace_another_customers_valid_certificate(sandbox,
     assert result['changed'] is True and result['certificate']['customer_id'] == CUSTOMER, result.get('msg')
 
 
+def test_a_request_does_not_take_another_environments_valid_certificate_for_its_own(sandbox, run_module, tmp_path):
+    """A host moved from TEST to PRODUCTION at the same path: its TEST certificate is valid for the customer, but not
+    one of this issuing_ca_path; reported as "already installed", the new credentials would lapse unused."""
+    args = _enroll_args(sandbox, tmp_path)
+    os.makedirs(os.path.dirname(args['path']))
+    os.makedirs(os.path.dirname(args['private_key_path']), mode=0o700)
+    sandbox.issue(CUSTOMER, new_key_path=args['private_key_path'], expires_in_days=300, out=args['path'])
+    installed = open(args['path'], 'rb').read()
+    before = operation_counts(sandbox)
+    for mode in (['--check'], []):
+        run, result = run_module('certificate_request', dict(args, issuing_ca_path=sandbox.tls_ca_pem), args=mode)
+        assert result.get('failed') is True, (mode, run)
+        assert result['msg'].startswith('The certificate at %s is valid for this customer until ' % args['path'])
+        assert 'It was issued for another environment or by another CA' in result['msg']
+        assert result['msg'].endswith('Nothing was sent. Give this certificate a path of its own, or move that one '
+                                      'away if it is no longer used.')
+    assert calls_delta(before, operation_counts(sandbox)) == NO_CALLS
+    assert open(args['path'], 'rb').read() == installed and not os.path.exists(args['path'] + '.state.json')
+    run, result = run_module('certificate_request', args)
+    assert result.get('failed') is not True and result['msg'].startswith('A valid certificate for '), run
+
+
 def test_a_proxy_password_is_not_shown_at_high_verbosity(sandbox, run_module, tmp_path):
     issued_pair(sandbox, tmp_path, expires_in_days=400)
     password = 'Proxy-Secret-7Qx2'

@@ -139,15 +139,23 @@ def test_a_first_certificate_request_in_flight_blocks_a_renewal(tmp_path, issuin
         renew(store)
 
 
-def enroll(store, check_mode=False, **extra):
-    return lifecycle.enroll(store, no_service, params(**extra), [], WAIT, check_mode, now=NOW)
+def enroll(store, check_mode=False, issuing_bundle=(), **extra):
+    return lifecycle.enroll(store, no_service, params(**extra), list(issuing_bundle), WAIT, check_mode, now=NOW)
 
 
 def test_enroll_over_a_valid_certificate_does_nothing(tmp_path, issuing):
     store, dummy = install(tmp_path, issuing, days_left=300)
-    outcome = enroll(store)
+    outcome = enroll(store, issuing_bundle=[issuing[0]])
     assert (outcome.changed, outcome.action, outcome.client) == (False, 'none', None)
     assert 'already installed' in outcome.message
+
+
+def test_enroll_over_a_valid_certificate_of_another_ca_sends_nothing(tmp_path, issuing):
+    store, dummy = install(tmp_path, issuing, days_left=300)
+    other, dummy = pki_fixtures.make_root(cn='Data Providers Production Issuing CA', key_label='lifecycle-other-ca')
+    with pytest.raises(CertificateServiceError, match='not one of issuing_ca_path.*Nothing was sent'):
+        enroll(store, check_mode=True, issuing_bundle=[other])
+    assert_untouched(store)
 
 
 def test_enroll_in_check_mode_calls_nothing(tmp_path):
