@@ -380,7 +380,7 @@ def enroll(store, client_factory, params, issuing_bundle, wait_options, check_mo
                                         check_mode, outcome, wait=params['wait'])
     # Every TransferID this certificate's earlier requests sent with an unknown outcome, not only the last:
     # a run given one of those again (stale CI variables) would resend a password the service may have used.
-    if params['transfer_id'] in sent_before:
+    if params['transfer_id'].strip() in [transfer_id.strip() for transfer_id in sent_before]:
         raise StateError(
             'The one-time credentials TransferID %s were sent in an earlier run whose outcome is unknown '
             '(state file %s, phase %s): the service may have used them up, so they are not sent again. '
@@ -490,8 +490,10 @@ def renew(store, client_factory, params, issuing_bundle, wait_options, check_mod
         return outcome
     client = outcome.client or outcome.connect(client_factory)
     if abandoned is not None:
-        file_ops.discard(abandoned.new_key_path)
+        # The record first: a run killed in between leaves a spare .new key, which the next renewal takes, not a
+        # record of a RetrievalId whose key is gone.
         abandoned.clear()
+        file_ops.discard(abandoned.new_key_path)
     new_key = store.new_private_key(params['key_size'])
     csr = keys.build_csr(new_key, customer_id, _organisation(customer_name))
     # A renewal spends nothing one-time, so a 'prepared' or 'sent' state from a died run is simply

@@ -66,6 +66,10 @@ def _check_string(option, value, limit, secret=False):
         raise RequestValidationError('%s must be a string.' % option)
     if not value.strip():
         raise RequestValidationError('%s must not be empty.' % option)
+    if value != value.strip():
+        # A pasted TransferID with a space after it would be another string to the guard against resending it,
+        # while the service may well trim it.
+        raise RequestValidationError('%s must not start or end with a space.' % option)
     if len(value) > limit:
         if secret:
             raise RequestValidationError('%s is longer than the %d characters the service accepts.' % (option, limit))

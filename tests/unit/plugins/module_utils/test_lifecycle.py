@@ -272,3 +272,13 @@ def test_a_new_request_that_spends_nothing_puts_the_replaced_one_back_in_one_wri
         lifecycle._submit(later, refused, lifecycle.Outcome(), replaced=earlier)
     assert removed == [], 'never a moment without the state file'
     assert store.pending().get('transfer_id') == 'T-0' and store.pending().phase == 'sent'
+
+
+def test_a_transfer_id_sent_before_is_recognised_with_spaces_around_it(tmp_path):
+    """A state file of an earlier version recorded a pasted TransferID as given, spaces and all."""
+    store = CertificateStore(str(tmp_path / 'cert.pem'), str(tmp_path / 'private' / 'key.pem'))
+    (tmp_path / 'private').mkdir(mode=0o700)
+    store.new_request('sign', customer_id=pki_fixtures.CUSTOMER_ID, environment='TEST', transfer_id='T-1 ').advance(
+        'sent')
+    with pytest.raises(StateError, match='TransferID T-1 were sent in an earlier run'):
+        enroll(store, transfer_id='T-1')

@@ -112,6 +112,8 @@ def test_the_password_is_never_echoed(proto, csr):
     ({'transfer_id': 'TID\n1'}, 'transfer_id contains a tab, a line break'),
     ({'customer_name': 'Testi\x00Oy'}, 'customer_name contains'),
     ({'transfer_id': 12345}, 'transfer_id must be a string'),
+    ({'transfer_id': 'TID-1 '}, '^transfer_id must not start or end with a space'),
+    ({'transfer_password': ' Pw-0123456789a'}, '^transfer_password must not start or end with a space.$'),
 ])
 def test_values_are_checked_before_building(proto, csr, overrides, message):
     with pytest.raises(RequestValidationError, match=message):
