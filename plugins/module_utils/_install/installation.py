@@ -68,9 +68,9 @@ def plan(params, cert, key, chain):
     for spec in sorted(layout.files, key=lambda spec: spec.role):
         # Left out: an optional file with nothing to hold or nowhere to go (check_options refused the rest).
         if spec.role in rendered and params.get(spec.option):
-            mode = params['private_key_mode'] if spec.secret else params['mode']
+            option = 'private_key_mode' if spec.secret else 'mode'
             planned.append(PlannedFile(spec.role, spec.option, params[spec.option], rendered[spec.role],
-                                       file_ops.parse_mode(mode), spec.secret))
+                                       file_ops.parse_mode(params[option], option, spec.secret), spec.secret))
     for entry in planned:
         _refuse_unless_regular(entry)
     _refuse_same_files(params, planned)

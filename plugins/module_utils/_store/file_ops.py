@@ -50,14 +50,28 @@ def resolve_gid(group):
         raise LocalFileError('The group %s does not exist on this host' % group) from None
 
 
-def parse_mode(value):
-    """A file mode given as an int or an octal string such as '0644'."""
+def parse_mode(value, option='mode', secret=False):
+    """A file mode given as an int or an octal string such as '0644'.
+
+    An int is taken as it is, as Ansible does: an unquoted 644 in YAML is the number 644, 0o1204. Bits above 0o777
+    (what such a slip makes) are refused, and a secret file may not be writable by its group or readable by others:
+    private_key_mode: 440 would otherwise give a key its group may write.
+    """
     if isinstance(value, int):
-        return value
-    try:
-        return int(str(value), 8)
-    except ValueError:
-        raise LocalFileError('mode must be an octal number such as 0644, not %r' % (value,)) from None
+        mode = value
+    else:
+        try:
+            mode = int(str(value), 8)
+        except ValueError:
+            raise LocalFileError('%s must be an octal number such as 0644, not %r' % (option, value)) from None
+    if mode & ~0o777:
+        raise LocalFileError('%s %r is %s in octal, with bits no certificate or key file needs: quote the mode '
+                             "as an octal string, for example '0644'." % (option, value, format(mode, '#o')))
+    if secret and mode & 0o027:
+        raise LocalFileError("%s %r (%s) lets others read the key or its group write it; use '0600' or '0640'%s."
+                             % (option, value, format(mode, '#o'),
+                                ' (an unquoted number is decimal: quote it)' if isinstance(value, int) else ''))
+    return mode
 
 
 def refuse_symlink(path):

@@ -370,3 +370,24 @@ def test_stale_temporary_files_are_removed_only_when_their_writer_is_gone(tmp_pa
     assert file_ops.remove_stale_temp_files(str(target)) == [str(stale)]
     assert running.exists() and other_name.exists() and not stale.exists()
     assert file_ops.remove_stale_temp_files(str(tmp_path / 'missing' / 'key.pem')) == []
+
+
+@pytest.mark.parametrize('value, expected', [('0644', 0o644), ('640', 0o640), (0o600, 0o600), (420, 0o644)])
+def test_a_mode_is_an_octal_string_or_the_number_itself(value, expected):
+    assert file_ops.parse_mode(value) == expected
+
+
+@pytest.mark.parametrize('value', [644, 600, '1644', '4755'])
+def test_a_mode_with_bits_above_0o777_is_refused_as_an_unquoted_slip(value):
+    with pytest.raises(LocalFileError, match="^mode .* in octal, with bits no certificate or key file needs: quote"):
+        file_ops.parse_mode(value)
+
+
+@pytest.mark.parametrize('value, refused', [('0600', False), ('0640', False), ('0400', False), ('0660', True),
+                                            ('0644', True), (440, True), (400, True)])
+def test_a_key_mode_may_not_let_others_read_or_the_group_write(value, refused):
+    if not refused:
+        assert file_ops.parse_mode(value, 'private_key_mode', secret=True) == int(value, 8)
+        return
+    with pytest.raises(LocalFileError, match='^private_key_mode .* lets others read the key or its group write it'):
+        file_ops.parse_mode(value, 'private_key_mode', secret=True)
