@@ -96,11 +96,16 @@ options:
     description: Group of the written files.
     type: str
   mode:
-    description: Mode of files without a private key, as an octal string.
+    description:
+      - Mode of files without a private key, as an octal string (V('0644')). A mode with bits above V('0777'), as
+        an unquoted V(644) gives (the number 644), is refused.
     type: raw
     default: '0644'
   private_key_mode:
-    description: Mode of files that hold a private key, as an octal string.
+    description:
+      - Mode of files that hold a private key, as an octal string. One that lets others read the key or its group
+        write it (V('0644'), V('0660'), or an unquoted V(440), which is 0o670) is refused; V('0640') lets a
+        service's group read it.
     type: raw
     default: '0600'
   backup:

@@ -307,4 +307,3 @@ def test_a_destination_another_certificate_is_kept_at_is_refused(sandbox, source
         assert result['msg'].startswith('%s %s is ' % (option, path)), result['msg']
         assert 'that the request and renewal modules keep' in result['msg'] and 'Nothing was written' in result['msg']
         assert snapshot(other, deploy) == before
-
