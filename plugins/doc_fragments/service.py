@@ -93,7 +93,9 @@ options:
     description:
       - Wait until the service has issued the certificate and retrieve it. When V(false), the module
         returns after the request was accepted and leaves a state file from which
-        M(incomes_register.certificates.certificate_retrieve) or a rerun continues.
+        M(incomes_register.certificates.certificate_retrieve) or a rerun continues; a run that finds a
+        RetrievalId recorded asks for its certificate once, without waiting, and returns with action
+        V(pending) when it is not issued yet.
     type: bool
     default: true
   wait_timeout:

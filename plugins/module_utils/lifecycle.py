@@ -24,7 +24,7 @@ from ansible_collections.incomes_register.certificates.plugins.module_utils._sto
 from ansible_collections.incomes_register.certificates.plugins.module_utils import renewal_policy
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
     CertificateExpired, CertificateMissing, CertificateRejected, CertificateServiceError, RequestValidationError,
-    ResponseRejected, ServiceFault, StateError, TransportError)
+    ResponseRejected, RetrievalPending, ServiceFault, StateError, TransportError)
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils._store.pending_request import (
     RETRIEVED, SENT, SUBMITTED, PendingRequest)
@@ -188,11 +188,29 @@ def _resume_pending(store, client_factory, request, params, issuing_bundle, wait
     if check_mode:
         outcome.changed = True
         return outcome
-    resume(store, outcome.connect(client_factory), request, params['customer_id'], params.get('customer_name'),
-           issuing_bundle, wait_options, outcome)
-    outcome.action = done_action
-    outcome.message = message
+    if _resume_unless_waiting(store, outcome.connect(client_factory), request, params, issuing_bundle, wait_options,
+                              outcome):
+        outcome.action = done_action
+        outcome.message = message
     return outcome
+
+
+def _resume_unless_waiting(store, client, request, params, issuing_bundle, wait_options, outcome):
+    """resume; with wait false, one GetCertificate without a wait, and a certificate not issued yet leaves the
+    request pending (action 'pending') instead of holding the task for wait_timeout. True when installed."""
+    if params.get('wait', True):
+        resume(store, client, request, params['customer_id'], params.get('customer_name'), issuing_bundle,
+               wait_options, outcome)
+        return True
+    try:
+        resume(store, client, request, params['customer_id'], params.get('customer_name'), issuing_bundle,
+               dict(wait_options, timeout=0, initial_delay=0), outcome)
+    except RetrievalPending:
+        outcome.action = 'pending'
+        outcome.message = ('RetrievalId %s has no certificate yet (wait is false); retrieve it later with '
+                           'certificate_retrieve or a rerun.' % request.retrieval_id)
+        return False
+    return True
 
 
 def _submit(request, send, outcome, secrets=(), replaced=None):
@@ -613,7 +631,7 @@ def retrieve(store, client_factory, params, issuing_bundle, wait_options, check_
     if check_mode:
         outcome.changed = True
         return outcome
-    resume(store, outcome.connect(client_factory), request, params['customer_id'], params.get('customer_name'),
-           issuing_bundle, wait_options, outcome)
-    outcome.message = 'Retrieved and installed the certificate for RetrievalId %s.' % request.retrieval_id
+    if _resume_unless_waiting(store, outcome.connect(client_factory), request, params, issuing_bundle, wait_options,
+                              outcome):
+        outcome.message = 'Retrieved and installed the certificate for RetrievalId %s.' % request.retrieval_id
     return outcome

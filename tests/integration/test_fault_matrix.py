@@ -1117,6 +1117,33 @@ def test_a_renewal_whose_retrieval_id_never_gives_a_certificate_is_asked_again_a
     assert read(lineage.key_path) != stale_key
 
 
+@pytest.mark.parametrize('module', ['certificate_renew', 'certificate_retrieve'])
+def test_wait_false_polls_a_recorded_retrieval_once_and_leaves_it_pending(sandbox, ansible, tmp_path, module):
+    """A rerun with wait false that finds a RetrievalId asks once and returns, instead of waiting wait_timeout."""
+    from ansible_collections.incomes_register.certificates.plugins.module_utils._store.pending_request import (
+        PendingRequest)
+    customer = '5100046-5'
+    lineage = Lineage(tmp_path / 'host').issue(sandbox, customer, expires_in_days=30)
+    with open(lineage.new_key_path, 'wb') as handle:
+        handle.write(b'new key of the request in flight')
+    os.chmod(lineage.new_key_path, 0o600)
+    PendingRequest(lineage.state_path, dict(
+        operation='renew', phase='submitted', customer_id=customer, environment='TEST', endpoint=sandbox.url,
+        retrieval_id='NEVERISSUED000000000000000000003', new_key_path=lineage.new_key_path,
+        submitted_at=datetime.datetime.now(datetime.timezone.utc).isoformat())).save()
+    calls = Calls(sandbox)
+    started = time.monotonic()
+    run = ansible.run(module, {'host': lineage.args(sandbox, customer, wait=False, wait_timeout=60)})
+    result = run.results['host']
+    assert result.get('failed') is not True, run
+    assert (result['action'], result['changed']) == ('pending', False)
+    assert result['msg'].startswith('RetrievalId NEVERISSUED000000000000000000003 has no certificate yet')
+    assert calls.delta() == dict(signNewCertificate=0, renewCertificate=0, getCertificate=1)
+    assert time.monotonic() - started < 45, 'the run waited for wait_timeout'
+    lineage.assert_old_pair_intact()
+    assert lineage.state()['retrieval_id'] == 'NEVERISSUED000000000000000000003'
+
+
 def backdate_submission(lineage, hours):
     from ansible_collections.incomes_register.certificates.plugins.module_utils._store.pending_request import (
         PendingRequest)
