@@ -35,6 +35,11 @@ CLOCK_WARN_SECONDS = 60
 DEFAULT_MAX_CLOCK_SKEW = 300
 
 TRUST_OPTIONS = ('service_ca_path', 'issuing_ca_path', 'tls_ca_path')
+# The trust files without which nothing is trusted; only tls_ca_path has a fallback (certifi).
+REQUIRED_TRUST = dict(
+    service_ca_path="every answer of the service is verified against it, so a renewal cannot trust any",
+    issuing_ca_path='a certificate the service issues is accepted only when it chains to it',
+)
 SERVICE_CHECKS = ('reachability', 'clock_skew', 'signed_answer')
 
 
@@ -82,6 +87,8 @@ def _needs(missing, *names):
 def check_trust_file(option, path, now):
     """(check, certificates or None) for one trust file: present, PEM certificates, none expired."""
     from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import certificates
+    if not path and option in REQUIRED_TRUST:
+        return check(option, FAIL, '%s is not set: %s.' % (option, REQUIRED_TRUST[option])), None
     if not path:
         return check(option, SKIPPED, '%s is not set: the HTTPS certificate of the service is verified with the CA '
                                       'bundle of the requests library (certifi).' % option), None
@@ -278,6 +285,16 @@ def _wrong_trust_file_hint(service_certs, issuing_certs):
     return ''
 
 
+def _unsendable(what, error):
+    """The service checks when nothing could be sent. They fail: a renewal sets its client up and builds its
+    requests from the same options, so it would stop at the same point."""
+    return [check('reachability', FAIL, 'Nothing was sent: %s (%s). A renewal would stop there too: fix the option '
+                                        'it names.' % (what, error.message.rstrip('.'))),
+            check('clock_skew', FAIL, 'Not compared: nothing could be sent to the service (see reachability).'),
+            check('signed_answer', FAIL, 'No answer to verify: nothing could be sent to the service (see '
+                                         'reachability).')]
+
+
 def check_service(params, service_certs, issuing_certs, client_factory):
     """reachability, clock_skew and signed_answer from one GetCertificate with a RetrievalId nobody has.
 
@@ -287,8 +304,7 @@ def check_service(params, service_certs, issuing_certs, client_factory):
     try:
         client = client_factory(params, service_certs, issuing_certs or ())
     except CertificateServiceError as error:
-        message = 'Not checked: the client cannot be set up: %s.' % error.message.rstrip('.')
-        return [check(name, SKIPPED, message) for name in SERVICE_CHECKS]
+        return _unsendable('the service client cannot be set up', error)
     endpoint = client.endpoint
     # certificate-service.md: RetrievalId is a String32; 32 random hex characters match no real request.
     retrieval_id = secrets.token_hex(16)
@@ -311,11 +327,19 @@ def check_service(params, service_certs, issuing_certs, client_factory):
             return [_reachability_failure(error, params, endpoint),
                     check('clock_skew', SKIPPED, 'No answer from the service to compare the clock with.'),
                     check('signed_answer', SKIPPED, 'No answer from the service to verify (see reachability).')]
-        answer = check('signed_answer', FAIL, '%s Check that endpoint is the URL of the certificate service.'
-                       % error.message)
+        if getattr(error, 'soap_fault', False):
+            # certificate-service.md does not say how the real service answers an unknown RetrievalId: a fault
+            # shows a SOAP service at endpoint, not a wrong one, but nothing signed came back to verify.
+            answer = check('signed_answer', WARN, (
+                '%s GetCertificate for an unknown RetrievalId was answered with a SOAP fault: endpoint is a SOAP '
+                'service and was reached, but a fault carries no signature, so the XML signature of the '
+                "service's answers was not verified against service_ca_path by this check. Renewals verify "
+                'every answer anyway, and stop at one that does not verify.' % error.message))
+        else:
+            answer = check('signed_answer', FAIL, '%s Check that endpoint is the URL of the certificate service.'
+                           % error.message)
     except RequestValidationError as error:
-        return [check(name, SKIPPED, 'Not checked: the request cannot be built, so nothing was sent: %s'
-                      % error.message) for name in SERVICE_CHECKS]
+        return _unsendable('the GetCertificate request cannot be built', error)
     reached = check('reachability', OK, 'Reached %s %s over verified HTTPS.' % (endpoint, _where(params))
                     if params.get('validate_certs', True) else
                     'Reached %s %s, without verifying its HTTPS certificate (validate_certs is false).'
@@ -373,3 +397,76 @@ def summary(checks):
         len(checks), sum(1 for item in checks if item['status'] == OK), len(warned), '' if len(warned) == 1 else 's',
         sum(1 for item in checks if item['status'] == SKIPPED),
         (' (%s)' % ', '.join(item['name'] for item in warned)) if warned else '')
+
+
+# The options a preflight cannot run without: those the service modules require.
+REQUIRED = ('environment', 'customer_id', 'service_ca_path', 'issuing_ca_path')
+# What each result repeats of the certificate it checked, so that the report can tell a host's certificates
+# apart. Never a passphrase.
+RESULT_FACTS = ('customer_id', 'environment', 'endpoint', 'path')
+
+
+def result(params, client_factory=None, now=None):
+    """The module's result for one certificate: its facts, every check, passed and the summary line."""
+    checks = run(params, client_factory=client_factory, now=now)
+    passed, msg = summary(checks)
+    facts = dict((name, params.get(name)) for name in RESULT_FACTS)
+    return dict(facts, checks=checks, passed=passed, failed=not passed, msg=msg)
+
+
+def _entry_params(params, entry):
+    merged = dict(params)
+    # An empty value is a value left out: the playbook gives each entry the keys it has, some empty.
+    merged.update((name, value) for name, value in entry.items() if value not in (None, ''))
+    merged['certificates'] = None
+    return merged
+
+
+def _entry_problem(params):
+    missing = [name for name in REQUIRED if params.get(name) in (None, '')]
+    if missing:
+        return ("This certificate has no %s: give it in its entry of certificates or as the task's option (the "
+                "preflight playbook: the entry's in renewal_certificates, or renewal_%s). Nothing was checked."
+                % (', '.join(missing), missing[0]))
+    if params.get('private_key_path') and not params.get('path'):
+        return ('This certificate has private_key_path but no path: the key is checked against the installed '
+                'certificate, so give path (certificate_path) too. Nothing was checked.')
+    return None
+
+
+def results(params, client_factory=None, now=None):
+    """One result per entry of params['certificates'], in order, each entry's options over the task's.
+
+    An entry that lacks a required option fails alone, with no checks; the others are still checked.
+    """
+    out = []
+    for index, entry in enumerate(params['certificates']):
+        merged = _entry_params(params, entry)
+        problem = _entry_problem(merged)
+        if problem:
+            item = dict(((name, merged.get(name)) for name in RESULT_FACTS), checks=[], passed=False, failed=True,
+                        msg=problem)
+        else:
+            item = result(merged, client_factory=client_factory, now=now)
+        item['index'] = index
+        out.append(item)
+    return out
+
+
+def certificate_label(item):
+    """How a result names its certificate: customer, environment, and the path, or else the endpoint."""
+    parts = (item.get('customer_id'), item.get('environment'), item.get('path') or item.get('endpoint'))
+    return ' '.join(str(part) for part in parts if part)
+
+
+def summary_many(items):
+    """(passed, one-line message) of the results of several certificates."""
+    def said(item):
+        return '%s: %s' % (certificate_label(item) or 'certificate %d' % (item['index'] + 1), item['msg'])
+
+    failed = [item for item in items if item.get('failed')]
+    if failed:
+        return False, 'Preflight failed for %d of %d certificates: %s' % (
+            len(failed), len(items), ' | '.join(said(item) for item in failed))
+    return True, 'Preflight passed for %d certificate%s: %s' % (
+        len(items), '' if len(items) == 1 else 's', ' | '.join(said(item) for item in items))

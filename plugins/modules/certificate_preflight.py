@@ -23,11 +23,22 @@ description:
   - The network checks make one GetCertificate call with a random RetrievalId that matches no request.
     GetCertificate only reads, so nothing is spent, no transfer credentials are used and no key is made;
     the service's V(FAIL) answer to it is signed like every answer, which is what C(signed_answer) verifies.
+  - When nothing can be sent (an O(endpoint) that is not an C(https://) URL, an empty O(customer_id)), the
+    C(reachability), C(clock_skew) and C(signed_answer) checks fail, since a renewal would stop there too.
+  - How the real service answers an unknown RetrievalId is not documented. A SOAP fault instead of a signed
+    answer makes C(signed_answer) a warning (a SOAP service was reached, but no signature was verified);
+    another HTTP error, such as 404, fails it.
   - When a chain cannot be built, the message names the missing CA's subject and the option whose file
     should hold it.
   - A library that is missing is reported, not a crash; the checks that need it are V(skipped) with the
     reason.
   - The task fails when any check fails, and returns every check either way.
+  - With O(certificates), checks several certificates of the host in one run (each entry's options over the
+    task's, as for M(incomes_register.certificates.certificate_renew)) and returns each one's checks in
+    RV(results); the task fails when any certificate failed a check.
+  - Also accepts the options that the other modules of the C(group/incomes_register.certificates.service)
+    action group share (O(wait_timeout), O(poll_interval), O(final_error_codes), O(lock_timeout) and the
+    rest), so that one C(module_defaults) block serves the whole group; the preflight does not use them.
 author:
   - Incomes Register certificates collection maintainers (@incomes-register)
 extends_documentation_fragment:
@@ -43,6 +54,80 @@ attributes:
   platform:
     platforms: posix
 options:
+  certificates:
+    description:
+      - Several certificates to check in one run. Each entry takes the options below; what it leaves out, or
+        gives empty, is the task's own option (so O(customer_id), O(environment), O(service_ca_path) and
+        O(issuing_ca_path) are then only defaults for the entries, not required).
+      - An entry that has no customer id, environment or trust file, from itself or from the task, fails
+        alone, without checks; the other entries are still checked.
+    type: list
+    elements: dict
+    suboptions:
+      customer_id:
+        description: The organisation's Business ID. Default O(customer_id).
+        type: str
+      customer_name:
+        description: The organisation's name, sent as CustomerName. Default O(customer_name).
+        type: str
+      environment:
+        description: The certificate's environment. Default O(environment).
+        type: str
+        choices: [TEST, PRODUCTION]
+      endpoint:
+        description: Service URL. Default O(endpoint), or the endpoint of the entry's environment.
+        type: str
+      service_ca_path:
+        description: CA bundle the service's response signatures must chain to. Default O(service_ca_path).
+        type: path
+      issuing_ca_path:
+        description: Issuing CA bundle the certificate must chain to. Default O(issuing_ca_path).
+        type: path
+      tls_ca_path:
+        description: CA bundle for the service's HTTPS certificate. Default O(tls_ca_path).
+        type: path
+      path:
+        description: The installed certificate. Default O(path); without either, the entry's C(certificate) and
+          C(certificate_chain) checks are V(skipped).
+        type: path
+        aliases: [certificate_path]
+      private_key_path:
+        description: Its private key. Default O(private_key_path). Needs a path.
+        type: path
+      private_key_passphrase:
+        description: Passphrase of the private key. Never logged. Default O(private_key_passphrase).
+        type: str
+  customer_id:
+    description:
+      - The organisation's Business ID (Y-tunnus), for example V(1234567-8). It is the certificate's
+        subject CN.
+      - Required unless every entry of O(certificates) gives it.
+    type: str
+    required: false
+  environment:
+    description:
+      - The Incomes Register environment the certificate belongs to. It is sent in every request
+        and must match the subscription made in the e-service.
+      - Selects the service endpoint unless O(endpoint) is given.
+      - Required unless every entry of O(certificates) gives it.
+    type: str
+    required: false
+    choices: [TEST, PRODUCTION]
+  service_ca_path:
+    description:
+      - PEM file with the CA certificate(s) that the service's response-signing certificate must
+        chain to. Every response's XML signature is verified against it before anything in the
+        response is used.
+      - Required unless every entry of O(certificates) gives it.
+    type: path
+    required: false
+  issuing_ca_path:
+    description:
+      - PEM file with the issuing CA (and its root) of the organisations' certificates. A returned
+        certificate is only accepted when it chains to it.
+      - Required unless every entry of O(certificates) gives it.
+    type: path
+    required: false
   path:
     description:
       - Path of the installed certificate. When given, the C(certificate) and C(certificate_chain) checks
@@ -61,6 +146,68 @@ options:
         More than 60 seconds is a warning.
     type: int
     default: 300
+  wait:
+    description:
+      - An option of the other modules of the C(group/incomes_register.certificates.service) action group,
+        accepted so that one C(module_defaults) block serves the whole group. The preflight does not use it.
+    type: bool
+  wait_timeout:
+    description:
+      - An option of the other modules of the C(group/incomes_register.certificates.service) action group,
+        accepted so that one C(module_defaults) block serves the whole group. The preflight does not use it.
+    type: int
+  initial_delay:
+    description:
+      - An option of the other modules of the C(group/incomes_register.certificates.service) action group,
+        accepted so that one C(module_defaults) block serves the whole group. The preflight does not use it.
+    type: float
+  poll_interval:
+    description:
+      - An option of the other modules of the C(group/incomes_register.certificates.service) action group,
+        accepted so that one C(module_defaults) block serves the whole group. The preflight does not use it.
+    type: float
+  final_error_codes:
+    description:
+      - An option of the other modules of the C(group/incomes_register.certificates.service) action group,
+        accepted so that one C(module_defaults) block serves the whole group. The preflight does not use it.
+    type: list
+    elements: str
+  state_path:
+    description:
+      - An option of the other modules of the C(group/incomes_register.certificates.service) action group,
+        accepted so that one C(module_defaults) block serves the whole group. The preflight does not use it.
+    type: path
+  key_size:
+    description:
+      - An option of the other modules of the C(group/incomes_register.certificates.service) action group,
+        accepted so that one C(module_defaults) block serves the whole group. The preflight does not use it.
+    type: int
+    choices: [2048, 3072]
+  owner:
+    description:
+      - An option of the other modules of the C(group/incomes_register.certificates.service) action group,
+        accepted so that one C(module_defaults) block serves the whole group. The preflight does not use it.
+    type: str
+  group:
+    description:
+      - An option of the other modules of the C(group/incomes_register.certificates.service) action group,
+        accepted so that one C(module_defaults) block serves the whole group. The preflight does not use it.
+    type: str
+  mode:
+    description:
+      - An option of the other modules of the C(group/incomes_register.certificates.service) action group,
+        accepted so that one C(module_defaults) block serves the whole group. The preflight does not use it.
+    type: raw
+  backup:
+    description:
+      - An option of the other modules of the C(group/incomes_register.certificates.service) action group,
+        accepted so that one C(module_defaults) block serves the whole group. The preflight does not use it.
+    type: bool
+  lock_timeout:
+    description:
+      - An option of the other modules of the C(group/incomes_register.certificates.service) action group,
+        accepted so that one C(module_defaults) block serves the whole group. The preflight does not use it.
+    type: int
 requirements:
   - cryptography >= 43, lxml, signxml and requests on the managed host, as for the other modules; the module
     reports each one that is missing instead of failing on it.
@@ -92,9 +239,37 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+results:
+  description:
+    - With O(certificates), one result per entry, in order, each with RV(customer_id), RV(environment),
+      RV(endpoint), RV(path), RV(checks), RV(passed) and RV(msg) of that certificate, and C(failed) and
+      C(index) (its position in O(certificates)).
+    - An entry that could not be checked (a required option missing) has no checks and says why in its
+      C(msg).
+    - The same shape as a loop over this module registers, so M(incomes_register.certificates.preflight_report)
+      reads either.
+  returned: when O(certificates) is given
+  type: list
+  elements: dict
+customer_id:
+  description: The customer whose certificate was checked.
+  returned: when O(certificates) is not given
+  type: str
+environment:
+  description: The environment checked.
+  returned: when O(certificates) is not given
+  type: str
+endpoint:
+  description: The O(endpoint) option; V(null) when the environment's endpoint was used.
+  returned: when O(certificates) is not given
+  type: str
+path:
+  description: The installed certificate checked; V(null) when none was.
+  returned: when O(certificates) is not given
+  type: str
 checks:
   description: Every check, in order, also when the task fails.
-  returned: always
+  returned: when O(certificates) is not given
   type: list
   elements: dict
   contains:
@@ -118,11 +293,13 @@ checks:
         more than max_clock_skew 300. Certificate validity, response signatures and the renewal window are judged
         by this clock: fix time synchronisation (chrony, systemd-timesyncd, ntpd)."
 passed:
-  description: Whether no check failed (warnings and skipped checks pass).
+  description: Whether no check failed (warnings and skipped checks pass); with O(certificates), of any
+    certificate.
   returned: always
   type: bool
 msg:
-  description: A one-line summary; when a check failed, the failed checks with their messages.
+  description: A one-line summary; when a check failed, the failed checks with their messages (with
+    O(certificates), of each certificate that failed).
   returned: always
   type: str
   sample: 'Preflight passed: 12 checks, 11 ok, 1 warning, 0 skipped (clock_skew)'
@@ -131,23 +308,42 @@ msg:
 from ansible_collections.incomes_register.certificates.plugins.module_utils import argspec, module_support
 from ansible_collections.incomes_register.certificates.plugins.module_utils import preflight
 
+OWN = dict(
+    path=dict(type='path'),
+    private_key_path=dict(type='path'),
+    private_key_passphrase=dict(type='str', no_log=True),
+    max_clock_skew=dict(type='int', default=preflight.DEFAULT_MAX_CLOCK_SKEW),
+)
+# The options every other module of the service action group takes, which module_defaults for the group may
+# set: accepted (and checked as those modules check them) without a default, and not used.
+GROUP_ONLY = dict((name, dict((key, value) for key, value in option.items() if key not in ('default', 'required')))
+                  for name, option in dict(argspec.RETRIEVAL, **argspec.STORE).items() if name not in OWN)
+
 
 def main():
     module = argspec.create_module(
-        argspec.SERVICE,
-        dict(
-            path=dict(type='path'),
-            private_key_path=dict(type='path'),
-            private_key_passphrase=dict(type='str', no_log=True),
-            max_clock_skew=dict(type='int', default=preflight.DEFAULT_MAX_CLOCK_SKEW),
-        ),
-        required_by=dict(private_key_path='path', private_key_passphrase='private_key_path'),
+        argspec.relaxed(argspec.SERVICE), GROUP_ONLY, OWN,
+        dict(certificates=dict(type='list', elements='dict',
+                               options=argspec.certificate_entry_options(argspec.SERVICE, OWN))),
     )
-    checks = preflight.run(module.params, client_factory=module_support.build_client)
-    passed, msg = preflight.summary(checks)
-    if not passed:
-        module.fail_json(msg=msg, checks=checks, passed=False)
-    module.exit_json(changed=False, msg=msg, checks=checks, passed=True)
+    params = dict((name, value) for name, value in module.params.items() if name not in GROUP_ONLY)
+    if params['certificates'] is not None:
+        results = preflight.results(params, client_factory=module_support.build_client)
+        passed, msg = preflight.summary_many(results)
+        if not passed:
+            module.fail_json(msg=msg, results=results, passed=False)
+        module.exit_json(changed=False, msg=msg, results=results, passed=True)
+    missing = [name for name in preflight.REQUIRED if params.get(name) is None]
+    if missing:
+        module.fail_json(msg='missing required arguments: %s' % ', '.join(missing))
+    # Only here: with certificates, the task's key may be the default of entries that give their own path.
+    for name, needs in (('private_key_path', 'path'), ('private_key_passphrase', 'private_key_path')):
+        if params.get(name) is not None and params.get(needs) is None:
+            module.fail_json(msg="missing parameter(s) required by '%s': %s" % (name, needs))
+    result = preflight.result(params, client_factory=module_support.build_client)
+    if result.pop('failed'):
+        module.fail_json(**result)
+    module.exit_json(changed=False, **result)
 
 
 if __name__ == '__main__':

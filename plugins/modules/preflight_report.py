@@ -12,13 +12,17 @@ short_description: Write the preflight report of an inventory
 version_added: 0.1.0
 description:
   - Takes the M(incomes_register.certificates.certificate_preflight) results of every host and writes one row
-    per host and check (host, check, status, message) as an HTML page, CSV, JSON and a Prometheus textfile,
-    in the formats of M(incomes_register.certificates.expiry_report).
+    per host, certificate and check (host, certificate, check, status, message) as an HTML page, CSV, JSON and a
+    Prometheus textfile, in the formats of M(incomes_register.certificates.expiry_report).
+  - A host's result may hold several certificates in C(results), from the C(certificates) option of
+    M(incomes_register.certificates.certificate_preflight) or from a loop over that module; the certificate cell
+    names each by its customer id, environment and path (or endpoint when no path was checked).
   - An action plugin that runs in the controller's process, whatever host the task runs for, and sends no module
     to any host. Run it once (C(run_once)) after the hosts were checked; it needs no C(delegate_to).
   - A relative O(output_dir) is relative to the directory C(ansible-playbook) was started in.
   - A host whose task was unreachable gets one V(unreachable) row; a host whose task failed without checks
-    (a wrong option, no Python) gets one V(fail) row with the task's message.
+    (a wrong option, no Python) gets one V(fail) row with the task's message, and so does a certificate that
+    could not be checked (a required option missing).
   - In the CSV, a text cell that would start with C(=), C(+), C(-), C(@), a tab or a carriage return gets a
     leading apostrophe, so that a spreadsheet does not run text from the hosts as a formula.
   - The files are rewritten on every run, with mode C(0644), because a preflight is a snapshot of its moment.
@@ -46,7 +50,8 @@ attributes:
 options:
   host_results:
     description:
-      - Each host mapped to its certificate_preflight result, or to a failed or unreachable task result.
+      - Each host mapped to its certificate_preflight result (with C(checks), or with C(results) for several
+        certificates), or to a failed or unreachable task result.
     type: dict
     required: true
   output_dir:
@@ -63,7 +68,8 @@ options:
     description:
       - The files to write.
       - V(prometheus) is in the node_exporter textfile-collector format, with the series
-        C(incomes_register_preflight_check_passed{host,check,status}) (1 passed, 0 failed or unreachable).
+        C(incomes_register_preflight_check_passed{host,certificate,check,status}) (1 passed, 0 failed or
+        unreachable); C(certificate) is left out where no certificate is known (an unreachable host).
     type: list
     elements: str
     choices: [html, csv, json, prometheus]
@@ -103,13 +109,18 @@ files:
     html: /srv/reports/preflight/preflight.html
     prometheus: /srv/reports/preflight/preflight.prom
 rows:
-  description: One row per host and check, hosts in name order, checks in the order they ran.
+  description: One row per host, certificate and check, hosts in name order, certificates and checks in the order
+    they ran.
   returned: always
   type: list
   elements: dict
   contains:
     host:
       description: The inventory host.
+      type: str
+    certificate:
+      description: The certificate checked, as its customer id, environment and path (or endpoint); empty where
+        none is known (an unreachable host, a task that failed before it named one).
       type: str
     check:
       description: The check; V(host) for an unreachable host, V(preflight) for a task that returned no checks.
@@ -145,11 +156,13 @@ gate_failed:
   returned: always
   type: bool
 gate_reasons:
-  description: 'One C(host: check: message) per failed check and unreachable host.'
+  description: 'One C(host: check: message) per failed check and unreachable host, the host followed by its
+    certificate in parentheses where one is known.'
   returned: always
   type: list
   elements: str
-  sample: ['app2: clock_skew: This host''s clock is 600 seconds behind the service''s ...']
+  sample: ['app2 (1234567-8 TEST /etc/incomes-register/certificate.pem): clock_skew: This host''s clock is 600
+    seconds behind the service''s ...']
 generated_at:
   description: When the report was built, ISO 8601 UTC.
   returned: always

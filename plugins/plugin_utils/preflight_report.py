@@ -15,7 +15,7 @@ import io
 import json
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils.preflight import (
-    FAIL, OK, SKIPPED, STATUSES as CHECK_STATUSES, WARN)
+    FAIL, OK, SKIPPED, STATUSES as CHECK_STATUSES, WARN, certificate_label)
 from ansible_collections.incomes_register.certificates.plugins.plugin_utils.expiry_report import ReportError
 from ansible_collections.incomes_register.certificates.plugins.plugin_utils.report_formats import (
     csv_cell, generated_html, html_text, iso, page, plural, prometheus_labels)
@@ -25,37 +25,63 @@ UNREACHABLE = 'unreachable'
 STATUSES = (FAIL, UNREACHABLE, WARN, OK, SKIPPED)
 FAILING = (FAIL, UNREACHABLE)
 
-CSV_COLUMNS = ('host', 'check', 'status', 'message')
+CSV_COLUMNS = ('host', 'certificate', 'check', 'status', 'message')
 
 
-def _host_rows(host, value):
+def _row(host, certificate, name, status, message):
+    return dict(host=host, certificate=certificate, check=name, status=status, message=message)
+
+
+def _result_rows(host, value, where):
+    """The rows of one certificate_preflight result (one certificate), or None when it holds no checks."""
     if not isinstance(value, dict):
-        raise ReportError('host_results[%s] must be a certificate_preflight result (a dict), not %s'
-                          % (host, type(value).__name__))
+        raise ReportError('%s must be a certificate_preflight result (a dict), not %s' % (where, type(value).__name__))
+    certificate = certificate_label(value)
     checks = value.get('checks')
-    if isinstance(checks, list):
+    if isinstance(checks, list) and checks:
         rows = []
         for index, item in enumerate(checks):
             if not isinstance(item, dict) or item.get('status') not in CHECK_STATUSES:
-                raise ReportError('host_results[%s].checks[%d] must be a check with name, status (%s) and message'
-                                  % (host, index, ', '.join(CHECK_STATUSES)))
-            rows.append(dict(host=host, check=str(item.get('name')), status=item['status'],
-                             message=str(item.get('message') or '')))
+                raise ReportError('%s.checks[%d] must be a check with name, status (%s) and message'
+                                  % (where, index, ', '.join(CHECK_STATUSES)))
+            rows.append(_row(host, certificate, str(item.get('name')), item['status'],
+                             str(item.get('message') or '')))
         return rows
     if value.get('unreachable'):
-        return [dict(host=host, check='host', status=UNREACHABLE,
-                     message=str(value.get('msg') or 'The host was unreachable.'))]
+        return [_row(host, certificate, 'host', UNREACHABLE, str(value.get('msg') or 'The host was unreachable.'))]
     if value.get('failed'):
-        # The module never got to report its checks: a crash, a wrong option, no Python on the host.
-        return [dict(host=host, check='preflight', status=FAIL,
-                     message=str(value.get('msg') or 'The preflight task failed without a message.'))]
+        # The module never got to report its checks: a crash, a wrong option, no Python on the host, or a
+        # certificate that lacks a required option.
+        return [_row(host, certificate, 'preflight', FAIL,
+                     str(value.get('msg') or 'The preflight task failed without a message.'))]
     if value.get('skipped'):
-        return [dict(host=host, check='preflight', status=SKIPPED, message='The preflight task was skipped.')]
-    raise ReportError('host_results[%s] holds neither checks nor a failed, unreachable or skipped task' % host)
+        return [_row(host, certificate, 'preflight', SKIPPED, 'The preflight task was skipped.')]
+    return None
+
+
+def _host_rows(host, value):
+    where = 'host_results[%s]' % host
+    if isinstance(value, dict) and value.get('results') == [] and not value.get('failed'):
+        return [_row(host, '', 'preflight', SKIPPED, 'The host has no certificate to check.')]
+    if isinstance(value, dict) and isinstance(value.get('results'), list) and value['results']:
+        # Several certificates: the module's `certificates`, or a loop over the module.
+        rows = []
+        for index, item in enumerate(value['results']):
+            found = _result_rows(host, item, '%s.results[%d]' % (where, index))
+            if found is None:
+                raise ReportError('%s.results[%d] holds neither checks nor a failed, unreachable or skipped '
+                                  'result' % (where, index))
+            rows.extend(found)
+        return rows
+    rows = _result_rows(host, value, where)
+    if rows is None:
+        raise ReportError('%s holds neither checks nor a failed, unreachable or skipped task' % where)
+    return rows
 
 
 def build_rows(host_results):
-    """Rows of every host, hosts in name order, each host's checks in the order the module ran them."""
+    """Rows of every host, hosts in name order, each host's certificates and checks in the order the module ran
+    them."""
     if not isinstance(host_results, dict):
         raise ReportError('host_results must be a dict mapping each host to its certificate_preflight result, not %s'
                           % type(host_results).__name__)
@@ -80,8 +106,9 @@ def summarize(rows):
 
 
 def gate(rows):
-    """(failed, reasons): one "host: check: message" per failed check and per unreachable host."""
-    reasons = ['%s: %s: %s' % (row['host'], row['check'], row['message']) for row in rows if row['status'] in FAILING]
+    """(failed, reasons): one "host (certificate): check: message" per failed check and per unreachable host."""
+    reasons = ['%s%s: %s: %s' % (row['host'], ' (%s)' % row['certificate'] if row['certificate'] else '', row['check'],
+                                 row['message']) for row in rows if row['status'] in FAILING]
     return bool(reasons), reasons
 
 
@@ -104,15 +131,17 @@ _TIME_METRIC = 'incomes_register_preflight_timestamp_seconds'
 
 
 def render_prometheus(rows, generated_at):
-    """node_exporter textfile-collector format: one series per host and check, 0 when it failed."""
+    """node_exporter textfile-collector format: one series per host, certificate and check, 0 when it failed."""
     lines = [
         '# HELP %s 1 when the preflight check passed (ok, warn, skipped), 0 when it failed or the host was '
         'unreachable; the status label holds the verdict.' % _CHECK_METRIC,
         '# TYPE %s gauge' % _CHECK_METRIC,
     ]
     for row in rows:
+        # Without a certificate (an unreachable host) the label is left out, which Prometheus reads as empty.
+        certificate = [('certificate', row['certificate'])] if row['certificate'] else []
         lines.append('%s%s %d' % (_CHECK_METRIC, prometheus_labels(
-            [('host', row['host']), ('check', row['check']), ('status', row['status'])]),
+            [('host', row['host'])] + certificate + [('check', row['check']), ('status', row['status'])]),
             0 if row['status'] in FAILING else 1))
     lines += ['# HELP %s When the preflight report was generated, in seconds since the Unix epoch.' % _TIME_METRIC,
               '# TYPE %s gauge' % _TIME_METRIC,
@@ -141,7 +170,9 @@ _LEGEND = '\n'.join('<dt><span class="pill s-%s">%s</span></dt><dd>%s</dd>' % (s
 
 
 def _row_html(row):
-    cells = (('Host', 'host', html_text(row['host'])), ('Check', 'check', html_text(row['check'])),
+    cells = (('Host', 'host', html_text(row['host'])),
+             ('Certificate', 'certificate', html_text(row['certificate'])),
+             ('Check', 'check', html_text(row['check'])),
              ('Status', 'status', '<span class="pill">%s</span>' % html_text(row['status'])),
              ('Message', 'message', html_text(row['message'])))
     return '<tr class="s-%s">%s</tr>' % (html_text(row['status']), ''.join(
@@ -168,9 +199,9 @@ def render_html(rows, summary, generated_at, title):
         status, '' if summary['counts'][status] else ' zero', summary['counts'][status], status) for status in STATUSES)
     if rows:
         body = '\n'.join(_row_html(row) for row in rows)
-        table = ('<div class="table-wrap"><table>\n<caption>Checks per host</caption>\n<thead><tr><th>Host</th>'
-                 '<th>Check</th><th>Status</th><th>Message</th></tr></thead>\n<tbody>\n%s\n</tbody>\n</table></div>'
-                 % body)
+        table = ('<div class="table-wrap"><table>\n<caption>Checks per host and certificate</caption>\n<thead><tr>'
+                 '<th>Host</th><th>Certificate</th><th>Check</th><th>Status</th><th>Message</th></tr></thead>\n'
+                 '<tbody>\n%s\n</tbody>\n</table></div>' % body)
     else:
         table = '<div class="table-wrap"><p class="empty">No host was checked.</p></div>'
     meta = 'Generated %s · %s on %s' % (generated_html(generated_at), plural(summary['total'], 'check'),

@@ -206,7 +206,8 @@ def test_the_playbook_reports_every_host_in_every_format_and_fails_listing_the_f
         'preflight_output_dir': str(tmp_path / 'report'),
     }, inventory=str(inventory), env={'ANSIBLE_TIMEOUT': '5'})
     assert run.returncode != 0, run
-    assert 'Preflight failed: broken: signed_answer: The answer of the service cannot be trusted' in run.output, run
+    assert ('Preflight failed: broken (%s TEST %s): signed_answer: The answer of the service cannot be trusted'
+            % (CUSTOMER, cert)) in run.output, run
     assert 'ghost: host: ' in run.output
     assert calls_delta(before, sandbox.calls()) == {'signNewCertificate': 0, 'getCertificate': 2,
                                                     'renewCertificate': 0}
@@ -226,8 +227,215 @@ def test_the_playbook_reports_every_host_in_every_format_and_fails_listing_the_f
     assert 'The answer of the service cannot be trusted' in html
     prom = (report / 'preflight.prom').read_text()
     for row in rows:
-        assert 'incomes_register_preflight_check_passed{host="%s",check="%s",status="%s"} %d\n' % (
-            row['host'], row['check'], row['status'], 0 if row['status'] in ('fail', 'unreachable') else 1) in prom
+        certificate = ',certificate="%s"' % row['certificate'] if row['certificate'] else ''
+        assert 'incomes_register_preflight_check_passed{host="%s"%s,check="%s",status="%s"} %d\n' % (
+            row['host'], certificate, row['check'], row['status'],
+            0 if row['status'] in ('fail', 'unreachable') else 1) in prom
     table = list(csv.DictReader(io.StringIO((report / 'preflight.csv').read_text())))
     assert [(row['host'], row['check'], row['status']) for row in table] == [
         (row['host'], row['check'], row['status']) for row in rows]
+
+
+# ---- review fixes ----------------------------------------------------------------------------------------------
+
+def test_an_endpoint_the_client_cannot_use_fails_the_preflight_and_sends_nothing(sandbox, run_module, tmp_path):
+    before = sandbox.calls()
+    run, result = run_module('certificate_preflight', preflight_args(sandbox, tmp_path, endpoint='http://127.0.0.1:1/x',
+                                                                     path=None, private_key_path=None))
+    assert result['failed'] is True and result['passed'] is False, result
+    checks = by_name(result)
+    assert [checks[name]['status'] for name in ('reachability', 'clock_skew', 'signed_answer')] == ['fail'] * 3
+    assert checks['reachability']['message'].startswith(
+        'Nothing was sent: the service client cannot be set up (endpoint must be an https:// URL')
+    assert result['msg'].startswith('Preflight failed 3 of 12 checks: reachability: Nothing was sent')
+    assert result['endpoint'] == 'http://127.0.0.1:1/x' and result['customer_id'] == CUSTOMER
+    assert calls_delta(before, sandbox.calls())['getCertificate'] == 0
+
+
+def test_a_soap_fault_for_the_unknown_retrieval_id_is_a_warning(sandbox, run_module, tmp_path):
+    sandbox.set_fault('getCertificate', 'http500', times=1)
+    try:
+        run, result = run_module('certificate_preflight', preflight_args(sandbox, tmp_path, path=None,
+                                                                         private_key_path=None))
+    finally:
+        sandbox.clear_faults('getCertificate')
+    assert run.returncode == 0 and result['passed'] is True, result
+    checks = by_name(result)
+    assert checks['reachability']['status'] == 'ok'
+    answer = checks['signed_answer']
+    assert answer['status'] == 'warn'
+    assert '(SOAP fault ' in answer['message']
+    assert 'endpoint is a SOAP service and was reached, but a fault carries no signature' in answer['message']
+    assert 'Renewals verify every answer anyway' in answer['message']
+    assert result['msg'].endswith('(signed_answer)')
+
+
+SERVICE_GROUP = 'group/incomes_register.certificates.service'
+
+GROUP_DEFAULTS_PLAYBOOK = """
+- name: Every module of the service group under one module_defaults block
+  hosts: all
+  gather_facts: false
+  module_defaults:
+    group/incomes_register.certificates.service: "{{ group_defaults }}"
+  tasks:
+    - name: Preflight
+      incomes_register.certificates.certificate_preflight:
+        path: "{{ certificate }}"
+        private_key_path: "{{ key }}"
+      register: preflight
+      ignore_errors: true
+
+    - name: Renew, in check mode (the certificate is far from its window)
+      incomes_register.certificates.certificate_renew:
+        path: "{{ certificate }}"
+        private_key_path: "{{ key }}"
+      check_mode: true
+      register: renew
+      ignore_errors: true
+
+    - name: Retrieve, in check mode (nothing is in flight)
+      incomes_register.certificates.certificate_retrieve:
+        path: "{{ certificate }}"
+        private_key_path: "{{ key }}"
+      check_mode: true
+      register: retrieve
+      ignore_errors: true
+
+    - name: Request, in check mode (the certificate is usable)
+      incomes_register.certificates.certificate_request:
+        path: "{{ certificate }}"
+        private_key_path: "{{ key }}"
+        transfer_id: not-used
+        transfer_password: not-used
+      check_mode: true
+      register: request
+      ignore_errors: true
+
+    - name: Save the results for the test
+      ansible.builtin.copy:
+        content: "{{ dict(preflight=preflight, renew=renew, retrieve=retrieve, request=request) | to_nice_json }}"
+        dest: "{{ results_file }}"
+        mode: '0600'
+      delegate_to: localhost
+      check_mode: false
+"""
+
+
+def test_preflight_runs_under_module_defaults_for_the_service_group_as_the_role_sets_them(
+        sandbox, run_playbook, tmp_path):
+    cert, key = issued_pair(sandbox, tmp_path, expires_in_days=200)
+    # What the renewal role and the enroll playbook put in the group's defaults, and the group's other shared options.
+    defaults = dict(
+        environment='TEST', endpoint=sandbox.url, customer_id=CUSTOMER, customer_name='Example Oy',
+        service_ca_path=sandbox.service_ca_pem, issuing_ca_path=sandbox.issuing_ca_pem, tls_ca_path=sandbox.tls_ca_pem,
+        timeout=30, wait=True, wait_timeout=60, initial_delay=0, poll_interval=0.5, final_error_codes=['PKI001'],
+        state_path=str(tmp_path / 'state.json'), key_size=2048, mode='0644', backup=True,
+        lock_timeout=5)
+    playbook = tmp_path / 'group.yml'
+    playbook.write_text(GROUP_DEFAULTS_PLAYBOOK)
+    before = sandbox.calls()
+    run = run_playbook(str(playbook), {'group_defaults': defaults, 'certificate': cert, 'key': key})
+    assert run.returncode == 0, run
+    preflight = run.results['preflight']
+    assert not preflight.get('failed'), preflight.get('msg')
+    assert preflight['passed'] is True
+    assert [item['status'] for item in preflight['checks']] == ['ok'] * 12
+    for module in ('renew', 'retrieve', 'request'):
+        assert not run.results[module].get('failed'), (module, run.results[module].get('msg'))
+    assert calls_delta(before, sandbox.calls()) == {'signNewCertificate': 0, 'getCertificate': 1,
+                                                    'renewCertificate': 0}
+
+
+def test_every_module_of_the_service_group_takes_every_option_the_others_share(tmp_path):
+    import subprocess
+    import yaml
+    from conftest import ROOT, ansible_env
+    with open(os.path.join(ROOT, 'meta', 'runtime.yml')) as handle:
+        members = yaml.safe_load(handle)['action_groups']['service']
+    names = ['incomes_register.certificates.' + member for member in members]
+    doc = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible-doc'), '--json', '-t', 'module']
+                         + names, capture_output=True, text=True, env=ansible_env(), cwd=str(tmp_path), timeout=300,
+                         check=True)
+    options = dict((name, set(entry['doc']['options'])) for name, entry in json.loads(doc.stdout).items())
+    assert sorted(options) == sorted(names)
+    for name in names:
+        shared = set.intersection(*[options[other] for other in names if other != name])
+        assert shared <= options[name], '%s does not take %s' % (name, ', '.join(sorted(shared - options[name])))
+
+
+MANY_INVENTORY = """
+many ansible_connection=local
+one ansible_connection=local renewal_customer_id={one_customer} renewal_certificate_path={one_cert} renewal_private_key_path={one_key}
+"""
+
+
+def test_the_playbook_checks_every_certificate_of_a_host_with_renewal_certificates(sandbox, run_playbook, tmp_path):
+    def pair(name, customer, environment='TEST'):
+        (tmp_path / name / 'private').mkdir(parents=True, mode=0o700)
+        cert, key = str(tmp_path / name / 'cert.pem'), str(tmp_path / name / 'private' / 'key.pem')
+        sandbox.issue(customer, new_key_path=key, expires_in_days=200, out=cert, environment=environment)
+        return cert, key
+
+    test_cert, test_key = pair('test', '1801001-1')
+    production_cert, production_key = pair('production', '1801002-2', 'PRODUCTION')
+    # A passphrase given only in its entry of renewal_certificates: used, and never shown.
+    passphrase = 'preflight-entry-phrase-K8'
+    key = serialization.load_pem_private_key(open(production_key, 'rb').read(), None)
+    with open(production_key, 'wb') as handle:
+        handle.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                       serialization.BestAvailableEncryption(passphrase.encode())))
+    elsewhere_cert, elsewhere_key = pair('elsewhere', '1801003-3')
+    one_cert, one_key = pair('one', '1801004-4')
+    dead_endpoint = 'https://127.0.0.1:%d/2017/10/CertificateServices' % closed_port()
+    inventory = tmp_path / 'inventory.ini'
+    inventory.write_text(MANY_INVENTORY.format(one_customer='1801004-4', one_cert=one_cert, one_key=one_key))
+    (tmp_path / 'host_vars').mkdir()
+    (tmp_path / 'host_vars' / 'many.yml').write_text(json.dumps({'renewal_certificates': [
+        {'customer_id': '1801001-1', 'certificate_path': test_cert, 'private_key_path': test_key,
+         'owner': '', 'install_targets': []},
+        {'customer_id': '1801002-2', 'environment': 'PRODUCTION', 'certificate_path': production_cert,
+         'private_key_path': production_key, 'private_key_passphrase': passphrase},
+        # Its own endpoint, where nothing listens: checked, and failing, apart from the others.
+        {'customer_id': '1801003-3', 'endpoint': dead_endpoint, 'certificate_path': elsewhere_cert,
+         'private_key_path': elsewhere_key},
+        # No customer id here and no renewal_customer_id on the host: this entry alone fails, saying so.
+        {'certificate_path': str(tmp_path / 'nobody.pem'), 'private_key_path': str(tmp_path / 'nobody.key')},
+    ]}))
+    before = sandbox.calls()
+    run = run_playbook('incomes_register.certificates.preflight', {
+        'renewal_environment': 'TEST', 'renewal_endpoint': sandbox.url, 'renewal_tls_ca_path': sandbox.tls_ca_pem,
+        'renewal_service_ca_path': sandbox.service_ca_pem, 'renewal_issuing_ca_path': sandbox.issuing_ca_pem,
+        'preflight_output_dir': 'report',
+    }, inventory=str(inventory), args=['-v'])
+    assert run.returncode != 0, run
+    assert "'renewal_customer_id' is undefined" not in run.output, run
+    assert passphrase not in run.output
+    assert ('many (1801003-3 TEST %s): reachability: The connection to 127.0.0.1:%s (directly) was refused'
+            % (elsewhere_cert, dead_endpoint.split(':')[2].split('/')[0])) in run.output, run
+    assert ("many (TEST %s): preflight: This certificate has no customer_id" % (tmp_path / 'nobody.pem')) in run.output
+    # One GetCertificate per certificate that reached the sandbox: the TEST and PRODUCTION entries and host one.
+    assert calls_delta(before, sandbox.calls()) == {'signNewCertificate': 0, 'getCertificate': 3,
+                                                    'renewCertificate': 0}
+
+    rows = json.loads((tmp_path / 'report' / 'preflight.json').read_text())['checks']
+    certificates = {}
+    for row in rows:
+        certificates.setdefault((row['host'], row['certificate']), []).append((row['check'], row['status']))
+    every_check = ['python_cryptography', 'python_lxml', 'python_signxml', 'python_requests', 'service_ca_path',
+                   'issuing_ca_path', 'tls_ca_path', 'certificate', 'certificate_chain', 'reachability',
+                   'clock_skew', 'signed_answer']
+    assert list(certificates) == [
+        ('many', '1801001-1 TEST %s' % test_cert), ('many', '1801002-2 PRODUCTION %s' % production_cert),
+        ('many', '1801003-3 TEST %s' % elsewhere_cert), ('many', 'TEST %s' % (tmp_path / 'nobody.pem')),
+        ('one', '1801004-4 TEST %s' % one_cert)]
+    for host, label in (('many', '1801001-1 TEST %s' % test_cert), ('many', '1801002-2 PRODUCTION %s' % production_cert),
+                        ('one', '1801004-4 TEST %s' % one_cert)):
+        assert certificates[(host, label)] == [(name, 'ok') for name in every_check], label
+    elsewhere = dict(certificates[('many', '1801003-3 TEST %s' % elsewhere_cert)])
+    assert elsewhere['certificate'] == 'ok' and elsewhere['reachability'] == 'fail'
+    assert certificates[('many', 'TEST %s' % (tmp_path / 'nobody.pem'))] == [('preflight', 'fail')]
+    table = list(csv.DictReader(io.StringIO((tmp_path / 'report' / 'preflight.csv').read_text())))
+    assert [(row['host'], row['certificate'], row['check']) for row in table] == [
+        (row['host'], row['certificate'], row['check']) for row in rows]
+    assert passphrase not in (tmp_path / 'report' / 'preflight.json').read_text()

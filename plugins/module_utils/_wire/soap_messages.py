@@ -190,8 +190,8 @@ def _clean_text(text, limit=_FAULT_TEXT_LIMIT):
 def find_response_element(envelope_root, operation, http_status=None):
     """The response element in S:Body, still unverified.
 
-    A SOAP Fault raises TransportError(request_may_have_been_processed=False): the service answers with
-    a fault only when it could not process the request at all. Anything else unexpected raises
+    A SOAP Fault raises TransportError(request_may_have_been_processed=False) with soap_fault True: the
+    service answers with a fault only when it could not process the request at all. Anything else unexpected raises
     ResponseRejected.
     """
     if envelope_root.tag != '{%s}Envelope' % SOAP_NS:
@@ -202,11 +202,14 @@ def find_response_element(envelope_root, operation, http_status=None):
     children = _element_children(bodies[0])
     if len(children) == 1 and children[0].tag == '{%s}Fault' % SOAP_NS:
         fault = children[0]
-        raise TransportError(
+        error = TransportError(
             'The certificate service could not process the %s request and did not act on it (SOAP fault %s: %s).'
             % (operation.name, _clean_text(fault.findtext('faultcode')) or 'without a code',
                _clean_text(fault.findtext('faultstring')) or 'without a message'),
             request_may_have_been_processed=False, status_code=http_status)
+        # The preflight tells a SOAP service that faulted from an HTTP error of something else at the URL.
+        error.soap_fault = True
+        raise error
     expected = '{%s}%s' % (APP_NS, operation.response)
     if len(children) != 1 or children[0].tag != expected:
         raise ResponseRejected('The response Body holds %s instead of %s.'

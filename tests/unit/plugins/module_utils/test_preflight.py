@@ -188,3 +188,108 @@ def test_without_cryptography_everything_else_is_skipped_with_the_reason(params,
     assert [item['status'] for item in checks[4:]] == ['skipped'] * 8
     assert named['signed_answer']['message'] == (
         'Not checked: it needs cryptography, missing on this host (see python_cryptography).')
+
+
+# ---- review fixes: nothing sent is a failure, a SOAP fault a warning, several certificates per run ----------
+
+@pytest.mark.parametrize('change,cause', [
+    (dict(endpoint='http://127.0.0.1:1/x'), 'the service client cannot be set up (endpoint must be an https:// URL'),
+    (dict(customer_id=''), 'the GetCertificate request cannot be built (customer_id must not be empty'),
+])
+def test_a_client_or_request_that_cannot_be_made_fails_the_service_checks(params, service, change, cause):
+    params.update(change)
+    checks, named = run(params)
+    assert [named[name]['status'] for name in preflight.SERVICE_CHECKS] == ['fail'] * 3
+    assert named['reachability']['message'].startswith('Nothing was sent: ' + cause)
+    assert named['reachability']['message'].endswith('A renewal would stop there too: fix the option it names.')
+    assert named['clock_skew']['message'] == 'Not compared: nothing could be sent to the service (see reachability).'
+    passed, message = preflight.summary(checks)
+    assert passed is False and message.startswith('Preflight failed 3 of 12 checks: reachability: Nothing was sent')
+    assert service.received == []
+
+
+@pytest.mark.parametrize('option', ['service_ca_path', 'issuing_ca_path'])
+def test_a_required_trust_file_left_empty_fails_instead_of_being_skipped(params, service, option):
+    params[option] = ''
+    checks, named = run(params)
+    assert named[option]['status'] == 'fail'
+    assert named[option]['message'].startswith('%s is not set: ' % option)
+    assert preflight.summary(checks)[0] is False
+
+
+def test_an_unset_tls_ca_path_is_still_skipped_with_certifi_named():
+    item, certs = preflight.check_trust_file('tls_ca_path', None, NOW)
+    assert item['status'] == 'skipped' and 'certifi' in item['message'] and certs is None
+
+
+@pytest.mark.parametrize('status', [500, 200])
+def test_a_soap_fault_answer_warns_that_the_signature_was_not_exercised(params, service, proto, status):
+    service.respond(proto.soap_fault('Unknown RetrievalId', code='S:Client'), status=status)
+    checks, named = run(params)
+    assert named['reachability']['status'] == 'ok'
+    assert named['clock_skew']['status'] == 'ok'
+    answer = named['signed_answer']
+    assert answer['status'] == 'warn', answer['message']
+    assert answer['message'].startswith('The certificate service could not process the GetCertificate request and '
+                                        'did not act on it (SOAP fault S:Client: Unknown RetrievalId).')
+    assert 'endpoint is a SOAP service and was reached' in answer['message']
+    assert "the XML signature of the service's answers was not verified" in answer['message']
+    assert 'Renewals verify every answer anyway' in answer['message']
+    passed, message = preflight.summary(checks)
+    assert passed is True and message.endswith('1 warning, 2 skipped (signed_answer)')
+
+
+def test_an_http_error_that_is_no_soap_fault_still_fails(params, service):
+    service.respond(b'<html>Internal trouble</html>', status=500)
+    checks, named = run(params)
+    assert named['signed_answer']['status'] == 'fail'
+    assert named['signed_answer']['message'].endswith('Check that endpoint is the URL of the certificate service.')
+
+
+def test_several_certificates_each_over_the_task_options_and_one_lacking_a_customer_fails_alone(
+        params, service, responses, pki, proto, tmp_path):
+    service.respond(responses.fail('GetCertificateResponse', ('PKI009', 'Unknown RetrievalId')))
+    cert = write(tmp_path / 'cert.pem', pki.customer_cert)
+    params['customer_id'] = None
+    params['certificates'] = [
+        dict(customer_id=proto.CUSTOMER_ID, path=cert, environment='', endpoint=None),
+        dict(customer_id='7654321-0', endpoint='http://127.0.0.1:1/x'),
+        dict(environment='PRODUCTION'),
+    ]
+    items = preflight.results(params, client_factory=module_support.build_client)
+    assert [(item['index'], item['passed'], item['failed']) for item in items] == [
+        (0, True, False), (1, False, True), (2, False, True)]
+    assert items[0]['environment'] == 'TEST' and items[0]['path'] == cert and items[0]['endpoint'] == service.url
+    assert preflight.certificate_label(items[0]) == '1234567-8 TEST %s' % cert
+    assert [check['status'] for check in items[0]['checks']][-3:] == ['ok'] * 3
+    second = dict((check['name'], check['status']) for check in items[1]['checks'])
+    assert second['reachability'] == 'fail' and second['certificate'] == 'skipped'
+    assert preflight.certificate_label(items[1]) == '7654321-0 TEST http://127.0.0.1:1/x'
+    assert items[2]['checks'] == [] and items[2]['msg'].startswith(
+        "This certificate has no customer_id: give it in its entry of certificates or as the task's option")
+    # One GetCertificate: the second entry's endpoint is unusable and the third was not checked.
+    assert len(service.received) == 1
+    passed, message = preflight.summary_many(items)
+    assert passed is False
+    assert message.startswith('Preflight failed for 2 of 3 certificates: 7654321-0 TEST http://127.0.0.1:1/x: '
+                              'Preflight failed 3 of 12 checks: reachability: Nothing was sent')
+    assert ' | PRODUCTION %s: This certificate has no customer_id' % service.url in message
+    assert 'passphrase' not in str(items)
+
+
+def test_several_certificates_that_pass_say_so_per_certificate(params, service, responses):
+    service.respond(responses.fail('GetCertificateResponse', ('PKI009', 'Unknown RetrievalId')))
+    params['certificates'] = [dict(), dict(customer_name='Other Oy')]
+    items = preflight.results(params, client_factory=module_support.build_client)
+    assert preflight.summary_many(items) == (True, (
+        'Preflight passed for 2 certificates: 1234567-8 TEST %s: Preflight passed: 12 checks, 10 ok, 0 warnings, '
+        '2 skipped | 1234567-8 TEST %s: Preflight passed: 12 checks, 10 ok, 0 warnings, 2 skipped'
+        % (service.url, service.url)))
+
+
+def test_an_entry_with_a_key_but_no_certificate_is_refused(params, service):
+    params['certificates'] = [dict(private_key_path='/nowhere/key.pem')]
+    items = preflight.results(params, client_factory=module_support.build_client)
+    assert items[0]['failed'] is True and items[0]['checks'] == []
+    assert items[0]['msg'].startswith('This certificate has private_key_path but no path')
+    assert service.received == []
