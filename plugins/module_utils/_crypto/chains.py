@@ -73,11 +73,20 @@ def _ca_problem(candidate, now, cas_below):
     """Why candidate may not act as an issuer with cas_below CA certificates under it, or None."""
     constraints = extension(candidate, x509.BasicConstraints)
     if constraints is None:
+        # A self-signed root from the bundle is a trust anchor, taken as given (RFC 5280 6.1.1): an old (v1) root
+        # has no extensions, and OpenSSL, which the public Python client verifies with, accepts one. A CA below it
+        # must say it is one.
+        if is_self_signed(candidate):
+            return _usage_or_validity_problem(candidate, now)
         return 'has no basicConstraints extension, so it is not a CA'
     if not constraints.ca:
         return 'is not a CA (basicConstraints CA is false)'
     if constraints.path_length is not None and cas_below > constraints.path_length:
         return 'allows at most %d CA certificates below it (pathLenConstraint)' % constraints.path_length
+    return _usage_or_validity_problem(candidate, now)
+
+
+def _usage_or_validity_problem(candidate, now):
     usage = extension(candidate, x509.KeyUsage)
     if usage is not None and not usage.key_cert_sign:
         return 'may not sign certificates (keyUsage lacks keyCertSign)'

@@ -113,6 +113,20 @@ def test_chain_issuer_without_basic_constraints(pki):
         certificates.verify_chain(leaf, [bare], now=NOW)
 
 
+def test_a_self_signed_root_without_extensions_is_a_trust_anchor():
+    """An old (v1-style) root in the bundle anchors the chain, as OpenSSL takes it; the CA below it must say it is
+    a CA."""
+    root, root_key = pf.make_root(cn='Bare Old Root', key_label='bare-old-root', basic_constraints=False)
+    issuing, issuing_key = pf.make_intermediate(root, root_key, cn='Issuing Under Bare Root', key_label='bare-issuing')
+    leaf, dummy = pf.make_leaf(issuing, issuing_key)
+    assert certificates.verify_chain(leaf, [issuing, root], now=NOW) == [leaf, issuing, root]
+    bare, bare_key = pf.make_intermediate(root, root_key, cn='Bare Issuing', key_label='bare-issuing-2',
+                                          basic_constraints=False)
+    leaf, dummy = pf.make_leaf(bare, bare_key)
+    with pytest.raises(CertificateRejected, match='no basicConstraints'):
+        certificates.verify_chain(leaf, [bare, root], now=NOW)
+
+
 def test_chain_issuer_without_key_cert_sign(pki):
     ca, ca_key = pf.make_intermediate(pki['root'], pki['root_key'], cn='No Sign', key_label='no-sign',
                                       key_cert_sign=False)
