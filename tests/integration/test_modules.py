@@ -164,6 +164,10 @@ def test_renew_in_check_mode_says_it_would_renew_and_touches_nothing(sandbox, ru
     assert run.returncode == 0, run
     assert result['changed'] is True and result['action'] == 'renewed', result
     assert 'renew' in result['msg'].lower(), result['msg']
+    # --diff shows the change a real run makes: the same customer, a certificate the service has yet to issue.
+    assert result['diff']['before']['customer_id'] == result['diff']['after']['customer_id'] == CUSTOMER
+    assert result['diff']['after']['serial'] == '(issued by the service)' != result['diff']['before']['serial']
+    assert 'serial' in run.output and '(issued by the service)' in run.output
     assert calls_delta(before, operation_counts(sandbox)) == {
         'signNewCertificate': 0, 'getCertificate': 0, 'renewCertificate': 0}
     assert sorted(os.listdir(os.path.dirname(cert))) == ['cert.pem']
