@@ -39,15 +39,22 @@ options:
     choices: [2048, 3072]
   owner:
     description:
-      - Owner of the certificate and key files. The key stays readable by its owner only.
+      - Owner of the certificate and key files a run writes (a new or renewed pair). The key stays readable by its
+        owner only.
+      - Without it, a renewed pair keeps the owner of the files it replaces. Files already in place are not changed
+        until they are replaced; to hand a certificate to a service with settings of its own, use
+        M(incomes_register.certificates.certificate_install).
     type: str
   group:
     description:
-      - Group of the certificate and key files.
+      - Group of the certificate and key files a run writes; without it, a renewed pair keeps the group of the files
+        it replaces. Files already in place are not changed until they are replaced.
     type: str
   mode:
     description:
-      - Mode of the certificate file, as an octal string. The private key is always C(0600).
+      - Mode of the certificate file a run writes, as an octal string; a certificate already in place keeps its
+        mode until it is replaced. The private key is always C(0600). A mode with bits above V('0777'), as an
+        unquoted V(644) gives (the number 644), is refused.
     type: raw
     default: '0644'
   backup:
