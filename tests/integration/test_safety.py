@@ -167,6 +167,25 @@ def test_a_request_does_not_take_another_environments_valid_certificate_for_its_
     assert result.get('failed') is not True and result['msg'].startswith('A valid certificate for '), run
 
 
+def test_a_certificate_directory_that_is_a_link_is_refused_in_check_mode_as_in_the_real_run(sandbox, run_module,
+                                                                                              tmp_path):
+    """/srv/current -> rel2 as the certificate's own directory: refused with what to do, and a check run predicts it
+    instead of "renewed"."""
+    release = tmp_path / 'rel2'
+    release.mkdir()
+    cert, key = issued_pair(sandbox, release, expires_in_days=30)
+    (tmp_path / 'current').symlink_to(release / 'certs')
+    args = service_args(sandbox, tmp_path, path=str(tmp_path / 'current' / 'cert.pem'), private_key_path=key)
+    before = operation_counts(sandbox)
+    for mode in (['--check'], []):
+        run, result = run_module('certificate_renew', args, args=mode)
+        assert result.get('failed') is True, (mode, run)
+        assert result['msg'].startswith('The directory %s is a symbolic link (to %s).' % (
+            tmp_path / 'current', release / 'certs')), result['msg']
+        assert result['msg'].endswith('point the task at the real path, %s/.' % (release / 'certs'))
+    assert calls_delta(before, operation_counts(sandbox)) == NO_CALLS
+
+
 def test_a_proxy_password_is_not_shown_at_high_verbosity(sandbox, run_module, tmp_path):
     issued_pair(sandbox, tmp_path, expires_in_days=400)
     password = 'Proxy-Secret-7Qx2'

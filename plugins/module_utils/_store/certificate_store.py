@@ -155,6 +155,8 @@ class CertificateStore(object):
             # certificate, where nobody finds it again.
             if not os.path.isabs(path):
                 raise LocalFileError('%s %s is relative: give an absolute path. Nothing was changed.' % (what, path))
+        for path in (self.path, self.key_path):
+            file_ops.refuse_symlinked_directory(os.path.dirname(os.path.abspath(path)))
         for path in self._written_paths():
             file_ops.refuse_symlink(path)
         seen = {}

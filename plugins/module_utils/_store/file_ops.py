@@ -79,6 +79,15 @@ def refuse_symlink(path):
         raise symlink_error(path)
 
 
+def refuse_symlinked_directory(path):
+    """The directory that holds a certificate or key is created and checked as itself, never through a link (a
+    link to a directory someone else can write would put the key there); a link above it is fine."""
+    if os.path.islink(path):
+        raise LocalFileError('The directory %s is a symbolic link (to %s). The directory that holds a certificate or '
+                             'key must be a real directory, though a link above it is fine: point the task at the '
+                             'real path, %s.' % (path, os.readlink(path), os.path.join(os.path.realpath(path), '')))
+
+
 def fsync_directory(directory):
     fd = os.open(directory, os.O_RDONLY | getattr(os, 'O_DIRECTORY', 0))
     try:
@@ -227,7 +236,7 @@ def ensure_directory(path, mode=PRIVATE_DIR_MODE, owner=None, group=None, parent
     directory another role manages. Only path itself must not be a symlink; symlinked parents
     (/var on some systems) are normal.
     """
-    refuse_symlink(path)
+    refuse_symlinked_directory(path)
     uid = resolve_uid(owner)
     gid = resolve_gid(group)
     missing = []
