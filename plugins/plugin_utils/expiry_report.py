@@ -20,7 +20,7 @@ import traceback
 from ansible_collections.incomes_register.certificates.plugins.module_utils import renewal_policy
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import CertificateServiceError
 from ansible_collections.incomes_register.certificates.plugins.plugin_utils.report_formats import (
-    GENERATED_RE, csv_cell, epoch, iso, prometheus_labels)
+    GENERATED_RE, csv_cell, epoch, iso, kind, prometheus_labels)
 
 try:
     import jmespath
@@ -104,12 +104,12 @@ def _host_entries(host, value):
             value = [value]
     if not isinstance(value, list):
         raise ReportError('host_results[%s] must be a list of certificate_info results or a task result, not %s'
-                          % (host, type(value).__name__))
+                          % (host, kind(value)))
     entries = []
     for index, item in enumerate(value):
         if not isinstance(item, dict):
             raise ReportError('host_results[%s][%d] must be a certificate_info result (a dict), not %s'
-                              % (host, index, type(item).__name__))
+                              % (host, index, kind(item)))
         if item.get('skipped'):
             continue
         failure = _task_failure(item)
@@ -185,7 +185,7 @@ def build_rows(host_results, critical_days=14, renew_before_days=60):
     _validate_days(critical_days, renew_before_days)
     if not isinstance(host_results, dict):
         raise ReportError('host_results must be a dict mapping each host to its certificate_info results, not %s'
-                          % type(host_results).__name__)
+                          % kind(host_results))
     per_host = []
     for host in sorted(host_results, key=str):
         entries = [dict(entry, host=str(host)) for entry in _host_entries(host, host_results[host])]

@@ -18,7 +18,7 @@ from ansible_collections.incomes_register.certificates.plugins.module_utils.pref
     FAIL, OK, SKIPPED, STATUSES as CHECK_STATUSES, WARN, certificate_label)
 from ansible_collections.incomes_register.certificates.plugins.plugin_utils.expiry_report import ReportError
 from ansible_collections.incomes_register.certificates.plugins.plugin_utils.report_formats import (
-    csv_cell, generated_html, html_text, iso, page, plural, prometheus_labels)
+    csv_cell, generated_html, html_text, iso, kind, page, plural, prometheus_labels)
 
 UNREACHABLE = 'unreachable'
 # Worst first: the order of the badges and the legend.
@@ -35,7 +35,7 @@ def _row(host, certificate, name, status, message):
 def _result_rows(host, value, where):
     """The rows of one certificate_preflight result (one certificate), or None when it holds no checks."""
     if not isinstance(value, dict):
-        raise ReportError('%s must be a certificate_preflight result (a dict), not %s' % (where, type(value).__name__))
+        raise ReportError('%s must be a certificate_preflight result (a dict), not %s' % (where, kind(value)))
     certificate = certificate_label(value)
     checks = value.get('checks')
     if isinstance(checks, list) and checks:
@@ -84,7 +84,7 @@ def build_rows(host_results):
     them."""
     if not isinstance(host_results, dict):
         raise ReportError('host_results must be a dict mapping each host to its certificate_preflight result, not %s'
-                          % type(host_results).__name__)
+                          % kind(host_results))
     rows = []
     for host in sorted(host_results, key=str):
         rows.extend(_host_rows(str(host), host_results[host]))

@@ -202,3 +202,13 @@ td.empty-cell{display:none}
 @media print{body{background:#fff}header{background:#fff;color:var(--ink)}.meta{color:var(--muted)}
 *{-webkit-print-color-adjust:exact;print-color-adjust:exact}th{position:static}}
 """
+
+
+def kind(value):
+    """A value's type as a playbook author knows it: ansible-core 2.19 hands plugins tagged subclasses
+    (_AnsibleTaggedStr, _AnsibleLazyTemplateList), whose names mean nothing in a message."""
+    for name, types in (('null', type(None)), ('a boolean', bool), ('a number', (int, float)), ('a string', str),
+                        ('a dict', dict), ('a list', (list, tuple))):
+        if isinstance(value, types):
+            return name
+    return type(value).__name__

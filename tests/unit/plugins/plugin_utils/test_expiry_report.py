@@ -655,3 +655,18 @@ def test_a_tooltip_names_a_few_certificates_and_counts_the_rest():
     texts = parse_html(expiry_html.timeline_svg(rows, NOW.date())).svg_texts
     assert ('9 certificates expiring 2026-03-03 to 2026-03-09 (9 ok): host00 1234567-8, host01 1234567-8, '
             'host02 1234567-8, host03 1234567-8, host04 1234567-8, host05 1234567-8, and 3 more') in texts
+
+
+class _AnsibleTaggedStr(str):
+    """What ansible-core 2.19 hands a plugin for a templated string."""
+
+
+@pytest.mark.parametrize('host_results, message', [
+    (_AnsibleTaggedStr('app1'), 'host_results must be a dict mapping each host to its certificate_info results, '
+                                'not a string'),
+    ({'app1': 7}, r'host_results\[app1\] must be a list of certificate_info results or a task result, not a number'),
+    ({'app1': [None]}, r'host_results\[app1\]\[0\] must be a certificate_info result \(a dict\), not null'),
+])
+def test_a_wrong_shape_is_named_as_the_playbook_author_knows_it(host_results, message):
+    with pytest.raises(ReportError, match='^%s$' % message):
+        report.build_rows(host_results)
