@@ -57,6 +57,9 @@ class ReportAction(ActionBase):
             result.update(failed=True, msg=str(error))
             return result
         problem = report_files.basename_problem(params['basename'])
+        if not params['output_dir']:
+            # An empty directory would be the one ansible-playbook was started in, which nobody means.
+            problem = 'output_dir must name a directory, not an empty string. No report was written.'
         if problem:
             result.update(failed=True, msg=problem)
             return result

@@ -181,16 +181,20 @@ def test_a_loosened_or_tightened_mode_is_put_back(run, tmp_path):
 
 
 def test_bad_options_fail_the_task_with_a_reason(run, tmp_path):
-    window, name, shape, gate, unknown = run(
+    window, name, shape, gate, unknown, nowhere = run(
         args(tmp_path / 'o', renew_before_days=61), args(tmp_path / 'o', basename='../x'),
         args(tmp_path / 'o', host_results={'app1': 'not a list'}), args(tmp_path / 'o', fail_within_days=-1),
-        args(tmp_path / 'o', colour='red'))
+        args(tmp_path / 'o', colour='red'), args(''))
+    assert nowhere['failed'] is True
+    assert nowhere['msg'] == 'output_dir must name a directory, not an empty string. No report was written.'
+    assert not [name for name in os.listdir(str(tmp_path)) if name.startswith('certificate-expiry')]
     assert window['failed'] is True and 'earlier than 60 days' in window['msg']
     assert gate['failed'] is True
     assert gate['msg'] == 'fail_within_days must be at least 0, not -1. No report was written.'
     assert unknown['failed'] is True and 'colour' in unknown['msg']
     assert name['failed'] is True and 'basename' in name['msg']
-    assert shape['failed'] is True and 'host_results[app1]' in shape['msg']
+    assert shape['failed'] is True and shape['msg'].startswith('host_results[app1] must be a list')
+    assert shape['msg'].endswith(', not a string')
     assert not os.path.exists(str(tmp_path / 'o'))
 
 
