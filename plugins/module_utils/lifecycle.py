@@ -184,13 +184,13 @@ def _waited_since_submission(request, wait_options, now=None):
 def _resume_pending(store, client_factory, request, params, issuing_bundle, wait_options, check_mode, outcome,
                     done_action, message):
     """A rerun that finds a RetrievalId in the state file finishes that request instead of making a new one."""
-    outcome.action = 'resumed'
+    # Check mode says what the real run will: it ends with done_action once the certificate is in.
+    outcome.action = done_action
     if check_mode:
         outcome.changed = True
         return outcome
     if _resume_unless_waiting(store, outcome.connect(client_factory), request, params, issuing_bundle, wait_options,
                               outcome):
-        outcome.action = done_action
         outcome.message = message
     return outcome
 

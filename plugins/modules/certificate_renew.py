@@ -241,7 +241,7 @@ action:
   returned: when O(certificates) is not given
   type: str
   sample: renewed
-  choices: [none, renewed, pending, resumed]
+  choices: [none, renewed, pending]
 retrieval_id:
   description: The RetrievalId of the renewal made or resumed; V(null) when nothing was done.
   returned: when O(certificates) is not given

@@ -63,10 +63,10 @@ EXAMPLES = r'''
 
 RETURN = r'''
 action:
-  description: What the run did.
+  description: What the run did; V(pending) when O(wait) is false and the certificate is not issued yet.
   returned: always
   type: str
-  choices: [none, retrieved]
+  choices: [none, retrieved, pending]
 retrieval_id:
   description: The RetrievalId retrieved.
   returned: always
