@@ -167,8 +167,7 @@ def test_a_request_does_not_take_another_environments_valid_certificate_for_its_
     assert result.get('failed') is not True and result['msg'].startswith('A valid certificate for '), run
 
 
-def test_a_certificate_directory_that_is_a_link_is_refused_in_check_mode_as_in_the_real_run(sandbox, run_module,
-                                                                                              tmp_path):
+def test_a_certificate_directory_that_is_a_link_is_refused_in_check_mode_too(sandbox, run_module, tmp_path):
     """/srv/current -> rel2 as the certificate's own directory: refused with what to do, and a check run predicts it
     instead of "renewed"."""
     release = tmp_path / 'rel2'
