@@ -187,6 +187,10 @@ def test_a_layout_refuses_without_each_option_it_needs_and_accepts_without_the_r
     ('pkcs12', dict(dest='/k.p12'), 'layout=pkcs12 needs pkcs12_passphrase'),
     ('pem', dict(dest='/c.pem', chain_dest='/chain.pem'), 'layout=pem writes a private_key file: set private_key_dest'),
     ('fullchain', dict(dest='/f.pem'), 'layout=fullchain writes a private_key file: set private_key_dest'),
+    ('combined', dict(dest='/all.pem', private_key_dest='/k.pem'),
+     'layout=combined does not use private_key_dest: leave it out, or choose a layout that does (fullchain, pem).'),
+    ('pem', dict(dest='/c.pem', private_key_dest='/k.pem', friendly_name='app'),
+     'layout=pem does not use friendly_name: leave it out, or choose a layout that does (pkcs12).'),
 ])
 def test_the_refusals_say_what_to_set(name, params, message):
     # docs/troubleshooting.md quotes these messages.
