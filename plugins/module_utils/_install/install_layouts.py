@@ -143,14 +143,16 @@ class Layout(object):
         for entry in self.files:
             if not entry.optional and not params.get(entry.option):
                 raise CertificateServiceError('layout=%s writes a %s file: set %s' % (self.name, entry.role, entry.option))
-        # Another layout's option left in a target (private_key_dest for combined) would be ignored, and the file
-        # its user expects never written.
-        for option in sorted(set(name for layout in LAYOUTS.values() for name in layout.options) - set(self.options)):
+        # Another layout's destination left in a target (private_key_dest for combined) would be ignored, and the
+        # file its author expects never written. Only destinations: a keystore's passphrase or friendly name given
+        # once for the task is inherited by every target, whatever its layout.
+        destinations = set(entry.option for layout in LAYOUTS.values() for entry in layout.files)
+        for option in sorted(destinations - set(entry.option for entry in self.files)):
             if params.get(option) not in (None, ''):
                 raise CertificateServiceError(
-                    'layout=%s does not use %s: leave it out, or choose a layout that does (%s).'
+                    'layout=%s does not write %s: leave it out, or choose a layout that does (%s).'
                     % (self.name, option, ', '.join(name for name, layout in sorted(LAYOUTS.items())
-                                                    if option in layout.options)))
+                                                    if option in [entry.option for entry in layout.files])))
 
     def render(self, certificate, private_key, chain, options=None):
         """{role: bytes}; an optional file with nothing to hold is left out."""

@@ -188,9 +188,9 @@ def test_a_layout_refuses_without_each_option_it_needs_and_accepts_without_the_r
     ('pem', dict(dest='/c.pem', chain_dest='/chain.pem'), 'layout=pem writes a private_key file: set private_key_dest'),
     ('fullchain', dict(dest='/f.pem'), 'layout=fullchain writes a private_key file: set private_key_dest'),
     ('combined', dict(dest='/all.pem', private_key_dest='/k.pem'),
-     'layout=combined does not use private_key_dest: leave it out, or choose a layout that does (fullchain, pem).'),
-    ('pem', dict(dest='/c.pem', private_key_dest='/k.pem', friendly_name='app'),
-     'layout=pem does not use friendly_name: leave it out, or choose a layout that does (pkcs12).'),
+     'layout=combined does not write private_key_dest: leave it out, or choose a layout that does (fullchain, pem).'),
+    ('fullchain', dict(dest='/f.pem', private_key_dest='/k.pem', chain_dest='/c.pem'),
+     'layout=fullchain does not write chain_dest: leave it out, or choose a layout that does (pem).'),
 ])
 def test_the_refusals_say_what_to_set(name, params, message):
     # docs/troubleshooting.md quotes these messages.
@@ -272,3 +272,9 @@ def test_certificates_and_plain_text_are_not_key_material(parts):
     assert not install_layouts.holds_key_material(b'# managed by Ansible\r\n\tno key here\n')
     assert not install_layouts.holds_key_material(b'')
     assert not install_layouts.holds_key_material(None)
+
+
+def test_a_keystore_option_given_for_the_task_is_no_refusal_for_a_pem_target():
+    """Targets inherit the task's options: a passphrase set once for a pkcs12 target reaches the pem one too."""
+    install_layouts.by_name('pem').check_options(dict(dest='/c.pem', private_key_dest='/k.pem', pkcs12_passphrase='x',
+                                                      friendly_name='app'))
