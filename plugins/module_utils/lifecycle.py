@@ -23,8 +23,8 @@ from ansible_collections.incomes_register.certificates.plugins.module_utils._cry
 from ansible_collections.incomes_register.certificates.plugins.module_utils._store import file_ops
 from ansible_collections.incomes_register.certificates.plugins.module_utils import renewal_policy
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
-    CertificateExpired, CertificateMissing, CertificateRejected, CertificateServiceError, RequestValidationError,
-    ResponseRejected, RetrievalPending, ServiceFault, StateError, TransportError)
+    CertificateExpired, CertificateMissing, CertificateRejected, CertificateServiceError, LocalFileError,
+    RequestValidationError, ResponseRejected, RetrievalPending, ServiceFault, StateError, TransportError)
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils._store.pending_request import (
     RETRIEVED, SENT, SUBMITTED, PendingRequest)
@@ -97,17 +97,20 @@ def _refuse_replacing_other_customer(cert, customer_id, path, now, params):
 
 
 def _refuse_other_issuer(cert, issuing_bundle, path, now):
-    """A valid certificate for the customer that does not chain to issuing_ca_path is another environment's (or
-    another CA's): reporting it as installed would let the credentials of this one lapse unused, and replacing it
-    would end the other's use of it. Refused before anything is sent."""
+    """A valid certificate for the customer that does not chain to issuing_ca_path is another environment's, or
+    the trust file lacks its CA: reporting it as installed would let the credentials of this request lapse unused,
+    and replacing it might end another environment's use of it. Refused before anything is sent. Only the path is
+    judged, so the moment is one at which the certificate itself is valid (it may have been installed a moment
+    after issue, within the notBefore leeway)."""
     try:
-        certs.verify_chain(cert, issuing_bundle, now)
+        certs.verify_chain(cert, issuing_bundle, max(now, cert.not_valid_before_utc))
     except CertificateRejected as error:
         raise CertificateServiceError(
-            'The certificate at %s is valid for this customer until %s, but it is not one of issuing_ca_path: %s. '
-            'It was issued for another environment or by another CA, and a request would replace it. Nothing was '
-            'sent. Give this certificate a path of its own, or move that one away if it is no longer used.'
-            % (path, _when(cert.not_valid_after_utc), error.message.rstrip('.'))) from None
+            'The certificate at %s is valid for this customer until %s, but it does not chain to issuing_ca_path: %s. '
+            'Either it was issued for another environment, or issuing_ca_path lacks its issuing CA (after the '
+            'service changed CA, add the new one there). A request would replace it, so nothing was sent: fix '
+            'issuing_ca_path, or give this certificate a path of its own, or move that one away if it is no longer '
+            'used.' % (path, _when(cert.not_valid_after_utc), error.message.rstrip('.'))) from None
 
 
 def _usable(cert, key, customer_id, now):
@@ -149,16 +152,23 @@ def resume(store, client, request, customer_id, customer_name, issuing_bundle, w
 
 
 def _install_retrieved(store, request, cert_der, customer_id, issuing_bundle):
-    """store.complete, keeping a certificate refused for a cause that can pass with the request.
+    """store.complete, keeping with the request a certificate that a cause which can pass kept from being installed:
+    this host's trust file or clock (a fixable refusal), or its files (a chown or write refused).
 
     Polling again would be no better: the service gives the same certificate for a RetrievalId, if it gives it
-    twice at all. A kept certificate that can no longer pass is dropped, so the next run polls again.
+    twice at all. A kept certificate that can no longer pass is dropped, so the next run polls again. Only a
+    request recorded in a state file keeps one: a RetrievalId typed as certificate_retrieve's option is not
+    recorded (it may be a renewal's, and a record would say "first certificate").
     """
     try:
         return store.complete(request, cert_der, customer_id, issuing_bundle)
-    except CertificateRejected as error:
-        if not error.fixable:
+    except (CertificateRejected, LocalFileError) as error:
+        if isinstance(error, CertificateRejected) and not error.fixable:
             request.drop_certificate()
+            raise
+        if not request.recorded:
+            error.message = ('%s. Run certificate_retrieve with retrieval_id %s again once that is put right.'
+                             % (error.message.rstrip('.'), request.retrieval_id))
             raise
         request.keep_certificate(cert_der)
         error.message = ('%s. The certificate of RetrievalId %s is kept with the request in %s: once that is put '
@@ -205,10 +215,11 @@ def _resume_unless_waiting(store, client, request, params, issuing_bundle, wait_
     try:
         resume(store, client, request, params['customer_id'], params.get('customer_name'), issuing_bundle,
                dict(wait_options, timeout=0, initial_delay=0), outcome)
-    except RetrievalPending:
+    except RetrievalPending as error:
         outcome.action = 'pending'
         outcome.message = ('RetrievalId %s has no certificate yet (wait is false); retrieve it later with '
-                           'certificate_retrieve or a rerun.' % request.retrieval_id)
+                           'certificate_retrieve or a rerun. The service: %s'
+                           % (request.retrieval_id, error.message))
         return False
     return True
 
@@ -366,9 +377,15 @@ def _transfer_ids(request):
     if not request:
         return []
     ids = _earlier_transfer_ids(request)
-    if request.get('transfer_id') and request.get('transfer_id') not in ids:
+    if isinstance(request.get('transfer_id'), str) and request.get('transfer_id') not in ids:
         ids.append(request.get('transfer_id'))
     return ids
+
+
+def _among(transfer_id, sent_before):
+    """Whether transfer_id is one of sent_before: compared without surrounding spaces, which a state file of an
+    earlier version may have recorded as pasted."""
+    return transfer_id.strip() in [sent.strip() for sent in sent_before]
 
 
 def enroll(store, client_factory, params, issuing_bundle, wait_options, check_mode, now=None):
@@ -393,12 +410,12 @@ def enroll(store, client_factory, params, issuing_bundle, wait_options, check_mo
     sent_before = _transfer_ids(request)
     # New credentials mean the earlier request is given up, kept answer and all.
     if (request and request.phase == SENT and request.kept_answer() is not None
-            and (not params.get('transfer_id') or params['transfer_id'] in sent_before)):
+            and (not params.get('transfer_id') or _among(params['transfer_id'], sent_before))):
         return _finish_from_kept_answer(store, client_factory, request, params, issuing_bundle, wait_options,
                                         check_mode, outcome, wait=params['wait'])
     # Every TransferID this certificate's earlier requests sent with an unknown outcome, not only the last:
     # a run given one of those again (stale CI variables) would resend a password the service may have used.
-    if params['transfer_id'].strip() in [transfer_id.strip() for transfer_id in sent_before]:
+    if _among(params['transfer_id'], sent_before):
         raise StateError(
             'The one-time credentials TransferID %s were sent in an earlier run whose outcome is unknown '
             '(state file %s, phase %s): the service may have used them up, so they are not sent again. '
@@ -551,6 +568,9 @@ def _stale_renewal(store, request, hours, now):
     """
     if not hours or request is None or request.operation != 'renew' or request.phase != SUBMITTED:
         return False
+    if request.kept_certificate() is not None:
+        # Its certificate came and waits for this host's trust file or clock: nothing to give up on.
+        return False
     since = _parse_time(request.get('submitted_at') or request.get('created'))
     if since is None or now - since < datetime.timedelta(hours=hours):
         return False
@@ -569,12 +589,10 @@ def _collect_before_abandoning(store, client, request, params, issuing_bundle, o
     the run with the request still recorded, since asking again could not be sent either.
     """
     request.check_same(customer_id=params['customer_id'], endpoint=client.endpoint)
-    cert_der = request.kept_certificate()
-    if cert_der is None:
-        try:
-            cert_der = client.get_certificate(params['customer_id'], params.get('customer_name'), request.retrieval_id)
-        except ServiceFault:
-            return False
+    try:
+        cert_der = client.get_certificate(params['customer_id'], params.get('customer_name'), request.retrieval_id)
+    except ServiceFault:
+        return False
     try:
         done = _install_retrieved(store, request, cert_der, params['customer_id'], issuing_bundle)
     except CertificateRejected as error:

@@ -108,11 +108,6 @@ def lifecycle_result(module, params, flow, store=None):
         before = lifecycle.describe_installed(store, window)
         outcome = flow(store, connect, params, issuing, wait_options(params), True)
         after = before
-        if outcome.changed:
-            # What a real run would install cannot be known before the service issues it; --check --diff shows
-            # that it changes, and for which customer.
-            after = dict(customer_id=params['customer_id'], serial='(issued by the service)',
-                         not_after='(two years after issue)', fingerprint_sha256='(of the new certificate)')
     else:
         with store.lock(params['lock_timeout']):
             before = lifecycle.describe_installed(store, window)
@@ -124,7 +119,13 @@ def lifecycle_result(module, params, flow, store=None):
     result['private_key_path'] = params['private_key_path']
     result['state_path'] = store.state_path
     if module._diff:
-        result['diff'] = dict(before=certificate_summary(before), after=certificate_summary(after))
+        predicted = certificate_summary(after)
+        if module.check_mode and outcome.changed:
+            # What a real run would install is not known before the service issues it; the diff shows that it
+            # changes, and for which customer. The result's certificate stays the one in place.
+            predicted = dict(customer_id=params['customer_id'], serial='(issued by the service)',
+                             not_after='(two years after issue)', fingerprint_sha256='(of the new certificate)')
+        result['diff'] = dict(before=certificate_summary(before), after=predicted)
     return result
 
 

@@ -168,6 +168,8 @@ def test_renew_in_check_mode_says_it_would_renew_and_touches_nothing(sandbox, ru
     assert result['diff']['before']['customer_id'] == result['diff']['after']['customer_id'] == CUSTOMER
     assert result['diff']['after']['serial'] == '(issued by the service)' != result['diff']['before']['serial']
     assert 'serial' in run.output and '(issued by the service)' in run.output
+    assert result['certificate']['days_remaining'] in (29, 30), 'the result describes the certificate in place'
+    assert result['certificate']['serial'] == result['diff']['before']['serial']
     assert calls_delta(before, operation_counts(sandbox)) == {
         'signNewCertificate': 0, 'getCertificate': 0, 'renewCertificate': 0}
     assert sorted(os.listdir(os.path.dirname(cert))) == ['cert.pem']

@@ -158,9 +158,9 @@ def test_a_request_does_not_take_another_environments_valid_certificate_for_its_
         run, result = run_module('certificate_request', dict(args, issuing_ca_path=sandbox.tls_ca_pem), args=mode)
         assert result.get('failed') is True, (mode, run)
         assert result['msg'].startswith('The certificate at %s is valid for this customer until ' % args['path'])
-        assert 'It was issued for another environment or by another CA' in result['msg']
-        assert result['msg'].endswith('Nothing was sent. Give this certificate a path of its own, or move that one '
-                                      'away if it is no longer used.')
+        assert 'Either it was issued for another environment, or issuing_ca_path lacks its issuing CA' in result['msg']
+        assert result['msg'].endswith('so nothing was sent: fix issuing_ca_path, or give this certificate a path of '
+                                      'its own, or move that one away if it is no longer used.')
     assert calls_delta(before, operation_counts(sandbox)) == NO_CALLS
     assert open(args['path'], 'rb').read() == installed and not os.path.exists(args['path'] + '.state.json')
     run, result = run_module('certificate_request', args)

@@ -230,15 +230,22 @@ class CertificateStore(object):
     def _ownership(self, target):
         """owner and group for the .new file that will replace target: the task's, else target's own. The new
         file is written beside target, not over it, so atomic_write cannot see whose the file it replaces is; a
-        renewed pair must stay readable by the account it was handed to."""
+        renewed pair must stay readable by the account it was handed to.
+
+        Only what this process may give: a task that is not root can hand a file to a group it is in, never to
+        another user, and a refused chown after the service has issued the certificate would fail every rerun.
+        """
         owner, group = self.owner, self.group
         if owner is None or group is None:
             try:
                 current = os.lstat(target)
             except OSError:
                 return owner, group
-            owner = current.st_uid if owner is None else owner
-            group = current.st_gid if group is None else group
+            root = os.geteuid() == 0
+            if owner is None and root:
+                owner = current.st_uid
+            if group is None and (root or current.st_gid == os.getegid() or current.st_gid in os.getgroups()):
+                group = current.st_gid
         return owner, group
 
     # Completing a request.

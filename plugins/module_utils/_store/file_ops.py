@@ -80,12 +80,12 @@ def refuse_symlink(path):
 
 
 def refuse_symlinked_directory(path):
-    """The directory that holds a certificate or key is created and checked as itself, never through a link (a
-    link to a directory someone else can write would put the key there); a link above it is fine."""
+    """A directory this collection writes into is created and checked as itself, never through a link (a link to
+    a directory someone else can write would put a key there); a link above it is fine."""
     if os.path.islink(path):
-        raise LocalFileError('The directory %s is a symbolic link (to %s). The directory that holds a certificate or '
-                             'key must be a real directory, though a link above it is fine: point the task at the '
-                             'real path, %s.' % (path, os.readlink(path), os.path.join(os.path.realpath(path), '')))
+        raise LocalFileError('The directory %s is a symbolic link (to %s). A directory files are written into must '
+                             'be a real directory, though a link above it is fine: point the task at the real path, '
+                             '%s.' % (path, os.readlink(path), os.path.join(os.path.realpath(path), '')))
 
 
 def fsync_directory(directory):

@@ -212,6 +212,11 @@ class PendingRequest(object):
             return None
         return data
 
+    @property
+    def recorded(self):
+        """Whether this request has a state file (one built for a RetrievalId typed as an option has none)."""
+        return os.path.lexists(self.path)
+
     def keep_certificate(self, der):
         """Keep a certificate the service gave for this request and that was refused for a cause that can pass
         (the host's clock, a trust file): a later run checks it again instead of asking the service, which may

@@ -66,10 +66,6 @@ def _check_string(option, value, limit, secret=False):
         raise RequestValidationError('%s must be a string.' % option)
     if not value.strip():
         raise RequestValidationError('%s must not be empty.' % option)
-    if value != value.strip():
-        # A pasted TransferID with a space after it would be another string to the guard against resending it,
-        # while the service may well trim it.
-        raise RequestValidationError('%s must not start or end with a space.' % option)
     if len(value) > limit:
         if secret:
             raise RequestValidationError('%s is longer than the %d characters the service accepts.' % (option, limit))
@@ -133,8 +129,12 @@ def build_sign_new_certificate_request(environment, customer_id, customer_name, 
                                        csr_der):
     """SignNewCertificateRequest envelope bytes; RequestValidationError names the offending option."""
     _check_common(environment, customer_id, customer_name)
-    _check_string('transfer_id', transfer_id, 32)
-    _check_string('transfer_password', transfer_password, 16, secret=True)
+    for option, value, limit in (('transfer_id', transfer_id, 32), ('transfer_password', transfer_password, 16)):
+        _check_string(option, value, limit, secret=option == 'transfer_password')
+        if value != value.strip():
+            # Pasted from the e-mail with a space: the guard against resending a TransferID compares it as given,
+            # while the service may well trim it.
+            raise RequestValidationError('%s must not start or end with a space.' % option)
     _check_csr(csr_der, customer_id)
     return _envelope(_request_element(SIGN_NEW, [
         ('Environment', environment),

@@ -3,6 +3,7 @@
 The calls themselves, their faults and resumption run against the sandbox in
 tests/integration/test_modules.py and test_fault_matrix.py.
 """
+import datetime
 import os
 import sys
 
@@ -153,7 +154,7 @@ def test_enroll_over_a_valid_certificate_does_nothing(tmp_path, issuing):
 def test_enroll_over_a_valid_certificate_of_another_ca_sends_nothing(tmp_path, issuing):
     store, dummy = install(tmp_path, issuing, days_left=300)
     other, dummy = pki_fixtures.make_root(cn='Data Providers Production Issuing CA', key_label='lifecycle-other-ca')
-    with pytest.raises(CertificateServiceError, match='not one of issuing_ca_path.*Nothing was sent'):
+    with pytest.raises(CertificateServiceError, match='does not chain to issuing_ca_path.*nothing was sent'):
         enroll(store, check_mode=True, issuing_bundle=[other])
     assert_untouched(store)
 
@@ -283,3 +284,15 @@ def test_a_transfer_id_sent_before_is_recognised_with_spaces_around_it(tmp_path)
         'sent')
     with pytest.raises(StateError, match='TransferID T-1 were sent in an earlier run'):
         enroll(store, transfer_id='T-1')
+
+
+def test_enroll_over_a_certificate_installed_within_the_not_before_leeway_does_nothing(tmp_path, issuing):
+    """Installed a moment after issue by a service whose clock is ahead: still this issuing CA's certificate."""
+    issuing_cert, issuing_key = issuing
+    key = pki_fixtures.rsa_key('lifecycle-leaf')
+    cert, dummy = pki_fixtures.make_leaf(issuing_cert, issuing_key, key=key, not_before=NOW + datetime.timedelta(
+        minutes=3), not_after=NOW + 700 * DAY)
+    store, dummy = install(tmp_path, issuing, days_left=300)
+    (tmp_path / 'cert.pem').write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    outcome = enroll(store, issuing_bundle=[issuing_cert])
+    assert (outcome.changed, outcome.action) == (False, 'none') and 'already installed' in outcome.message

@@ -175,3 +175,24 @@ def test_relative_paths_are_refused(tmp_path, which):
     with pytest.raises(LocalFileError) as refused:
         store.check_paths()
     assert refused.value.message == '%s relative/file.pem is relative: give an absolute path. Nothing was changed.' % which
+
+
+def test_a_replacement_takes_only_the_ownership_this_process_may_give(tmp_path, monkeypatch):
+    """Root keeps the replaced file's owner and group; a task that is not root keeps its group only when it is one
+    of the task's, since a refused chown after the certificate was issued would fail every rerun."""
+    store = certificate_store.CertificateStore(str(tmp_path / 'cert.pem'), str(tmp_path / 'key.pem'))
+    (tmp_path / 'cert.pem').write_bytes(b'old')
+    info = os.lstat(str(tmp_path / 'cert.pem'))
+    stranger = info.st_gid + 4242
+    monkeypatch.setattr(os, 'lstat', lambda path: os.stat_result(
+        (info.st_mode, 0, 0, 1, 1234, stranger, 3, 0, 0, 0)))
+    monkeypatch.setattr(os, 'geteuid', lambda: 0)
+    assert store._ownership(store.path) == (1234, stranger)
+    monkeypatch.setattr(os, 'geteuid', lambda: 1234)
+    monkeypatch.setattr(os, 'getegid', lambda: 99)
+    monkeypatch.setattr(os, 'getgroups', lambda: [99])
+    assert store._ownership(store.path) == (None, None)
+    monkeypatch.setattr(os, 'getgroups', lambda: [99, stranger])
+    assert store._ownership(store.path) == (None, stranger)
+    assert certificate_store.CertificateStore(store.path, store.key_path, owner='svc', group='svc')._ownership(store.path) == (
+        'svc', 'svc')

@@ -227,3 +227,10 @@ def test_certificate_must_be_base64(proto):
 def test_response_of_another_operation_is_rejected(proto):
     with pytest.raises(ResponseRejected, match='not GetCertificateResponse'):
         sm.read_verified_response(proto.response_element('RenewCertificateResponse'), sm.GET)
+
+
+def test_a_customer_name_with_spaces_around_it_is_still_sent(proto, csr):
+    """Only the one-time credentials are refused for spaces: a name kept in an inventory as it always was works on."""
+    data = _sign_new(proto, csr, customer_name='Testi Oy ')
+    assert b'<CustomerName>Testi Oy </CustomerName>' in data
+    assert sm.build_get_certificate_request('TEST', proto.CUSTOMER_ID, 'Testi Oy ', 'RID1')
