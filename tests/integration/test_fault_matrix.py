@@ -1243,6 +1243,26 @@ def test_a_certificate_refused_for_its_chain_is_kept_and_installed_once_trusted(
     lineage.assert_renewed(new_key_pem=new_key)
 
 
+def test_a_typed_retrieval_id_refused_for_its_chain_records_nothing(sandbox, ansible, tmp_path):
+    """A RetrievalId given as certificate_retrieve's option is not recorded, not even to keep its certificate: the
+    record would name a first certificate, and the renewal it may belong to could not go on."""
+    customer = '5100047-3'
+    lineage = Lineage(tmp_path / 'host').issue(sandbox, customer, expires_in_days=30)
+    run = ansible.run('certificate_renew', {'host': lineage.args(sandbox, customer, wait=False)})
+    retrieval_id = run.results['host']['retrieval_id']
+    os.unlink(lineage.state_path)
+    run = ansible.run('certificate_retrieve', {'host': lineage.args(
+        sandbox, customer, retrieval_id=retrieval_id, issuing_ca_path=root_only_bundle(sandbox, tmp_path))})
+    result = run.results['host']
+    assert result.get('failed') is True and result['msg'].startswith('Chain check failed: '), run
+    assert result['msg'].endswith('Run certificate_retrieve with retrieval_id %s again once that is put right.'
+                                  % retrieval_id)
+    assert not os.path.exists(lineage.state_path)
+    run = ansible.run('certificate_retrieve', {'host': lineage.args(sandbox, customer, retrieval_id=retrieval_id)})
+    assert run.results['host']['action'] == 'retrieved', run
+    lineage.assert_renewed()
+
+
 def test_a_day_old_renewal_refused_for_its_chain_is_not_asked_again(sandbox, ansible, tmp_path):
     """Giving up a renewal whose certificate only the trust file refuses would throw away a certificate the service
     issued, and the next one would be refused the same way: the run fails instead, with the key kept."""

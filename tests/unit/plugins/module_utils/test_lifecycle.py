@@ -296,3 +296,18 @@ def test_enroll_over_a_certificate_installed_within_the_not_before_leeway_does_n
     (tmp_path / 'cert.pem').write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     outcome = enroll(store, issuing_bundle=[issuing_cert])
     assert (outcome.changed, outcome.action) == (False, 'none') and 'already installed' in outcome.message
+
+
+def test_a_certificate_whose_files_could_not_be_written_is_kept_with_a_recorded_request(tmp_path):
+    """The service has issued it; a chown or write refused on this host must not lose it."""
+    from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import LocalFileError
+    store = CertificateStore(str(tmp_path / 'cert.pem'), str(tmp_path / 'key.pem'))
+    request = store.new_request('renew', customer_id=pki_fixtures.CUSTOMER_ID, environment='TEST')
+    request.advance('submitted', retrieval_id='RID-9')
+
+    def refused(*args):
+        raise LocalFileError('Could not write %s: Operation not permitted' % store.new_cert_path)
+    store.complete = refused
+    with pytest.raises(LocalFileError, match='Operation not permitted. The certificate of RetrievalId RID-9 is kept'):
+        lifecycle._install_retrieved(store, request, b'DER of the issued certificate', pki_fixtures.CUSTOMER_ID, [])
+    assert store.pending().kept_certificate() == b'DER of the issued certificate'
