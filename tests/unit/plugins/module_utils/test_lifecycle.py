@@ -308,6 +308,7 @@ def test_a_certificate_whose_files_could_not_be_written_is_kept_with_a_recorded_
     def refused(*args):
         raise LocalFileError('Could not write %s: Operation not permitted' % store.new_cert_path)
     store.complete = refused
-    with pytest.raises(LocalFileError, match='Operation not permitted. The certificate of RetrievalId RID-9 is kept'):
+    with pytest.raises(LocalFileError) as caught:
         lifecycle._install_retrieved(store, request, b'DER of the issued certificate', pki_fixtures.CUSTOMER_ID, [])
+    assert 'Operation not permitted. The certificate of RetrievalId RID-9 is kept' in caught.value.message
     assert store.pending().kept_certificate() == b'DER of the issued certificate'
