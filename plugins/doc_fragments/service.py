@@ -86,6 +86,43 @@ options:
     type: str
 '''
 
+    # The service options of a module that also takes `certificates`, whose entries may give them instead.
+    # Listed before `service` in extends_documentation_fragment: the first fragment to document an option wins.
+    PER_CERTIFICATE = r'''
+options:
+  customer_id:
+    description:
+      - The organisation's Business ID (Y-tunnus), for example V(1234567-8). It is the certificate's
+        subject CN.
+      - Required unless every entry of O(certificates) gives it.
+    type: str
+    required: false
+  environment:
+    description:
+      - The Incomes Register environment the certificate belongs to. It is sent in every request
+        and must match the subscription made in the e-service.
+      - Selects the service endpoint unless O(endpoint) is given.
+      - Required unless every entry of O(certificates) gives it.
+    type: str
+    required: false
+    choices: [TEST, PRODUCTION]
+  service_ca_path:
+    description:
+      - PEM file with the CA certificate(s) that the service's response-signing certificate must
+        chain to. Every response's XML signature is verified against it before anything in the
+        response is used.
+      - Required unless every entry of O(certificates) gives it.
+    type: path
+    required: false
+  issuing_ca_path:
+    description:
+      - PEM file with the issuing CA (and its root) of the organisations' certificates. A returned
+        certificate is only accepted when it chains to it.
+      - Required unless every entry of O(certificates) gives it.
+    type: path
+    required: false
+'''
+
     # Options of the modules that wait for a certificate to become retrievable.
     RETRIEVAL = r'''
 options:

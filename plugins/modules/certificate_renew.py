@@ -29,6 +29,7 @@ author:
   - Incomes Register certificates collection maintainers (@incomes-register)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - incomes_register.certificates.service.PER_CERTIFICATE
   - incomes_register.certificates.service
   - incomes_register.certificates.service.RETRIEVAL
   - incomes_register.certificates.store
@@ -99,37 +100,6 @@ options:
       state_path:
         description: The state file. Default C(<path>.state.json).
         type: path
-  customer_id:
-    description:
-      - The organisation's Business ID (Y-tunnus), for example V(1234567-8). It is the certificate's
-        subject CN.
-      - Required unless every entry of O(certificates) gives it.
-    type: str
-    required: false
-  environment:
-    description:
-      - The Incomes Register environment the certificate belongs to. It is sent in every request
-        and must match the subscription made in the e-service.
-      - Selects the service endpoint unless O(endpoint) is given.
-      - Required unless every entry of O(certificates) gives it.
-    type: str
-    required: false
-    choices: [TEST, PRODUCTION]
-  service_ca_path:
-    description:
-      - PEM file with the CA certificate(s) that the service's response-signing certificate must
-        chain to. Every response's XML signature is verified against it before anything in the
-        response is used.
-      - Required unless every entry of O(certificates) gives it.
-    type: path
-    required: false
-  issuing_ca_path:
-    description:
-      - PEM file with the issuing CA (and its root) of the organisations' certificates. A returned
-        certificate is only accepted when it chains to it.
-      - Required unless every entry of O(certificates) gives it.
-    type: path
-    required: false
   path:
     description:
       - Path of the certificate (PEM) on the managed host.
