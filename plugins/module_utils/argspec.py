@@ -82,15 +82,31 @@ def relaxed(*specs):
     return merged
 
 
+def optional(*specs):
+    """specs merged with nothing required and no default: an option left out stays None, for the task's own
+    to stand in (an entry of `certificates`) or because the module only accepts it (for module_defaults)."""
+    return dict((name, dict((key, value) for key, value in option.items() if key != 'default'))
+                for name, option in relaxed(*specs).items())
+
+
 def certificate_entry_options(*specs):
     """The suboptions of a `certificates` entry: the PER_CERTIFICATE options of specs, with no default (an
     option left out is the task's) and `certificate_path` as another name of `path`."""
-    merged = relaxed(*specs)
-    options = dict((name, dict((key, value) for key, value in merged[name].items() if key != 'default'))
-                   for name in PER_CERTIFICATE if name in merged)
+    merged = optional(*specs)
+    options = dict((name, merged[name]) for name in PER_CERTIFICATE if name in merged)
     if 'path' in options:
         options['path']['aliases'] = ['certificate_path']
     return options
+
+
+def entry_params(params, entry, listed):
+    """The options of one entry of params[listed] (`certificates`, `targets`): what the entry gives over the task's.
+    An empty value is a value left out: the role and the playbooks give every entry each key, empty for "the
+    task's". The list itself is not the entry's."""
+    merged = dict(params)
+    merged.update((name, value) for name, value in entry.items() if value not in (None, ''))
+    merged[listed] = None
+    return merged
 
 
 RESUBMIT = dict(

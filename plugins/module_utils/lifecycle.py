@@ -208,14 +208,13 @@ def _resume_pending(store, client_factory, request, params, issuing_bundle, wait
 def _resume_unless_waiting(store, client, request, params, issuing_bundle, wait_options, outcome):
     """resume; with wait false, one GetCertificate without a wait, and a certificate not issued yet leaves the
     request pending (action 'pending') instead of holding the task for wait_timeout. True when installed."""
-    if params.get('wait', True):
-        resume(store, client, request, params['customer_id'], params.get('customer_name'), issuing_bundle,
-               wait_options, outcome)
-        return True
+    waiting = params.get('wait', True)
     try:
         resume(store, client, request, params['customer_id'], params.get('customer_name'), issuing_bundle,
-               dict(wait_options, timeout=0, initial_delay=0), outcome)
+               wait_options if waiting else dict(wait_options, timeout=0, initial_delay=0), outcome)
     except RetrievalPending as error:
+        if waiting:
+            raise
         outcome.action = 'pending'
         outcome.message = ('RetrievalId %s has no certificate yet (wait is false); retrieve it later with '
                            'certificate_retrieve or a rerun. The service: %s'

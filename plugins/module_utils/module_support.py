@@ -10,7 +10,7 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.incomes_register.certificates.plugins.module_utils.argspec import fail_from_error
+from ansible_collections.incomes_register.certificates.plugins.module_utils.argspec import entry_params, fail_from_error
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import CertificateServiceError
 from ansible_collections.incomes_register.certificates.plugins.module_utils.renewal_policy import (
     MAX_RENEW_BEFORE_DAYS)
@@ -146,17 +146,8 @@ ENTRY_FACTS = ('customer_id', 'customer_name', 'environment', 'endpoint', 'servi
                'tls_ca_path', 'path', 'private_key_path', 'owner', 'group', 'mode', 'key_size')
 
 
-def _entry_params(params, entry):
-    merged = dict(params)
-    # An empty value is a value left out: the role gives every entry each key, empty for "the task's".
-    merged.update((name, value) for name, value in entry.items() if value not in (None, ''))
-    merged['certificates'] = None
-    return merged
-
-
 def _one_entry(module, flow, params, required, seen, index):
-    from ansible_collections.incomes_register.certificates.plugins.module_utils.argspec import (
-        check_numbers, check_signer_pattern)
+    from ansible_collections.incomes_register.certificates.plugins.module_utils.argspec import check_numbers
     from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import RequestValidationError
     missing = [name for name in required if params.get(name) in (None, '')]
     if missing:
@@ -164,7 +155,6 @@ def _one_entry(module, flow, params, required, seen, index):
                                      "task's option (the renewal role: renewal_%s or the entry's). Nothing was sent."
                                      % (', '.join(missing), missing[0]))
     check_numbers(params)
-    check_signer_pattern(params)
     # A renewal replaces the key and a request writes <key>.new, so no two certificates may share a file
     # (an entry without private_key_path inherits the task's); refused before either is sent.
     store = build_store(params)
@@ -191,7 +181,7 @@ def run_lifecycle_many(module, flow, required):
     dependencies.require_libraries(module, 'cryptography')
     results, seen, diffs = [], {}, []
     for index, entry in enumerate(module.params['certificates']):
-        params = _entry_params(module.params, entry)
+        params = entry_params(module.params, entry, 'certificates')
         try:
             result = _one_entry(module, flow, params, required, seen, index)
             result['failed'] = False

@@ -18,6 +18,7 @@ import sys
 from urllib.parse import urlsplit
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils import dependencies
+from ansible_collections.incomes_register.certificates.plugins.module_utils.argspec import entry_params
 from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import chains
 from ansible_collections.incomes_register.certificates.plugins.module_utils._store import file_reads
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
@@ -414,14 +415,6 @@ def result(params, client_factory=None, now=None):
     return dict(facts, checks=checks, passed=passed, failed=not passed, msg=msg)
 
 
-def _entry_params(params, entry):
-    merged = dict(params)
-    # An empty value is a value left out: the playbook gives each entry the keys it has, some empty.
-    merged.update((name, value) for name, value in entry.items() if value not in (None, ''))
-    merged['certificates'] = None
-    return merged
-
-
 def _entry_problem(params):
     missing = [name for name in REQUIRED if params.get(name) in (None, '')]
     if missing:
@@ -441,7 +434,7 @@ def results(params, client_factory=None, now=None):
     """
     out = []
     for index, entry in enumerate(params['certificates']):
-        merged = _entry_params(params, entry)
+        merged = entry_params(params, entry, 'certificates')
         problem = _entry_problem(merged)
         if problem:
             item = dict(((name, merged.get(name)) for name in RESULT_FACTS), checks=[], passed=False, failed=True,

@@ -286,8 +286,8 @@ OWN = dict(
 )
 # The options every other module of the service action group takes, which module_defaults for the group may
 # set: accepted (and checked as those modules check them) without a default, and not used.
-GROUP_ONLY = dict((name, dict((key, value) for key, value in option.items() if key not in ('default', 'required')))
-                  for name, option in dict(argspec.RETRIEVAL, **argspec.STORE).items() if name not in OWN)
+GROUP_ONLY = dict((name, option) for name, option in argspec.optional(argspec.RETRIEVAL, argspec.STORE).items()
+                  if name not in OWN)
 
 
 def main():

@@ -9,6 +9,7 @@ __metaclass__ = type
 
 import os
 
+from ansible_collections.incomes_register.certificates.plugins.module_utils.argspec import entry_params
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
     CertificateServiceError, RequestValidationError)
 
@@ -62,9 +63,7 @@ def install_many(module):
     from ansible_collections.incomes_register.certificates.plugins.module_utils._install import installation
     results, diffs, targets, prepared, outcomes, written = [], [], [], {}, {}, set()
     for entry in module.params['targets']:
-        params = dict(module.params)
-        params.update((name, value) for name, value in entry.items() if value not in (None, ''))
-        targets.append(params)
+        targets.append(entry_params(module.params, entry, 'targets'))
     # Every target planned before the first is written, so that neither of two that would write one file
     # differently is, whatever their order.
     for index, params in enumerate(targets):

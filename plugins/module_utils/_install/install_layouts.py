@@ -126,9 +126,14 @@ class Layout(object):
         self._matches = matches
 
     @property
+    def destinations(self):
+        """The options that name the files this layout writes."""
+        return tuple(entry.option for entry in self.files)
+
+    @property
     def options(self):
         """Every option this layout reads: its destinations, then what shapes the content."""
-        return tuple(entry.option for entry in self.files) + self.render_options
+        return self.destinations + self.render_options
 
     @property
     def required(self):
@@ -146,13 +151,13 @@ class Layout(object):
         # Another layout's destination left in a target (private_key_dest for combined) would be ignored, and the
         # file its author expects never written. Only destinations: a keystore's passphrase or friendly name given
         # once for the task is inherited by every target, whatever its layout.
-        destinations = set(entry.option for layout in LAYOUTS.values() for entry in layout.files)
-        for option in sorted(destinations - set(entry.option for entry in self.files)):
+        destinations = set(option for layout in LAYOUTS.values() for option in layout.destinations)
+        for option in sorted(destinations - set(self.destinations)):
             if params.get(option) not in (None, ''):
                 raise CertificateServiceError(
                     'layout=%s does not write %s: leave it out, or choose a layout that does (%s).'
                     % (self.name, option, ', '.join(name for name, layout in sorted(LAYOUTS.items())
-                                                    if option in [entry.option for entry in layout.files])))
+                                                    if option in layout.destinations)))
 
     def render(self, certificate, private_key, chain, options=None):
         """{role: bytes}; an optional file with nothing to hold is left out."""
