@@ -22,7 +22,7 @@ import threading
 import time
 from urllib.parse import urlsplit
 
-from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import keys
+from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import csr
 from ansible_collections.incomes_register.certificates.plugins.module_utils._wire import soap_messages
 from irsandbox import pki
 from irsandbox.layout import Layout
@@ -65,7 +65,7 @@ def _prepare(sandbox, sign_count):
     cert = pki.Pki.load(layout).issue(signer_key.public_key(), CUSTOMER, 'Bench Oy', now - datetime.timedelta(days=680),
                                       now + datetime.timedelta(days=50))
     store.add_certificate(cert, CUSTOMER, 'Bench Oy', ENVIRONMENT, 'issue')
-    csr = keys.build_csr(csr_key, CUSTOMER, 'Bench Oy')
+    request_der = csr.build_csr(csr_key, CUSTOMER, 'Bench Oy')
 
     sign_bodies = []
     for dummy in range(sign_count):
@@ -73,8 +73,8 @@ def _prepare(sandbox, sign_count):
         store.add_subscription(CUSTOMER, 'Bench Oy', ENVIRONMENT, transfer_id, password,
                                now + datetime.timedelta(days=1))
         sign_bodies.append(soap_messages.build_sign_new_certificate_request(
-            ENVIRONMENT, CUSTOMER, 'Bench Oy', transfer_id, password, csr))
-    renew_body = soap_messages.build_renew_certificate_request(ENVIRONMENT, CUSTOMER, 'Bench Oy', csr, signer_key,
+            ENVIRONMENT, CUSTOMER, 'Bench Oy', transfer_id, password, request_der))
+    renew_body = soap_messages.build_renew_certificate_request(ENVIRONMENT, CUSTOMER, 'Bench Oy', request_der, signer_key,
                                                                cert)
     client = Client(sandbox.url, sandbox.tls_ca_pem)
     try:

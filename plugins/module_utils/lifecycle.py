@@ -19,7 +19,7 @@ import hashlib
 import os
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import certificates as certs
-from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import keys
+from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import csr, keys, verification
 from ansible_collections.incomes_register.certificates.plugins.module_utils._store import file_ops
 from ansible_collections.incomes_register.certificates.plugins.module_utils import renewal_policy
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
@@ -62,7 +62,7 @@ class Outcome(object):
 def _organisation(customer_name):
     # CustomerName may be 100 characters but an X.509 O attribute only 64; the CN is what the service
     # checks, so a longer name is left out of the CSR rather than cut.
-    if customer_name and len(customer_name) <= keys.ORGANISATION_MAX_LENGTH:
+    if customer_name and len(customer_name) <= csr.ORGANISATION_MAX_LENGTH:
         return customer_name
     return None
 
@@ -103,7 +103,7 @@ def _refuse_other_issuer(cert, issuing_bundle, path, now):
     judged, so the moment is one at which the certificate itself is valid (it may have been installed a moment
     after issue, within the notBefore leeway)."""
     try:
-        certs.verify_chain(cert, issuing_bundle, max(now, cert.not_valid_before_utc))
+        verification.verify_chain(cert, issuing_bundle, max(now, cert.not_valid_before_utc))
     except CertificateRejected as error:
         raise CertificateServiceError(
             'The certificate at %s is valid for this customer until %s, but it does not chain to issuing_ca_path: %s. '
@@ -436,16 +436,16 @@ def enroll(store, client_factory, params, issuing_bundle, wait_options, check_mo
         return outcome
     client = outcome.connect(client_factory)
     key = store.new_private_key(params['key_size'])
-    csr = keys.build_csr(key, customer_id, _organisation(customer_name))
+    csr_der = csr.build_csr(key, customer_id, _organisation(customer_name))
     replaced = request
     request = store.new_request('sign', customer_id=customer_id, environment=params['environment'],
                                 endpoint=client.endpoint, transfer_id=params['transfer_id'],
-                                earlier_transfer_ids=sent_before, csr_sha256=_csr_digest(csr),
+                                earlier_transfer_ids=sent_before, csr_sha256=_csr_digest(csr_der),
                                 created=now.isoformat())
 
     def send():
         return client.sign_new_certificate(customer_id, customer_name, params['transfer_id'],
-                                           params['transfer_password'], csr)
+                                           params['transfer_password'], csr_der)
     try:
         _submit(request, send, outcome, secrets=[params['transfer_password']], replaced=replaced)
     except TransportError as error:
@@ -529,15 +529,15 @@ def renew(store, client_factory, params, issuing_bundle, wait_options, check_mod
         abandoned.clear()
         file_ops.discard(abandoned.new_key_path)
     new_key = store.new_private_key(params['key_size'])
-    csr = keys.build_csr(new_key, customer_id, _organisation(customer_name))
+    csr_der = csr.build_csr(new_key, customer_id, _organisation(customer_name))
     # A renewal spends nothing one-time, so a 'prepared' or 'sent' state from a died run is simply
     # sent again, with the same new key.
     request = store.new_request('renew', customer_id=customer_id, environment=params['environment'],
-                                endpoint=client.endpoint, csr_sha256=_csr_digest(csr),
+                                endpoint=client.endpoint, csr_sha256=_csr_digest(csr_der),
                                 renewed_serial=format(cert.serial_number, 'X'), created=now.isoformat())
 
     def send():
-        return client.renew_certificate(customer_id, customer_name, csr, key, cert)
+        return client.renew_certificate(customer_id, customer_name, csr_der, key, cert)
     try:
         _submit(request, send, outcome)
     except ServiceFault:

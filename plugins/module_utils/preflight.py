@@ -177,11 +177,11 @@ def check_installed(params, issuing_certs, now):
 
 
 def _check_chain(cert, issuing_certs, now):
-    from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import certificates
+    from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import verification
     if issuing_certs is None:
         return check('certificate_chain', SKIPPED, 'issuing_ca_path is unusable (see issuing_ca_path).')
     try:
-        path = certificates.verify_chain(cert, issuing_certs, now)
+        path = verification.verify_chain(cert, issuing_certs, now)
     except CertificateServiceError as error:
         return check('certificate_chain', FAIL, error.message.rstrip('.') + '.')
     return check('certificate_chain', OK, 'The installed certificate chains to issuing_ca_path: %s.'

@@ -275,7 +275,7 @@ msg:
   sample: 'Preflight passed: 12 checks, 11 ok, 1 warning, 0 skipped (clock_skew)'
 '''
 
-from ansible_collections.incomes_register.certificates.plugins.module_utils import argspec, module_support
+from ansible_collections.incomes_register.certificates.plugins.module_utils import argspec, module_support, service_options
 from ansible_collections.incomes_register.certificates.plugins.module_utils import preflight
 
 OWN = dict(
@@ -286,15 +286,16 @@ OWN = dict(
 )
 # The options every other module of the service action group takes, which module_defaults for the group may
 # set: accepted (and checked as those modules check them) without a default, and not used.
-GROUP_ONLY = dict((name, option) for name, option in argspec.optional(argspec.RETRIEVAL, argspec.STORE).items()
+GROUP_ONLY = dict((name, option)
+                  for name, option in service_options.optional(service_options.RETRIEVAL, service_options.STORE).items()
                   if name not in OWN)
 
 
 def main():
     module = argspec.create_module(
-        argspec.relaxed(argspec.SERVICE), GROUP_ONLY, OWN,
+        service_options.relaxed(service_options.SERVICE), GROUP_ONLY, OWN,
         dict(certificates=dict(type='list', elements='dict',
-                               options=argspec.certificate_entry_options(argspec.SERVICE, OWN))),
+                               options=service_options.certificate_entry_options(service_options.SERVICE, OWN))),
     )
     params = dict((name, value) for name, value in module.params.items() if name not in GROUP_ONLY)
     if params['certificates'] is not None:

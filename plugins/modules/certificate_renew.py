@@ -243,15 +243,15 @@ state_path:
   type: str
 '''
 
-from ansible_collections.incomes_register.certificates.plugins.module_utils import argspec, module_support
+from ansible_collections.incomes_register.certificates.plugins.module_utils import argspec, module_support, service_options
 
 
 def main():
-    specs = (argspec.SERVICE, argspec.RETRIEVAL, argspec.STORE, argspec.WINDOW, argspec.RESUBMIT)
-    module = argspec.create_module(argspec.relaxed(*specs), dict(certificates=dict(
-        type='list', elements='dict', options=argspec.certificate_entry_options(*specs))))
+    specs = (service_options.SERVICE, service_options.RETRIEVAL, service_options.STORE, argspec.WINDOW, service_options.RESUBMIT)
+    module = argspec.create_module(service_options.relaxed(*specs), dict(certificates=dict(
+        type='list', elements='dict', options=service_options.certificate_entry_options(*specs))))
     from ansible_collections.incomes_register.certificates.plugins.module_utils import lifecycle
-    required = argspec.required_options(*specs)
+    required = service_options.required_options(*specs)
     if module.params['certificates'] is not None:
         module_support.run_lifecycle_many(module, lifecycle.renew, required)
     missing = [name for name in required if module.params.get(name) is None]

@@ -145,11 +145,11 @@ state_path:
   type: str
 '''
 
-from ansible_collections.incomes_register.certificates.plugins.module_utils import argspec, module_support
+from ansible_collections.incomes_register.certificates.plugins.module_utils import argspec, module_support, service_options
 
 
 def main():
-    module = argspec.create_module(argspec.SERVICE, argspec.RETRIEVAL, argspec.STORE, dict(
+    module = argspec.create_module(service_options.SERVICE, service_options.RETRIEVAL, service_options.STORE, dict(
         transfer_id=dict(type='str', required=True),
         transfer_password=dict(type='str', required=True, no_log=True),
         replace_other_customer=dict(type='bool', default=False),

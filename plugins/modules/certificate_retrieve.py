@@ -97,11 +97,11 @@ state_path:
   type: str
 '''
 
-from ansible_collections.incomes_register.certificates.plugins.module_utils import argspec, module_support
+from ansible_collections.incomes_register.certificates.plugins.module_utils import argspec, module_support, service_options
 
 
 def main():
-    module = argspec.create_module(argspec.SERVICE, argspec.RETRIEVAL, argspec.STORE,
+    module = argspec.create_module(service_options.SERVICE, service_options.RETRIEVAL, service_options.STORE,
                                    dict(retrieval_id=dict(type='str')))
     from ansible_collections.incomes_register.certificates.plugins.module_utils import lifecycle
     module_support.run_lifecycle(module, lifecycle.retrieve)

@@ -6,7 +6,7 @@ import re
 
 import yaml
 
-from ansible_collections.incomes_register.certificates.plugins.module_utils import argspec
+from ansible_collections.incomes_register.certificates.plugins.module_utils import argspec, service_options
 from ansible_collections.incomes_register.certificates.plugins.module_utils._install import install_layouts
 from ansible_collections.incomes_register.certificates.plugins.module_utils._wire import service_facts
 from ansible_collections.incomes_register.certificates.plugins.module_utils.renewal_policy import (
@@ -58,7 +58,7 @@ def test_the_roles_defaults_are_the_modules_defaults():
     """A role variable that feeds a module option starts from that option's default."""
     defaults = load(ROLE, 'defaults', 'main.yml')
     options = role_options()
-    modules = dict(argspec.SERVICE, **argspec.RETRIEVAL)
+    modules = dict(service_options.SERVICE, **service_options.RETRIEVAL)
     modules.update(argspec.WINDOW)
     pairs = dict(renewal_timeout='timeout', renewal_wait_timeout='wait_timeout',
                  renewal_initial_delay='initial_delay', renewal_poll_interval='poll_interval',
@@ -72,10 +72,10 @@ def test_the_roles_defaults_are_the_modules_defaults():
 def test_playbooks_fall_back_to_the_same_window_and_timings():
     fallbacks = {
         'renewal_renew_before_days': MAX_RENEW_BEFORE_DAYS,
-        'renewal_initial_delay': argspec.RETRIEVAL['initial_delay']['default'],
-        'renewal_poll_interval': argspec.RETRIEVAL['poll_interval']['default'],
-        'renewal_wait_timeout': argspec.RETRIEVAL['wait_timeout']['default'],
-        'renewal_timeout': argspec.SERVICE['timeout']['default'],
+        'renewal_initial_delay': service_options.RETRIEVAL['initial_delay']['default'],
+        'renewal_poll_interval': service_options.RETRIEVAL['poll_interval']['default'],
+        'renewal_wait_timeout': service_options.RETRIEVAL['wait_timeout']['default'],
+        'renewal_timeout': service_options.SERVICE['timeout']['default'],
     }
     seen = 0
     for path in glob.glob(os.path.join(ROOT, 'playbooks', '*.yml')):

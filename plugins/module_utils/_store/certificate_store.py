@@ -26,7 +26,7 @@ import time
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import certificates as certs
 from ansible_collections.incomes_register.certificates.plugins.module_utils._store import file_ops, file_reads
-from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import keys
+from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import csr, keys, verification
 from ansible_collections.incomes_register.certificates.plugins.module_utils._store.pending_request import (
     PREPARED, RETRIEVED, PendingRequest, answer_path as pending_answer_path)
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
@@ -219,7 +219,7 @@ class CertificateStore(object):
         existing = self.private_key(self.new_key_path, for_signing=True)
         if existing is not None:
             return existing
-        key = keys.generate_private_key(size)
+        key = csr.generate_private_key(size)
         file_ops.ensure_directory(os.path.dirname(os.path.abspath(self.new_key_path)), file_ops.PRIVATE_DIR_MODE,
                                   owner=self.owner, group=self.group)
         owner, group = self._ownership(self.key_path)
@@ -262,7 +262,7 @@ class CertificateStore(object):
                 'The key %s that the pending request was made for is missing, so the retrieved '
                 'certificate cannot be used. Remove %s and request again.'
                 % (request.new_key_path, self.state_path))
-        certs.validate_issued_certificate(cert, new_key.public_key(), customer_id, issuing_bundle)
+        verification.validate_issued_certificate(cert, new_key.public_key(), customer_id, issuing_bundle)
         owner, group = self._ownership(self.path)
         file_ops.atomic_write(self.new_cert_path, certs.certificate_to_pem(cert), self.certificate_mode,
                               owner=owner, group=group)

@@ -10,7 +10,7 @@ import pki_fixtures as pf  # noqa: E402
 from pki_fixtures import NOW  # noqa: E402
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import chains  # noqa: E402
-from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import certificates  # noqa: E402
+from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import verification  # noqa: E402
 from ansible_collections.incomes_register.certificates.plugins.module_utils._wire import xml_security  # noqa: E402
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (  # noqa: E402
     CertificateRejected, ResponseRejected)
@@ -30,7 +30,7 @@ def _ladder(cas, label):
 def _both_users(leaf, bundle):
     """What each user makes of one path: the chain, or the exception it raised."""
     outcomes = []
-    for use, error in ((lambda: certificates.verify_chain(leaf, bundle, now=NOW), CertificateRejected),
+    for use, error in ((lambda: verification.verify_chain(leaf, bundle, now=NOW), CertificateRejected),
                        (lambda: xml_security.check_signer_chain(leaf, bundle, NOW), ResponseRejected)):
         try:
             use()
@@ -62,7 +62,7 @@ def test_an_issued_certificate_in_the_issuing_bundle_still_needs_its_ca():
     """A host's own certificate pasted into issuing_ca_path must not vouch for itself."""
     pki = pf.make_pki()
     with pytest.raises(CertificateRejected, match='which is not in the trusted issuing CA bundle'):
-        certificates.verify_chain(pki['leaf'], [pki['leaf']], now=NOW)
+        verification.verify_chain(pki['leaf'], [pki['leaf']], now=NOW)
 
 
 def test_both_users_refuse_an_issuer_that_may_not_issue():

@@ -129,23 +129,33 @@ def test_the_inventorys_labels_name_a_certificate_the_file_cannot(tmp_path):
     assert 'customer_id' not in report(dict(path=str(tmp_path / 'gone.pem')))
 
 
-CHAINS = 'ansible_collections.incomes_register.certificates.plugins.module_utils._crypto.chains'
-IMPORTS_CHAINS = '''
+OURS = 'ansible_collections.incomes_register.certificates.plugins.module_utils.'
+# What certificate_info (plugins/modules/certificate_info.py) imports, then reports with, in one module run.
+IMPORTS = '''
 import sys
+from ansible_collections.incomes_register.certificates.plugins.module_utils import argspec, dependencies
 from ansible_collections.incomes_register.certificates.plugins.module_utils._report.certificate_report import report
+def ours():
+    return ' '.join(sorted(name[len(%(ours)r):] for name, module in sys.modules.items()
+                           if name.startswith(%(ours)r) and getattr(module, '__file__', None)
+                           and not module.__file__.endswith('__init__.py')))
 result = report(dict(path=sys.argv[1], private_key_path=sys.argv[2]))
 assert result['readable'] and result['key_matches'], result
-print(%r in sys.modules)
+print(ours())
 result = report(dict(path=sys.argv[1], issuing_ca_path=sys.argv[3]))
 assert result['chain_valid'] is not None, result
-print(%r in sys.modules)
-''' % (CHAINS, CHAINS)
+print(ours())
+''' % dict(ours=OURS)
 
 
-def test_the_path_builder_is_imported_only_to_check_a_chain(files):
-    # A module run compiles every file it imports from its payload (docs/benchmarks.md): the audit, which
-    # checks no chain, must not pay for the path builder. A fresh interpreter, as a module run is.
+def test_the_audit_imports_only_what_it_runs(files):
+    # A module run compiles every file it imports from its payload, twice (docs/benchmarks.md): the audit, which
+    # checks no chain, must not pay for the path builder, nor certificate_info for the service modules' options.
+    # A fresh interpreter, as a module run is.
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(path for path in sys.path if path))
-    out = subprocess.run([sys.executable, '-c', IMPORTS_CHAINS, files['cert'], files['key'], files['chain']],
+    out = subprocess.run([sys.executable, '-c', IMPORTS, files['cert'], files['key'], files['chain']],
                          env=env, check=True, stdout=subprocess.PIPE, universal_newlines=True).stdout
-    assert out.split() == ['False', 'True']
+    audit, with_chain = out.splitlines()
+    assert audit.split() == ['_crypto.certificates', '_crypto.keys', '_report.certificate_report', '_store.file_reads',
+                             'argspec', 'dependencies', 'errors', 'renewal_policy']
+    assert set(with_chain.split()) - set(audit.split()) == {'_crypto.chains', '_crypto.verification'}
