@@ -29,7 +29,7 @@ options:
     description:
       - The registered result of C(certificate_renew) (its C(results), one per certificate).
       - A certificate it holds no result for is V(failed), and
-        P(incomes_register.certificates.renewal.install_plan#filter) does not deploy it either.
+        P(incomes_register.certificates.install_plan#filter) does not deploy it either.
     type: dict
     required: true
   wave_outcomes:
@@ -50,7 +50,7 @@ EXAMPLES = r'''
 - name: Record the outcome of every certificate
   ansible.builtin.set_fact:
     renewal_summary: >-
-      {{ renewal_all_certificates | incomes_register.certificates.renewal.renewal_outcome(
+      {{ renewal_all_certificates | incomes_register.certificates.renewal_outcome(
            renewal_result, renewal_wave_outcomes | default({}), renewal_install_result | default({}),
            inventory_hostname) }}
 '''

@@ -1,5 +1,5 @@
-from ansible_collections.incomes_register.certificates.plugins.filter.renewal.install_plan import install_plan
-from ansible_collections.incomes_register.certificates.plugins.filter.renewal.renewal_outcome import FilterModule, renewal_outcome
+from ansible_collections.incomes_register.certificates.plugins.filter.install_plan import install_plan
+from ansible_collections.incomes_register.certificates.plugins.filter.renewal_outcome import FilterModule, renewal_outcome
 
 
 def certificate(path, customer='1234567-8', **extra):

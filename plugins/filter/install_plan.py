@@ -43,7 +43,7 @@ EXAMPLES = r'''
     targets: "{{ renewal_install_plan }}"
   vars:
     renewal_install_plan: >-
-      {{ renewal_all_certificates | incomes_register.certificates.renewal.install_plan(
+      {{ renewal_all_certificates | incomes_register.certificates.install_plan(
            renewal_result, renewal_wave_outcomes | default({})) }}
 '''
 

@@ -1,4 +1,4 @@
-from ansible_collections.incomes_register.certificates.plugins.filter.renewal.install_plan import FilterModule, install_plan
+from ansible_collections.incomes_register.certificates.plugins.filter.install_plan import FilterModule, install_plan
 
 
 def certificate(path, targets, **extra):
