@@ -9,6 +9,7 @@ fact it stands for. The option docs are plugins/doc_fragments; keep them in step
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto.csr import ALLOWED_KEY_SIZES
 from ansible_collections.incomes_register.certificates.plugins.module_utils._wire import service_facts
 
 SERVICE = dict(
@@ -38,7 +39,7 @@ STORE = dict(
     path=dict(type='path', required=True),
     private_key_path=dict(type='path', required=True),
     private_key_passphrase=dict(type='str', no_log=True),
-    key_size=dict(type='int', default=2048, choices=[2048, 3072]),
+    key_size=dict(type='int', default=2048, choices=list(ALLOWED_KEY_SIZES)),
     owner=dict(type='str'),
     group=dict(type='str'),
     mode=dict(type='raw', default='0644'),

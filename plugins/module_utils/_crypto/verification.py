@@ -71,12 +71,11 @@ def validate_issued_certificate(cert, expected_public_key, customer_id, issuing_
     file is put right, and the same certificate passes.
     """
     now = certificates.utc_now(now)
-    if keys.public_key_fingerprint(cert.public_key()) != keys.public_key_fingerprint(expected_public_key):
+    held, expected = keys.public_key_fingerprint(cert.public_key()), keys.public_key_fingerprint(expected_public_key)
+    if held != expected:
         raise CertificateRejected(
             'Public key check failed: the certificate %s does not hold the public key of the request that was '
-            'sent (its key %s, expected %s)' % (
-                chains.describe(cert), keys.public_key_fingerprint(cert.public_key()),
-                keys.public_key_fingerprint(expected_public_key)))
+            'sent (its key %s, expected %s)' % (chains.describe(cert), held, expected))
     common_names = certificates.names(cert.subject, NameOID.COMMON_NAME)
     if common_names != [customer_id]:
         raise CertificateRejected('Subject check failed: the certificate subject CN is %s, expected exactly %r'
