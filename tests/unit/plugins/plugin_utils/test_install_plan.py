@@ -1,4 +1,4 @@
-from ansible_collections.incomes_register.certificates.plugins.filter.install_plan import FilterModule, install_plan
+from ansible_collections.incomes_register.certificates.plugins.plugin_utils.install_plan import install_plan
 
 
 def certificate(path, targets, **extra):
@@ -45,7 +45,3 @@ def test_the_wave_decides_for_a_submitted_certificate():
 
 def test_no_targets_no_plan():
     assert install_plan([certificate('/a.pem', []), certificate('/b.pem', None)], {'results': [OK, OK]}) == []
-
-
-def test_the_filter_is_registered_under_its_name():
-    assert FilterModule().filters()['install_plan'] is install_plan

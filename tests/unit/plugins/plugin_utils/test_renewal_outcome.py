@@ -1,5 +1,5 @@
-from ansible_collections.incomes_register.certificates.plugins.filter.install_plan import install_plan
-from ansible_collections.incomes_register.certificates.plugins.filter.renewal_outcome import FilterModule, renewal_outcome
+from ansible_collections.incomes_register.certificates.plugins.plugin_utils.install_plan import install_plan
+from ansible_collections.incomes_register.certificates.plugins.plugin_utils.renewal_outcome import renewal_outcome
 
 
 def certificate(path, customer='1234567-8', **extra):
@@ -86,7 +86,3 @@ def test_a_certificate_without_a_renewal_result_failed_as_install_plan_decides()
     assert summary['certificates'][1]['message'] == 'certificate_renew returned no result for this certificate.'
     assert summary['status'] == 'failed' and summary['changed'] is False
     assert [target['dest'] for target in install_plan(certificates, {'results': [VALID]})] == ['/srv/a.pem']
-
-
-def test_the_filter_is_registered_under_its_name():
-    assert FilterModule().filters() == {'renewal_outcome': renewal_outcome}
