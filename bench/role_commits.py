@@ -26,6 +26,7 @@ def unpack(commit):
         os.makedirs(tree)
         archive = subprocess.run(['git', 'archive', commit], cwd=run.ROOT, capture_output=True, check=True).stdout
         subprocess.run(['tar', '-x', '-C', tree], input=archive, check=True)
+    run.byte_compile(tree)
     return root
 
 

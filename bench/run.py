@@ -23,6 +23,7 @@ also sums the proportional set size (Pss) of the live process tree four times a 
 counts the forks and module processes that run at the same time.
 """
 import argparse
+import compileall
 import datetime
 import json
 import os
@@ -150,6 +151,15 @@ def ansible_environment(forks):
         'PATH': os.path.dirname(sys.executable) + os.pathsep + env.get('PATH', ''),
     })
     return env
+
+
+def byte_compile(collection):
+    """Write the bytecode of the collection's Python files, as pip does for community.crypto's when it installs
+    them. A user's first run writes it beside the plugins; a shell with PYTHONDONTWRITEBYTECODE set (this
+    machine's) never does, and then every Ansible worker compiles our filter and action plugins again and
+    community.crypto's not at all."""
+    if not compileall.compile_dir(os.path.join(collection, 'plugins'), quiet=1):
+        sys.exit('Could not byte-compile the plugins of %s' % collection)
 
 
 def run_playbook(playbook, inventory, log_name, env, extra=()):
@@ -514,6 +524,7 @@ def main():
     load_start = ' '.join('%.1f' % value for value in os.getloadavg())
     if not os.path.isdir(os.path.join(COLLECTIONS, 'ansible_collections', 'incomes_register', 'certificates')):
         sys.exit('The collection is not linked into %s: run `make setup` (or `make bench`) first.' % COLLECTIONS)
+    byte_compile(ROOT)
     versions = community_crypto()
     now = datetime.datetime.now()
     invocation = '%s-%d' % (now.strftime('%Y%m%dT%H%M%S'), os.getpid())
