@@ -15,7 +15,8 @@ options:
     description:
       - Absolute path of the certificate (PEM) on the managed host.
       - Next to it the module keeps C(<path>.lock) (serialises runs), C(<path>.state.json) while a
-        request is in flight, and C(<path>.new) for a moment during the swap.
+        request is in flight, C(<path>.new) for a moment during the swap, and with O(change_mark=true)
+        C(<path>.changed) from the swap until the services are known to use the new pair.
     type: path
     required: true
   private_key_path:
@@ -62,6 +63,17 @@ options:
       - Keep a timestamped copy of the replaced certificate and key when a new pair is installed.
     type: bool
     default: true
+  change_mark:
+    description:
+      - When a new certificate and key are put in place, first leave a mark beside the certificate,
+        C(<path>.changed), and report it as RV(change_mark) on every run while it is there, whatever the run
+        does. The module never removes it; whatever restarts or reloads the services that read the certificate
+        removes it once they have been, so a run that stopped in between (killed, or a restart that failed) is
+        still known to need that restart on the next run, which finds nothing to renew.
+      - The renewal role sets this, and its handlers remove the mark after restarting the certificate's
+        services.
+    type: bool
+    default: false
   lock_timeout:
     description:
       - Seconds to wait for another run that holds the lock on this certificate before failing.

@@ -69,7 +69,7 @@ def build_store(params):
         path=params['path'], private_key_path=params['private_key_path'],
         passphrase=params.get('private_key_passphrase') or None, state_path=params.get('state_path'),
         owner=params.get('owner'), group=params.get('group'), certificate_mode=parse_mode(params.get('mode', '0644')),
-        backup=params.get('backup', True))
+        backup=params.get('backup', True), change_mark=params.get('change_mark', False))
 
 
 def certificate_summary(description):
@@ -118,6 +118,9 @@ def lifecycle_result(module, params, flow, store=None):
     result['path'] = params['path']
     result['private_key_path'] = params['private_key_path']
     result['state_path'] = store.state_path
+    mark = store.change_mark()
+    if mark:
+        result['change_mark'] = mark
     if module._diff:
         predicted = certificate_summary(after)
         if module.check_mode and outcome.changed:

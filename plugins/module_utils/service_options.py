@@ -44,6 +44,7 @@ STORE = dict(
     group=dict(type='str'),
     mode=dict(type='raw', default='0644'),
     backup=dict(type='bool', default=True),
+    change_mark=dict(type='bool', default=False),
     lock_timeout=dict(type='int', default=600),
 )
 

@@ -173,6 +173,11 @@ options:
       - An option of the other modules of the C(group/incomes_register.certificates.service) action group,
         accepted so that one C(module_defaults) block serves the whole group. The preflight does not use it.
     type: bool
+  change_mark:
+    description:
+      - An option of the other modules of the C(group/incomes_register.certificates.service) action group,
+        accepted so that one C(module_defaults) block serves the whole group. The preflight does not use it.
+    type: bool
   lock_timeout:
     description:
       - An option of the other modules of the C(group/incomes_register.certificates.service) action group,

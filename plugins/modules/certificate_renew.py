@@ -104,7 +104,8 @@ options:
     description:
       - Path of the certificate (PEM) on the managed host.
       - Next to it the module keeps C(<path>.lock) (serialises runs), C(<path>.state.json) while a
-        request is in flight, and C(<path>.new) for a moment during the swap.
+        request is in flight, C(<path>.new) for a moment during the swap, and with O(change_mark=true)
+        C(<path>.changed) from the swap until the services are known to use the new pair.
       - Required unless every entry of O(certificates) gives it.
     type: path
     required: false
@@ -241,6 +242,14 @@ state_path:
   description: The state file that records a renewal in flight.
   returned: when O(certificates) is not given
   type: str
+change_mark:
+  description:
+    - The change mark (C(<path>.changed)) of O(change_mark=true) while it is there. A new pair was put in place,
+      by this run or an earlier one, and the services that read the certificate have not been restarted since
+      as far as the mark tells.
+  returned: when O(change_mark=true) and the mark is there (with O(certificates), in each of RV(results))
+  type: str
+  sample: /etc/incomes-register/certificate.pem.changed
 '''
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils import argspec, module_support, service_options

@@ -95,6 +95,14 @@ state_path:
   description: The state file read.
   returned: always
   type: str
+change_mark:
+  description:
+    - The change mark (C(<path>.changed)) of O(change_mark=true) while it is there. A new pair was put in place,
+      by this run or an earlier one, and the services that read the certificate have not been restarted since
+      as far as the mark tells.
+  returned: when O(change_mark=true) and the mark is there
+  type: str
+  sample: /etc/incomes-register/certificate.pem.changed
 '''
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils import argspec, module_support, service_options

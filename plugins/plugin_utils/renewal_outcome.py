@@ -49,12 +49,19 @@ def certificate_rows(certificates, renew_result, wave_outcomes, install_result, 
             message += ' Deploying it failed: ' + '; '.join(result.get('msg', '') for result in broken)
         installed = len([result for result in mine if result.get('changed')])
         now = finished.get('certificate') or {}
+        # A new pair whose services were not restarted since (this run's, or one of a run that stopped before its
+        # handlers had): changed, so that the handlers restart them and then remove the mark.
+        mark = ((wave_outcomes or {}).get(str(index)) or {}).get('change_mark') or renewed.get('change_mark')
+        if mark and status == 'ok' and not installed:
+            message += (' It was replaced by an earlier run that stopped before its services were restarted (%s): '
+                        'they are restarted now.' % mark)
         rows.append({
             'host': host, 'customer_id': certificate.get('customer_id'), 'customer_name': certificate.get('customer_name'),
             'environment': certificate.get('environment'), 'path': certificate['certificate_path'], 'status': status,
             'not_after': now.get('not_after', '') if now else '',
             'days_remaining': now.get('days_remaining') if now else None,
-            'installed_changed': installed, 'changed': status == 'renewed' or installed > 0, 'message': message,
+            'installed_changed': installed, 'changed': status == 'renewed' or installed > 0 or bool(mark),
+            'change_mark': mark, 'message': message,
             'restart_services': certificate.get('restart_services'), 'reload_services': certificate.get('reload_services')})
     return rows
 

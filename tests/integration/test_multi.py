@@ -22,13 +22,16 @@ pytestmark = pytest.mark.integration
 ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
 
 # A stand-in for the service manager: `ansible.builtin.service` runs the module named after the host's service
-# manager as ansible.legacy.<name>, which a playbook's own library/ directory provides. It records each call.
+# manager as ansible.legacy.<name>, which a playbook's own library/ directory provides. It records each call that
+# succeeds, and fails for the names in IR_TEST_SERVICE_FAIL.
 FAKE_SERVICE_MODULE = '''#!/usr/bin/python
 import os
 from ansible.module_utils.basic import AnsibleModule
 OPTIONS = ('name', 'state', 'enabled', 'pattern', 'sleep', 'runlevel', 'arguments', 'args', 'daemon_reload',
            'daemon_reexec', 'scope', 'no_block', 'masked', 'force', 'use', 'user')
 module = AnsibleModule(argument_spec=dict((option, dict(type='raw')) for option in OPTIONS), supports_check_mode=True)
+if module.params['name'] in os.environ.get('IR_TEST_SERVICE_FAIL', '').split():
+    module.fail_json(msg='%s failed to start' % module.params['name'])
 with open(os.environ['IR_TEST_SERVICE_LOG'], 'a') as handle:
     handle.write('%s %s\\n' % (module.params['name'], module.params['state']))
 module.exit_json(changed=True, name=module.params['name'], state=module.params['state'])
@@ -350,3 +353,46 @@ def test_enroll_does_not_prompt_when_hosts_carry_their_credentials_and_says_what
     assert not os.path.exists(root / 'bare' / 'certificate.pem')
     assert 'needs the one-time TransferID and TransferPassword' in done.stdout
     assert password not in done.stdout
+
+
+def test_services_whose_restart_failed_are_restarted_by_the_rerun_that_finds_nothing_to_renew(sandbox, tmp_path):
+    """A run that stops between the swap and the restart (here the restart fails; a kill is the same) must not
+    leave the services on the old pair until it expires: the rerun renews nothing, so only the change mark
+    tells it to restart them."""
+    root = tmp_path / 'certs'
+    certificates = [
+        dict(issue(sandbox, root, 'due', '1701020-5', 30), restart_services=['payroll-due'], install_targets=[]),
+        dict(issue(sandbox, root, 'later', '1701021-3', 400), restart_services=['payroll-later'], install_targets=[]),
+    ]
+    inventory = fleet_inventory(tmp_path / 'inventory.yml', sandbox, tmp_path / 'unused',
+                                {'firm': {'renewal_certificates': certificates}},
+                                renewal_initial_delay=0, renewal_poll_interval=0.2)
+    site = write_site(tmp_path)
+    (tmp_path / 'summaries').mkdir()
+    service_log = tmp_path / 'services.log'
+    service_log.write_text('')
+    mark = root / 'due' / 'certificate.pem.changed'
+    command = [ANSIBLE_PLAYBOOK, site, '-i', inventory, '-e', 'summary_dir=' + str(tmp_path / 'summaries')]
+
+    done = run(command, tmp_path, {'IR_TEST_SERVICE_LOG': str(service_log), 'IR_TEST_SERVICE_FAIL': 'payroll-due'})
+    assert done.returncode != 0 and 'payroll-due failed to start' in done.stdout, done.stdout[-6000:]
+    assert (not_after(root / 'due' / 'certificate.pem') - not_after(root / 'later' / 'certificate.pem')).days > 300
+    assert mark.exists(), 'the swap left its mark, and the failed handler did not remove it'
+    assert not (root / 'later' / 'certificate.pem.changed').exists()
+    assert service_log.read_text() == ''
+
+    before = sandbox.calls()
+    done = run(command, tmp_path, {'IR_TEST_SERVICE_LOG': str(service_log)})
+    assert done.returncode == 0, done.stdout[-6000:]
+    assert sandbox.calls()['total'] == before['total'], 'nothing is due: nothing is sent'
+    assert service_log.read_text().splitlines() == ['payroll-due restarted']
+    assert not mark.exists(), 'removed once the services were restarted'
+    rows = json.loads((tmp_path / 'summaries' / 'firm.json').read_text())['certificates']
+    assert [(row['status'], row['changed']) for row in rows] == [('ok', True), ('ok', False)]
+    assert 'stopped before its services were restarted (%s)' % mark in rows[0]['message']
+
+    done = run(command, tmp_path, {'IR_TEST_SERVICE_LOG': str(service_log)})
+    assert done.returncode == 0, done.stdout[-6000:]
+    assert service_log.read_text().splitlines() == ['payroll-due restarted'], 'one restart per change'
+    rows = json.loads((tmp_path / 'summaries' / 'firm.json').read_text())['certificates']
+    assert [row['changed'] for row in rows] == [False, False]

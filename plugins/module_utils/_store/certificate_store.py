@@ -11,6 +11,8 @@ Files of one certificate (the certbot "lineage" idea):
   <state_path>            what is in flight (see pending_request), never a secret
   <state_path>.answer.xml the service's answer to SignNewCertificate when it could not be accepted (its RetrievalId)
   <path>.lock             serialises runs on this host
+  <path>.changed          with change_mark: the pair changed, and whoever restarts the services that read it
+                          has not yet said they did (the renewal role's handlers remove it)
 
 The old pair stays in place and valid until the new certificate is retrieved and verified; only then
 are the old files backed up and the new ones moved in with os.replace. A run that dies at any point
@@ -21,6 +23,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import contextlib
+import datetime
 import os
 import time
 
@@ -38,7 +41,7 @@ KEY_MODE = 0o600
 class CertificateStore(object):
 
     def __init__(self, path, private_key_path, passphrase=None, state_path=None, owner=None,
-                 group=None, certificate_mode=0o644, backup=True):
+                 group=None, certificate_mode=0o644, backup=True, change_mark=False):
         self.path = path
         self.key_path = private_key_path
         self.passphrase = passphrase
@@ -46,6 +49,7 @@ class CertificateStore(object):
         self.new_key_path = private_key_path + '.new'
         self.new_cert_path = path + '.new'
         self.lock_path = path + '.lock'
+        self.change_mark_path = path + '.changed' if change_mark else None
         self.key_lock_path = private_key_path + '.lock'
         self.owner = owner
         self.group = group
@@ -125,7 +129,8 @@ class CertificateStore(object):
                 ('the new certificate (path + .new)', self.new_cert_path),
                 ('the lock file (path + .lock)', self.lock_path),
                 ('the key lock file (private_key_path + .lock)', self.key_lock_path),
-                ("the service's kept answer (state_path + .answer.xml)", pending_answer_path(self.state_path)))
+                ("the service's kept answer (state_path + .answer.xml)", pending_answer_path(self.state_path))) + (
+                    (('the change mark (path + .changed)', self.change_mark_path),) if self.change_mark_path else ())
 
     def _ensure_directories(self):
         # Only the directory that holds the key is private; parents created on the way, and a directory
@@ -138,7 +143,7 @@ class CertificateStore(object):
 
     def _written_paths(self):
         return (self.path, self.key_path, self.new_key_path, self.new_cert_path, self.state_path,
-                pending_answer_path(self.state_path))
+                pending_answer_path(self.state_path)) + ((self.change_mark_path,) if self.change_mark_path else ())
 
     def check_paths(self):
         """LocalFileError when this certificate's files are unsafe to use, before anything is sent.
@@ -248,6 +253,21 @@ class CertificateStore(object):
                 group = current.st_gid
         return owner, group
 
+    def change_mark(self):
+        """The path of this certificate's change mark while there is one (change_mark=True), else None."""
+        if self.change_mark_path and os.path.lexists(self.change_mark_path):
+            return self.change_mark_path
+        return None
+
+    def _mark_change(self):
+        # Before the first rename, so that a run stopped anywhere after it leaves the mark: the next run finds
+        # nothing to renew, and only the mark tells that the services still read the old pair. A run stopped
+        # before any rename leaves a mark too, which costs one restart too many, never one too few.
+        text = ('The certificate %s was replaced (%s), and the services that read it have not been restarted since '
+                'as far as this file knows: whatever restarts them (the renewal role\'s handlers) removes it.\n'
+                % (self.path, datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')))
+        file_ops.atomic_write(self.change_mark_path, text.encode('utf-8'), 0o644)
+
     # Completing a request.
 
     def complete(self, request, cert_der, customer_id, issuing_bundle):
@@ -274,6 +294,8 @@ class CertificateStore(object):
         if request.phase != RETRIEVED:
             raise StateError('Internal error: swap requested in phase %s' % request.phase)
         key_pending = request.new_key_path != self.key_path and os.path.exists(request.new_key_path)
+        if self.change_mark_path and (key_pending or os.path.exists(self.new_cert_path)):
+            self._mark_change()
         backups = {}
         if self.backup:
             # Only a file whose replacement is still waiting: after a crash between the two renames the key

@@ -86,3 +86,25 @@ def test_a_certificate_without_a_renewal_result_failed_as_install_plan_decides()
     assert summary['certificates'][1]['message'] == 'certificate_renew returned no result for this certificate.'
     assert summary['status'] == 'failed' and summary['changed'] is False
     assert [target['dest'] for target in install_plan(certificates, {'results': [VALID]})] == ['/srv/a.pem']
+
+
+def test_a_change_mark_left_by_an_earlier_run_makes_its_certificate_changed_again():
+    marked = dict(VALID, change_mark='/a.pem.changed')
+    summary = renewal_outcome([certificate('/a.pem', '1111111-1'), certificate('/b.pem', '2222222-2')],
+                              {'results': [marked, VALID]}, {}, {}, 'h1')
+    first, second = summary['certificates']
+    assert first['status'] == 'ok' and first['changed'] is True and first['change_mark'] == '/a.pem.changed'
+    assert first['message'] == ('The certificate is valid. It was replaced by an earlier run that stopped before its '
+                                'services were restarted (/a.pem.changed): they are restarted now.')
+    assert second['changed'] is False and second['change_mark'] is None and second['message'] == VALID['msg']
+    assert summary['changed'] is True
+
+
+def test_the_mark_of_a_renewal_in_the_wave_is_the_retrievals():
+    submitted = {'action': 'pending', 'error_type': 'RetrievalPending', 'failed': True,
+                 'certificate': {'not_after': '2026-12-20', 'days_remaining': 20}}
+    retrieved = {'action': 'retrieved', 'change_mark': '/c.pem.changed',
+                 'certificate': {'not_after': '2028-12-01', 'days_remaining': 730}}
+    summary = renewal_outcome([certificate('/c.pem')], {'results': [submitted]}, {'0': retrieved}, {}, 'h1')
+    assert summary['status'] == 'renewed' and summary['change_mark'] == '/c.pem.changed'
+    assert summary['message'].startswith('Renewed: '), 'a renewal of this run says so, not that a run stopped'

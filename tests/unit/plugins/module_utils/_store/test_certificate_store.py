@@ -9,6 +9,8 @@ import pki_fixtures  # noqa: E402
 from ansible_collections.incomes_register.certificates.plugins.module_utils._store import certificate_store  # noqa: E402
 from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import keys  # noqa: E402
 from ansible_collections.incomes_register.certificates.plugins.module_utils._store import file_ops  # noqa: E402
+from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import certificates as certs  # noqa: E402
+from ansible_collections.incomes_register.certificates.plugins.module_utils._store.pending_request import RETRIEVED  # noqa: E402
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import LocalFileError  # noqa: E402
 
 
@@ -196,3 +198,60 @@ def test_a_replacement_takes_only_the_ownership_this_process_may_give(tmp_path, 
     assert store._ownership(store.path) == (None, stranger)
     assert certificate_store.CertificateStore(store.path, store.key_path, owner='svc', group='svc')._ownership(store.path) == (
         'svc', 'svc')
+
+
+def swap_ready(tmp_path, change_mark):
+    """A store with a pair in place and a retrieved, verified new pair waiting for the swap."""
+    root, root_key = pki_fixtures.make_root()
+    issuing, issuing_key = pki_fixtures.make_intermediate(root, root_key)
+    store = certificate_store.CertificateStore(str(tmp_path / 'cert.pem'), str(tmp_path / 'private' / 'key.pem'),
+                                               change_mark=change_mark)
+    (tmp_path / 'private').mkdir(mode=0o700)
+    for label, cert_path, key_path in (('swap-old', store.path, store.key_path),
+                                       ('swap-new', store.new_cert_path, store.new_key_path)):
+        key = pki_fixtures.rsa_key(label)
+        cert, dummy = pki_fixtures.make_leaf(issuing, issuing_key, key=key)
+        file_ops.atomic_write(cert_path, certs.certificate_to_pem(cert), 0o644)
+        file_ops.atomic_write(key_path, keys.serialize_private_key(key), 0o600)
+    request = store.new_request('renew', customer_id=pki_fixtures.CUSTOMER_ID, retrieval_id='R1')
+    request.advance(RETRIEVED)
+    return store, request
+
+
+def test_a_swap_stopped_between_its_renames_leaves_the_change_mark(tmp_path, monkeypatch):
+    store, request = swap_ready(tmp_path, change_mark=True)
+    assert store.change_mark() is None
+    real_replace = os.replace
+
+    def killed_after_the_key(source, target):
+        if target == store.path:
+            raise KeyboardInterrupt('killed')
+        real_replace(source, target)
+    monkeypatch.setattr(os, 'replace', killed_after_the_key)
+    with pytest.raises(KeyboardInterrupt):
+        store.finish_swap(request)
+    assert store.change_mark() == str(tmp_path / 'cert.pem.changed')
+    assert 'cert.pem was replaced' in (tmp_path / 'cert.pem.changed').read_text()
+
+    monkeypatch.setattr(os, 'replace', real_replace)
+    done = store.finish_swap(request)
+    assert keys.keys_match(store.private_key(), done['certificate'])
+    assert store.change_mark() == str(tmp_path / 'cert.pem.changed'), 'only whoever restarts the services removes it'
+    (tmp_path / 'cert.pem.changed').unlink()
+    assert store.change_mark() is None
+
+
+def test_without_change_mark_a_swap_leaves_no_mark(tmp_path):
+    store, request = swap_ready(tmp_path, change_mark=False)
+    (tmp_path / 'cert.pem.changed').write_text('left by hand')
+    store.finish_swap(request)
+    assert store.change_mark() is None, 'a mark is only reported when asked for'
+    assert (tmp_path / 'cert.pem.changed').read_text() == 'left by hand'
+
+
+def test_a_symlinked_change_mark_is_refused(tmp_path):
+    store = certificate_store.CertificateStore(str(tmp_path / 'cert.pem'), str(tmp_path / 'key.pem'), change_mark=True)
+    os.symlink(str(tmp_path / 'elsewhere'), str(tmp_path / 'cert.pem.changed'))
+    with pytest.raises(LocalFileError, match='cert.pem.changed'):
+        store.check_paths()
+    certificate_store.CertificateStore(store.path, store.key_path).check_paths()
