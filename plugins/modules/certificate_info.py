@@ -117,7 +117,7 @@ RETURN = r'''
 results:
   description:
     - With O(certificates), one report per entry, in order, each with the keys listed here for a single
-      certificate (RV(path), RV(exists), RV(readable), RV(error), and the rest when readable).
+      certificate (RV(path), RV(exists), RV(readable), RV(error), RV(change_mark), and the rest when readable).
     - The same shape as a loop over this module registers, so M(incomes_register.certificates.expiry_report)
       reads either.
   returned: when O(certificates) is given
@@ -139,6 +139,15 @@ error:
   description: Why the certificate or key could not be read; V(null) when all went well.
   returned: when O(path) is given
   type: str
+change_mark:
+  description:
+    - C(<path>.changed) when it is there, else V(null). The renewal role's modules leave it when they replace the
+      certificate (O(incomes_register.certificates.certificate_renew#module:change_mark)) and its handlers remove
+      it once they have restarted the certificate's services; while it is there, the services may still use the
+      old certificate, and the next renew run restarts them.
+  returned: when O(path) is given
+  type: str
+  sample: /etc/incomes-register/certificate.pem.changed
 subject:
   description: The certificate's subject (RFC 4514).
   returned: when readable

@@ -54,7 +54,7 @@ CSV_COLUMNS = ('host', 'customer_id', 'organisation', 'environment', 'days_remai
 # whatever else a registered result carries (invocation, item, changed).
 _ROW_FIELDS = ('host', 'path', 'exists', 'readable', 'error', 'subject', 'customer_id', 'organisation', 'issuer',
                'serial', 'fingerprint_sha256', 'not_before', 'not_after', 'days_remaining', 'expired',
-               'in_renewal_window', 'key_matches', 'chain_valid', 'environment', 'task_failed', 'task_msg')
+               'in_renewal_window', 'key_matches', 'chain_valid', 'environment', 'change_mark', 'task_failed', 'task_msg')
 _FLATTEN = '[].certificates[].{%s}' % ', '.join('%s: %s' % (name, name) for name in _ROW_FIELDS)
 # A failed item of a looped certificate_info task still tells which certificate it was about.
 _FAILED_ITEM_PATH = 'path || invocation.module_args.path || item.path || item'
@@ -170,6 +170,9 @@ def _note(row, status, renew_before_days):
         notes.append('Renewal window open since %s.' % opened.strftime('%Y-%m-%d'))
     if row['chain_valid'] is False:
         notes.append('Does not chain to the issuing CA.')
+    if row['change_mark']:
+        notes.append('Replaced, and its services not restarted since (%s): they may still use the old certificate; '
+                     'the next renew run restarts them.' % row['change_mark'])
     return ' '.join(notes)
 
 

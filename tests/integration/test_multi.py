@@ -380,6 +380,16 @@ def test_services_whose_restart_failed_are_restarted_by_the_rerun_that_finds_not
     assert mark.exists(), 'the swap left its mark, and the failed handler did not remove it'
     assert not (root / 'later' / 'certificate.pem.changed').exists()
     assert service_log.read_text() == ''
+    # The audit, which reads only files, tells that the services may still use the old certificate.
+    audit = run([ANSIBLE_PLAYBOOK, 'incomes_register.certificates.audit', '-i', inventory,
+                 '-e', 'audit_output_dir=' + str(tmp_path / 'audit')], tmp_path)
+    assert audit.returncode == 0, audit.stdout[-6000:]
+    rows = json.loads((tmp_path / 'audit' / 'certificate-expiry.json').read_text())['certificates']
+    notes = dict((row['path'], (row['status'], row['note'])) for row in rows)
+    assert notes[str(root / 'due' / 'certificate.pem')] == ('ok', (
+        'Replaced, and its services not restarted since (%s): they may still use the old certificate; the next renew '
+        'run restarts them.' % mark))
+    assert notes[str(root / 'later' / 'certificate.pem')] == ('ok', '')
 
     before = sandbox.calls()
     done = run(command, tmp_path, {'IR_TEST_SERVICE_LOG': str(service_log)})

@@ -20,6 +20,9 @@ def report(params, now=None):
     """What certificate_info returns for one certificate; params may carry LABELS, used only where the
     certificate itself gives none."""
     result = _describe(params, now)
+    # A certificate replaced by the renewal role whose services its handlers have not restarted since: the files
+    # are new, the services may still use the old pair.
+    result['change_mark'] = file_reads.change_mark(params['path'])
     for name in LABELS:
         if params.get(name) and not result.get(name):
             result[name] = params[name]

@@ -49,7 +49,7 @@ class CertificateStore(object):
         self.new_key_path = private_key_path + '.new'
         self.new_cert_path = path + '.new'
         self.lock_path = path + '.lock'
-        self.change_mark_path = path + '.changed' if change_mark else None
+        self.change_mark_path = path + '.changed' if change_mark else None  # file_reads.change_mark's
         self.key_lock_path = private_key_path + '.lock'
         self.owner = owner
         self.group = group
@@ -255,9 +255,7 @@ class CertificateStore(object):
 
     def change_mark(self):
         """The path of this certificate's change mark while there is one (change_mark=True), else None."""
-        if self.change_mark_path and os.path.lexists(self.change_mark_path):
-            return self.change_mark_path
-        return None
+        return file_reads.change_mark(self.path) if self.change_mark_path else None
 
     def _mark_change(self):
         # Before the first rename, so that a run stopped anywhere after it leaves the mark: the next run finds

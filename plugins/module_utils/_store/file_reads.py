@@ -18,6 +18,13 @@ import stat
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import LocalFileError
 
 
+def change_mark(path):
+    """<path>.changed when it is there, else None: the mark a swap leaves with change_mark until the services that
+    read the certificate at path have been restarted (certificate_store; the renewal role's handlers remove it)."""
+    mark = path + '.changed'
+    return mark if os.path.lexists(mark) else None
+
+
 def file_error(action, path, error):
     return LocalFileError('Could not %s %s: %s' % (action, path, error.strerror or error))
 

@@ -135,6 +135,15 @@ def test_rows_share_one_set_of_keys_and_notes_give_advice():
     assert notes['/c.pem'] == 'Renew now. Does not chain to the issuing CA.'
 
 
+def test_a_certificate_whose_services_were_not_restarted_since_its_replacement_says_so():
+    rows = report.build_rows({'app1': [info(path='/n.pem', change_mark='/n.pem.changed'), info(path='/o.pem')]})
+    notes = dict((row['path'], (row['status'], row['note'])) for row in rows)
+    assert notes['/n.pem'] == ('ok', 'Replaced, and its services not restarted since (/n.pem.changed): they may still '
+                                     'use the old certificate; the next renew run restarts them.')
+    assert notes['/o.pem'] == ('ok', '')
+    assert dict((row['path'], row['change_mark']) for row in rows) == {'/n.pem': '/n.pem.changed', '/o.pem': None}
+
+
 @pytest.mark.parametrize('kwargs, fragment', [
     (dict(renew_before_days=61), '1 to 60'),
     (dict(renew_before_days=0), '1 to 60'),

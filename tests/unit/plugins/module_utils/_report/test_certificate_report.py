@@ -55,8 +55,16 @@ def test_a_sound_pair_is_described_and_matches(files):
 
 def test_a_missing_certificate_is_reported_not_raised(files):
     result = report(dict(path=str(files['tmp'] / 'nope.pem')), now=NOW)
-    assert result == dict(path=str(files['tmp'] / 'nope.pem'), exists=False, readable=False,
+    assert result == dict(path=str(files['tmp'] / 'nope.pem'), exists=False, readable=False, change_mark=None,
                           error='No certificate at %s' % (files['tmp'] / 'nope.pem'))
+
+
+def test_the_change_mark_of_a_replaced_certificate_is_reported(files):
+    assert report(dict(path=files['cert']), now=NOW)['change_mark'] is None
+    (files['tmp'] / 'cert.pem.changed').write_text('replaced')
+    result = report(dict(path=files['cert']), now=NOW)
+    assert result['change_mark'] == files['cert'] + '.changed' and result['readable'] is True
+    assert report(dict(path=str(files['tmp'] / 'gone.pem')), now=NOW)['change_mark'] is None
 
 
 def test_a_file_that_is_not_a_certificate_is_unreadable(files):
@@ -70,7 +78,7 @@ def test_a_certificate_or_bundle_that_cannot_be_read_is_reported_not_raised(file
     """A directory (or a file the task may not read) where a certificate should be: the task goes on, so the host's
     other certificates are still reported."""
     result = report(dict(path=str(files['tmp']), private_key_path=files['key']), now=NOW)
-    assert result == dict(path=str(files['tmp']), exists=True, readable=False,
+    assert result == dict(path=str(files['tmp']), exists=True, readable=False, change_mark=None,
                           error='Could not read %s: Is a directory' % files['tmp'])
     assert report(dict(path=files['cert'], issuing_ca_path=str(files['tmp'])), now=NOW)['chain_valid'] is False
 
