@@ -63,6 +63,17 @@ def write_site(tmp_path):
     return str(site)
 
 
+def one_host_site(sandbox, tmp_path, certificates):
+    """Host `firm` with these certificates, and the site playbook over it with the stand-in service manager, saving
+    each host's summary in summaries/: (the command that runs it, the inventory, the services' log)."""
+    inventory = fleet_inventory(tmp_path / 'inventory.yml', sandbox, tmp_path / 'unused',
+                                {'firm': {'renewal_certificates': certificates}},
+                                renewal_initial_delay=0, renewal_poll_interval=0.2)
+    (tmp_path / 'summaries').mkdir()
+    command = [ANSIBLE_PLAYBOOK, write_site(tmp_path), '-i', inventory, '-e', 'summary_dir=' + str(tmp_path / 'summaries')]
+    return command, inventory, tmp_path / 'services.log'
+
+
 def run(command, tmp_path, env=None, timeout=900):
     return subprocess.run(command, capture_output=True, text=True, env=ansible_env(env), cwd=str(tmp_path),
                           timeout=timeout, check=False)
@@ -102,16 +113,10 @@ def test_one_customers_test_and_production_certificates_and_their_services(sandb
         # deployment is a change): its service stays untouched.
         dict(issue(sandbox, root, 'other', '1701002-2', 400), restart_services=['idle'], install_targets=[]),
     ]
-    inventory = fleet_inventory(tmp_path / 'inventory.yml', sandbox, tmp_path / 'unused',
-                                {'firm': {'renewal_certificates': certificates}},
-                                renewal_initial_delay=0, renewal_poll_interval=0.2)
-    site = write_site(tmp_path)
-    (tmp_path / 'summaries').mkdir()
-    service_log = tmp_path / 'services.log'
+    command, dummy, service_log = one_host_site(sandbox, tmp_path, certificates)
     env = {'IR_TEST_SERVICE_LOG': str(service_log)}
     before = sandbox.calls()
-    done = run([ANSIBLE_PLAYBOOK, site, '-i', inventory, '-e', 'summary_dir=' + str(tmp_path / 'summaries')],
-               tmp_path, env)
+    done = run(command, tmp_path, env)
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
     after = sandbox.calls()
     assert after['renewCertificate'] - before['renewCertificate'] == 2, 'one RenewCertificate per due certificate'
@@ -133,8 +138,7 @@ def test_one_customers_test_and_production_certificates_and_their_services(sandb
 
     # The rerun: nothing due, no call, nothing restarted.
     before = sandbox.calls()
-    done = run([ANSIBLE_PLAYBOOK, site, '-i', inventory, '-e', 'summary_dir=' + str(tmp_path / 'summaries')],
-               tmp_path, env)
+    done = run(command, tmp_path, env)
     assert done.returncode == 0, done.stdout[-6000:]
     assert sandbox.calls()['total'] == before['total']
     assert sorted(service_log.read_text().splitlines()) == calls
@@ -364,15 +368,9 @@ def test_services_whose_restart_failed_are_restarted_by_the_rerun_that_finds_not
         dict(issue(sandbox, root, 'due', '1701020-5', 30), restart_services=['payroll-due'], install_targets=[]),
         dict(issue(sandbox, root, 'later', '1701021-3', 400), restart_services=['payroll-later'], install_targets=[]),
     ]
-    inventory = fleet_inventory(tmp_path / 'inventory.yml', sandbox, tmp_path / 'unused',
-                                {'firm': {'renewal_certificates': certificates}},
-                                renewal_initial_delay=0, renewal_poll_interval=0.2)
-    site = write_site(tmp_path)
-    (tmp_path / 'summaries').mkdir()
-    service_log = tmp_path / 'services.log'
+    command, inventory, service_log = one_host_site(sandbox, tmp_path, certificates)
     service_log.write_text('')
     mark = root / 'due' / 'certificate.pem.changed'
-    command = [ANSIBLE_PLAYBOOK, site, '-i', inventory, '-e', 'summary_dir=' + str(tmp_path / 'summaries')]
 
     done = run(command, tmp_path, {'IR_TEST_SERVICE_LOG': str(service_log), 'IR_TEST_SERVICE_FAIL': 'payroll-due'})
     assert done.returncode != 0 and 'payroll-due failed to start' in done.stdout, done.stdout[-6000:]
