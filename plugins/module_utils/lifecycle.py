@@ -30,10 +30,6 @@ from ansible_collections.incomes_register.certificates.plugins.module_utils._sto
     RETRIEVED, SENT, SUBMITTED, PendingRequest)
 
 
-def utcnow():
-    return datetime.datetime.now(datetime.timezone.utc)
-
-
 class Outcome(object):
     """What a run did, in the shape the modules return."""
 
@@ -187,7 +183,7 @@ def _waited_since_submission(request, wait_options, now=None):
     delay = wait_options.get('initial_delay') or 0
     if submitted is None or not delay:
         return wait_options
-    waited = ((now or utcnow()) - submitted).total_seconds()
+    waited = (certs.utc_now(now) - submitted).total_seconds()
     return dict(wait_options, initial_delay=min(delay, max(0, delay - waited)))
 
 
@@ -251,7 +247,7 @@ def _submit(request, send, outcome, secrets=(), replaced=None):
     if replaced is not None:
         replaced.drop_answer()
     try:
-        request.advance(SUBMITTED, retrieval_id=retrieval_id, submitted_at=utcnow().isoformat())
+        request.advance(SUBMITTED, retrieval_id=retrieval_id, submitted_at=certs.utc_now(None).isoformat())
     except (CertificateServiceError, OSError) as error:
         # The RetrievalId is the only way to the certificate the service is now issuing (for a first
         # certificate, the credentials are spent): a full disk must not lose it with the state file.
@@ -340,7 +336,7 @@ def _accept_kept_answer(store, client, request, params, outcome):
             'new certificate in the Incomes Register e-service and run with the new TransferID and '
             'TransferPassword.' % (request.get('transfer_id'), request.answer_path,
                                    error.message.rstrip().rstrip('.') + '.')) from None
-    request.advance(SUBMITTED, retrieval_id=retrieval_id, submitted_at=utcnow().isoformat())
+    request.advance(SUBMITTED, retrieval_id=retrieval_id, submitted_at=certs.utc_now(None).isoformat())
     outcome.changed = True
     outcome.retrieval_id = retrieval_id
     return request
@@ -389,7 +385,7 @@ def _among(transfer_id, sent_before):
 
 def enroll(store, client_factory, params, issuing_bundle, wait_options, check_mode, now=None):
     """certificate_request: a first (or replacement) certificate with one-time transfer credentials."""
-    now = now or utcnow()
+    now = certs.utc_now(now)
     outcome = Outcome()
     customer_id, customer_name = params['customer_id'], params.get('customer_name')
     request = _pending(store, params)
@@ -467,7 +463,7 @@ def enroll(store, client_factory, params, issuing_bundle, wait_options, check_mo
 
 def renew(store, client_factory, params, issuing_bundle, wait_options, check_mode, now=None):
     """certificate_renew: a new key and certificate inside the renewal window, signed with the old key."""
-    now = now or utcnow()
+    now = certs.utc_now(now)
     outcome = Outcome()
     customer_id, customer_name = params['customer_id'], params.get('customer_name')
     renew_before_days = params['renew_before_days']

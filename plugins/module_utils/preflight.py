@@ -48,10 +48,6 @@ def check(name, status, message):
     return dict(name=name, status=status, message=message)
 
 
-def _utc_now():
-    return datetime.datetime.now(datetime.timezone.utc)
-
-
 def _day(moment):
     return moment.astimezone(datetime.timezone.utc).strftime('%Y-%m-%d')
 
@@ -371,7 +367,8 @@ def run(params, client_factory=None, now=None):
         checks.extend(check(name, SKIPPED, crypto_missing) for name in names)
         checks.extend(check(name, SKIPPED, crypto_missing) for name in SERVICE_CHECKS)
         return checks
-    moment = now() if now else _utc_now()
+    from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto.certificates import utc_now
+    moment = now() if now else utc_now(None)
     trust_checks, loaded = [], {}
     for option in TRUST_OPTIONS:
         item, certs = check_trust_file(option, params.get(option), moment)
