@@ -144,7 +144,7 @@ change_mark:
     - C(<path>.changed) when it is there, else V(null). The renewal role's modules leave it when they replace the
       certificate (O(incomes_register.certificates.certificate_renew#module:change_mark)) and its handlers remove
       it once they have restarted the certificate's services; while it is there, the services may still use the
-      old certificate, and the next renew run restarts them.
+      old certificate, and the next renew run that succeeds for it restarts them.
   returned: when O(path) is given
   type: str
   sample: /etc/incomes-register/certificate.pem.changed

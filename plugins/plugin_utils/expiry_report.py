@@ -172,7 +172,7 @@ def _note(row, status, renew_before_days):
         notes.append('Does not chain to the issuing CA.')
     if row['change_mark']:
         notes.append('Replaced, and its services not restarted since (%s): they may still use the old certificate; '
-                     'the next renew run restarts them.' % row['change_mark'])
+                     'the next renew run that succeeds for it restarts them.' % row['change_mark'])
     return ' '.join(notes)
 
 

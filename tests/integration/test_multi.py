@@ -386,7 +386,7 @@ def test_services_whose_restart_failed_are_restarted_by_the_rerun_that_finds_not
     notes = dict((row['path'], (row['status'], row['note'])) for row in rows)
     assert notes[str(root / 'due' / 'certificate.pem')] == ('ok', (
         'Replaced, and its services not restarted since (%s): they may still use the old certificate; the next renew '
-        'run restarts them.' % mark))
+        'run that succeeds for it restarts them.' % mark))
     assert notes[str(root / 'later' / 'certificate.pem')] == ('ok', '')
 
     before = sandbox.calls()

@@ -164,6 +164,9 @@ class CertificateStore(object):
             file_ops.refuse_symlinked_directory(os.path.dirname(os.path.abspath(path)))
         for path in self._written_paths():
             file_ops.refuse_symlink(path)
+        if self.change_mark_path and os.path.lexists(self.change_mark_path) and not file_reads.change_mark(self.path):
+            raise LocalFileError('%s, where this certificate\'s change mark goes, is not a regular file: move it away. '
+                                 'Nothing was changed.' % self.change_mark_path)
         seen = {}
         for role, path in self.files():
             real = os.path.realpath(path)

@@ -22,7 +22,12 @@ def change_mark(path):
     """<path>.changed when it is there, else None: the mark a swap leaves with change_mark until the services that
     read the certificate at path have been restarted (certificate_store; the renewal role's handlers remove it)."""
     mark = path + '.changed'
-    return mark if os.path.lexists(mark) else None
+    try:
+        # A regular file only: whoever acts on the mark deletes it (the role with ansible.builtin.file, which
+        # would take a directory with everything in it).
+        return mark if stat.S_ISREG(os.lstat(mark).st_mode) else None
+    except OSError:
+        return None
 
 
 def file_error(action, path, error):

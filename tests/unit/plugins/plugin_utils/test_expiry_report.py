@@ -139,7 +139,8 @@ def test_a_certificate_whose_services_were_not_restarted_since_its_replacement_s
     rows = report.build_rows({'app1': [info(path='/n.pem', change_mark='/n.pem.changed'), info(path='/o.pem')]})
     notes = dict((row['path'], (row['status'], row['note'])) for row in rows)
     assert notes['/n.pem'] == ('ok', 'Replaced, and its services not restarted since (/n.pem.changed): they may still '
-                                     'use the old certificate; the next renew run restarts them.')
+                                     'use the old certificate; the next renew run that succeeds for it '
+                                     'restarts them.')
     assert notes['/o.pem'] == ('ok', '')
     assert dict((row['path'], row['change_mark']) for row in rows) == {'/n.pem': '/n.pem.changed', '/o.pem': None}
 

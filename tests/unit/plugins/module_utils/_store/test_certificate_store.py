@@ -218,16 +218,18 @@ def swap_ready(tmp_path, change_mark):
     return store, request
 
 
-def test_a_swap_stopped_between_its_renames_leaves_the_change_mark(tmp_path, monkeypatch):
+@pytest.mark.parametrize('killed_at', ['key', 'certificate'])
+def test_a_swap_stopped_at_either_rename_leaves_the_change_mark(tmp_path, monkeypatch, killed_at):
     store, request = swap_ready(tmp_path, change_mark=True)
     assert store.change_mark() is None
     real_replace = os.replace
+    stop = store.key_path if killed_at == 'key' else store.path
 
-    def killed_after_the_key(source, target):
-        if target == store.path:
+    def killed(source, target):
+        if target == stop:
             raise KeyboardInterrupt('killed')
         real_replace(source, target)
-    monkeypatch.setattr(os, 'replace', killed_after_the_key)
+    monkeypatch.setattr(os, 'replace', killed)
     with pytest.raises(KeyboardInterrupt):
         store.finish_swap(request)
     assert store.change_mark() == str(tmp_path / 'cert.pem.changed')
@@ -249,9 +251,15 @@ def test_without_change_mark_a_swap_leaves_no_mark(tmp_path):
     assert (tmp_path / 'cert.pem.changed').read_text() == 'left by hand'
 
 
-def test_a_symlinked_change_mark_is_refused(tmp_path):
+@pytest.mark.parametrize('planted', ['symlink', 'directory'])
+def test_a_change_mark_that_is_not_a_regular_file_is_refused_and_never_reported(tmp_path, planted):
     store = certificate_store.CertificateStore(str(tmp_path / 'cert.pem'), str(tmp_path / 'key.pem'), change_mark=True)
-    os.symlink(str(tmp_path / 'elsewhere'), str(tmp_path / 'cert.pem.changed'))
+    if planted == 'symlink':
+        (tmp_path / 'elsewhere').write_text('x')
+        os.symlink(str(tmp_path / 'elsewhere'), str(tmp_path / 'cert.pem.changed'))
+    else:
+        (tmp_path / 'cert.pem.changed').mkdir()
     with pytest.raises(LocalFileError, match='cert.pem.changed'):
         store.check_paths()
+    assert store.change_mark() is None, 'nobody is told to delete it'
     certificate_store.CertificateStore(store.path, store.key_path).check_paths()
