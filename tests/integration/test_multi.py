@@ -388,6 +388,12 @@ def test_services_whose_restart_failed_are_restarted_by_the_rerun_that_finds_not
         'Replaced, and its services not restarted since (%s): they may still use the old certificate; the next renew '
         'run that succeeds for it restarts them.' % mark))
     assert notes[str(root / 'later' / 'certificate.pem')] == ('ok', '')
+    # A check run predicts the restart and removes nothing.
+    check_log = tmp_path / 'services-check.log'
+    done = run(command + ['--check'], tmp_path, {'IR_TEST_SERVICE_LOG': str(check_log)})
+    assert done.returncode == 0, done.stdout[-6000:]
+    assert check_log.read_text().splitlines() == ['payroll-due restarted']
+    assert mark.exists()
 
     before = sandbox.calls()
     done = run(command, tmp_path, {'IR_TEST_SERVICE_LOG': str(service_log)})
