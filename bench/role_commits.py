@@ -6,7 +6,7 @@ INVENTORY is a fleet inventory whose certificates are all outside the renewal wi
 bench/results/work/<invocation>/inventory-50.yml left by `make bench`. Each commit is unpacked with
 `git archive` into bench/results/commits/<commit>/ansible_collections/incomes_register/certificates
 and put on its own collections path; the playbooks run as in bench/run.py. Prints the best CPU time
-of each over the rounds and its ratio to the best ping.
+of each over the rounds (every other round backwards) and its ratio to the best ping.
 """
 import argparse
 import os
@@ -42,7 +42,9 @@ def main():
     paths = dict((commit, unpack(commit)) for commit in args.commits)
     cpu = {}
     for round_ in range(args.rounds):
-        for commit in args.commits:
+        # Every other round backwards, as bench/run.py does, so that the machine's drift within a round does not
+        # always favour the first commit.
+        for commit in (args.commits if round_ % 2 == 0 else args.commits[::-1]):
             commit_env = dict(env, ANSIBLE_COLLECTIONS_PATH=os.pathsep.join([paths[commit], run.EXTRA_COLLECTIONS]))
             for name, playbook in (('ping', run.PING), ('no-op renew', run.RENEW)):
                 result = run.run_playbook(playbook, os.path.abspath(args.inventory), '%s-%s-%d' % (
