@@ -41,7 +41,8 @@ def certificate_rows(certificates, renew_result, wave_outcomes, install_result, 
     for index, certificate in enumerate(certificates):
         # As install_plan decides: a certificate certificate_renew said nothing about did not end well.
         renewed = renewals[index] if index < len(renewals) else _NO_RESULT
-        status, message, finished = _status(renewed, (wave_outcomes or {}).get(str(index)))
+        waved = (wave_outcomes or {}).get(str(index))
+        status, message, finished = _status(renewed, waved)
         mine = [result for result in installs if result.get('certificate_path') == certificate['certificate_path']]
         broken = [result for result in mine if result.get('failed')]
         if broken:
@@ -51,7 +52,7 @@ def certificate_rows(certificates, renew_result, wave_outcomes, install_result, 
         now = finished.get('certificate') or {}
         # A new pair whose services were not restarted since (this run's, or one of a run that stopped before its
         # handlers had): changed, so that the handlers restart them and then remove the mark.
-        mark = ((wave_outcomes or {}).get(str(index)) or {}).get('change_mark') or renewed.get('change_mark')
+        mark = (waved or {}).get('change_mark') or renewed.get('change_mark')
         if mark and status == 'ok' and not installed:
             message += (' It was replaced by an earlier run that stopped before its services were restarted (%s): '
                         'they are restarted now.' % mark)

@@ -23,7 +23,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import contextlib
-import datetime
 import os
 import time
 
@@ -31,7 +30,7 @@ from ansible_collections.incomes_register.certificates.plugins.module_utils._cry
 from ansible_collections.incomes_register.certificates.plugins.module_utils._store import file_ops, file_reads
 from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import csr, keys, verification
 from ansible_collections.incomes_register.certificates.plugins.module_utils._store.pending_request import (
-    PREPARED, RETRIEVED, PendingRequest, answer_path as pending_answer_path)
+    PREPARED, RETRIEVED, PendingRequest, answer_path as pending_answer_path, now_text)
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
     CertificateRejected, CertificateServiceError, LocalFileError, StateError)
 
@@ -49,7 +48,7 @@ class CertificateStore(object):
         self.new_key_path = private_key_path + '.new'
         self.new_cert_path = path + '.new'
         self.lock_path = path + '.lock'
-        self.change_mark_path = path + '.changed' if change_mark else None  # file_reads.change_mark's
+        self.change_mark_path = file_reads.change_mark_path(path) if change_mark else None
         self.key_lock_path = private_key_path + '.lock'
         self.owner = owner
         self.group = group
@@ -266,7 +265,7 @@ class CertificateStore(object):
         # before any rename leaves a mark too, which costs one restart too many, never one too few.
         text = ('The certificate %s was replaced (%s), and the services that read it have not been restarted since '
                 'as far as this file knows: whatever restarts them (the renewal role\'s handlers) removes it.\n'
-                % (self.path, datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')))
+                % (self.path, now_text()))
         file_ops.atomic_write(self.change_mark_path, text.encode('utf-8'), 0o644)
 
     # Completing a request.
@@ -295,19 +294,20 @@ class CertificateStore(object):
         if request.phase != RETRIEVED:
             raise StateError('Internal error: swap requested in phase %s' % request.phase)
         key_pending = request.new_key_path != self.key_path and os.path.exists(request.new_key_path)
-        if self.change_mark_path and (key_pending or os.path.exists(self.new_cert_path)):
+        cert_pending = os.path.exists(self.new_cert_path)
+        if self.change_mark_path and (key_pending or cert_pending):
             self._mark_change()
         backups = {}
         if self.backup:
             # Only a file whose replacement is still waiting: after a crash between the two renames the key
             # in place is already the new one, and its "backup" would pair with the old certificate's.
-            for name, path, pending in (('certificate', self.path, os.path.exists(self.new_cert_path)),
+            for name, path, pending in (('certificate', self.path, cert_pending),
                                         ('private_key', self.key_path, key_pending)):
                 if pending and os.path.exists(path):
                     backups[name] = file_ops.backup_file(path)
         if key_pending:
             os.replace(request.new_key_path, self.key_path)
-        if os.path.exists(self.new_cert_path):
+        if cert_pending:
             os.replace(self.new_cert_path, self.path)
         cert = self.certificate()
         key = self.private_key()

@@ -18,10 +18,15 @@ import stat
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import LocalFileError
 
 
+def change_mark_path(path):
+    """Where the certificate at path has its change mark: what a swap leaves with change_mark until the services
+    that read the certificate have been restarted (certificate_store; the renewal role's handlers remove it)."""
+    return path + '.changed'
+
+
 def change_mark(path):
-    """<path>.changed when it is there, else None: the mark a swap leaves with change_mark until the services that
-    read the certificate at path have been restarted (certificate_store; the renewal role's handlers remove it)."""
-    mark = path + '.changed'
+    """change_mark_path(path) when a mark is there, else None."""
+    mark = change_mark_path(path)
     try:
         # A regular file only: whoever acts on the mark deletes it (the role with ansible.builtin.file, which
         # would take a directory with everything in it).

@@ -45,7 +45,7 @@ _SECRET_KEY_WORDS = ('password', 'passphrase')
 _PRIVATE_KEY_MARKER = 'PRIVATE KEY-----'
 
 
-def _now_text():
+def now_text():
     return datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
 
 
@@ -267,8 +267,8 @@ class PendingRequest(object):
                              '(password, passphrase or private key), which must never be stored' % secret_at)
         record = dict(self._fields)
         record['version'] = STATE_VERSION
-        record.setdefault('created', _now_text())
-        record['updated'] = _now_text()
+        record.setdefault('created', now_text())
+        record['updated'] = now_text()
         _check_shape(record, self.path)
         try:
             text = json.dumps(record, indent=2, sort_keys=True)
