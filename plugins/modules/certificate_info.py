@@ -117,7 +117,8 @@ RETURN = r'''
 results:
   description:
     - With O(certificates), one report per entry, in order, each with the keys listed here for a single
-      certificate (RV(path), RV(exists), RV(readable), RV(error), RV(change_mark), and the rest when readable).
+      certificate (RV(path), RV(exists), RV(readable), RV(error), RV(change_mark), RV(replaced_at),
+      RV(replaced_not_after), and the rest when readable).
     - The same shape as a loop over this module registers, so M(incomes_register.certificates.expiry_report)
       reads either.
   returned: when O(certificates) is given
@@ -148,6 +149,20 @@ change_mark:
   returned: when O(path) is given
   type: str
   sample: /etc/incomes-register/certificate.pem.changed
+replaced_at:
+  description:
+    - When RV(change_mark) is there, when the certificate was replaced, as the mark records it; else V(null).
+  returned: when O(path) is given
+  type: str
+  sample: '2026-11-20T03:00:12Z'
+replaced_not_after:
+  description:
+    - When RV(change_mark) is there, when the certificate it replaced expires, as the mark records it. Until the
+      services are restarted, that is the certificate they may still use.
+    - V(null) when there is no mark, or the mark does not say (there was no readable certificate before).
+  returned: when O(path) is given
+  type: str
+  sample: '2027-01-10T09:30:00Z'
 subject:
   description: The certificate's subject (RFC 4514).
   returned: when readable

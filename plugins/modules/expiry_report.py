@@ -18,9 +18,12 @@ description:
   - A relative O(output_dir) is relative to the directory C(ansible-playbook) was started in.
   - "Each certificate gets one status, the first that applies: V(unreachable) (the host or its
     certificate_info task failed), V(missing), V(unreadable), V(expired), V(key-mismatch) (the private key
-    does not belong to the certificate), V(critical) (O(critical_days) days or fewer left), V(renew) (inside
-    the O(renew_before_days) window), V(ok)."
-  - Rows are ordered with the undated ones (unreachable, missing, unreadable) first, then by days remaining.
+    does not belong to the certificate), V(critical) (O(critical_days) days or fewer left), V(restart-pending)
+    (the renewal role replaced the certificate and its handlers have not restarted its services since, so they
+    may still use the certificate it replaced; see RV(rows.replaced_days_remaining)), V(renew) (inside the
+    O(renew_before_days) window), V(ok)."
+  - Rows are ordered with the undated ones (unreachable, missing, unreadable) first, then by days remaining (for a
+    V(restart-pending) one, the fewer of its own and those of the certificate it replaced).
   - "The HTML page, one file with nothing loaded from anywhere else, shows: the counts per status; an expiry
     timeline (an inline SVG) of the certificates expiring per week over the next 52 weeks, stacked by status, with
     the current renewal window (O(renew_before_days)) and the critical days (O(critical_days)) shaded and the
@@ -107,7 +110,10 @@ options:
   fail_within_days:
     description:
       - Also fail the gate (RV(gate_failed)) when a certificate has this many days or fewer left.
-      - Without it, only broken certificates (V(expired), V(key-mismatch), V(missing), V(unreadable)) fail the gate.
+      - Without it, only broken certificates (V(expired), V(key-mismatch), V(missing), V(unreadable)) fail the gate,
+        and a V(restart-pending) one whose replaced certificate has expired.
+      - A V(restart-pending) certificate also fails it when the certificate it replaced, which its services may still
+        use, has this many days or fewer left.
     type: int
   title:
     description: Title of the HTML page.
@@ -173,7 +179,8 @@ summary:
     counts:
       description: Rows per status; every status is present, zeros included.
       type: dict
-      sample: {expired: 0, critical: 1, key-mismatch: 0, renew: 2, ok: 9, missing: 0, unreadable: 0, unreachable: 0}
+      sample: {expired: 0, critical: 1, key-mismatch: 0, restart-pending: 0, renew: 2, ok: 9, missing: 0, unreadable: 0,
+               unreachable: 0}
     soonest_expiry:
       description: The unexpired certificate with the fewest days left (host, path, customer_id, organisation,
         environment, not_after, expires, days_remaining, status); V(null) when there is none.
@@ -190,9 +197,15 @@ rows:
     status:
       description: The verdict.
       type: str
-      choices: [unreachable, missing, unreadable, expired, key-mismatch, critical, renew, ok]
+      choices: [unreachable, missing, unreadable, expired, key-mismatch, critical, restart-pending, renew, ok]
     days_remaining:
       description: Whole days until expiry, negative once expired; V(null) for unreachable, missing and unreadable.
+      type: int
+    replaced_days_remaining:
+      description:
+        - Whole days until the certificate this one replaced expires, negative once expired, when the certificate has
+          a change mark that records it (certificate_info's C(change_mark), C(replaced_not_after)); else V(null).
+        - Until the services are restarted, they may still use that certificate.
       type: int
     expires:
       description: Expiry date, YYYY-MM-DD (UTC).
@@ -207,7 +220,8 @@ rows:
       type: str
 gate_failed:
   description: Whether a certificate is expired, has a mismatched key, is missing or unreadable, or has
-    O(fail_within_days) days or fewer left.
+    O(fail_within_days) days or fewer left; or is V(restart-pending) and the certificate it replaced has expired or
+    has O(fail_within_days) days or fewer left.
   returned: always
   type: bool
 gate_reasons:

@@ -18,14 +18,14 @@ import re
 from urllib.parse import quote
 
 from ansible_collections.incomes_register.certificates.plugins.plugin_utils.expiry_report import (
-    CRITICAL, EXPIRED, KEY_MISMATCH, MISSING, OK, RENEW, SEVERITY, STATUSES, TIMELINE_STACK, UNDATED, UNREACHABLE,
-    UNREADABLE, groups, status_counts, timeline)
+    CRITICAL, EXPIRED, KEY_MISMATCH, MISSING, OK, RENEW, RESTART_PENDING, SEVERITY, STATUSES, TIMELINE_STACK, UNDATED,
+    UNREACHABLE, UNREADABLE, groups, status_counts, timeline)
 from ansible_collections.incomes_register.certificates.plugins.plugin_utils.report_formats import (
     generated_html, html_text, page, plural)
 
 _LABELS = {
-    EXPIRED: 'expired', CRITICAL: 'critical', KEY_MISMATCH: 'key mismatch', RENEW: 'renew', OK: 'ok',
-    MISSING: 'missing', UNREADABLE: 'unreadable', UNREACHABLE: 'unreachable',
+    EXPIRED: 'expired', CRITICAL: 'critical', KEY_MISMATCH: 'key mismatch', RESTART_PENDING: 'restart pending',
+    RENEW: 'renew', OK: 'ok', MISSING: 'missing', UNREADABLE: 'unreadable', UNREACHABLE: 'unreachable',
 }
 # Shown even at zero, so "0 expired" reads as good news; the rest only appear when they occur.
 _ALWAYS_BADGED = (EXPIRED, CRITICAL, RENEW, OK)
@@ -48,6 +48,8 @@ _LEGEND = '\n'.join('<dt><span class="pill s-%s">%s</span></dt><dd>%s</dd>' % (s
     (CRITICAL, 'Renew now; the certificate expires within days.'),
     (EXPIRED, 'An expired certificate cannot be renewed: apply for a new one in the Incomes Register e-service.'),
     (KEY_MISMATCH, 'The private key on the host does not belong to the certificate.'),
+    (RESTART_PENDING, 'Renewed, but the services that use it have not been restarted since, so they may still use the '
+                      'certificate it replaced; the note says when that one expires.'),
     (MISSING, 'There is no certificate at the path.'),
     (UNREADABLE, 'The file is there but cannot be read or parsed; see the note.'),
     (UNREACHABLE, 'The host could not be audited (unreachable, or certificate_info failed); see the note.'),
@@ -516,7 +518,8 @@ th[aria-sort=descending] button::after{content:" \\25BC"}
 
 def _headline(summary):
     counts = summary['counts']
-    urgent = sum(counts[status] for status in (EXPIRED, CRITICAL, KEY_MISMATCH, MISSING, UNREADABLE, UNREACHABLE))
+    urgent = sum(counts[status] for status in (EXPIRED, CRITICAL, KEY_MISMATCH, RESTART_PENDING, MISSING, UNREADABLE,
+                                               UNREACHABLE))
     if not summary['total']:
         return 'warn', 'No certificates were reported.'
     if urgent:

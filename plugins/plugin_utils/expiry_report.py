@@ -38,9 +38,10 @@ KEY_MISMATCH = 'key-mismatch'
 CRITICAL = 'critical'
 RENEW = 'renew'
 OK = 'ok'
+RESTART_PENDING = 'restart-pending'
 
 # Worst first: the order of the summary badges and of the HTML legend.
-STATUSES = (EXPIRED, CRITICAL, KEY_MISMATCH, RENEW, OK, MISSING, UNREADABLE, UNREACHABLE)
+STATUSES = (EXPIRED, CRITICAL, KEY_MISMATCH, RESTART_PENDING, RENEW, OK, MISSING, UNREADABLE, UNREACHABLE)
 # Rows without an expiry date; they sort before every dated row because nobody knows how
 # long they have left.
 UNDATED = (UNREACHABLE, MISSING, UNREADABLE)
@@ -54,7 +55,8 @@ CSV_COLUMNS = ('host', 'customer_id', 'organisation', 'environment', 'days_remai
 # whatever else a registered result carries (invocation, item, changed).
 _ROW_FIELDS = ('host', 'path', 'exists', 'readable', 'error', 'subject', 'customer_id', 'organisation', 'issuer',
                'serial', 'fingerprint_sha256', 'not_before', 'not_after', 'days_remaining', 'expired',
-               'in_renewal_window', 'key_matches', 'chain_valid', 'environment', 'change_mark', 'task_failed', 'task_msg')
+               'in_renewal_window', 'key_matches', 'chain_valid', 'environment', 'change_mark', 'replaced_at',
+               'replaced_not_after', 'task_failed', 'task_msg')
 _FLATTEN = '[].certificates[].{%s}' % ', '.join('%s: %s' % (name, name) for name in _ROW_FIELDS)
 # A failed item of a looped certificate_info task still tells which certificate it was about.
 _FAILED_ITEM_PATH = 'path || invocation.module_args.path || item.path || item'
@@ -134,6 +136,9 @@ def _classify(row, critical_days, renew_before_days):
         return KEY_MISMATCH
     if row['days_remaining'] <= critical_days:
         return CRITICAL
+    # The file is sound, but its services may still read the certificate it replaced, which nothing renews.
+    if row['change_mark']:
+        return RESTART_PENDING
     # days_remaining is rounded down, so "< window" is the service's exact rule: 59 days and some
     # hours left is inside a 60-day window, 60 days and some hours is not yet.
     if row['days_remaining'] < renew_before_days:
@@ -171,21 +176,38 @@ def _note(row, status, renew_before_days):
     if row['chain_valid'] is False:
         notes.append('Does not chain to the issuing CA.')
     if row['change_mark']:
-        notes.append('Replaced, and its services not restarted since (%s): they may still use the old certificate; '
-                     'the next renew run that succeeds for it restarts them.' % row['change_mark'])
+        notes.append(_restart_note(row))
     return ' '.join(notes)
 
 
-def build_rows(host_results, critical_days=14, renew_before_days=60):
+def _restart_note(row):
+    replaced = 'Replaced at %s' % row['replaced_at'] if row['replaced_at'] else 'Replaced'
+    old = 'the old certificate'
+    if row['_replaced_not_after']:
+        old = 'the certificate it replaced, which expires on %s (%s)' % (
+            row['_replaced_not_after'].strftime('%Y-%m-%d'), _days_text(row['_replaced_days']))
+    return ('%s, and its services not restarted since: they may still use %s. The next renew run that succeeds for '
+            'it restarts them; if they have been restarted otherwise, remove %s.' % (replaced, old, row['change_mark']))
+
+
+def _days_text(days):
+    if days < 0:
+        return 'expired'
+    return '%d day%s left' % (days, '' if days == 1 else 's')
+
+
+def build_rows(host_results, critical_days=14, renew_before_days=60, now=None):
     """One row per certificate (or per host that could not be audited), worst and soonest first.
 
     host_results maps each host to its certificate_info results: a list of results, a looped task
     registered as a whole (with "results"), or a failed or unreachable task result, which becomes a
     single row with status 'unreachable' and the task's msg as its note. A certificate listed twice
-    for the same host counts once.
+    for the same host counts once. now is the report's time, for the days left of the certificate that a
+    restart-pending one replaced (a certificate's own days come from its host).
     """
     _require_jmespath()
     _validate_days(critical_days, renew_before_days)
+    now = now or datetime.datetime.now(datetime.timezone.utc)
     if not isinstance(host_results, dict):
         raise ReportError('host_results must be a dict mapping each host to its certificate_info results, not %s'
                           % kind(host_results))
@@ -202,13 +224,17 @@ def build_rows(host_results, critical_days=14, renew_before_days=60):
         seen.add(identity)
         row['task_failed'] = bool(row['task_failed'])
         row['_not_after'] = _parse_time(row['not_after'])
+        row['_replaced_not_after'] = _parse_time(row['replaced_not_after']) if row['change_mark'] else None
+        row['_replaced_days'] = (row['_replaced_not_after'] - now) // datetime.timedelta(days=1) \
+            if row['_replaced_not_after'] else None
         status = _classify(row, critical_days, renew_before_days)
         if status in UNDATED:
             row['days_remaining'] = None
         row['status'] = status
         row['expires'] = row['_not_after'].strftime('%Y-%m-%d') if row['_not_after'] and status not in UNDATED else None
         row['note'] = _note(row, status, renew_before_days)
-        del row['_not_after'], row['task_failed'], row['task_msg']
+        row['replaced_days_remaining'] = row['_replaced_days']
+        del row['_not_after'], row['_replaced_not_after'], row['_replaced_days'], row['task_failed'], row['task_msg']
         rows.append(row)
     rows.sort(key=_sort_key)
     return rows
@@ -217,7 +243,11 @@ def build_rows(host_results, critical_days=14, renew_before_days=60):
 def _sort_key(row):
     if row['status'] in UNDATED:
         return (0, UNDATED.index(row['status']), 0, row['host'], row['path'] or '')
-    return (1, 0, row['days_remaining'], row['host'], row['path'] or '')
+    days = row['days_remaining']
+    if row.get('replaced_days_remaining') is not None:
+        # What its services may still use runs out first.
+        days = min(days, row['replaced_days_remaining'])
+    return (1, 0, days, row['host'], row['path'] or '')
 
 
 def summarize(rows):
@@ -245,12 +275,20 @@ def summarize(rows):
 
 
 def gate(rows, fail_within_days=None):
-    """(failed, reasons): broken certificates always fail the gate; soon-expiring ones when a limit is given."""
+    """(failed, reasons): broken certificates always fail the gate; soon-expiring ones when a limit is given. A
+    certificate whose services may still use the one it replaced counts that one's expiry too."""
     reasons = []
     for row in rows:
         where = '%s %s' % (row['host'], row['path'])
+        replaced_days = row.get('replaced_days_remaining') if row['status'] == RESTART_PENDING else None
         if row['status'] in BROKEN:
             reasons.append('%s: %s' % (where, row['status']))
+        elif replaced_days is not None and replaced_days < 0:
+            reasons.append('%s: restart-pending, and the certificate it replaced, which its services may still use, '
+                           'has expired' % where)
+        elif replaced_days is not None and fail_within_days is not None and replaced_days <= fail_within_days:
+            reasons.append('%s: restart-pending, and the certificate it replaced, which its services may still use, '
+                           'expires in %d days (fail_within_days %d)' % (where, replaced_days, fail_within_days))
         elif fail_within_days is not None and row['days_remaining'] is not None \
                 and row['days_remaining'] <= fail_within_days:
             reasons.append('%s: expires in %d days (fail_within_days %d)'
@@ -344,9 +382,9 @@ def comparable(fmt, text):
 
 TIMELINE_WEEKS = 52
 # The statuses a week's bar is stacked from, bottom up; the rest are called out beside the chart.
-TIMELINE_STACK = (KEY_MISMATCH, CRITICAL, RENEW, OK)
+TIMELINE_STACK = (KEY_MISMATCH, CRITICAL, RESTART_PENDING, RENEW, OK)
 # Worst first, for a group's colour: what needs a person now before what can wait.
-SEVERITY = (EXPIRED, CRITICAL, KEY_MISMATCH, MISSING, UNREADABLE, UNREACHABLE, RENEW, OK)
+SEVERITY = (EXPIRED, CRITICAL, KEY_MISMATCH, MISSING, UNREADABLE, UNREACHABLE, RESTART_PENDING, RENEW, OK)
 
 
 def timeline(rows, weeks=TIMELINE_WEEKS):

@@ -124,7 +124,7 @@ CSS = """
 :root{--ink:#1d2733;--muted:#5b6775;--line:#dde3ea;--bg:#f4f6f9;--card:#fff;
 --expired:#c62828;--expired-bg:#fdecea;--critical:#e65100;--critical-bg:#fff1e0;
 --renew:#f2b705;--renew-ink:#6b5000;--renew-bg:#fff9db;--ok:#2e7d32;--ok-bg:#eaf6eb;
---mismatch:#7b1fa2;--mismatch-bg:#f6ebfa;--grey:#6b7280;--grey-bg:#eef0f3}
+--mismatch:#7b1fa2;--mismatch-bg:#f6ebfa;--restart:#1565c0;--restart-bg:#e8f0fb;--grey:#6b7280;--grey-bg:#eef0f3}
 *{box-sizing:border-box}
 [hidden]{display:none!important}
 html{-webkit-text-size-adjust:100%}
@@ -174,6 +174,7 @@ font-size:11px;font-weight:700;letter-spacing:.02em;text-transform:uppercase;whi
 .s-renew .pill,.pill.s-renew{color:var(--renew-ink)}
 .s-ok{--c:var(--ok);--rbg:var(--card)}
 .s-key-mismatch{--c:var(--mismatch);--rbg:var(--mismatch-bg)}
+.s-restart-pending{--c:var(--restart);--rbg:var(--restart-bg)}
 .s-missing,.s-unreadable,.s-unreachable{--c:var(--grey);--rbg:var(--grey-bg)}
 .empty{padding:32px;text-align:center;color:var(--muted)}
 footer{padding:8px 20px 32px;color:var(--muted);font-size:13px;max-width:72em}

@@ -371,6 +371,7 @@ def test_services_whose_restart_failed_are_restarted_by_the_rerun_that_finds_not
     command, inventory, service_log = one_host_site(sandbox, tmp_path, certificates)
     service_log.write_text('')
     mark = root / 'due' / 'certificate.pem.changed'
+    replaced_not_after = not_after(root / 'due' / 'certificate.pem')
 
     done = run(command, tmp_path, {'IR_TEST_SERVICE_LOG': str(service_log), 'IR_TEST_SERVICE_FAIL': 'payroll-due'})
     assert done.returncode != 0 and 'payroll-due failed to start' in done.stdout, done.stdout[-6000:]
@@ -378,16 +379,23 @@ def test_services_whose_restart_failed_are_restarted_by_the_rerun_that_finds_not
     assert mark.exists(), 'the swap left its mark, and the failed handler did not remove it'
     assert not (root / 'later' / 'certificate.pem.changed').exists()
     assert service_log.read_text() == ''
-    # The audit, which reads only files, tells that the services may still use the old certificate.
+    # The audit, which reads only files, tells that the services may still use the old certificate, and its gate
+    # counts that one's expiry.
     audit = run([ANSIBLE_PLAYBOOK, 'incomes_register.certificates.audit', '-i', inventory,
-                 '-e', 'audit_output_dir=' + str(tmp_path / 'audit')], tmp_path)
-    assert audit.returncode == 0, audit.stdout[-6000:]
+                 '-e', 'audit_output_dir=' + str(tmp_path / 'audit'), '-e', 'audit_fail_within_days=40'], tmp_path)
+    assert audit.returncode != 0, audit.stdout[-6000:]
+    assert ('%s: restart-pending, and the certificate it replaced, which its services may still use, expires in 29 days '
+            '(fail_within_days 40)' % (root / 'due' / 'certificate.pem')) in audit.stdout, audit.stdout[-6000:]
     rows = json.loads((tmp_path / 'audit' / 'certificate-expiry.json').read_text())['certificates']
-    notes = dict((row['path'], (row['status'], row['note'])) for row in rows)
-    assert notes[str(root / 'due' / 'certificate.pem')] == ('ok', (
-        'Replaced, and its services not restarted since (%s): they may still use the old certificate; the next renew '
-        'run that succeeds for it restarts them.' % mark))
-    assert notes[str(root / 'later' / 'certificate.pem')] == ('ok', '')
+    notes = dict((row['path'], (row['status'], row['replaced_days_remaining'], row['note'])) for row in rows)
+    due = notes[str(root / 'due' / 'certificate.pem')]
+    assert due[:2] == ('restart-pending', 29)
+    assert due[2].startswith('Replaced at 20'), due
+    assert due[2].endswith(
+        ', and its services not restarted since: they may still use the certificate it replaced, which expires on %s '
+        '(29 days left). The next renew run that succeeds for it restarts them; if they have been restarted '
+        'otherwise, remove %s.' % (replaced_not_after.strftime('%Y-%m-%d'), mark)), due
+    assert notes[str(root / 'later' / 'certificate.pem')] == ('ok', None, '')
     # A check run predicts the restart and removes nothing.
     check_log = tmp_path / 'services-check.log'
     done = run(command + ['--check'], tmp_path, {'IR_TEST_SERVICE_LOG': str(check_log)})

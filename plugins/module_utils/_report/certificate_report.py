@@ -22,7 +22,10 @@ def report(params, now=None):
     result = _describe(params, now)
     # A certificate replaced by the renewal role whose services its handlers have not restarted since: the files
     # are new, the services may still use the old pair.
-    result['change_mark'] = file_reads.change_mark(params['path'])
+    mark = file_reads.read_change_mark(params['path']) or {}
+    result['change_mark'] = mark.get('path')
+    result['replaced_at'] = mark.get('replaced_at')
+    result['replaced_not_after'] = mark.get('replaced_not_after')
     for name in LABELS:
         if params.get(name) and not result.get(name):
             result[name] = params[name]

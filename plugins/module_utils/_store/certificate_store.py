@@ -259,14 +259,24 @@ class CertificateStore(object):
         """The path of this certificate's change mark while there is one (change_mark=True), else None."""
         return file_reads.change_mark(self.path) if self.change_mark_path else None
 
-    def _mark_change(self):
+    def _mark_change(self, replaced):
         # Before the first rename, so that a run stopped anywhere after it leaves the mark: the next run finds
         # nothing to renew, and only the mark tells that the services still read the old pair. A run stopped
-        # before any rename leaves a mark too, which costs one restart too many, never one too few.
-        text = ('The certificate %s was replaced (%s), and the services that read it have not been restarted since '
-                'as far as this file knows: whatever restarts them (the renewal role\'s handlers) removes it.\n'
-                % (self.path, now_text()))
+        # before any rename leaves a mark too, which costs one restart too many, never one too few. A mark that is
+        # there already stays as it is: the services have not been restarted since that earlier swap, so the
+        # certificate they may still read is the one it names.
+        if file_reads.change_mark(self.path):
+            return
+        text = file_reads.change_mark_text(self.path, now_text(),
+                                           certs.iso(replaced.not_valid_after_utc) if replaced is not None else None)
         file_ops.atomic_write(self.change_mark_path, text.encode('utf-8'), 0o644)
+
+    def _replaced_certificate(self):
+        # Only for the mark's date: a certificate in place that cannot be read does not stop the swap that replaces it.
+        try:
+            return self.certificate()
+        except (CertificateServiceError, LocalFileError, ValueError):
+            return None
 
     # Completing a request.
 
@@ -296,7 +306,7 @@ class CertificateStore(object):
         key_pending = request.new_key_path != self.key_path and os.path.exists(request.new_key_path)
         cert_pending = os.path.exists(self.new_cert_path)
         if self.change_mark_path and (key_pending or cert_pending):
-            self._mark_change()
+            self._mark_change(self._replaced_certificate() if cert_pending else None)
         backups = {}
         if self.backup:
             # Only a file whose replacement is still waiting: after a crash between the two renames the key

@@ -13,6 +13,7 @@ __metaclass__ = type
 
 import errno
 import os
+import re
 import stat
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import LocalFileError
@@ -33,6 +34,42 @@ def change_mark(path):
         return mark if stat.S_ISREG(os.lstat(mark).st_mode) else None
     except OSError:
         return None
+
+
+# The mark's facts, one per line after its sentence, so that a person reading the file and the audit read the same.
+_MARK_FIELDS = ('replaced_at', 'replaced_not_after')
+_MARK_TIME = re.compile(r'\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z\Z')
+
+
+def change_mark_text(path, replaced_at, replaced_not_after):
+    """What a change mark holds: a sentence for whoever finds the file, then its facts (times as the modules
+    return them; replaced_not_after None when there was no readable certificate before)."""
+    lines = ['The certificate %s was replaced at %s, and the services that read it have not been restarted since '
+             'as far as this file knows: whatever restarts them (the renewal role\'s handlers) removes it.'
+             % (path, replaced_at),
+             'replaced_at: %s' % replaced_at]
+    if replaced_not_after:
+        lines.append('replaced_not_after: %s' % replaced_not_after)
+    return '\n'.join(lines) + '\n'
+
+
+def read_change_mark(path):
+    """The change mark of the certificate at path as dict(path, replaced_at, replaced_not_after), or None when
+    there is none. A fact the mark does not hold (it cannot be read, a person wrote it) is None: the mark
+    itself is what counts."""
+    mark = change_mark(path)
+    if mark is None:
+        return None
+    found = dict(path=mark, replaced_at=None, replaced_not_after=None)
+    try:
+        data = read_regular_file(mark)
+    except LocalFileError:
+        return found
+    for line in (data or b'')[:4096].decode('utf-8', 'replace').splitlines():
+        name, sep, value = line.partition(': ')
+        if sep and name in _MARK_FIELDS and _MARK_TIME.match(value.strip()):
+            found[name] = value.strip()
+    return found
 
 
 def file_error(action, path, error):

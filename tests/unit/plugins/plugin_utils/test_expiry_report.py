@@ -135,14 +135,69 @@ def test_rows_share_one_set_of_keys_and_notes_give_advice():
     assert notes['/c.pem'] == 'Renew now. Does not chain to the issuing CA.'
 
 
-def test_a_certificate_whose_services_were_not_restarted_since_its_replacement_says_so():
-    rows = report.build_rows({'app1': [info(path='/n.pem', change_mark='/n.pem.changed'), info(path='/o.pem')]})
-    notes = dict((row['path'], (row['status'], row['note'])) for row in rows)
-    assert notes['/n.pem'] == ('ok', 'Replaced, and its services not restarted since (/n.pem.changed): they may still '
-                                     'use the old certificate; the next renew run that succeeds for it '
-                                     'restarts them.')
-    assert notes['/o.pem'] == ('ok', '')
-    assert dict((row['path'], row['change_mark']) for row in rows) == {'/n.pem': '/n.pem.changed', '/o.pem': None}
+def marked(path='/n.pem', replaced_days=20, **overrides):
+    """certificate_info's result for a certificate the renewal role replaced (730 days left) whose services have not
+    been restarted since: the one it replaced has replaced_days whole days left (None: the mark does not say)."""
+    replaced = None
+    if replaced_days is not None:
+        replaced = (NOW + replaced_days * DAY + datetime.timedelta(hours=3)).strftime('%Y-%m-%dT%H:%M:%SZ')
+    fields = dict(days=730, change_mark=path + '.changed', replaced_at='2025-11-20T03:00:12Z',
+                  replaced_not_after=replaced)
+    fields.update(overrides)
+    return info(path=path, **fields)
+
+
+def test_a_certificate_whose_services_were_not_restarted_since_its_replacement_is_restart_pending():
+    rows = report.build_rows({'app1': [marked(), info(path='/o.pem'), marked(path='/u.pem', replaced_days=None)]},
+                             now=NOW)
+    by_path = dict((row['path'], row) for row in rows)
+    replaced_on = (NOW + 20 * DAY).strftime('%Y-%m-%d')
+    assert by_path['/n.pem']['status'] == 'restart-pending'
+    assert by_path['/n.pem']['days_remaining'] == 730 and by_path['/n.pem']['replaced_days_remaining'] == 20
+    assert by_path['/n.pem']['note'] == (
+        'Replaced at 2025-11-20T03:00:12Z, and its services not restarted since: they may still use the certificate it '
+        'replaced, which expires on %s (20 days left). The next renew run that succeeds for it restarts them; if they '
+        'have been restarted otherwise, remove /n.pem.changed.' % replaced_on)
+    assert by_path['/u.pem']['status'] == 'restart-pending' and by_path['/u.pem']['replaced_days_remaining'] is None
+    assert 'they may still use the old certificate.' in by_path['/u.pem']['note']
+    assert (by_path['/o.pem']['status'], by_path['/o.pem']['note'], by_path['/o.pem']['change_mark']) == ('ok', '', None)
+    # What its services may still use runs out first: it sorts by the replaced certificate's days.
+    assert [row['path'] for row in rows] == ['/n.pem', '/o.pem', '/u.pem']
+
+
+@pytest.mark.parametrize('overrides, status', [
+    (dict(days=-1, expired=True), 'expired'),
+    (dict(key_matches=False), 'key-mismatch'),
+    (dict(days=10), 'critical'),
+    (dict(days=59), 'restart-pending'),
+    (dict(exists=False, readable=False, error='No certificate at /n.pem'), 'missing'),
+])
+def test_a_broken_or_critical_certificate_keeps_its_status_and_the_mark_its_note(overrides, status):
+    row = one_row(marked(**overrides), now=NOW)
+    assert row['status'] == status
+    assert 'remove /n.pem.changed' in row['note']
+
+
+def test_the_gate_counts_the_certificate_a_restart_pending_one_replaced():
+    certificates = [marked(path='/soon.pem', replaced_days=5), marked(path='/gone.pem', replaced_days=-2),
+                    marked(path='/later.pem', replaced_days=45), marked(path='/unknown.pem', replaced_days=None)]
+    rows = report.build_rows({'a': certificates}, now=NOW)
+    assert report.gate(rows) == (True, [
+        'a /gone.pem: restart-pending, and the certificate it replaced, which its services may still use, has expired'])
+    assert report.gate(rows, fail_within_days=30) == (True, [
+        'a /gone.pem: restart-pending, and the certificate it replaced, which its services may still use, has expired',
+        'a /soon.pem: restart-pending, and the certificate it replaced, which its services may still use, expires in '
+        '5 days (fail_within_days 30)'])
+    gone = one_row(marked(path='/gone.pem', replaced_days=-2), now=NOW)
+    assert gone['replaced_days_remaining'] == -2 and '(expired)' in gone['note']
+
+
+def test_the_page_calls_a_restart_pending_certificate_out():
+    rows = report.build_rows({'app1': [marked(), info(path='/o.pem')]}, now=NOW)
+    page = report.render_html(rows, report.summarize(rows), NOW, 'Audit')
+    assert '1 of 2 needs attention now' in page
+    assert '<span class="pill s-restart-pending">restart pending</span>' in page
+    assert '.s-restart-pending{' in page
 
 
 @pytest.mark.parametrize('kwargs, fragment', [
@@ -203,8 +258,8 @@ def test_sort_order_undated_first_then_days_remaining_then_host_and_path():
 def test_summary_counts_every_status_and_finds_the_next_expiry():
     summary = report.summarize(report.build_rows(SAMPLE))
     assert summary['total'] == 9 and summary['hosts'] == 5
-    assert summary['counts'] == {'expired': 1, 'critical': 1, 'key-mismatch': 1, 'renew': 2, 'ok': 1,
-                                 'missing': 1, 'unreadable': 1, 'unreachable': 1}
+    assert summary['counts'] == {'expired': 1, 'critical': 1, 'key-mismatch': 1, 'restart-pending': 0, 'renew': 2,
+                                 'ok': 1, 'missing': 1, 'unreadable': 1, 'unreachable': 1}
     # The expired one is already counted; the next to expire is the critical one.
     assert summary['soonest_expiry']['host'] == 'batch'
     assert summary['soonest_expiry']['days_remaining'] == 3

@@ -8,7 +8,7 @@ import pki_fixtures  # noqa: E402
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils._store import certificate_store  # noqa: E402
 from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import keys  # noqa: E402
-from ansible_collections.incomes_register.certificates.plugins.module_utils._store import file_ops  # noqa: E402
+from ansible_collections.incomes_register.certificates.plugins.module_utils._store import file_ops, file_reads  # noqa: E402
 from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import certificates as certs  # noqa: E402
 from ansible_collections.incomes_register.certificates.plugins.module_utils._store.pending_request import RETRIEVED  # noqa: E402
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import LocalFileError  # noqa: E402
@@ -222,6 +222,7 @@ def swap_ready(tmp_path, change_mark):
 def test_a_swap_stopped_at_either_rename_leaves_the_change_mark(tmp_path, monkeypatch, killed_at):
     store, request = swap_ready(tmp_path, change_mark=True)
     assert store.change_mark() is None
+    old = store.certificate()
     real_replace = os.replace
     stop = store.key_path if killed_at == 'key' else store.path
 
@@ -233,14 +234,38 @@ def test_a_swap_stopped_at_either_rename_leaves_the_change_mark(tmp_path, monkey
     with pytest.raises(KeyboardInterrupt):
         store.finish_swap(request)
     assert store.change_mark() == str(tmp_path / 'cert.pem.changed')
-    assert 'cert.pem was replaced' in (tmp_path / 'cert.pem.changed').read_text()
+    mark = (tmp_path / 'cert.pem.changed').read_text()
+    assert 'cert.pem was replaced' in mark
+    assert file_reads.read_change_mark(store.path)['replaced_not_after'] == certs.iso(old.not_valid_after_utc)
 
     monkeypatch.setattr(os, 'replace', real_replace)
     done = store.finish_swap(request)
     assert keys.keys_match(store.private_key(), done['certificate'])
     assert store.change_mark() == str(tmp_path / 'cert.pem.changed'), 'only whoever restarts the services removes it'
+    assert (tmp_path / 'cert.pem.changed').read_text() == mark, 'the rerun names the certificate the services read'
     (tmp_path / 'cert.pem.changed').unlink()
     assert store.change_mark() is None
+
+
+def test_a_mark_left_by_an_earlier_swap_is_kept(tmp_path):
+    """The services have not been restarted since that earlier swap: the certificate they may read is the one it
+    names, not the one this swap replaces."""
+    store, request = swap_ready(tmp_path, change_mark=True)
+    earlier = file_reads.change_mark_text(store.path, '2026-01-01T00:00:00Z', '2026-02-01T00:00:00Z')
+    (tmp_path / 'cert.pem.changed').write_text(earlier)
+    store.finish_swap(request)
+    assert (tmp_path / 'cert.pem.changed').read_text() == earlier
+    assert file_reads.read_change_mark(store.path) == dict(
+        path=store.path + '.changed', replaced_at='2026-01-01T00:00:00Z', replaced_not_after='2026-02-01T00:00:00Z')
+
+
+def test_a_swap_over_a_certificate_that_cannot_be_read_still_marks_it(tmp_path):
+    store, request = swap_ready(tmp_path, change_mark=True)
+    (tmp_path / 'cert.pem').write_text('damaged')
+    store.finish_swap(request)
+    mark = file_reads.read_change_mark(store.path)
+    assert mark['path'] == store.path + '.changed' and mark['replaced_at'] is not None
+    assert mark['replaced_not_after'] is None
 
 
 def test_without_change_mark_a_swap_leaves_no_mark(tmp_path):

@@ -36,3 +36,29 @@ def test_read_regular_file_refuses_a_fifo_without_blocking_and_a_directory(tmp_p
         file_reads.read_regular_file(str(fifo))
     with pytest.raises(LocalFileError, match='not a regular file'):
         file_reads.read_regular_file(str(tmp_path))
+
+
+def test_a_change_mark_reads_back_what_was_written(tmp_path):
+    cert = str(tmp_path / 'cert.pem')
+    assert file_reads.read_change_mark(cert) is None
+    (tmp_path / 'cert.pem.changed').write_text(
+        file_reads.change_mark_text(cert, '2026-11-20T03:00:12Z', '2027-01-10T09:30:00Z'))
+    assert file_reads.read_change_mark(cert) == dict(path=cert + '.changed', replaced_at='2026-11-20T03:00:12Z',
+                                                     replaced_not_after='2027-01-10T09:30:00Z')
+    text = file_reads.change_mark_text(cert, '2026-11-20T03:00:12Z', None)
+    assert 'replaced_not_after' not in text and 'was replaced at 2026-11-20T03:00:12Z' in text
+
+
+@pytest.mark.parametrize('content', ['', 'restart them, please\n', 'replaced_not_after: next spring\n',
+                                     'replaced_at: 2026-11-20\nreplaced_not_after: 2027-01-10T09:30:00+02:00\n',
+                                     '\xff\xfe garbage', 'replaced_not_after: 2027-01-10T09:30:00Z tomorrow\n'])
+def test_a_change_mark_a_person_wrote_still_counts_without_its_facts(tmp_path, content):
+    cert = str(tmp_path / 'cert.pem')
+    (tmp_path / 'cert.pem.changed').write_text(content, encoding='latin-1')
+    assert file_reads.read_change_mark(cert) == dict(path=cert + '.changed', replaced_at=None, replaced_not_after=None)
+
+
+def test_a_change_mark_that_is_not_a_regular_file_is_not_read(tmp_path):
+    cert = str(tmp_path / 'cert.pem')
+    (tmp_path / 'cert.pem.changed').mkdir()
+    assert file_reads.read_change_mark(cert) is None
