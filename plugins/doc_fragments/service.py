@@ -70,8 +70,9 @@ options:
     description:
       - Seconds to wait for the service to connect and for each read of its answer; a whole request
         ends after twice this long at the latest. Must be greater than 0.
-      - The answer to SignNewCertificate is waited for at least 120 seconds (a whole request at most twice
-        that), since giving up on it may spend the one-time credentials.
+      - The answers to SignNewCertificate and RenewCertificate are waited for at least 120 seconds (a whole request
+        at most twice that), since giving up on one loses its RetrievalId, and after SignNewCertificate the one-time
+        credentials count as spent.
     type: int
     default: 30
   customer_id:

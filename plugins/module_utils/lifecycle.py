@@ -415,8 +415,9 @@ def enroll(store, client_factory, params, issuing_bundle, wait_options, check_mo
             'The one-time credentials TransferID %s were sent in an earlier run whose outcome is unknown '
             '(state file %s, phase %s): the service may have used them up, so they are not sent again. '
             'Apply for a new certificate in the Incomes Register e-service and run again with the new '
-            'TransferID and TransferPassword. If you are certain the request never reached the service, '
-            'delete the state file and run again.%s'
+            'TransferID and TransferPassword. If you are certain the service did not act on it (the request never '
+            'reached it, or the Tax Administration confirms the TransferID is unused), delete the state file and '
+            'run again.%s'
             % (params['transfer_id'], store.state_path, request.phase, _unrecorded_answer(request)))
     if not params.get('transfer_id') or not params.get('transfer_password'):
         # A certificate that is in place, or a request that only needs retrieving, needs no credentials

@@ -86,11 +86,12 @@ SANDBOX_CODES = dict((info.code, info) for info in (
 ))
 
 
-def advice(operation_name, codes):
-    """What the user should do after operation_name answered FAIL with codes: the operation's next step,
-    then what the sandbox means by each code it knows, labelled as the sandbox's."""
+def advice(operation_name, codes, sandbox_meanings=True):
+    """What the user should do after operation_name answered FAIL with codes: the operation's next step, then
+    (with sandbox_meanings) what the sandbox means by each code it knows, labelled as the sandbox's. Without it, as
+    for an answer of the real service, whose codes may mean something else, the next step alone."""
     parts = [OPERATION_ADVICE.get(operation_name, '')]
-    for code in codes:
+    for code in codes if sandbox_meanings else ():
         info = SANDBOX_CODES.get(code)
         if info is not None:
             parts.append("(In the collection's sandbox, %s means: %s %s)"

@@ -37,11 +37,13 @@ except ImportError:
 DEFAULT_TIMEOUT = 30
 # A whole request (connect, send, every read) must end within this many times its read timeout.
 DEADLINE_FACTOR = 2
-# SignNewCertificate's answer is waited for at least this long. Giving up on it may spend the one-time
-# credentials (the request counts as maybe processed), waiting costs seconds. How long the real service
-# takes is not documented (certificate-service.md); the public Python client reads for 45 s and the Java
-# (JAX-WS) one without a limit. The sandbox answers at once, so nothing here was tuned on it.
-SPENDING_READ_TIMEOUT = 120
+# The answer to a submission (SignNewCertificate, RenewCertificate) is waited for at least this long. Giving up
+# on it loses the RetrievalId of whatever the service may have started: after SignNewCertificate the one-time
+# credentials count as spent, after RenewCertificate the next run asks again, and nothing documents that the real
+# service renews one certificate more than once. Waiting costs seconds. How long the real service takes is not
+# documented (certificate-service.md); the public Python client reads for 45 s and the Java (JAX-WS) one without
+# a limit. The sandbox answers at once, so nothing here was tuned on it.
+SUBMISSION_READ_TIMEOUT = 120
 DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024
 REDACTED = '********'
 _CHUNK_BYTES = 64 * 1024
@@ -167,13 +169,6 @@ def _never_connected(error):
         reason = reason.reason
     # NewConnectionError (refused, unreachable, DNS) is a subclass of ConnectTimeoutError.
     return isinstance(reason, urllib3.exceptions.ConnectTimeoutError)
-
-
-def _is_server_fault(envelope):
-    """Whether a SOAP 1.1 fault's faultcode is Server or a Server.* subcode (a QName, so any prefix)."""
-    code = envelope.findtext('{%s}Body/{%s}Fault/faultcode' % (soap_messages.SOAP_NS, soap_messages.SOAP_NS))
-    local = (code or '').strip().rsplit(':', 1)[-1]
-    return local == 'Server' or local.startswith('Server.')
 
 
 def _set_message(error, message):
@@ -328,15 +323,16 @@ class CertificateServiceClient(object):
         fault = (CertificateNotReady if not_ready else ServiceFault)(operation.name, errors)
         if not_ready:
             return fault
-        hint = error_codes.advice(operation.name, codes)
+        hint = error_codes.advice(operation.name, codes,
+                                  sandbox_meanings=not service_facts.is_tax_administration(self.endpoint))
         if hint:
             stop = '' if fault.message.endswith(('.', '!', '?')) else '.'
             _set_message(fault, '%s%s %s' % (fault.message, stop, hint))
         return fault
 
     def _read_timeout(self, operation):
-        if operation is soap_messages.SIGN_NEW:
-            return max(self.timeout, SPENDING_READ_TIMEOUT)
+        if operation in (soap_messages.SIGN_NEW, soap_messages.RENEW):
+            return max(self.timeout, SUBMISSION_READ_TIMEOUT)
         return self.timeout
 
     def _post(self, operation, body):
@@ -452,9 +448,9 @@ class CertificateServiceClient(object):
                                        'have been processed.' % self.endpoint, processed=True, status_code=status,
                                        retryable=True) from None
             except TransportError as fault:
-                # A SOAP fault: the request was not acted on. A Server fault is the service's own trouble
-                # and may pass, so GetCertificate polling tries again; a Client fault would only repeat.
-                fault.retryable = _is_server_fault(envelope)
+                # A Server fault is the service's own trouble and may pass, so GetCertificate polling tries again;
+                # a Client fault would only repeat.
+                fault.retryable = fault.fault_class == 'Server'
                 raise
         return content
 

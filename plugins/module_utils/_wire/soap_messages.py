@@ -187,12 +187,25 @@ def _clean_text(text, limit=_FAULT_TEXT_LIMIT):
     return ' '.join(printable.split())[:limit]
 
 
+# The SOAP 1.1 fault classes (SOAP 1.1, 4.4.1) that say the message itself was refused as sent: the service never got
+# as far as acting on it. certificate-service.md says nothing of this service's faults, and a Server fault (or one
+# without a standard code) may come after the service acted (a stack that faults while it signs its answer), so
+# those count as "may have been processed": after SignNewCertificate the credentials count as spent. Only the
+# sandbox promises that its Server faults come before processing, and the client does not take its word.
+REFUSED_AS_SENT = ('Client', 'VersionMismatch', 'MustUnderstand')
+
+
+def fault_class(fault):
+    """The class of a SOAP 1.1 fault's faultcode (a QName, so any prefix; Server.Busy is of class Server), or ''."""
+    local = (fault.findtext('faultcode') or '').strip().rsplit(':', 1)[-1]
+    return local.split('.', 1)[0]
+
+
 def find_response_element(envelope_root, operation, http_status=None):
     """The response element in S:Body, still unverified.
 
-    A SOAP Fault raises TransportError(request_may_have_been_processed=False) with soap_fault True: the
-    service answers with a fault only when it could not process the request at all. Anything else unexpected raises
-    ResponseRejected.
+    A SOAP Fault raises TransportError with soap_fault True and fault_class set; request_may_have_been_processed is
+    False only for a fault of REFUSED_AS_SENT. Anything else unexpected raises ResponseRejected.
     """
     if envelope_root.tag != '{%s}Envelope' % SOAP_NS:
         raise ResponseRejected('The response is not a SOAP 1.1 envelope.')
@@ -202,13 +215,20 @@ def find_response_element(envelope_root, operation, http_status=None):
     children = _element_children(bodies[0])
     if len(children) == 1 and children[0].tag == '{%s}Fault' % SOAP_NS:
         fault = children[0]
-        error = TransportError(
-            'The certificate service could not process the %s request and did not act on it (SOAP fault %s: %s).'
-            % (operation.name, _clean_text(fault.findtext('faultcode')) or 'without a code',
-               _clean_text(fault.findtext('faultstring')) or 'without a message'),
-            request_may_have_been_processed=False, status_code=http_status)
+        kind = fault_class(fault)
+        refused = kind in REFUSED_AS_SENT
+        text = 'SOAP fault %s: %s' % (_clean_text(fault.findtext('faultcode')) or 'without a code',
+                                      _clean_text(fault.findtext('faultstring')) or 'without a message')
+        if refused:
+            message = ('The certificate service refused the %s request as it was sent and did not act on it (%s).'
+                       % (operation.name, text))
+        else:
+            message = ('The certificate service answered the %s request with a fault (%s), and whether it acted on '
+                       'the request before it failed is not known.' % (operation.name, text))
+        error = TransportError(message, request_may_have_been_processed=not refused, status_code=http_status)
         # The preflight tells a SOAP service that faulted from an HTTP error of something else at the URL.
         error.soap_fault = True
+        error.fault_class = kind
         raise error
     expected = '{%s}%s' % (APP_NS, operation.response)
     if len(children) != 1 or children[0].tag != expected:

@@ -86,6 +86,10 @@ def parse_xml(data, max_bytes):
     # declarations in encodings where these bytes do not appear literally.
     if b'<!DOCTYPE' in data or b'<!ENTITY' in data:
         raise ResponseRejected('The response contains a DOCTYPE or entity declaration, which the service never sends.')
+    # White space before the XML declaration makes the document ill-formed, but it is outside everything signed, and
+    # a server stack that writes a line break first (a template, a filter) would otherwise lose an answer whose
+    # RetrievalId may be the only way to a certificate. Not seen from the real service; tolerated, as nothing else is.
+    data = data.lstrip(b' \t\r\n')
     try:
         root = etree.fromstring(data, _new_parser())
     except etree.XMLSyntaxError as error:

@@ -61,6 +61,8 @@ class Endpoint:
         summary['fault'] = kind
         if kind == 'http500':
             return fault_reply('Service temporarily unavailable', profile, 'Server', **summary)
+        if kind == 'client-fault':
+            return fault_reply('Request does not conform to the schema', profile, 'Client', **summary)
         if kind == 'gateway-503':
             return Reply(status=503, body=faults.GATEWAY_PAGE, content_type='text/html',
                          headers={'Retry-After': faults.GATEWAY_RETRY_AFTER}, summary=summary)
@@ -72,6 +74,9 @@ class Endpoint:
 
     def _answer(self, request, profile, kind, fault, summary):
         outcome = self.service.handle(request)
+        if kind == 'server-fault-after-processing':
+            summary['result'] = 'FAIL' if outcome.errors else 'OK'
+            return fault_reply('Internal error', profile, 'Server', **summary)
         if outcome.certificate is not None:
             certificate_fault = self.store.take_fault(request.operation, faults.CERTIFICATE_KINDS)
             if certificate_fault:

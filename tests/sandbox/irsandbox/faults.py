@@ -11,7 +11,10 @@ from irsandbox import protocol, soap
 
 # kind -> what it does; whether the request is processed matters to clients that retry.
 KINDS = {
-    'http500': 'SOAP fault with HTTP 500; the request is not processed',
+    'http500': 'SOAP Server fault with HTTP 500; the request is not processed',
+    'client-fault': 'SOAP Client fault with HTTP 500, as for a request refused as sent; the request is not processed',
+    'server-fault-after-processing': 'process the request fully, then answer a SOAP Server fault with HTTP 500, as '
+                                     'a service that fails while it signs its answer would',
     'gateway-503': 'HTTP 503 with an HTML page and Retry-After, as a load balancer in front of the service '
                    'answers; the request is not processed',
     'delay': 'process the request, then wait --seconds before answering',

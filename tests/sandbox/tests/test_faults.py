@@ -48,6 +48,21 @@ def test_http500_answers_a_soap_fault_without_processing(client, faulty, keys, c
     assert sign_again().status == 'OK'
 
 
+def test_client_fault_answers_a_soap_client_fault_without_processing(client, faulty, keys, customer_id):
+    http, sign_again = sign_new_under_fault(client, faulty, keys, customer_id, 'client-fault')
+    assert http.status_code == 500
+    assert soap_fault(http)[0] == '{%s}Client' % SOAP
+    assert sign_again().status == 'OK'
+
+
+def test_server_fault_after_processing_has_used_the_credentials(client, faulty, keys, customer_id):
+    http, sign_again = sign_new_under_fault(client, faulty, keys, customer_id, 'server-fault-after-processing')
+    assert http.status_code == 500
+    assert soap_fault(http)[0] == '{%s}Server' % SOAP
+    assert any(r['customer_id'] == customer_id for r in faulty.state()['retrievals'])
+    assert sign_again().codes == ['PKI004']
+
+
 def test_gateway_503_answers_html_without_processing(client, faulty, keys, customer_id):
     http, sign_again = sign_new_under_fault(client, faulty, keys, customer_id, 'gateway-503')
     assert http.status_code == 503

@@ -230,8 +230,8 @@ def test_a_soap_fault_answer_warns_that_the_signature_was_not_exercised(params, 
     assert named['clock_skew']['status'] == 'ok'
     answer = named['signed_answer']
     assert answer['status'] == 'warn', answer['message']
-    assert answer['message'].startswith('The certificate service could not process the GetCertificate request and '
-                                        'did not act on it (SOAP fault S:Client: Unknown RetrievalId).')
+    assert answer['message'].startswith('The certificate service refused the GetCertificate request as it was sent '
+                                        'and did not act on it (SOAP fault S:Client: Unknown RetrievalId).')
     assert 'endpoint is a SOAP service and was reached' in answer['message']
     assert "the XML signature of the service's answers was not verified" in answer['message']
     assert 'Renewals verify every answer anyway' in answer['message']

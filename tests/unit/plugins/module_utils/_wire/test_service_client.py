@@ -143,6 +143,35 @@ def test_advice_never_presents_a_sandbox_code_as_the_real_services(client, servi
     assert 'PKI777 means' not in message
 
 
+def test_white_space_before_the_xml_declaration_does_not_lose_a_signed_answer(client, service, responses, proto, csr):
+    service.respond(b'\r\n  ' + responses.retrieval_id('RID-SPACE'))
+    assert client.sign_new_certificate(proto.CUSTOMER_ID, None, 'TID-1', PASSWORD, csr) == 'RID-SPACE'
+
+
+def test_an_answer_of_the_tax_administration_gets_no_sandbox_meanings(client, service, responses, proto, csr,
+                                                                      monkeypatch):
+    """The real service's PKI003 may mean something else: its answers get the operation's next step only."""
+    monkeypatch.setattr(sc.service_facts, 'is_tax_administration', lambda endpoint: True)
+    service.respond(responses.fail('SignNewCertificateResponse', ('PKI003', 'Wrong credentials')))
+    with pytest.raises(ServiceFault) as caught:
+        client.sign_new_certificate(proto.CUSTOMER_ID, None, 'TID-1', PASSWORD, csr)
+    assert 'TransferID and TransferPassword from the secure email' in caught.value.message
+    assert "collection's sandbox" not in caught.value.message
+
+
+@pytest.mark.parametrize('endpoint, real', [
+    ('https://pkiws.vero.fi/2017/10/CertificateServices', True),
+    ('https://PKIWS-TESTI.VERO.FI./2017/10/CertificateServices', True),
+    ('https://pkiws.vero.fi:443/other', True),
+    ('https://127.0.0.1:8443/2017/10/CertificateServices', False),
+    ('https://notvero.fi/x', False),
+    ('https://vero.fi.example.com/x', False),
+    ('', False),
+])
+def test_the_tax_administrations_hosts_are_told_from_others(endpoint, real):
+    assert sc.service_facts.is_tax_administration(endpoint) is real
+
+
 def test_renew_certificate_sends_a_request_signed_with_the_current_key(client, service, responses, pki, csr, proto):
     seen = []
 
@@ -232,12 +261,18 @@ def test_a_read_timeout_may_have_been_processed(service, trust, responses, proto
     assert caught.value.request_may_have_been_processed is True and caught.value.retryable is True
 
 
-def test_sign_new_certificate_waits_for_its_answer_longer_than_timeout(service, trust, responses, csr, proto):
-    # Giving up on SignNewCertificate may spend the credentials: its answer gets SPENDING_READ_TIMEOUT.
+def test_a_submission_waits_for_its_answer_longer_than_timeout(service, trust, responses, csr, proto, pki):
+    # Giving up on a submission loses its RetrievalId (and may spend the credentials): its answer gets
+    # SUBMISSION_READ_TIMEOUT. GetCertificate, which only reads, keeps the timeout.
     client = sc.CertificateServiceClient(service.url, 'TEST', trust, tls_ca_bundle=service.tls_ca_path,
                                          timeout=0.3)
     service.behave(service.stall(1.0, responses.retrieval_id()))
     assert client.sign_new_certificate(proto.CUSTOMER_ID, None, 'TID-1', PASSWORD, csr)
+    service.behave(service.stall(1.0, responses.retrieval_id(name='RenewCertificateResponse')))
+    assert client.renew_certificate(proto.CUSTOMER_ID, None, csr, pki.customer_key, pki.customer_cert)
+    service.behave(service.stall(1.0, responses.retrieval_id(name='GetCertificateResponse')))
+    with pytest.raises(TransportError, match='did not answer within'):
+        client.get_certificate(proto.CUSTOMER_ID, None, 'RID-1')
 
 
 def _closed_port():
@@ -293,6 +328,13 @@ def test_a_soap_fault_was_not_processed(client, service, proto):
         client.get_certificate(proto.CUSTOMER_ID, None, 'RID-1')
     assert caught.value.request_may_have_been_processed is False and caught.value.status_code == 500
     assert getattr(caught.value, 'retryable', False) is False
+
+
+def test_a_server_fault_may_have_been_processed_and_is_worth_another_poll(client, service, proto):
+    service.respond(proto.soap_fault('Internal error', code='SOAP-ENV:Server'), status=500)
+    with pytest.raises(TransportError, match='whether it acted on the request before it failed is not known') as caught:
+        client.get_certificate(proto.CUSTOMER_ID, None, 'RID-1')
+    assert caught.value.request_may_have_been_processed is True and caught.value.retryable is True
 
 
 @pytest.mark.parametrize('status,processed', [(500, True), (503, True), (404, False), (413, False)])

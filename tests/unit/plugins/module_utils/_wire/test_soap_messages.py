@@ -154,6 +154,32 @@ def test_a_soap_fault_means_the_request_was_not_processed(proto):
     assert caught.value.status_code == 500
 
 
+@pytest.mark.parametrize('code, kind, processed', [
+    ('S:Client', 'Client', False),
+    ('soapenv:Client.Validation', 'Client', False),
+    ('S:VersionMismatch', 'VersionMismatch', False),
+    ('MustUnderstand', 'MustUnderstand', False),
+    ('SOAP-ENV:Server', 'Server', True),
+    ('S:Server.Busy', 'Server', True),
+    ('', '', True),
+    ('x:Receiver', 'Receiver', True),
+])
+def test_only_a_fault_that_refuses_the_message_as_sent_says_it_was_not_processed(proto, code, kind, processed):
+    """certificate-service.md says nothing of the service's faults: only SOAP 1.1's own meaning of a Client (and
+    VersionMismatch, MustUnderstand) fault is taken; after any other the service may have acted."""
+    root = etree.fromstring(proto.soap_fault('It went wrong', code=code))
+    with pytest.raises(TransportError) as caught:
+        sm.find_response_element(root, sm.SIGN_NEW, http_status=500)
+    assert caught.value.request_may_have_been_processed is processed
+    assert caught.value.fault_class == kind and caught.value.soap_fault is True
+    if processed:
+        assert caught.value.message.startswith('The certificate service answered the SignNewCertificate request with '
+                                               'a fault (SOAP fault ')
+        assert caught.value.message.endswith('and whether it acted on the request before it failed is not known.')
+    else:
+        assert 'refused the SignNewCertificate request as it was sent and did not act on it' in caught.value.message
+
+
 def test_an_unexpected_element_is_rejected(responses, proto):
     with pytest.raises(ResponseRejected, match='instead of GetCertificateResponse'):
         sm.find_response_element(etree.fromstring(responses.retrieval_id()), sm.GET)
