@@ -528,7 +528,8 @@ def renew(store, client_factory, params, issuing_bundle, wait_options, check_mod
     new_key = store.new_private_key(params['key_size'])
     csr_der = csr.build_csr(new_key, customer_id, _organisation(customer_name))
     # A renewal spends nothing one-time, so a 'prepared' or 'sent' state from a died run is simply
-    # sent again, with the same new key.
+    # sent again, with the same new key. The service may have issued a certificate for that key already.
+    key_may_be_certified = request is not None
     request = store.new_request('renew', customer_id=customer_id, environment=params['environment'],
                                 endpoint=client.endpoint, csr_sha256=_csr_digest(csr_der),
                                 renewed_serial=format(cert.serial_number, 'X'), created=now.isoformat())
@@ -537,8 +538,17 @@ def renew(store, client_factory, params, issuing_bundle, wait_options, check_mod
         return client.renew_certificate(customer_id, customer_name, csr_der, key, cert)
     try:
         _submit(request, send, outcome)
-    except ServiceFault:
-        file_ops.discard(store.new_key_path)
+    except ServiceFault as error:
+        if not key_may_be_certified:
+            file_ops.discard(store.new_key_path)
+            raise
+        # An earlier run sent a renewal for this key and lost the answer: the service may have issued a certificate
+        # for it (nothing documents whether it renews a certificate twice, certificate-service.md), and without the
+        # key that certificate would be of no use. The next renewal takes the key again.
+        error.message += (' The key %s was kept: an earlier run asked for a certificate for it and lost the answer, '
+                          'so the service may have issued one. Given that renewal\'s RetrievalId, '
+                          'incomes_register.certificates.certificate_retrieve (retrieval_id) collects it.'
+                          % store.new_key_path)
         raise
     except (TransportError, ResponseRejected) as error:
         error.message += (' Nothing was installed and the current certificate stays in use: run again to renew. '

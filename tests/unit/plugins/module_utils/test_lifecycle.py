@@ -312,3 +312,41 @@ def test_a_certificate_whose_files_could_not_be_written_is_kept_with_a_recorded_
         lifecycle._install_retrieved(store, request, b'DER of the issued certificate', pki_fixtures.CUSTOMER_ID, [])
     assert 'Operation not permitted. The certificate of RetrievalId RID-9 is kept' in caught.value.message
     assert store.pending().kept_certificate() == b'DER of the issued certificate'
+
+
+class RefusingClient(object):
+    """A service that answers RenewCertificate FAIL."""
+    endpoint = 'https://127.0.0.1:1/2017/10/CertificateServices'
+
+    def __init__(self):
+        self.calls_made = {'renewCertificate': 0}
+
+    def renew_certificate(self, *args):
+        self.calls_made['renewCertificate'] += 1
+        raise ServiceFault('RenewCertificate', [('PKI777', 'Refused')])
+
+
+@pytest.mark.parametrize('earlier', [None, 'prepared', 'sent'])
+def test_a_refused_renewal_keeps_a_new_key_that_an_earlier_run_may_have_got_certified(tmp_path, issuing, earlier):
+    """A FAIL throws the new key away, unless an earlier run sent a renewal for it and lost the answer: the service
+    may have issued a certificate for that key, which is of no use without it."""
+    store, dummy = install(tmp_path, issuing, days_left=30)
+    if earlier:
+        store.new_private_key(2048)
+        recorded = store.new_request('renew', customer_id=pki_fixtures.CUSTOMER_ID, environment='TEST',
+                                     endpoint=RefusingClient.endpoint)
+        recorded.save()
+        if earlier == 'sent':
+            recorded.advance('sent')
+        kept = open(store.new_key_path, 'rb').read()
+    client = RefusingClient()
+    with pytest.raises(ServiceFault) as caught:
+        lifecycle.renew(store, lambda: client, params(), [], WAIT, False, now=NOW)
+    assert client.calls_made == {'renewCertificate': 1}
+    assert not os.path.exists(store.state_path), 'a refusal spends nothing: nothing stays in flight'
+    if earlier:
+        assert open(store.new_key_path, 'rb').read() == kept
+        assert 'The key %s was kept' % store.new_key_path in caught.value.message
+    else:
+        assert not os.path.exists(store.new_key_path)
+        assert 'was kept' not in caught.value.message
