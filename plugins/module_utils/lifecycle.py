@@ -278,9 +278,10 @@ def _sent(request, replaced):
 
 
 def _keep_answer(request, error, secrets):
-    """Keep an answer to SignNewCertificate that could not be accepted (error.answer), so that a later run can
-    accept it once its cause is fixed: the real service's answers may differ from what this collection knows
-    (certificate-service.md), and the credentials it answered may be spent. Never one that holds a secret."""
+    """Keep an answer to a submission that could not be accepted (error.answer), so that a later run can accept it
+    once its cause is fixed: the real service's answers may differ from what this collection knows
+    (certificate-service.md), the credentials it answered may be spent, and nothing documents that the service
+    renews a certificate twice. Never one that holds a secret."""
     answer = getattr(error, 'answer', None)
     if not answer or not isinstance(error, CertificateServiceError):
         return
@@ -298,7 +299,9 @@ def _keep_answer(request, error, secrets):
             error.message.rstrip(), failure.message.rstrip('.'), request.answer_path)
         return
     error.message = '%s The answer is kept at %s: once its cause is fixed, a rerun checks it again and collects the ' \
-        'certificate, without sending the credentials again.' % (error.message.rstrip(), request.answer_path)
+        'certificate, without %s.' % (error.message.rstrip(), request.answer_path,
+                                      'asking for another renewal' if request.operation == 'renew'
+                                      else 'sending the credentials again')
 
 
 def _unrecorded_answer(request):
@@ -317,7 +320,8 @@ def _accept_kept_answer(store, client, request, params, outcome):
     """
     request.check_same(customer_id=params['customer_id'], endpoint=client.endpoint)
     try:
-        retrieval_id = client.retrieval_id_from_kept_answer(request.kept_answer())
+        retrieval_id = client.retrieval_id_from_kept_answer(
+            request.kept_answer(), 'RenewCertificate' if request.operation == 'renew' else 'SignNewCertificate')
     except ServiceFault as fault:
         earlier = _earlier_transfer_ids(request)
         request.drop_answer()
@@ -329,6 +333,14 @@ def _accept_kept_answer(store, client, request, params, outcome):
         fault.message = 'The answer an earlier run kept says: %s' % fault.message
         raise
     except CertificateServiceError as error:
+        if request.operation == 'renew':
+            raise StateError(
+                'A renewal sent in an earlier run was answered, and the answer, kept at %s, still cannot be accepted: '
+                '%s No other renewal is asked for: the service may have issued a certificate for it. Fix the cause and '
+                'run again: the kept answer is checked again and its certificate collected. If it cannot be fixed, '
+                'delete %s and %s, and the next run asks for a renewal again.'
+                % (request.answer_path, error.message.rstrip().rstrip('.') + '.', request.answer_path,
+                   request.path)) from None
         raise StateError(
             'The one-time credentials TransferID %s were sent in an earlier run, and the answer of the service, kept '
             'at %s, still cannot be accepted: %s The credentials are not sent again. Fix the cause and run again: '
@@ -343,8 +355,8 @@ def _accept_kept_answer(store, client, request, params, outcome):
 
 
 def _finish_from_kept_answer(store, client_factory, request, params, issuing_bundle, wait_options, check_mode,
-                             outcome, wait=True):
-    outcome.action = 'resumed'
+                             outcome, wait=True, action='resumed'):
+    outcome.action = action
     if check_mode:
         outcome.changed = True
         return outcome
@@ -488,6 +500,11 @@ def renew(store, client_factory, params, issuing_bundle, wait_options, check_mod
         # Given up only once the current pair has been checked and is about to sign the new request: until
         # then the pending key and RetrievalId are the way back if the current key turns out to be unusable.
         abandoned, request = request, None
+    if request and request.phase == SENT and request.kept_answer() is not None:
+        # The answer to an earlier renewal, kept because it could not be accepted: its certificate, not another
+        # renewal's.
+        return _finish_from_kept_answer(store, client_factory, request, params, issuing_bundle, wait_options,
+                                        check_mode, outcome, wait=params['wait'], action='renewed')
     if request and request.resumable:
         return _resume_pending(store, client_factory, request, params, issuing_bundle, wait_options, check_mode,
                                outcome, 'renewed', 'Completed the renewal started by an earlier run.')
@@ -551,8 +568,11 @@ def renew(store, client_factory, params, issuing_bundle, wait_options, check_mod
                           % store.new_key_path)
         raise
     except (TransportError, ResponseRejected) as error:
-        error.message += (' Nothing was installed and the current certificate stays in use: run again to renew. '
-                          'A renewal spends nothing one-time, so asking again is safe.')
+        if request.kept_answer() is not None:
+            error.message += ' Nothing was installed and the current certificate stays in use.'
+        else:
+            error.message += (' Nothing was installed and the current certificate stays in use: run again to renew. '
+                              'A renewal spends nothing one-time, so asking again is safe.')
         raise
     if params['wait']:
         new_cert = resume(store, client, request, customer_id, customer_name, issuing_bundle, wait_options, outcome)
@@ -642,7 +662,7 @@ def retrieve(store, client_factory, params, issuing_bundle, wait_options, check_
     if not request:
         outcome.message = 'Nothing to retrieve: no request is in flight for %s.' % store.path
         return outcome
-    if request.phase == SENT and request.operation == 'sign' and request.kept_answer() is not None:
+    if request.phase == SENT and request.kept_answer() is not None:
         _finish_from_kept_answer(store, client_factory, request, params, issuing_bundle, wait_options, check_mode,
                                  outcome)
         outcome.action = 'retrieved'

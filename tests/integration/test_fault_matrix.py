@@ -787,6 +787,45 @@ def test_a_sign_answer_refused_for_a_wrong_trust_file_is_kept_and_accepted_once_
     assert not os.path.exists(lineage.state_path) and not os.path.exists(answer_path)
 
 
+def test_a_renewal_answer_refused_for_a_wrong_trust_file_is_kept_and_accepted_once_it_is_fixed(
+        sandbox, ansible, tmp_path):
+    """The service issued the renewal's certificate; only the trust file kept the client from reading its RetrievalId.
+    Nothing documents that the service renews a certificate twice, so the rerun asks for no other renewal: it checks
+    the kept answer again, and collects that certificate once the file is right."""
+    customer = '5100052-9'
+    lineage = Lineage(tmp_path / 'host').issue(sandbox, customer, expires_in_days=30)
+    good = lineage.args(sandbox, customer)
+    wrong = dict(good, service_ca_path=sandbox.issuing_ca_pem)
+    answer_path = lineage.state_path + '.answer.xml'
+
+    calls = Calls(sandbox)
+    run = ansible.run('certificate_renew', {'host': wrong})
+    result = run.results['host']
+    assert result['failed'] is True and result['error_type'] == 'ResponseRejected', run
+    assert ('The answer is kept at %s: once its cause is fixed, a rerun checks it again and collects the certificate, '
+            'without asking for another renewal. Nothing was installed and the current certificate stays in use.'
+            % answer_path) in result['msg']
+    assert lineage.state()['phase'] == 'sent' and mode(answer_path) == 0o600
+    new_key = read(lineage.new_key_path)
+    lineage.assert_old_pair_intact()
+
+    run = ansible.run('certificate_renew', {'host': wrong})
+    result = run.results['host']
+    assert result['failed'] is True and result['error_type'] == 'StateError', run
+    assert 'kept at %s, still cannot be accepted' % answer_path in result['msg']
+    assert 'No other renewal is asked for' in result['msg']
+    assert calls.delta() == {'signNewCertificate': 0, 'getCertificate': 0, 'renewCertificate': 1}
+
+    run = ansible.run('certificate_renew', {'host': good})
+    result = run.results['host']
+    assert result.get('failed') is not True, run
+    assert (result['action'], result['msg']) == ('renewed', 'Accepted the answer an earlier run kept and installed its '
+                                                            'certificate.')
+    assert calls.delta() == {'signNewCertificate': 0, 'getCertificate': 1, 'renewCertificate': 1}, 'one renewal'
+    lineage.assert_renewed(new_key_pem=new_key)
+    assert not os.path.exists(lineage.state_path) and not os.path.exists(answer_path)
+
+
 def test_new_credentials_give_up_a_kept_answer(sandbox, ansible, tmp_path):
     """A kept answer that the user gives up on (new credentials from the e-service) does not block them."""
     customer = '5100033-4'

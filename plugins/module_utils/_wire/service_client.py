@@ -265,11 +265,12 @@ class CertificateServiceClient(object):
             raise ResponseRejected('The service answered %s OK without a RetrievalId.' % operation.name)
         return fields.retrieval_id
 
-    def retrieval_id_from_kept_answer(self, content):
-        """The RetrievalId of a SignNewCertificate answer an earlier run received and could not accept (kept
-        with the request): checked as if it had just arrived, with today's trust files."""
+    def retrieval_id_from_kept_answer(self, content, operation_name='SignNewCertificate'):
+        """The RetrievalId of a SignNewCertificate (or RenewCertificate) answer an earlier run received and could not
+        accept (kept with the request): checked as if it had just arrived, with today's trust files."""
+        operation = soap_messages.RENEW if operation_name == soap_messages.RENEW.name else soap_messages.SIGN_NEW
         try:
-            return self._retrieval_id(soap_messages.SIGN_NEW, self._accept(soap_messages.SIGN_NEW, content, 200))
+            return self._retrieval_id(operation, self._accept(operation, content, 200))
         except CertificateServiceError as error:
             _scrub(error, self._secrets)
             raise
@@ -285,9 +286,10 @@ class CertificateServiceClient(object):
             raise
 
     def _accept(self, operation, content, status):
-        """The fields of a verified answer; ServiceFault for a verified FAIL. An answer to SignNewCertificate that
-        cannot be accepted carries its bytes (error.answer), for the caller to keep: its RetrievalId is the only
-        way to a certificate whose credentials may now be spent."""
+        """The fields of a verified answer; ServiceFault for a verified FAIL. An answer to a submission that cannot be
+        accepted carries its bytes (error.answer), for the caller to keep: its RetrievalId is the only way to a
+        certificate whose credentials may now be spent, or that a renewal asked for (and nothing documents that the
+        service renews a certificate twice)."""
         try:
             root = xml_security.parse_xml(content, self.max_response_bytes)
             element = soap_messages.find_response_element(root, operation, http_status=status)
@@ -298,7 +300,7 @@ class CertificateServiceClient(object):
             if fields.status != 'FAIL' and operation is not soap_messages.GET:
                 self._retrieval_id(operation, fields)
         except ResponseRejected as error:
-            if operation is soap_messages.SIGN_NEW:
+            if operation is not soap_messages.GET:
                 error.answer = content
             raise
         except CertificateServiceError:
@@ -308,7 +310,7 @@ class CertificateServiceClient(object):
             # kept all the same, for a rerun with the cause fixed to accept.
             rejected = ResponseRejected('The answer of the service could not be checked: %s: %s.'
                                         % (type(error).__name__, error))
-            if operation is soap_messages.SIGN_NEW:
+            if operation is not soap_messages.GET:
                 rejected.answer = content
             raise rejected from None
         if fields.status == 'FAIL':
