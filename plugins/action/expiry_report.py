@@ -30,7 +30,7 @@ class ActionModule(ReportAction):
 
     def build(self, params, generated_at):
         rows = report.build_rows(params['host_results'], critical_days=params['critical_days'],
-                                 renew_before_days=params['renew_before_days'], now=generated_at)
+                                 renew_before_days=params['renew_before_days'])
         summary = report.summarize(rows)
         gate_failed, gate_reasons = report.gate(rows, params['fail_within_days'])
         return dict(rows=rows, summary=summary, gate_failed=gate_failed, gate_reasons=gate_reasons,

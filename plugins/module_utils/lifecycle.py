@@ -545,8 +545,9 @@ def renew(store, client_factory, params, issuing_bundle, wait_options, check_mod
     new_key = store.new_private_key(params['key_size'])
     csr_der = csr.build_csr(new_key, customer_id, _organisation(customer_name))
     # A renewal spends nothing one-time, so a 'prepared' or 'sent' state from a died run is simply
-    # sent again, with the same new key. The service may have issued a certificate for that key already.
-    key_may_be_certified = request is not None
+    # sent again, with the same new key. The service may have issued a certificate for that key already, so its
+    # record stays unless this request is answered: a refusal, or one that never reached the service, puts it back.
+    earlier = request
     request = store.new_request('renew', customer_id=customer_id, environment=params['environment'],
                                 endpoint=client.endpoint, csr_sha256=_csr_digest(csr_der),
                                 renewed_serial=format(cert.serial_number, 'X'), created=now.isoformat())
@@ -554,9 +555,9 @@ def renew(store, client_factory, params, issuing_bundle, wait_options, check_mod
     def send():
         return client.renew_certificate(customer_id, customer_name, csr_der, key, cert)
     try:
-        _submit(request, send, outcome)
+        _submit(request, send, outcome, replaced=earlier)
     except ServiceFault as error:
-        if not key_may_be_certified:
+        if earlier is None:
             file_ops.discard(store.new_key_path)
             raise
         # An earlier run sent a renewal for this key and lost the answer: the service may have issued a certificate
@@ -572,7 +573,7 @@ def renew(store, client_factory, params, issuing_bundle, wait_options, check_mod
             error.message += ' Nothing was installed and the current certificate stays in use.'
         else:
             error.message += (' Nothing was installed and the current certificate stays in use: run again to renew. '
-                              'A renewal spends nothing one-time, so asking again is safe.')
+                              'A renewal spends nothing one-time, so the rerun asks again.')
         raise
     if params['wait']:
         new_cert = resume(store, client, request, customer_id, customer_name, issuing_bundle, wait_options, outcome)

@@ -118,7 +118,7 @@ results:
   description:
     - With O(certificates), one report per entry, in order, each with the keys listed here for a single
       certificate (RV(path), RV(exists), RV(readable), RV(error), RV(change_mark), RV(replaced_at),
-      RV(replaced_not_after), and the rest when readable).
+      RV(replaced_not_after), RV(replaced_days_remaining), and the rest when readable).
     - The same shape as a loop over this module registers, so M(incomes_register.certificates.expiry_report)
       reads either.
   returned: when O(certificates) is given
@@ -163,6 +163,13 @@ replaced_not_after:
   returned: when O(path) is given
   type: str
   sample: '2027-01-10T09:30:00Z'
+replaced_days_remaining:
+  description:
+    - Whole days until RV(replaced_not_after) by the host's clock, as RV(days_remaining); negative once that
+      certificate has expired. V(null) when RV(replaced_not_after) is.
+  returned: when O(path) is given
+  type: int
+  sample: 40
 subject:
   description: The certificate's subject (RFC 4514).
   returned: when readable

@@ -23,7 +23,8 @@ description:
     may still use the certificate it replaced; see RV(rows.replaced_days_remaining)), V(renew) (inside the
     O(renew_before_days) window), V(ok)."
   - Rows are ordered with the undated ones (unreachable, missing, unreadable) first, then by days remaining (for a
-    V(restart-pending) one, the fewer of its own and those of the certificate it replaced).
+    certificate whose services may still use the one it replaced, the fewer of its own and that one's; the
+    timeline places it the same way).
   - "The HTML page, one file with nothing loaded from anywhere else, shows: the counts per status; an expiry
     timeline (an inline SVG) of the certificates expiring per week over the next 52 weeks, stacked by status, with
     the current renewal window (O(renew_before_days)) and the critical days (O(critical_days)) shaded and the
@@ -111,9 +112,9 @@ options:
     description:
       - Also fail the gate (RV(gate_failed)) when a certificate has this many days or fewer left.
       - Without it, only broken certificates (V(expired), V(key-mismatch), V(missing), V(unreadable)) fail the gate,
-        and a V(restart-pending) one whose replaced certificate has expired.
-      - A V(restart-pending) certificate also fails it when the certificate it replaced, which its services may still
-        use, has this many days or fewer left.
+        and one whose services may still use a certificate it replaced that has expired.
+      - A certificate whose services may still use the certificate it replaced (RV(rows.replaced_days_remaining))
+        also fails it when that one has this many days or fewer left.
     type: int
   title:
     description: Title of the HTML page.
@@ -204,7 +205,8 @@ rows:
     replaced_days_remaining:
       description:
         - Whole days until the certificate this one replaced expires, negative once expired, when the certificate has
-          a change mark that records it (certificate_info's C(change_mark), C(replaced_not_after)); else V(null).
+          a change mark that records it (certificate_info's C(replaced_days_remaining), by the host's clock); else
+          V(null). Also a column of the CSV and the metric C(incomes_register_certificate_replaced_days_remaining).
         - Until the services are restarted, they may still use that certificate.
       type: int
     expires:
@@ -220,8 +222,8 @@ rows:
       type: str
 gate_failed:
   description: Whether a certificate is expired, has a mismatched key, is missing or unreadable, or has
-    O(fail_within_days) days or fewer left; or is V(restart-pending) and the certificate it replaced has expired or
-    has O(fail_within_days) days or fewer left.
+    O(fail_within_days) days or fewer left; or its services may still use the certificate it replaced, and that one
+    has expired or has O(fail_within_days) days or fewer left.
   returned: always
   type: bool
 gate_reasons:

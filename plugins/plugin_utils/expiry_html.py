@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from ansible_collections.incomes_register.certificates.plugins.plugin_utils.expiry_report import (
     CRITICAL, EXPIRED, KEY_MISMATCH, MISSING, OK, RENEW, RESTART_PENDING, SEVERITY, STATUSES, TIMELINE_STACK, UNDATED,
-    UNREACHABLE, UNREADABLE, groups, status_counts, timeline)
+    UNREACHABLE, UNREADABLE, effective_days, groups, status_counts, timeline)
 from ansible_collections.incomes_register.certificates.plugins.plugin_utils.report_formats import (
     generated_html, html_text, page, plural)
 
@@ -88,7 +88,7 @@ def _cells(row):
         html_text(row['customer_id']),
         html_text(row['organisation']),
         html_text(row['environment']),
-        html_text('' if row['days_remaining'] is None else row['days_remaining']),
+        _days_html(row),
         html_text(row['expires']),
         '<span class="pill">%s</span>' % html_text(_LABELS[row['status']]),
         '<span class="mono">%s</span>' % html_text(row['serial']) if row['serial'] else '',
@@ -96,6 +96,15 @@ def _cells(row):
         '<span class="mono">%s</span>' % _path_html(row['path']) if row['path'] else '',
         _note_html(row['note']),
     )
+
+
+def _days_html(row):
+    days = html_text('' if row['days_remaining'] is None else row['days_remaining'])
+    if row.get('replaced_days_remaining') is None:
+        return days
+    # What its services may still use, under its own: the row sorts by the fewer.
+    return '%s<span class="replaced" title="the certificate it replaced">replaced: %s</span>' % (
+        days, html_text(row['replaced_days_remaining']))
 
 
 def _row_html(row):
@@ -109,7 +118,8 @@ def _row_html(row):
     # The data attributes are what the script filters and sorts by.
     data = ''.join(' data-%s="%s"' % (name, html_text(value)) for name, value in (
         ('status', row['status']), ('customer', row['customer_id']), ('environment', row['environment']),
-        ('host', row['host']), ('rank', SEVERITY.index(row['status']))))
+        ('host', row['host']), ('rank', SEVERITY.index(row['status'])),
+        ('days', '' if row['days_remaining'] is None else effective_days(row))))
     return '<tr class="s-%s"%s>%s</tr>' % (html_text(row['status']), data, ''.join(cells))
 
 
@@ -408,7 +418,7 @@ SCRIPT = r"""
   }
   function key(row, head) {
     var text = row.cells[head.cellIndex].textContent.trim();
-    if (head.dataset.sort === 'days') { return text === '' ? -Infinity : Number(text); }
+    if (head.dataset.sort === 'days') { return row.dataset.days === '' ? -Infinity : Number(row.dataset.days); }
     if (head.dataset.sort === 'status') { return Number(row.dataset.rank); }
     return text.toLowerCase();
   }

@@ -49,14 +49,15 @@ UNDATED = (UNREACHABLE, MISSING, UNREADABLE)
 BROKEN = (EXPIRED, KEY_MISMATCH, MISSING, UNREADABLE)
 
 CSV_COLUMNS = ('host', 'customer_id', 'organisation', 'environment', 'days_remaining', 'expires', 'not_after',
-               'status', 'serial', 'issuer', 'path', 'note', 'fingerprint_sha256')
+               'status', 'serial', 'issuer', 'path', 'note', 'fingerprint_sha256', 'replaced_days_remaining',
+               'replaced_not_after')
 
 # One multiselect projection both flattens the per-host lists and gives every row the same keys,
 # whatever else a registered result carries (invocation, item, changed).
 _ROW_FIELDS = ('host', 'path', 'exists', 'readable', 'error', 'subject', 'customer_id', 'organisation', 'issuer',
                'serial', 'fingerprint_sha256', 'not_before', 'not_after', 'days_remaining', 'expired',
                'in_renewal_window', 'key_matches', 'chain_valid', 'environment', 'change_mark', 'replaced_at',
-               'replaced_not_after', 'task_failed', 'task_msg')
+               'replaced_not_after', 'replaced_days_remaining', 'task_failed', 'task_msg')
 _FLATTEN = '[].certificates[].{%s}' % ', '.join('%s: %s' % (name, name) for name in _ROW_FIELDS)
 # A failed item of a looped certificate_info task still tells which certificate it was about.
 _FAILED_ITEM_PATH = 'path || invocation.module_args.path || item.path || item'
@@ -170,7 +171,7 @@ def _note(row, status, renew_before_days):
         notes.append('The private key does not belong to this certificate.')
     elif status == CRITICAL:
         notes.append('Renew now.')
-    elif status == RENEW:
+    elif status == RENEW or (status == RESTART_PENDING and row['days_remaining'] < renew_before_days):
         opened = row['_not_after'] - datetime.timedelta(days=renew_before_days)
         notes.append('Renewal window open since %s.' % opened.strftime('%Y-%m-%d'))
     if row['chain_valid'] is False:
@@ -185,7 +186,7 @@ def _restart_note(row):
     old = 'the old certificate'
     if row['_replaced_not_after']:
         old = 'the certificate it replaced, which expires on %s (%s)' % (
-            row['_replaced_not_after'].strftime('%Y-%m-%d'), _days_text(row['_replaced_days']))
+            row['_replaced_not_after'].strftime('%Y-%m-%d'), _days_text(row['replaced_days_remaining']))
     return ('%s, and its services not restarted since: they may still use %s. The next renew run that succeeds for '
             'it restarts them; if they have been restarted otherwise, remove %s.' % (replaced, old, row['change_mark']))
 
@@ -196,18 +197,16 @@ def _days_text(days):
     return '%d day%s left' % (days, '' if days == 1 else 's')
 
 
-def build_rows(host_results, critical_days=14, renew_before_days=60, now=None):
+def build_rows(host_results, critical_days=14, renew_before_days=60):
     """One row per certificate (or per host that could not be audited), worst and soonest first.
 
     host_results maps each host to its certificate_info results: a list of results, a looped task
     registered as a whole (with "results"), or a failed or unreachable task result, which becomes a
     single row with status 'unreachable' and the task's msg as its note. A certificate listed twice
-    for the same host counts once. now is the report's time, for the days left of the certificate that a
-    restart-pending one replaced (a certificate's own days come from its host).
+    for the same host counts once.
     """
     _require_jmespath()
     _validate_days(critical_days, renew_before_days)
-    now = now or datetime.datetime.now(datetime.timezone.utc)
     if not isinstance(host_results, dict):
         raise ReportError('host_results must be a dict mapping each host to its certificate_info results, not %s'
                           % kind(host_results))
@@ -224,17 +223,18 @@ def build_rows(host_results, critical_days=14, renew_before_days=60, now=None):
         seen.add(identity)
         row['task_failed'] = bool(row['task_failed'])
         row['_not_after'] = _parse_time(row['not_after'])
-        row['_replaced_not_after'] = _parse_time(row['replaced_not_after']) if row['change_mark'] else None
-        row['_replaced_days'] = (row['_replaced_not_after'] - now) // datetime.timedelta(days=1) \
-            if row['_replaced_not_after'] else None
+        if not row['change_mark'] or not isinstance(row['replaced_days_remaining'], int) \
+                or isinstance(row['replaced_days_remaining'], bool):
+            row['replaced_days_remaining'] = None
+        row['_replaced_not_after'] = _parse_time(row['replaced_not_after']) if row['replaced_days_remaining'] is not None \
+            else None
         status = _classify(row, critical_days, renew_before_days)
         if status in UNDATED:
             row['days_remaining'] = None
         row['status'] = status
         row['expires'] = row['_not_after'].strftime('%Y-%m-%d') if row['_not_after'] and status not in UNDATED else None
         row['note'] = _note(row, status, renew_before_days)
-        row['replaced_days_remaining'] = row['_replaced_days']
-        del row['_not_after'], row['_replaced_not_after'], row['_replaced_days'], row['task_failed'], row['task_msg']
+        del row['_not_after'], row['_replaced_not_after'], row['task_failed'], row['task_msg']
         rows.append(row)
     rows.sort(key=_sort_key)
     return rows
@@ -243,11 +243,16 @@ def build_rows(host_results, critical_days=14, renew_before_days=60, now=None):
 def _sort_key(row):
     if row['status'] in UNDATED:
         return (0, UNDATED.index(row['status']), 0, row['host'], row['path'] or '')
-    days = row['days_remaining']
-    if row.get('replaced_days_remaining') is not None:
-        # What its services may still use runs out first.
-        days = min(days, row['replaced_days_remaining'])
-    return (1, 0, days, row['host'], row['path'] or '')
+    return (1, 0, effective_days(row), row['host'], row['path'] or '')
+
+
+def effective_days(row):
+    """The days left of what the certificate's services may use: its own, or those of the certificate it replaced
+    when fewer, while they have not been restarted since (a change mark that records it)."""
+    days, replaced = row['days_remaining'], row.get('replaced_days_remaining')
+    if days is None or replaced is None:
+        return days
+    return min(days, replaced)
 
 
 def summarize(rows):
@@ -280,19 +285,19 @@ def gate(rows, fail_within_days=None):
     reasons = []
     for row in rows:
         where = '%s %s' % (row['host'], row['path'])
-        replaced_days = row.get('replaced_days_remaining') if row['status'] == RESTART_PENDING else None
         if row['status'] in BROKEN:
             reasons.append('%s: %s' % (where, row['status']))
-        elif replaced_days is not None and replaced_days < 0:
-            reasons.append('%s: restart-pending, and the certificate it replaced, which its services may still use, '
-                           'has expired' % where)
-        elif replaced_days is not None and fail_within_days is not None and replaced_days <= fail_within_days:
-            reasons.append('%s: restart-pending, and the certificate it replaced, which its services may still use, '
-                           'expires in %d days (fail_within_days %d)' % (where, replaced_days, fail_within_days))
-        elif fail_within_days is not None and row['days_remaining'] is not None \
-                and row['days_remaining'] <= fail_within_days:
-            reasons.append('%s: expires in %d days (fail_within_days %d)'
-                           % (where, row['days_remaining'], fail_within_days))
+            continue
+        days, replaced = row['days_remaining'], row.get('replaced_days_remaining')
+        if replaced is not None and replaced < 0:
+            reasons.append('%s: its services may still use the certificate it replaced, which has expired' % where)
+        elif fail_within_days is None or days is None or effective_days(row) > fail_within_days:
+            continue
+        elif replaced is not None and replaced < days:
+            reasons.append('%s: its services may still use the certificate it replaced, which expires in %d days '
+                           '(fail_within_days %d)' % (where, replaced, fail_within_days))
+        else:
+            reasons.append('%s: expires in %d days (fail_within_days %d)' % (where, days, fail_within_days))
     return bool(reasons), reasons
 
 
@@ -316,6 +321,9 @@ _METRIC_HELP = (
      'When the Incomes Register certificate expires, in seconds since the Unix epoch.'),
     ('incomes_register_certificate_days_remaining',
      'Whole days until the Incomes Register certificate expires; negative once expired.'),
+    ('incomes_register_certificate_replaced_days_remaining',
+     'Whole days until the certificate that this one replaced expires, while the services that may still use it '
+     'have not been restarted since (restart-pending); negative once expired.'),
     ('incomes_register_certificate_status',
      'Always 1; the status label holds the audit verdict (%s).' % ', '.join(STATUSES)),
     ('incomes_register_audit_timestamp_seconds',
@@ -337,6 +345,9 @@ def render_prometheus(rows, generated_at):
                 '%s %d' % (prometheus_labels(labels), epoch(not_after)))
             series['incomes_register_certificate_days_remaining'].append(
                 '%s %d' % (prometheus_labels(labels), row['days_remaining']))
+            if row.get('replaced_days_remaining') is not None:
+                series['incomes_register_certificate_replaced_days_remaining'].append(
+                    '%s %d' % (prometheus_labels(labels), row['replaced_days_remaining']))
         series['incomes_register_certificate_status'].append(
             '%s 1' % prometheus_labels(labels + [('status', row['status'])]))
     series[_AUDIT_METRIC].append(' %d' % epoch(generated_at))
@@ -384,14 +395,15 @@ TIMELINE_WEEKS = 52
 # The statuses a week's bar is stacked from, bottom up; the rest are called out beside the chart.
 TIMELINE_STACK = (KEY_MISMATCH, CRITICAL, RESTART_PENDING, RENEW, OK)
 # Worst first, for a group's colour: what needs a person now before what can wait.
-SEVERITY = (EXPIRED, CRITICAL, KEY_MISMATCH, MISSING, UNREADABLE, UNREACHABLE, RESTART_PENDING, RENEW, OK)
+SEVERITY = (EXPIRED, CRITICAL, KEY_MISMATCH, RESTART_PENDING, MISSING, UNREADABLE, UNREACHABLE, RENEW, OK)
 
 
 def timeline(rows, weeks=TIMELINE_WEEKS):
     """The rows by when they expire: dict(weeks, expired, undated, later).
 
-    weeks[w] lists the unexpired certificates with 7w to 7w+6 days remaining (week 0 starts on the
-    report's day), so a bar agrees with the table's days and statuses and does not depend on the
+    weeks[w] lists the unexpired certificates with 7w to 7w+6 effective_days (week 0 starts on the
+    report's day; a restart-pending certificate lands where the one its services may still use runs out, in
+    week 0 once that has), so a bar agrees with the table's order and statuses and does not depend on the
     time of day. expired lists the expired ones, undated maps each of UNDATED to its rows, later
     holds the certificates with more than `weeks` weeks left. Every row lands in exactly one place.
     """
@@ -402,8 +414,8 @@ def timeline(rows, weeks=TIMELINE_WEEKS):
             line['undated'][row['status']].append(row)
         elif row['status'] == EXPIRED or row['days_remaining'] < 0:
             line['expired'].append(row)
-        elif row['days_remaining'] // 7 < weeks:
-            line['weeks'][row['days_remaining'] // 7].append(row)
+        elif max(effective_days(row), 0) // 7 < weeks:
+            line['weeks'][max(effective_days(row), 0) // 7].append(row)
         else:
             line['later'].append(row)
     return line

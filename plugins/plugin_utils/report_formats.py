@@ -155,6 +155,7 @@ td{padding:8px 7px;border-bottom:1px solid var(--line);vertical-align:top}
 tbody tr{background:var(--rbg)}
 tbody tr td:first-child{border-left:6px solid var(--c)}
 td.num{text-align:right;font-variant-numeric:tabular-nums;font-weight:650;white-space:nowrap}
+td.num .replaced{display:block;font-size:11px;font-weight:600;color:var(--restart)}
 td.date{white-space:nowrap;font-variant-numeric:tabular-nums}
 td.host{font-weight:600;min-width:9em}
 .nowrap{white-space:nowrap}

@@ -630,8 +630,10 @@ def test_sign_client_fault_is_not_resent_and_says_what_to_do(sandbox, ansible, t
     assert run.results['host']['certificate']['key_matches'] is True
 
 
-def test_renew_server_fault_keeps_the_new_key_and_the_rerun_renews(sandbox, ansible, tmp_path):
-    lineage, args, result, new_key = renewal_meets_renew_fault(sandbox, ansible, tmp_path, '5100007-7', 'http500')
+@pytest.mark.parametrize('kind', ['http500', 'server-fault-after-processing'])
+def test_renew_server_fault_keeps_the_new_key_and_the_rerun_renews(sandbox, ansible, tmp_path, kind):
+    customer = '5100007-7' if kind == 'http500' else '5100053-7'
+    lineage, args, result, new_key = renewal_meets_renew_fault(sandbox, ansible, tmp_path, customer, kind)
     assert 'answered the RenewCertificate request with a fault' in result['msg']
     assert 'current certificate stays in use' in result['msg'] and 'run again' in result['msg']
 
@@ -640,6 +642,25 @@ def test_renew_server_fault_keeps_the_new_key_and_the_rerun_renews(sandbox, ansi
     assert run.results['host'].get('failed') is not True, run
     assert calls.delta()['renewCertificate'] == 1
     lineage.assert_renewed(new_key_pem=new_key)
+
+
+def test_renew_client_fault_was_not_processed_and_the_rerun_renews(sandbox, ansible, tmp_path):
+    customer = '5100054-5'
+    lineage = Lineage(tmp_path / 'host').issue(sandbox, customer, expires_in_days=30)
+    args = lineage.args(sandbox, customer)
+    sandbox.set_fault('renewCertificate', 'client-fault', times=1)
+    calls = Calls(sandbox)
+    run = ansible.run('certificate_renew', {'host': args})
+    result = run.results['host']
+    assert result['failed'] is True and result['request_may_have_been_processed'] is False, run
+    assert 'refused the RenewCertificate request as it was sent and did not act on it' in result['msg']
+    assert not os.path.exists(lineage.state_path)
+    lineage.assert_old_pair_intact()
+
+    run = ansible.run('certificate_renew', {'host': args})
+    assert run.results['host'].get('failed') is not True, run
+    assert calls.delta()['renewCertificate'] == 2
+    lineage.assert_renewed()
 
 
 # Row: a gateway in front of the service answers HTTP 503 with an HTML page, no SOAP fault. The

@@ -6,6 +6,8 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import datetime
+
 from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import certificates as certs
 from ansible_collections.incomes_register.certificates.plugins.module_utils._store import file_reads
 from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import keys
@@ -26,6 +28,10 @@ def report(params, now=None):
     result['change_mark'] = mark.get('path')
     result['replaced_at'] = mark.get('replaced_at')
     result['replaced_not_after'] = mark.get('replaced_not_after')
+    # By the host's clock, as days_remaining is.
+    replaced = file_reads.mark_time(mark['replaced_not_after']) if mark.get('replaced_not_after') else None
+    result['replaced_days_remaining'] = (replaced - certs.utc_now(now)) // datetime.timedelta(days=1) \
+        if replaced else None
     for name in LABELS:
         if params.get(name) and not result.get(name):
             result[name] = params[name]

@@ -11,9 +11,9 @@ payload's zip), which the audit pays on every host (docs/benchmarks.md).
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import datetime
 import errno
 import os
-import re
 import stat
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import LocalFileError
@@ -38,7 +38,7 @@ def change_mark(path):
 
 # The mark's facts, one per line after its sentence, so that a person reading the file and the audit read the same.
 _MARK_FIELDS = ('replaced_at', 'replaced_not_after')
-_MARK_TIME = re.compile(r'\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z\Z')
+MARK_TIME_FORMAT = '%Y-%m-%dT%H:%M:%SZ'
 
 
 def change_mark_text(path, replaced_at, replaced_not_after):
@@ -62,14 +62,22 @@ def read_change_mark(path):
         return None
     found = dict(path=mark, replaced_at=None, replaced_not_after=None)
     try:
-        data = read_regular_file(mark)
+        data = read_regular_file(mark, limit=4096)
     except LocalFileError:
         return found
-    for line in (data or b'')[:4096].decode('utf-8', 'replace').splitlines():
+    for line in (data or b'').decode('utf-8', 'replace').splitlines():
         name, sep, value = line.partition(': ')
-        if sep and name in _MARK_FIELDS and _MARK_TIME.match(value.strip()):
+        if sep and name in _MARK_FIELDS and mark_time(value.strip()) is not None:
             found[name] = value.strip()
     return found
+
+
+def mark_time(text):
+    """The moment a change mark's field gives (UTC), or None when it is not one."""
+    try:
+        return datetime.datetime.strptime(text, MARK_TIME_FORMAT).replace(tzinfo=datetime.timezone.utc)
+    except ValueError:
+        return None
 
 
 def file_error(action, path, error):
@@ -92,10 +100,10 @@ def read_file(path):
         raise file_error('read', path, error) from None
 
 
-def read_regular_file(path):
-    """The bytes of path, or None when it does not exist; LocalFileError when it is a symbolic link or not a
-    regular file. For paths someone else may control: unlike read_file it never reads through a link
-    (not even one planted after a check) and never blocks on a FIFO."""
+def read_regular_file(path, limit=None):
+    """The bytes of path (at most limit of them), or None when it does not exist; LocalFileError when it is a
+    symbolic link or not a regular file. For paths someone else may control: unlike read_file it never reads
+    through a link (not even one planted after a check) and never blocks on a FIFO."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, 'O_CLOEXEC', 0))
     except FileNotFoundError:
@@ -107,12 +115,14 @@ def read_regular_file(path):
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise LocalFileError('%s is not a regular file' % path)
-        chunks = []
-        while True:
-            chunk = os.read(fd, 65536)
+        chunks, size = [], 0
+        while limit is None or size < limit:
+            chunk = os.read(fd, 65536 if limit is None else min(65536, limit - size))
             if not chunk:
-                return b''.join(chunks)
+                break
             chunks.append(chunk)
+            size += len(chunk)
+        return b''.join(chunks)
     except OSError as error:
         raise file_error('read', path, error) from None
     finally:

@@ -9,19 +9,8 @@ From certificate-service.md. The renewal window is renewal_policy's; the message
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from urllib.parse import urlsplit
-
 ENDPOINTS = {
     'PRODUCTION': 'https://pkiws.vero.fi/2017/10/CertificateServices',
     'TEST': 'https://pkiws-testi.vero.fi/2017/10/CertificateServices',
 }
 ENVIRONMENTS = tuple(sorted(ENDPOINTS))
-# Whose hosts the endpoints above are on; other channels of the same service (certificate-service.md: the Positive
-# Credit Register) have endpoints of their own, presumably there too.
-TAX_ADMINISTRATION_DOMAIN = 'vero.fi'
-
-
-def is_tax_administration(endpoint):
-    """Whether endpoint is a host of the Tax Administration's, where the sandbox's meanings of codes do not hold."""
-    host = (urlsplit(endpoint or '').hostname or '').rstrip('.')
-    return host == TAX_ADMINISTRATION_DOMAIN or host.endswith('.' + TAX_ADMINISTRATION_DOMAIN)

@@ -196,8 +196,15 @@ REFUSED_AS_SENT = ('Client', 'VersionMismatch', 'MustUnderstand')
 
 
 def fault_class(fault):
-    """The class of a SOAP 1.1 fault's faultcode (a QName, so any prefix; Server.Busy is of class Server), or ''."""
-    local = (fault.findtext('faultcode') or '').strip().rsplit(':', 1)[-1]
+    """The class of a SOAP 1.1 fault's faultcode (Server.Busy is of class Server), or '' when the code is not one of
+    SOAP's: a QName whose prefix (any) must stand for the envelope's namespace, since a Client of an application's
+    own namespace says nothing of whether the request was acted on."""
+    code = fault.find('faultcode')
+    if code is None or not code.text:
+        return ''
+    prefix, sep, local = code.text.strip().rpartition(':')
+    if code.nsmap.get(prefix if sep else None) != SOAP_NS:
+        return ''
     return local.split('.', 1)[0]
 
 
@@ -222,6 +229,9 @@ def find_response_element(envelope_root, operation, http_status=None):
         if refused:
             message = ('The certificate service refused the %s request as it was sent and did not act on it (%s).'
                        % (operation.name, text))
+        elif operation is GET:
+            # It only reads: what it may have done first changes nothing.
+            message = 'The certificate service answered the %s request with a fault (%s).' % (operation.name, text)
         else:
             message = ('The certificate service answered the %s request with a fault (%s), and whether it acted on '
                        'the request before it failed is not known.' % (operation.name, text))

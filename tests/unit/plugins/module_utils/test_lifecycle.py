@@ -343,10 +343,15 @@ def test_a_refused_renewal_keeps_a_new_key_that_an_earlier_run_may_have_got_cert
     with pytest.raises(ServiceFault) as caught:
         lifecycle.renew(store, lambda: client, params(), [], WAIT, False, now=NOW)
     assert client.calls_made == {'renewCertificate': 1}
-    assert not os.path.exists(store.state_path), 'a refusal spends nothing: nothing stays in flight'
     if earlier:
         assert open(store.new_key_path, 'rb').read() == kept
         assert 'The key %s was kept' % store.new_key_path in caught.value.message
+        # The earlier request's outcome is still unknown: its record stays, so the next refusal keeps the key too.
+        assert store.pending().phase == earlier
+        with pytest.raises(ServiceFault):
+            lifecycle.renew(store, lambda: client, params(), [], WAIT, False, now=NOW)
+        assert open(store.new_key_path, 'rb').read() == kept and store.pending().phase == earlier
     else:
+        assert not os.path.exists(store.state_path), 'a refusal spends nothing: nothing stays in flight'
         assert not os.path.exists(store.new_key_path)
         assert 'was kept' not in caught.value.message

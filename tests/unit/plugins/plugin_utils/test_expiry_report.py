@@ -142,14 +142,13 @@ def marked(path='/n.pem', replaced_days=20, **overrides):
     if replaced_days is not None:
         replaced = (NOW + replaced_days * DAY + datetime.timedelta(hours=3)).strftime('%Y-%m-%dT%H:%M:%SZ')
     fields = dict(days=730, change_mark=path + '.changed', replaced_at='2025-11-20T03:00:12Z',
-                  replaced_not_after=replaced)
+                  replaced_not_after=replaced, replaced_days_remaining=replaced_days)
     fields.update(overrides)
     return info(path=path, **fields)
 
 
 def test_a_certificate_whose_services_were_not_restarted_since_its_replacement_is_restart_pending():
-    rows = report.build_rows({'app1': [marked(), info(path='/o.pem'), marked(path='/u.pem', replaced_days=None)]},
-                             now=NOW)
+    rows = report.build_rows({'app1': [marked(), info(path='/o.pem'), marked(path='/u.pem', replaced_days=None)]})
     by_path = dict((row['path'], row) for row in rows)
     replaced_on = (NOW + 20 * DAY).strftime('%Y-%m-%d')
     assert by_path['/n.pem']['status'] == 'restart-pending'
@@ -163,6 +162,14 @@ def test_a_certificate_whose_services_were_not_restarted_since_its_replacement_i
     assert (by_path['/o.pem']['status'], by_path['/o.pem']['note'], by_path['/o.pem']['change_mark']) == ('ok', '', None)
     # What its services may still use runs out first: it sorts by the replaced certificate's days.
     assert [row['path'] for row in rows] == ['/n.pem', '/o.pem', '/u.pem']
+    assert [report.effective_days(row) for row in rows] == [20, 400, 730]
+
+
+def test_days_of_a_replaced_certificate_count_only_with_its_mark_and_as_a_number():
+    for result in (info(replaced_days_remaining=3), marked(replaced_days_remaining='3'),
+                   marked(replaced_days_remaining=True)):
+        row = one_row(result)
+        assert row['replaced_days_remaining'] is None and report.effective_days(row) == row['days_remaining']
 
 
 @pytest.mark.parametrize('overrides, status', [
@@ -173,31 +180,55 @@ def test_a_certificate_whose_services_were_not_restarted_since_its_replacement_i
     (dict(exists=False, readable=False, error='No certificate at /n.pem'), 'missing'),
 ])
 def test_a_broken_or_critical_certificate_keeps_its_status_and_the_mark_its_note(overrides, status):
-    row = one_row(marked(**overrides), now=NOW)
+    row = one_row(marked(**overrides))
     assert row['status'] == status
     assert 'remove /n.pem.changed' in row['note']
 
 
-def test_the_gate_counts_the_certificate_a_restart_pending_one_replaced():
+def test_a_restart_pending_certificate_in_its_window_still_says_so():
+    row = one_row(marked(days=50))
+    assert row['status'] == 'restart-pending'
+    assert row['note'].startswith('Renewal window open since %s. Replaced at' % (NOW + 50 * DAY - 60 * DAY).strftime(
+        '%Y-%m-%d'))
+
+
+def test_the_gate_counts_the_certificate_a_marked_one_replaced():
     certificates = [marked(path='/soon.pem', replaced_days=5), marked(path='/gone.pem', replaced_days=-2),
-                    marked(path='/later.pem', replaced_days=45), marked(path='/unknown.pem', replaced_days=None)]
-    rows = report.build_rows({'a': certificates}, now=NOW)
-    assert report.gate(rows) == (True, [
-        'a /gone.pem: restart-pending, and the certificate it replaced, which its services may still use, has expired'])
+                    marked(path='/later.pem', replaced_days=45), marked(path='/unknown.pem', replaced_days=None),
+                    marked(path='/crit.pem', days=10, replaced_days=-1), marked(path='/own.pem', days=8, replaced_days=9)]
+    rows = report.build_rows({'a': certificates})
+    gone = 'its services may still use the certificate it replaced, which has expired'
+    assert report.gate(rows) == (True, ['a /gone.pem: ' + gone, 'a /crit.pem: ' + gone])
     assert report.gate(rows, fail_within_days=30) == (True, [
-        'a /gone.pem: restart-pending, and the certificate it replaced, which its services may still use, has expired',
-        'a /soon.pem: restart-pending, and the certificate it replaced, which its services may still use, expires in '
-        '5 days (fail_within_days 30)'])
-    gone = one_row(marked(path='/gone.pem', replaced_days=-2), now=NOW)
-    assert gone['replaced_days_remaining'] == -2 and '(expired)' in gone['note']
+        'a /gone.pem: ' + gone, 'a /crit.pem: ' + gone,
+        'a /soon.pem: its services may still use the certificate it replaced, which expires in 5 days '
+        '(fail_within_days 30)',
+        'a /own.pem: expires in 8 days (fail_within_days 30)'])
+    by_path = dict((row['path'], row) for row in rows)
+    assert by_path['/crit.pem']['status'] == 'critical'
+    assert by_path['/gone.pem']['replaced_days_remaining'] == -2 and '(expired)' in by_path['/gone.pem']['note']
 
 
-def test_the_page_calls_a_restart_pending_certificate_out():
-    rows = report.build_rows({'app1': [marked(), info(path='/o.pem')]}, now=NOW)
-    page = report.render_html(rows, report.summarize(rows), NOW, 'Audit')
+def test_every_output_carries_the_replaced_certificates_days():
+    rows = report.build_rows({'app1': [marked(), info(path='/o.pem', days=300)]})
+    summary = report.summarize(rows)
+    csv_rows = list(csv.DictReader(io.StringIO(report.render_csv(rows))))
+    assert [(row['path'], row['status'], row['replaced_days_remaining']) for row in csv_rows] == [
+        ('/n.pem', 'restart-pending', '20'), ('/o.pem', 'ok', '')]
+    assert csv_rows[0]['replaced_not_after'].startswith((NOW + 20 * DAY).strftime('%Y-%m-%d'))
+    families = parse_prometheus(report.render_prometheus(rows, NOW))
+    assert [(labels['path'], value) for labels, value in
+            families['incomes_register_certificate_replaced_days_remaining']['samples']] == [('/n.pem', 20.0)]
+    assert json.loads(report.render_json(rows, summary, NOW))['certificates'][0]['replaced_days_remaining'] == 20
+    # The timeline puts it where what its services may use runs out: week 2, not beyond the 52 weeks.
+    line = report.timeline(rows)
+    assert [row['path'] for row in line['weeks'][2]] == ['/n.pem'] and line['later'] == []
+    page = report.render_html(rows, summary, NOW, 'Audit')
     assert '1 of 2 needs attention now' in page
     assert '<span class="pill s-restart-pending">restart pending</span>' in page
     assert '.s-restart-pending{' in page
+    assert re.search(r'<tr class="s-restart-pending"[^>]* data-days="20">', page)
+    assert '730<span class="replaced" title="the certificate it replaced">replaced: 20</span>' in page
 
 
 @pytest.mark.parametrize('kwargs, fragment', [
@@ -370,7 +401,8 @@ def test_prometheus_textfile_parses_back():
     families = parse_prometheus(report.render_prometheus(rows, NOW))
     assert set(families) == {
         'incomes_register_certificate_expiry_timestamp_seconds', 'incomes_register_certificate_days_remaining',
-        'incomes_register_certificate_status', 'incomes_register_audit_timestamp_seconds'}
+        'incomes_register_certificate_replaced_days_remaining', 'incomes_register_certificate_status',
+        'incomes_register_audit_timestamp_seconds'}
     assert all(family['type'] == 'gauge' and family['help'] for family in families.values())
     assert families['incomes_register_audit_timestamp_seconds']['samples'] == [({}, NOW.timestamp())]
 
@@ -649,7 +681,7 @@ def test_html_groups_link_to_the_filtered_table():
     assert statuses == ['', 'expired', 'critical', 'key-mismatch', 'renew', 'ok', 'missing', 'unreadable',
                         'unreachable', '']
     row = page.rows[0]['attrs']
-    assert (row['data-status'], row['data-host'], row['data-rank']) == ('unreachable', 'db', '5')
+    assert (row['data-status'], row['data-host'], row['data-rank']) == ('unreachable', 'db', '6')
 
 
 def test_the_timeline_svg():

@@ -1,4 +1,5 @@
 """certificate_report.report: what certificate_info says about one certificate on disk; it never raises."""
+import datetime
 import os
 import subprocess
 import sys
@@ -56,7 +57,8 @@ def test_a_sound_pair_is_described_and_matches(files):
 def test_a_missing_certificate_is_reported_not_raised(files):
     result = report(dict(path=str(files['tmp'] / 'nope.pem')), now=NOW)
     assert result == dict(path=str(files['tmp'] / 'nope.pem'), exists=False, readable=False, change_mark=None,
-                          replaced_at=None, replaced_not_after=None, error='No certificate at %s' % (files['tmp'] / 'nope.pem'))
+                          replaced_at=None, replaced_not_after=None, replaced_days_remaining=None,
+                          error='No certificate at %s' % (files['tmp'] / 'nope.pem'))
 
 
 def test_the_change_mark_of_a_replaced_certificate_is_reported(files):
@@ -65,10 +67,15 @@ def test_the_change_mark_of_a_replaced_certificate_is_reported(files):
     result = report(dict(path=files['cert']), now=NOW)
     assert result['change_mark'] == files['cert'] + '.changed' and result['readable'] is True
     assert result['replaced_at'] is None and result['replaced_not_after'] is None
+    assert result['replaced_days_remaining'] is None
+    replaced = (NOW + datetime.timedelta(days=20, hours=3)).strftime('%Y-%m-%dT%H:%M:%SZ')
     (files['tmp'] / 'cert.pem.changed').write_text('x\nreplaced_at: 2026-11-20T03:00:12Z\n'
-                                                   'replaced_not_after: 2027-01-10T09:30:00Z\n')
+                                                   'replaced_not_after: %s\n' % replaced)
     result = report(dict(path=files['cert']), now=NOW)
-    assert (result['replaced_at'], result['replaced_not_after']) == ('2026-11-20T03:00:12Z', '2027-01-10T09:30:00Z')
+    assert (result['replaced_at'], result['replaced_not_after']) == ('2026-11-20T03:00:12Z', replaced)
+    # By the clock that gives days_remaining, the host's.
+    assert result['replaced_days_remaining'] == 20
+    assert report(dict(path=files['cert']), now=NOW + datetime.timedelta(days=21))['replaced_days_remaining'] == -1
     assert report(dict(path=str(files['tmp'] / 'gone.pem')), now=NOW)['change_mark'] is None
 
 
@@ -84,7 +91,7 @@ def test_a_certificate_or_bundle_that_cannot_be_read_is_reported_not_raised(file
     other certificates are still reported."""
     result = report(dict(path=str(files['tmp']), private_key_path=files['key']), now=NOW)
     assert result == dict(path=str(files['tmp']), exists=True, readable=False, change_mark=None,
-                          replaced_at=None, replaced_not_after=None, error='Could not read %s: Is a directory' % files['tmp'])
+                          replaced_at=None, replaced_not_after=None, replaced_days_remaining=None, error='Could not read %s: Is a directory' % files['tmp'])
     assert report(dict(path=files['cert'], issuing_ca_path=str(files['tmp'])), now=NOW)['chain_valid'] is False
 
 

@@ -51,7 +51,8 @@ def test_a_change_mark_reads_back_what_was_written(tmp_path):
 
 @pytest.mark.parametrize('content', ['', 'restart them, please\n', 'replaced_not_after: next spring\n',
                                      'replaced_at: 2026-11-20\nreplaced_not_after: 2027-01-10T09:30:00+02:00\n',
-                                     '\xff\xfe garbage', 'replaced_not_after: 2027-01-10T09:30:00Z tomorrow\n'])
+                                     '\xff\xfe garbage', 'replaced_not_after: 2027-01-10T09:30:00Z tomorrow\n',
+                                     'replaced_at: 2027-13-45T99:99:99Z\nreplaced_not_after: 2027-02-30T10:00:00Z\n'])
 def test_a_change_mark_a_person_wrote_still_counts_without_its_facts(tmp_path, content):
     cert = str(tmp_path / 'cert.pem')
     (tmp_path / 'cert.pem.changed').write_text(content, encoding='latin-1')
@@ -62,3 +63,11 @@ def test_a_change_mark_that_is_not_a_regular_file_is_not_read(tmp_path):
     cert = str(tmp_path / 'cert.pem')
     (tmp_path / 'cert.pem.changed').mkdir()
     assert file_reads.read_change_mark(cert) is None
+
+
+def test_a_reader_with_a_limit_reads_no_more(tmp_path):
+    target = tmp_path / 'f'
+    target.write_bytes(b'x' * 70000)
+    assert len(file_reads.read_regular_file(str(target), limit=4096)) == 4096
+    assert len(file_reads.read_regular_file(str(target), limit=100000)) == 70000
+    assert len(file_reads.read_regular_file(str(target))) == 70000

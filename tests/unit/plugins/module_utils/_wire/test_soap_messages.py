@@ -156,13 +156,16 @@ def test_a_soap_fault_means_the_request_was_not_processed(proto):
 
 @pytest.mark.parametrize('code, kind, processed', [
     ('S:Client', 'Client', False),
-    ('soapenv:Client.Validation', 'Client', False),
+    (' S:Client.Validation ', 'Client', False),
     ('S:VersionMismatch', 'VersionMismatch', False),
-    ('MustUnderstand', 'MustUnderstand', False),
-    ('SOAP-ENV:Server', 'Server', True),
+    ('S:MustUnderstand', 'MustUnderstand', False),
+    ('S:Server', 'Server', True),
     ('S:Server.Busy', 'Server', True),
     ('', '', True),
-    ('x:Receiver', 'Receiver', True),
+    ('S:Receiver', 'Receiver', True),
+    # Not SOAP's own codes: a prefix that stands for no namespace, or none at all.
+    ('app:Client', '', True),
+    ('Client', '', True),
 ])
 def test_only_a_fault_that_refuses_the_message_as_sent_says_it_was_not_processed(proto, code, kind, processed):
     """certificate-service.md says nothing of the service's faults: only SOAP 1.1's own meaning of a Client (and
@@ -178,6 +181,21 @@ def test_only_a_fault_that_refuses_the_message_as_sent_says_it_was_not_processed
         assert caught.value.message.endswith('and whether it acted on the request before it failed is not known.')
     else:
         assert 'refused the SignNewCertificate request as it was sent and did not act on it' in caught.value.message
+
+
+def test_a_client_fault_of_another_namespace_is_no_soap_client_fault():
+    root = etree.fromstring(('<soapenv:Envelope xmlns:soapenv="%s" xmlns:app="urn:example:app"><soapenv:Body>'
+                             '<soapenv:Fault><faultcode>app:Client</faultcode><faultstring>x</faultstring>'
+                             '</soapenv:Fault></soapenv:Body></soapenv:Envelope>' % sm.SOAP_NS).encode())
+    with pytest.raises(TransportError) as caught:
+        sm.find_response_element(root, sm.SIGN_NEW, http_status=500)
+    assert caught.value.fault_class == '' and caught.value.request_may_have_been_processed is True
+    # Any prefix that stands for SOAP's namespace where the code is, however it was declared.
+    declared = etree.fromstring(('<s:Envelope xmlns:s="%s"><s:Body><s:Fault><faultcode xmlns:e="%s">e:Client'
+                                 '</faultcode></s:Fault></s:Body></s:Envelope>' % (sm.SOAP_NS, sm.SOAP_NS)).encode())
+    with pytest.raises(TransportError) as caught:
+        sm.find_response_element(declared, sm.SIGN_NEW, http_status=500)
+    assert caught.value.fault_class == 'Client' and caught.value.request_may_have_been_processed is False
 
 
 def test_an_unexpected_element_is_rejected(responses, proto):
