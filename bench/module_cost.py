@@ -92,7 +92,8 @@ def main():
     parser.add_argument('--pipelining', choices=('off', 'on'), default='off',
                         help='only changes how the payloads are left behind; they are run the same way')
     args = parser.parse_args()
-    work = tempfile.mkdtemp(prefix='module-cost-', dir=os.path.join(BENCH, 'results'))
+    os.makedirs(run.RESULTS, exist_ok=True)
+    work = tempfile.mkdtemp(prefix='module-cost-', dir=run.RESULTS)
     run.LOGS = os.path.join(work, 'logs')
     run.WORK = work
     os.makedirs(run.LOGS)

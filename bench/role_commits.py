@@ -1,15 +1,17 @@
-"""The no-op renew's CPU for the collection at several commits, ping alongside, rounds interleaved.
+"""The no-op renew's or the audit's CPU for the collection at several commits, ping alongside, rounds interleaved.
 
-    .venv/bin/python bench/role_commits.py INVENTORY COMMIT... [--rounds 3]
+    .venv/bin/python bench/role_commits.py INVENTORY COMMIT... [--rounds 3] [--playbook renew|audit]
 
 INVENTORY is a fleet inventory whose certificates are all outside the renewal window, e.g.
 bench/results/work/<invocation>/inventory-50.yml left by `make bench`. Each commit is unpacked with
 `git archive` into bench/results/commits/<commit>/ansible_collections/incomes_register/certificates
 and put on its own collections path; the playbooks run as in bench/run.py. Prints the best CPU time
-of each over the rounds (every other round backwards) and its ratio to the best ping.
+of each over the rounds (every other round backwards) and its ratio to the best ping, and the median of
+each round's ratio to that round's ping.
 """
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 
@@ -35,28 +37,38 @@ def main():
     parser.add_argument('inventory')
     parser.add_argument('commits', nargs='+')
     parser.add_argument('--rounds', type=int, default=3)
+    parser.add_argument('--playbook', choices=('renew', 'audit'), default='renew')
     args = parser.parse_args()
     run.LOGS = os.path.join(run.RESULTS, 'commits', 'logs')
     os.makedirs(run.LOGS, exist_ok=True)
     env = run.ansible_environment(10)
     paths = dict((commit, unpack(commit)) for commit in args.commits)
+    if args.playbook == 'renew':
+        measured, playbook = 'no-op renew', run.RENEW
+        extra = lambda tag: ['-e', 'incomes_register_renew_summary_file=' + os.path.join(run.LOGS, tag + '.json')]  # noqa: E731
+    else:
+        measured, playbook = 'audit', run.AUDIT
+        extra = lambda tag: ['-e', 'audit_output_dir=' + os.path.join(run.LOGS, tag)]  # noqa: E731
     cpu = {}
     for round_ in range(args.rounds):
         # Every other round backwards, as bench/run.py does, so that the machine's drift within a round does not
         # always favour the first commit.
         for commit in (args.commits if round_ % 2 == 0 else args.commits[::-1]):
             commit_env = dict(env, ANSIBLE_COLLECTIONS_PATH=os.pathsep.join([paths[commit], run.EXTRA_COLLECTIONS]))
-            for name, playbook in (('ping', run.PING), ('no-op renew', run.RENEW)):
-                result = run.run_playbook(playbook, os.path.abspath(args.inventory), '%s-%s-%d' % (
-                    os.path.basename(paths[commit]), name.replace(' ', '-'), round_ + 1), commit_env)
+            for name, path in (('ping', run.PING), (measured, playbook)):
+                tag = '%s-%s-%d' % (os.path.basename(paths[commit]), name.replace(' ', '-'), round_ + 1)
+                result = run.run_playbook(path, os.path.abspath(args.inventory), tag, commit_env,
+                                          [] if name == 'ping' else extra(tag))
                 cpu.setdefault((commit, name), []).append(result['cpu'])
                 print('  %-12s %-12s round %d  cpu %6.1f s  wall %6.1f s  rc %d  load %s' % (
                     commit, name, round_ + 1, result['cpu'], result['wall'], result['rc'], result['load']), flush=True)
     ping = min(value for (dummy, name), values in cpu.items() if name == 'ping' for value in values)
     for commit in args.commits:
-        best = min(cpu[(commit, 'no-op renew')])
-        print('%-12s no-op renew %.1f s (best of %d), %.2f x the best ping (%.1f s)' % (
-            commit, best, args.rounds, best / ping, ping))
+        best = min(cpu[(commit, measured)])
+        by_round = [value / base for value, base in zip(cpu[(commit, measured)], cpu[(commit, 'ping')])]
+        print('%-12s %s %.1f s (best of %d), %.3f x the best ping (%.1f s); by round %s, median %.3f' % (
+            commit, measured, best, args.rounds, best / ping, ping, ' / '.join('%.3f' % r for r in by_round),
+            statistics.median(by_round)))
     return 0
 
 
