@@ -3,9 +3,10 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """certificate_entries: a host's certificates, each entry over the single-certificate defaults.
 
-The renewal role, the enroll and the audit playbooks read it on every host and every run, several times
+The renewal role and the enroll and preflight playbooks read it on every host and every run, several times
 per host (a variable is templated again wherever it is used); as a Jinja pipeline of product, combine and
-dict2items it was a good part of a no-op run's controller CPU (docs/benchmarks.md)."""
+dict2items it was a good part of a no-op run's controller CPU (docs/benchmarks.md). The implementation is
+plugin_utils/certificate_entries.py, which certificate_info's action plugin shares."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -66,34 +67,16 @@ _value:
   elements: dict
 '''
 
-from collections.abc import Mapping
-
 from ansible.errors import AnsibleFilterError
 
 
-def _empty(value):
-    return value is None or (isinstance(value, str) and value == '')
-
-
 def certificate_entries(certificates, defaults, keys=None, exclude=(), skip_empty=False):
-    if certificates is None:
-        certificates = []
-    if isinstance(certificates, (str, bytes, Mapping)) or not hasattr(certificates, '__iter__'):
-        raise AnsibleFilterError('certificate_entries: the certificates must be a list of dictionaries, not %s'
-                                 % type(certificates).__name__)
-    if not isinstance(defaults, Mapping):
-        raise AnsibleFilterError('certificate_entries: defaults must be a dictionary, not %s' % type(defaults).__name__)
-    entries = []
-    for position, certificate in enumerate(list(certificates) or [{}]):
-        if not isinstance(certificate, Mapping):
-            raise AnsibleFilterError('certificate_entries: certificate %d is not a dictionary but %s'
-                                     % (position + 1, type(certificate).__name__))
-        entry = dict(defaults)
-        entry.update((name, value) for name, value in certificate.items() if not (skip_empty and _empty(value)))
-        wanted = entry if keys is None else keys
-        entries.append(dict((name, entry[name]) for name in wanted
-                            if name in entry and name not in exclude and not (skip_empty and _empty(entry[name]))))
-    return entries
+    # Imported when called: ansible-core loads every filter file of the collection to look up any one of them.
+    from ansible_collections.incomes_register.certificates.plugins.plugin_utils import certificate_entries as entries
+    try:
+        return entries.certificate_entries(certificates, defaults, keys=keys, exclude=exclude, skip_empty=skip_empty)
+    except entries.EntryError as error:
+        raise AnsibleFilterError('certificate_entries: %s' % error)
 
 
 class FilterModule(object):

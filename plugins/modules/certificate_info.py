@@ -18,11 +18,29 @@ description:
   - Makes no network call and imports no XML library, so it is cheap to run on many hosts.
   - With O(certificates), reads several certificates in one run and returns RV(results), shaped like what a
     loop over this module registers, without the cost of a loop on the controller.
+  - With neither O(path) nor O(certificates), reads the certificates the renewal role
+    (R(incomes_register.certificates.renewal,ansible_collections.incomes_register.certificates.renewal_role))
+    keeps on the host, as the audit playbook does, and returns RV(results): one entry per item of the host's
+    C(renewal_certificates), each completed from C(renewal_certificate_path), C(renewal_private_key_path),
+    C(renewal_private_key_passphrase), C(renewal_customer_id) and C(renewal_environment) where it leaves them out
+    or empty, or without C(renewal_certificates) the certificate of those variables alone. Where the host has
+    none of them, the role's defaults (C(/etc/incomes-register/certificate.pem) and
+    C(/etc/incomes-register/private/key.pem)) are read. O(renew_before_days) is then C(renewal_renew_before_days)
+    when the host has it. An action plugin reads these variables on the controller.
 author:
   - Incomes Register certificates collection maintainers (@incomes-register)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
 attributes:
+  action:
+    support: full
+    details: The action plugin completes the options from the renewal role's variables when neither O(path) nor
+      O(certificates) is given, and runs the module on the host.
+  async:
+    support: full
+  bypass_host_loop:
+    support: none
   check_mode:
     support: full
     details: The module only reads.
@@ -34,7 +52,7 @@ options:
   path:
     description:
       - Path of the certificate (PEM or DER).
-      - Exactly one of O(path) and O(certificates) is required.
+      - At most one of O(path) and O(certificates); with neither, the renewal role's certificates are read.
     type: path
   private_key_path:
     description: Path of the private key; when given, RV(key_matches) tells whether it belongs to the certificate.
@@ -74,7 +92,9 @@ options:
             when the certificate does not tell, as O(certificates[].customer_id) is.
         type: str
   renew_before_days:
-    description: The renewal window used for RV(in_renewal_window). The service allows at most 60.
+    description:
+      - The renewal window used for RV(in_renewal_window). The service allows at most 60.
+      - With neither O(path) nor O(certificates), the host's C(renewal_renew_before_days) when it has one.
     type: int
     default: 60
   issuing_ca_path:
@@ -106,6 +126,10 @@ EXAMPLES = r'''
         private_key_path: /etc/incomes-register/private/key.pem
       - path: /opt/payroll/ir-client.pem
   register: certs
+
+- name: Read what the renewal role keeps on every host, as the audit does
+  incomes_register.certificates.certificate_info:
+  register: role_certs
 
 - name: List those inside the renewal window
   ansible.builtin.debug:

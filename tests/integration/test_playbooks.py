@@ -4,10 +4,14 @@ import html.parser
 import json
 import os
 import shutil
+import subprocess
+import sys
 
 import pytest
 import yaml
+from conftest import ansible_env
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 pytestmark = pytest.mark.integration
 
@@ -238,7 +242,6 @@ def test_audit_playbook_writes_readable_report_and_gates(sandbox, fleet, run_pla
 
 
 def test_audit_reads_a_passphrase_protected_key_with_the_role_passphrase(sandbox, run_playbook, tmp_path):
-    from cryptography.hazmat.primitives import serialization
     root = tmp_path / 'hosts'
     (root / 'locked' / 'private').mkdir(parents=True, mode=0o700)
     key_path = root / 'locked' / 'private' / 'key.pem'
@@ -278,3 +281,59 @@ def test_enroll_playbook_keeps_the_password_out_of_the_log(sandbox, run_playbook
     run = run_playbook('incomes_register.certificates.enroll', secrets, inventory=inventory)
     assert run.returncode == 0, run
     assert sandbox.calls()['total'] == before, 'enrolling an enrolled host makes no call'
+
+
+def test_certificate_info_without_options_reads_what_the_role_keeps(sandbox, tmp_path):
+    """Ad hoc, with no options: the renewal role's certificates of each host, from its variables."""
+    root = tmp_path / 'hosts'
+    (root / 'single' / 'private').mkdir(parents=True, mode=0o700)
+    sandbox.issue('5100055-3', new_key_path=str(root / 'single' / 'private' / 'key.pem'), expires_in_days=50,
+                  out=str(root / 'single' / 'certificate.pem'))
+    # Two certificates, the second with a passphrase-protected key whose passphrase is the single variable's.
+    (root / 'two' / 'private').mkdir(parents=True, mode=0o700)
+    passphrase = 'info-adhoc-phrase-K2m9'
+    for name, customer, days in (('a', '5100056-1', 300), ('b', '5100058-8', 10)):
+        sandbox.issue(customer, new_key_path=str(root / 'two' / 'private' / (name + '.pem')), expires_in_days=days,
+                      out=str(root / 'two' / (name + '.pem')))
+    key_path = root / 'two' / 'private' / 'b.pem'
+    key = serialization.load_pem_private_key(key_path.read_bytes(), None)
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.BestAvailableEncryption(passphrase.encode())))
+    inventory = write_inventory(tmp_path / 'inventory.yml', sandbox, root, {'single': '5100055-3', 'two': '5100056-1'})
+    data = yaml.safe_load(open(inventory))
+    data['all']['hosts']['single']['renewal_renew_before_days'] = 30
+    data['all']['hosts']['two'].update({
+        'renewal_private_key_passphrase': passphrase,
+        'renewal_certificates': [
+            {'certificate_path': str(root / 'two' / 'a.pem'), 'private_key_path': str(root / 'two' / 'private' / 'a.pem'),
+             'private_key_passphrase': '', 'restart_services': ['payroll']},
+            {'customer_id': '5100058-8', 'certificate_path': str(root / 'two' / 'b.pem'),
+             'private_key_path': str(root / 'two' / 'private' / 'b.pem')},
+            # Missing: the row still names the customer and environment the inventory gives it.
+            {'customer_id': '5100059-6', 'environment': 'PRODUCTION', 'certificate_path': str(root / 'two' / 'c.pem')},
+        ]})
+    # A host whose renewal_certificates is not a list is told so, and the other hosts are still read.
+    data['all']['hosts']['broken'] = {'renewal_certificates': '/etc/incomes-register/certificate.pem'}
+    open(inventory, 'w').write(yaml.safe_dump(data))
+    done = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible'), 'all', '-i', inventory,
+                           '-m', 'incomes_register.certificates.certificate_info', '-vvv', '--tree', str(tmp_path / 'tree')],
+                          capture_output=True, text=True, env=ansible_env(), cwd=str(tmp_path), timeout=300, check=False)
+    output = done.stdout + done.stderr
+    assert passphrase not in output
+    assert done.returncode != 0, output
+    broken = json.loads((tmp_path / 'tree' / 'broken').read_text())
+    assert broken['msg'] == 'certificate_info: renewal_certificates: the certificates must be a list of dictionaries, not str'
+    assert 'broken | FAILED!' in output
+
+    single = json.loads((tmp_path / 'tree' / 'single').read_text())['results']
+    assert [(row['path'], row['customer_id'], row['key_matches'], row['days_remaining'] in (49, 50)) for row in single] == [
+        (str(root / 'single' / 'certificate.pem'), '5100055-3', True, True)]
+    # The host's own window: 50 days left is outside renewal_renew_before_days 30.
+    assert single[0]['in_renewal_window'] is False
+
+    two = json.loads((tmp_path / 'tree' / 'two').read_text())['results']
+    assert [(row['path'], row['exists'], row['customer_id'], row.get('key_matches')) for row in two] == [
+        (str(root / 'two' / 'a.pem'), True, '5100056-1', True),
+        (str(root / 'two' / 'b.pem'), True, '5100058-8', True),
+        (str(root / 'two' / 'c.pem'), False, '5100059-6', None)]
+    assert two[1]['in_renewal_window'] is True and two[2]['environment'] == 'PRODUCTION'

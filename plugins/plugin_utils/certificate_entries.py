@@ -1,0 +1,73 @@
+# -*- coding: utf-8 -*-
+# Copyright: Incomes Register certificates collection contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A host's certificates, each entry completed from the single-certificate variables.
+
+Behind the certificate_entries filter (plugins/filter/certificate_entries.py) and certificate_info's action
+plugin, which reads the renewal role's variables of a host without a template (docs/benchmarks.md)."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from collections.abc import Mapping
+
+# What certificate_info takes of the renewal role's variables, with the role's defaults (roles/renewal/
+# defaults/main.yml; a unit test holds them equal) where a play that does not apply the role has none.
+# The environment has no default: the role's TEST would mislabel a production host's missing certificate.
+ROLE_VARIABLES = (
+    ('certificate_path', 'renewal_certificate_path', '/etc/incomes-register/certificate.pem'),
+    ('private_key_path', 'renewal_private_key_path', '/etc/incomes-register/private/key.pem'),
+    ('private_key_passphrase', 'renewal_private_key_passphrase', None),
+    ('customer_id', 'renewal_customer_id', None),
+    ('environment', 'renewal_environment', None),
+)
+ROLE_RENEW_BEFORE_DAYS = ('renewal_renew_before_days', 60)
+
+
+class EntryError(ValueError):
+    pass
+
+
+def _kind(value):
+    # ansible-core 2.19 hands templated values over as its own subclasses (_AnsibleTaggedStr): name the base type.
+    for kind in (bool, int, float, str, bytes, Mapping, list, tuple):
+        if isinstance(value, kind):
+            return 'dict' if kind is Mapping else kind.__name__
+    return type(value).__name__
+
+
+def _empty(value):
+    return value is None or (isinstance(value, str) and value == '')
+
+
+def certificate_entries(certificates, defaults, keys=None, exclude=(), skip_empty=False):
+    """Each entry of `certificates` over `defaults`; none at all means one, `defaults` itself."""
+    if certificates is None:
+        certificates = []
+    if isinstance(certificates, (str, bytes, Mapping)) or not hasattr(certificates, '__iter__'):
+        raise EntryError('the certificates must be a list of dictionaries, not %s' % _kind(certificates))
+    if not isinstance(defaults, Mapping):
+        raise EntryError('defaults must be a dictionary, not %s' % _kind(defaults))
+    entries = []
+    for position, certificate in enumerate(list(certificates) or [{}]):
+        if not isinstance(certificate, Mapping):
+            raise EntryError('certificate %d is not a dictionary but %s' % (position + 1, _kind(certificate)))
+        entry = dict(defaults)
+        entry.update((name, value) for name, value in certificate.items() if not (skip_empty and _empty(value)))
+        wanted = entry if keys is None else keys
+        entries.append(dict((name, entry[name]) for name in wanted
+                            if name in entry and name not in exclude and not (skip_empty and _empty(entry[name]))))
+    return entries
+
+
+def role_certificates(variable):
+    """certificate_info's `certificates` for the certificates the renewal role keeps on a host.
+
+    `variable(name, default)` is the host's templated variable, or `default` where the host has none. An entry
+    is completed as the role completes it: what it gives wins, an empty value too (the role reads an entry's
+    empty passphrase as none, not as renewal_private_key_passphrase); an empty result is left out, so that
+    certificate_info takes its own default."""
+    defaults = dict((key, variable(name, default)) for key, name, default in ROLE_VARIABLES)
+    completed = certificate_entries(variable('renewal_certificates', None), defaults,
+                                    keys=[key for key, dummy, dummy in ROLE_VARIABLES])
+    return [dict((key, value) for key, value in entry.items() if not _empty(value)) for entry in completed]
