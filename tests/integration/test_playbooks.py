@@ -289,7 +289,8 @@ def test_certificate_info_without_options_reads_what_the_role_keeps(sandbox, tmp
     (root / 'single' / 'private').mkdir(parents=True, mode=0o700)
     sandbox.issue('5100055-3', new_key_path=str(root / 'single' / 'private' / 'key.pem'), expires_in_days=50,
                   out=str(root / 'single' / 'certificate.pem'))
-    # Two certificates, the second with a passphrase-protected key whose passphrase is the single variable's.
+    # Two certificates, the second with a passphrase-protected key whose passphrase is the single variable's: a
+    # template of a vault-encrypted host variable, as a project kept in git has it.
     (root / 'two' / 'private').mkdir(parents=True, mode=0o700)
     passphrase = 'info-adhoc-phrase-K2m9'
     for name, customer, days in (('a', '5100056-1', 300), ('b', '5100058-8', 10)):
@@ -302,8 +303,15 @@ def test_certificate_info_without_options_reads_what_the_role_keeps(sandbox, tmp
     inventory = write_inventory(tmp_path / 'inventory.yml', sandbox, root, {'single': '5100055-3', 'two': '5100056-1'})
     data = yaml.safe_load(open(inventory))
     data['all']['hosts']['single']['renewal_renew_before_days'] = 30
+    password_file = tmp_path / 'vault-password'
+    password_file.write_text('info-adhoc-vault-R4t8')
+    vaulted = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible-vault'), 'encrypt_string',
+                              '--vault-password-file', str(password_file), passphrase],
+                             capture_output=True, text=True, env=ansible_env(), check=True).stdout
+    (tmp_path / 'host_vars').mkdir()
+    (tmp_path / 'host_vars' / 'two.yml').write_text('ir_key_phrase: ' + vaulted)
     data['all']['hosts']['two'].update({
-        'renewal_private_key_passphrase': passphrase,
+        'renewal_private_key_passphrase': '{{ ir_key_phrase }}',
         'renewal_certificates': [
             {'certificate_path': str(root / 'two' / 'a.pem'), 'private_key_path': str(root / 'two' / 'private' / 'a.pem'),
              'private_key_passphrase': '', 'restart_services': ['payroll']},
@@ -316,7 +324,8 @@ def test_certificate_info_without_options_reads_what_the_role_keeps(sandbox, tmp
     data['all']['hosts']['broken'] = {'renewal_certificates': '/etc/incomes-register/certificate.pem'}
     open(inventory, 'w').write(yaml.safe_dump(data))
     done = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible'), 'all', '-i', inventory,
-                           '-m', 'incomes_register.certificates.certificate_info', '-vvv', '--tree', str(tmp_path / 'tree')],
+                           '-m', 'incomes_register.certificates.certificate_info', '-vvv', '--tree', str(tmp_path / 'tree'),
+                           '--vault-password-file', str(password_file)],
                           capture_output=True, text=True, env=ansible_env(), cwd=str(tmp_path), timeout=300, check=False)
     output = done.stdout + done.stderr
     assert passphrase not in output
