@@ -20,7 +20,7 @@ description:
     loop over this module registers, without the cost of a loop on the controller.
   - With neither O(path) nor O(certificates), reads the certificates the renewal role
     (R(incomes_register.certificates.renewal,ansible_collections.incomes_register.certificates.renewal_role))
-    keeps on the host, as the audit playbook does, and returns RV(results): one entry per item of the host's
+    keeps on the host, as the audit playbook does, and returns RV(results), one entry per item of the host's
     C(renewal_certificates), each completed from C(renewal_certificate_path), C(renewal_private_key_path),
     C(renewal_private_key_passphrase), C(renewal_customer_id) and C(renewal_environment) where it leaves them out
     or empty, or without C(renewal_certificates) the certificate of those variables alone. Where the host has
