@@ -32,23 +32,28 @@ def unpack(commit):
     return root
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
+def arguments(doc, rounds, playbook):
+    """The command line this script and bench/worker_cost.py share: an inventory, commits, rounds, a playbook."""
+    parser = argparse.ArgumentParser(description=doc.split('\n\n', maxsplit=1)[0])
     parser.add_argument('inventory')
     parser.add_argument('commits', nargs='+')
-    parser.add_argument('--rounds', type=int, default=3)
-    parser.add_argument('--playbook', choices=('renew', 'audit'), default='renew')
-    args = parser.parse_args()
+    parser.add_argument('--rounds', type=int, default=rounds)
+    parser.add_argument('--playbook', choices=('renew', 'audit'), default=playbook)
+    return parser.parse_args()
+
+
+def main():
+    args = arguments(__doc__, 3, 'renew')
     run.LOGS = os.path.join(run.RESULTS, 'commits', 'logs')
     os.makedirs(run.LOGS, exist_ok=True)
     env = run.ansible_environment(10)
     paths = dict((commit, unpack(commit)) for commit in args.commits)
-    if args.playbook == 'renew':
-        measured, playbook = 'no-op renew', run.RENEW
-        extra = lambda tag: ['-e', 'incomes_register_renew_summary_file=' + os.path.join(run.LOGS, tag + '.json')]  # noqa: E731
-    else:
-        measured, playbook = 'audit', run.AUDIT
-        extra = lambda tag: ['-e', 'audit_output_dir=' + os.path.join(run.LOGS, tag)]  # noqa: E731
+    measured, playbook = ('no-op renew', run.RENEW) if args.playbook == 'renew' else ('audit', run.AUDIT)
+
+    def extra(tag):
+        if args.playbook == 'renew':
+            return ['-e', 'incomes_register_renew_summary_file=' + os.path.join(run.LOGS, tag + '.json')]
+        return ['-e', 'audit_output_dir=' + os.path.join(run.LOGS, tag)]
     cpu = {}
     for round_ in range(args.rounds):
         # Every other round backwards, as bench/run.py does, so that the machine's drift within a round does not

@@ -12,7 +12,6 @@ CPU for one task, the median over many hosts, is steady to a fraction of a milli
 change to a task's arguments or an action plugin moves. Prints ms per host: median of each round, and the
 median over the rounds.
 """
-import argparse
 import collections
 import json
 import os
@@ -85,12 +84,7 @@ def split(result, hosts):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
-    parser.add_argument('inventory')
-    parser.add_argument('commits', nargs='+')
-    parser.add_argument('--rounds', type=int, default=4)
-    parser.add_argument('--playbook', choices=('renew', 'audit'), default='audit')
-    args = parser.parse_args()
+    args = role_commits.arguments(__doc__, 4, 'audit')
     inventory = os.path.abspath(args.inventory)
     with open(inventory) as handle:
         hosts = sum(1 for line in handle if line.startswith('    h') and line.rstrip().endswith(':'))
@@ -117,8 +111,8 @@ def main():
                     commit, name, round_ + 1, result['total'] * 1000.0 / hosts, os.getloadavg()[0]), flush=True)
     print('\nms of CPU per host, %d hosts: median over the hosts in each round; the median of the rounds last' % hosts)
     for (commit, name, part), values in parts.items():
-        print('  %-10s %-6s %-48s %s   %.1f' % (commit, name, part[:48], ' '.join('%6.1f' % v for v in values),
-                                               statistics.median(values)))
+        rounds = ' '.join('%6.1f' % v for v in values)
+        print('  %-10s %-6s %-48s %s   %.1f' % (commit, name, part[:48], rounds, statistics.median(values)))
     return 0
 
 

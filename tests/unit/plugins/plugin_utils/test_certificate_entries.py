@@ -9,7 +9,9 @@ ROLE_DEFAULTS = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', 
 
 
 def variables(**values):
-    return lambda name, default: values.get(name, default)
+    def variable(name, default):
+        return values.get(name, default)
+    return variable
 
 
 def test_a_host_without_the_roles_variables_has_the_roles_default_certificate():
