@@ -443,6 +443,20 @@ def results(params, client_factory=None, now=None):
     return out
 
 
+# The options of the installed certificate, which a host still to be enrolled has none of (check_installed).
+INSTALLED = ('path', 'private_key_path', 'private_key_passphrase')
+
+
+def without_installed(params):
+    """params without the installed certificate, the task's or any entry's: its checks are then skipped."""
+    kept = dict((name, None if name in INSTALLED else value) for name, value in params.items())
+    if kept.get('certificates') is not None:
+        kept['certificates'] = [dict((name, value) for name, value in entry.items()
+                                     if name not in INSTALLED and name != 'certificate_path')
+                                for entry in kept['certificates']]
+    return kept
+
+
 def certificate_label(item):
     """How a result names its certificate: customer, environment, and the path, or else the endpoint."""
     parts = (item.get('customer_id'), item.get('environment'), item.get('path') or item.get('endpoint'))

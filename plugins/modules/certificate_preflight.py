@@ -36,6 +36,20 @@ description:
   - With O(certificates), checks several certificates of the host in one run (each entry's options over the
     task's, as for M(incomes_register.certificates.certificate_renew)) and returns each one's checks in
     RV(results); the task fails when any certificate failed a check.
+  - With none of O(certificates), O(customer_id), O(path), O(private_key_path) and O(private_key_passphrase),
+    checks the certificates the renewal role
+    (R(incomes_register.certificates.renewal,ansible_collections.incomes_register.certificates.renewal_role))
+    keeps on the host, as the preflight playbook does, and returns RV(results). Each item of the host's
+    C(renewal_certificates) is completed as the role completes it, from C(renewal_customer_id),
+    C(renewal_customer_name), C(renewal_environment), C(renewal_endpoint), C(renewal_service_ca_path),
+    C(renewal_issuing_ca_path), C(renewal_tls_ca_path), C(renewal_certificate_path), C(renewal_private_key_path)
+    and C(renewal_private_key_passphrase) where it leaves them out; a value the item gives empty stays empty, as
+    in the role. Without C(renewal_certificates), the certificate of those variables alone is checked.
+  - In that mode, where the host has none of these variables, the role's defaults are used (environment V(TEST),
+    the trust files C(service-signing-ca.pem) and C(issuing-ca.pem) of C(renewal_trust_dir),
+    C(/etc/incomes-register/certificate.pem) and C(/etc/incomes-register/private/key.pem)); O(proxy), O(timeout)
+    and O(service_signer_pattern), when the task does not give them, are C(renewal_proxy), C(renewal_timeout)
+    and C(renewal_service_signer_pattern). An action plugin reads these variables on the controller.
   - Also accepts the options that the other modules of the C(group/incomes_register.certificates.service)
     action group share (O(wait_timeout), O(poll_interval), O(final_error_codes), O(lock_timeout) and the
     rest), so that one C(module_defaults) block serves the whole group; the preflight does not use them.
@@ -43,9 +57,18 @@ author:
   - Incomes Register certificates collection maintainers (@incomes-register)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
   - incomes_register.certificates.service.PER_CERTIFICATE
   - incomes_register.certificates.service
 attributes:
+  action:
+    support: full
+    details: The action plugin completes the options from the renewal role's variables when the task names no
+      certificate, and runs the module on the host.
+  async:
+    support: full
+  bypass_host_loop:
+    support: none
   check_mode:
     support: full
     details: Runs every check in check mode too, the GetCertificate call included, because that call only
@@ -110,6 +133,13 @@ options:
   private_key_passphrase:
     description: Passphrase of the private key. Never logged.
     type: str
+  check_installed:
+    description:
+      - Whether to check the installed certificate and key. V(false) leaves out O(path), O(private_key_path) and
+        O(private_key_passphrase), the task's and every entry's, for hosts that are still to be enrolled; their
+        C(certificate) and C(certificate_chain) checks are then V(skipped).
+    type: bool
+    default: true
   max_clock_skew:
     description:
       - Seconds this host's clock may differ from the service's before C(clock_skew) fails (at least 1).
@@ -197,6 +227,10 @@ seealso:
 '''
 
 EXAMPLES = r'''
+- name: Check every certificate the renewal role keeps on the host, as the preflight playbook does
+  incomes_register.certificates.certificate_preflight:
+  register: preflight
+
 - name: Check that the host can renew its certificate
   incomes_register.certificates.certificate_preflight:
     environment: PRODUCTION
@@ -288,6 +322,7 @@ OWN = dict(
     private_key_path=dict(type='path'),
     private_key_passphrase=dict(type='str', no_log=True),
     max_clock_skew=dict(type='int', default=preflight.DEFAULT_MAX_CLOCK_SKEW),
+    check_installed=dict(type='bool', default=True),
 )
 # The options every other module of the service action group takes, which module_defaults for the group may
 # set: accepted (and checked as those modules check them) without a default, and not used.
@@ -303,6 +338,8 @@ def main():
                                options=service_options.certificate_entry_options(service_options.SERVICE, OWN))),
     )
     params = dict((name, value) for name, value in module.params.items() if name not in GROUP_ONLY)
+    if not params.pop('check_installed'):
+        params = preflight.without_installed(params)
     if params['certificates'] is not None:
         results = preflight.results(params, client_factory=module_support.build_client)
         passed, msg = preflight.summary_many(results)

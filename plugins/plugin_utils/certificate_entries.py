@@ -3,25 +3,40 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """A host's certificates, each entry completed from the single-certificate variables.
 
-Behind the certificate_entries filter (plugins/filter/certificate_entries.py) and certificate_info's action
-plugin, which reads the renewal role's variables of a host without a template (docs/benchmarks.md)."""
+Behind the certificate_entries filter (plugins/filter/certificate_entries.py) and the action plugins of
+certificate_info and certificate_preflight, which read the renewal role's variables of a host without a
+template (docs/benchmarks.md), as the role completes them."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from collections.abc import Mapping
 
-# What certificate_info takes of the renewal role's variables, with the role's defaults (roles/renewal/
-# defaults/main.yml; a unit test holds them equal) where a play that does not apply the role has none.
-# The environment has no default: the role's TEST would mislabel a production host's missing certificate.
+# Each certificate key of the renewal role's variables: (key, variable, the role's default), the defaults of
+# roles/renewal/defaults/main.yml (a unit test holds them equal), for a play that does not apply the role and
+# so has none. A default in TRUST_FILES is that file of renewal_trust_dir, as the role's is.
 ROLE_VARIABLES = (
+    ('customer_id', 'renewal_customer_id', None),
+    ('customer_name', 'renewal_customer_name', ''),
+    ('environment', 'renewal_environment', 'TEST'),
+    ('endpoint', 'renewal_endpoint', ''),
+    ('service_ca_path', 'renewal_service_ca_path', None),
+    ('issuing_ca_path', 'renewal_issuing_ca_path', None),
+    ('tls_ca_path', 'renewal_tls_ca_path', ''),
     ('certificate_path', 'renewal_certificate_path', '/etc/incomes-register/certificate.pem'),
     ('private_key_path', 'renewal_private_key_path', '/etc/incomes-register/private/key.pem'),
-    ('private_key_passphrase', 'renewal_private_key_passphrase', None),
-    ('customer_id', 'renewal_customer_id', None),
-    ('environment', 'renewal_environment', None),
+    ('private_key_passphrase', 'renewal_private_key_passphrase', ''),
 )
+ROLE_TRUST_DIR = ('renewal_trust_dir', '/etc/incomes-register/trust')
+TRUST_FILES = {'service_ca_path': 'service-signing-ca.pem', 'issuing_ca_path': 'issuing-ca.pem'}
 ROLE_RENEW_BEFORE_DAYS = ('renewal_renew_before_days', 60)
+
+# What certificate_info takes. Its environment has no default: the role's TEST would mislabel a production
+# host's missing certificate.
+INFO_KEYS = ('customer_id', 'environment', 'certificate_path', 'private_key_path', 'private_key_passphrase')
+INFO_DEFAULTS = {'environment': None}
+# What certificate_preflight takes: everything a renewal of the certificate reads.
+PREFLIGHT_KEYS = tuple(key for key, dummy, dummy in ROLE_VARIABLES)
 
 
 class EntryError(ValueError):
@@ -60,14 +75,22 @@ def certificate_entries(certificates, defaults, keys=None, exclude=(), skip_empt
     return entries
 
 
-def role_certificates(variable):
-    """certificate_info's `certificates` for the certificates the renewal role keeps on a host.
+def role_certificates(variable, keys, defaults=None):
+    """A module's `certificates` for the certificates the renewal role keeps on a host, with only `keys`.
 
-    `variable(name, default)` is the host's templated variable, or `default` where the host has none. An entry
-    is completed as the role completes it: what it gives wins, an empty value too (the role reads an entry's
-    empty passphrase as none, not as renewal_private_key_passphrase); an empty result is left out, so that
-    certificate_info takes its own default."""
-    defaults = dict((key, variable(name, default)) for key, name, default in ROLE_VARIABLES)
-    completed = certificate_entries(variable('renewal_certificates', None), defaults,
-                                    keys=[key for key, dummy, dummy in ROLE_VARIABLES])
+    `variable(name, default)` is the host's templated variable, or `default` where the host has none;
+    `defaults` replaces the role's default of a key. An entry is completed as the role completes it: what it
+    gives wins, an empty value too (the role reads an entry's empty passphrase as none, not as
+    renewal_private_key_passphrase); an empty result is left out, so that the module takes its own."""
+    defaults = defaults or {}
+    role = {}
+    for key, name, default in ROLE_VARIABLES:
+        if key not in keys:
+            continue
+        if key in defaults:
+            default = defaults[key]
+        elif key in TRUST_FILES:
+            default = '%s/%s' % (variable(*ROLE_TRUST_DIR), TRUST_FILES[key])
+        role[key] = variable(name, default)
+    completed = certificate_entries(variable('renewal_certificates', None), role, keys=list(role))
     return [dict((key, value) for key, value in entry.items() if not _empty(value)) for entry in completed]

@@ -439,3 +439,66 @@ def test_the_playbook_checks_every_certificate_of_a_host_with_renewal_certificat
     assert [(row['host'], row['certificate'], row['check']) for row in table] == [
         (row['host'], row['certificate'], row['check']) for row in rows]
     assert passphrase not in (tmp_path / 'report' / 'preflight.json').read_text()
+
+
+def test_the_playbook_completes_each_certificate_as_the_role_does_and_reads_renewal_trust_dir(
+        sandbox, run_playbook, tmp_path):
+    import shutil
+    import yaml
+
+    def pair(name, customer, passphrase=None):
+        (tmp_path / name / 'private').mkdir(parents=True, mode=0o700)
+        cert, key = str(tmp_path / name / 'cert.pem'), str(tmp_path / name / 'private' / 'key.pem')
+        sandbox.issue(customer, new_key_path=key, expires_in_days=200, out=cert)
+        if passphrase:
+            loaded = serialization.load_pem_private_key(open(key, 'rb').read(), None)
+            with open(key, 'wb') as handle:
+                handle.write(loaded.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                  serialization.BestAvailableEncryption(passphrase.encode())))
+        return cert, key
+
+    phrase = 'host-wide-phrase-R5'
+    plain_cert, plain_key = pair('plain', '5100055-3')
+    locked_cert, locked_key = pair('locked', '5100056-1', phrase)
+    trusted_cert, trusted_key = pair('trusted', '5100058-8')
+    trust_dir = tmp_path / 'trust'
+    trust_dir.mkdir()
+    shutil.copy(sandbox.service_ca_pem, str(trust_dir / 'service-signing-ca.pem'))
+    shutil.copy(sandbox.issuing_ca_pem, str(trust_dir / 'issuing-ca.pem'))
+    trust = {'renewal_service_ca_path': sandbox.service_ca_pem, 'renewal_issuing_ca_path': sandbox.issuing_ca_pem}
+    inventory = tmp_path / 'inventory.yml'
+    inventory.write_text(yaml.safe_dump({'all': {
+        'vars': {'ansible_connection': 'local', 'ansible_python_interpreter': '{{ ansible_playbook_python }}',
+                 'renewal_endpoint': sandbox.url, 'renewal_tls_ca_path': sandbox.tls_ca_pem},
+        'hosts': {
+            # The role reads an entry's empty passphrase as none: the unencrypted key is checked as it is,
+            # the other entry's with the host's passphrase.
+            'shared': dict(trust, renewal_private_key_passphrase=phrase, renewal_certificates=[
+                {'customer_id': '5100055-3', 'certificate_path': plain_cert, 'private_key_path': plain_key,
+                 'private_key_passphrase': ''},
+                {'customer_id': '5100056-1', 'certificate_path': locked_cert, 'private_key_path': locked_key}]),
+            # No trust paths of its own: the role's, in renewal_trust_dir.
+            'trusted': {'renewal_trust_dir': str(trust_dir), 'renewal_customer_id': '5100058-8',
+                        'renewal_certificate_path': trusted_cert, 'renewal_private_key_path': trusted_key},
+            # Still to be enrolled: nothing installed, and not checked.
+            'enrolling': dict(trust, renewal_customer_id='5100059-6', preflight_check_installed=False,
+                              renewal_certificate_path=str(tmp_path / 'none' / 'cert.pem')),
+        }}}))
+    before = sandbox.calls()
+    run = run_playbook('incomes_register.certificates.preflight', {'preflight_output_dir': 'report'},
+                       inventory=str(inventory), args=['-vvv'])
+    assert run.returncode == 0, run
+    assert phrase not in run.output
+    assert calls_delta(before, sandbox.calls()) == {'signNewCertificate': 0, 'getCertificate': 4,
+                                                    'renewCertificate': 0}
+    rows = json.loads((tmp_path / 'report' / 'preflight.json').read_text())['checks']
+    statuses = {}
+    for row in rows:
+        statuses.setdefault((row['host'], row['certificate']), {})[row['check']] = row['status']
+    assert sorted(statuses) == sorted([
+        ('shared', '5100055-3 TEST %s' % plain_cert), ('shared', '5100056-1 TEST %s' % locked_cert),
+        ('trusted', '5100058-8 TEST %s' % trusted_cert), ('enrolling', '5100059-6 TEST %s' % sandbox.url)])
+    for (host, label), checks in statuses.items():
+        skipped = ('certificate', 'certificate_chain') if host == 'enrolling' else ()
+        assert checks == dict((name, 'skipped' if name in skipped else 'ok') for name in checks), (host, label)
+        assert len(checks) == 12, (host, label)

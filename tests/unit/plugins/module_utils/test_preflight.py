@@ -293,3 +293,16 @@ def test_an_entry_with_a_key_but_no_certificate_is_refused(params, service):
     assert items[0]['failed'] is True and items[0]['checks'] == []
     assert items[0]['msg'].startswith('This certificate has private_key_path but no path')
     assert service.received == []
+
+
+def test_without_installed_leaves_out_the_tasks_and_every_entrys_certificate_and_key_only():
+    params = {'customer_id': '5100055-3', 'path': '/srv/c.pem', 'private_key_path': '/srv/k.pem',
+              'private_key_passphrase': 'phrase', 'certificates': [
+                  {'customer_id': '5100056-1', 'path': '/srv/a.pem', 'certificate_path': '/srv/a.pem',
+                   'private_key_path': '/srv/a.key', 'private_key_passphrase': 'other', 'environment': 'TEST'}]}
+    kept = preflight.without_installed(params)
+    assert kept == {'customer_id': '5100055-3', 'path': None, 'private_key_path': None,
+                    'private_key_passphrase': None, 'certificates': [{'customer_id': '5100056-1',
+                                                                      'environment': 'TEST'}]}
+    assert params['path'] == '/srv/c.pem' and params['certificates'][0]['path'] == '/srv/a.pem'
+    assert preflight.without_installed(dict(params, certificates=None))['certificates'] is None

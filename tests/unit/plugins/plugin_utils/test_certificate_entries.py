@@ -14,34 +14,57 @@ def variables(**values):
     return variable
 
 
+def info(variable):
+    return entries.role_certificates(variable, entries.INFO_KEYS, entries.INFO_DEFAULTS)
+
+
+def preflight(variable):
+    return entries.role_certificates(variable, entries.PREFLIGHT_KEYS)
+
+
 def test_a_host_without_the_roles_variables_has_the_roles_default_certificate():
-    assert entries.role_certificates(variables()) == [{'certificate_path': '/etc/incomes-register/certificate.pem',
-                                                       'private_key_path': '/etc/incomes-register/private/key.pem'}]
+    assert info(variables()) == [{'certificate_path': '/etc/incomes-register/certificate.pem',
+                                  'private_key_path': '/etc/incomes-register/private/key.pem'}]
+    assert preflight(variables()) == [{
+        'environment': 'TEST', 'service_ca_path': '/etc/incomes-register/trust/service-signing-ca.pem',
+        'issuing_ca_path': '/etc/incomes-register/trust/issuing-ca.pem',
+        'certificate_path': '/etc/incomes-register/certificate.pem',
+        'private_key_path': '/etc/incomes-register/private/key.pem'}]
 
 
 def test_the_defaults_are_the_renewal_roles():
     with open(ROLE_DEFAULTS) as handle:
         role = yaml.safe_load(handle)
+    assert entries.ROLE_TRUST_DIR == ('renewal_trust_dir', role['renewal_trust_dir'])
     for key, name, default in entries.ROLE_VARIABLES:
-        if key in ('certificate_path', 'private_key_path'):
-            assert default == role[name], name
+        if key in entries.TRUST_FILES:
+            assert default is None and role[name] == '{{ renewal_trust_dir }}/' + entries.TRUST_FILES[key], name
+        elif key == 'customer_id':
+            # The role has none: vars/main.yml reads it with default('').
+            assert default is None and name not in role
         else:
-            # The role's empty passphrase is none; its TEST environment would label a production host's missing
-            # certificate, so the audit leaves the environment to the certificate.
-            assert default is None and name in role or name == 'renewal_customer_id', name
+            assert default == role[name], name
+    assert set(entries.INFO_KEYS) <= set(entries.PREFLIGHT_KEYS)
     assert entries.ROLE_RENEW_BEFORE_DAYS == ('renewal_renew_before_days', role['renewal_renew_before_days'])
 
 
+def test_the_trust_files_follow_renewal_trust_dir_unless_given():
+    got = preflight(variables(renewal_trust_dir='/opt/ir/trust', renewal_issuing_ca_path='/opt/ca/issuing.pem',
+                              renewal_customer_id='5100055-3'))
+    assert got[0]['service_ca_path'] == '/opt/ir/trust/service-signing-ca.pem'
+    assert got[0]['issuing_ca_path'] == '/opt/ca/issuing.pem'
+
+
 def test_the_single_certificate_variables_and_empty_values():
-    got = entries.role_certificates(variables(renewal_certificate_path='/srv/c.pem', renewal_private_key_passphrase='',
-                                              renewal_customer_id='5100055-3', renewal_environment='PRODUCTION'))
+    got = info(variables(renewal_certificate_path='/srv/c.pem', renewal_private_key_passphrase='',
+                         renewal_customer_id='5100055-3', renewal_environment='PRODUCTION'))
     assert got == [{'certificate_path': '/srv/c.pem', 'private_key_path': '/etc/incomes-register/private/key.pem',
                     'customer_id': '5100055-3', 'environment': 'PRODUCTION'}]
 
 
 def test_every_entry_of_renewal_certificates_over_the_single_variables_with_only_what_certificate_info_takes():
     # As the role completes them: an entry's empty value wins too (the role reads an empty passphrase as none).
-    got = entries.role_certificates(variables(
+    got = info(variables(
         renewal_private_key_passphrase='phrase', renewal_customer_id='5100055-3',
         renewal_certificates=[
             {'customer_id': '5100056-1', 'certificate_path': '/srv/a.pem', 'private_key_path': '/srv/a.key',
@@ -62,4 +85,28 @@ def test_every_entry_of_renewal_certificates_over_the_single_variables_with_only
 ])
 def test_a_malformed_renewal_certificates_is_named(certificates, message):
     with pytest.raises(entries.EntryError, match=message):
-        entries.role_certificates(variables(renewal_certificates=certificates))
+        info(variables(renewal_certificates=certificates))
+    with pytest.raises(entries.EntryError, match=message):
+        preflight(variables(renewal_certificates=certificates))
+
+
+def test_the_preflight_completes_an_entry_as_the_role_does_an_empty_value_staying_empty():
+    # The playbook's template used to give an entry's empty passphrase, endpoint or TLS bundle the host's,
+    # so an unencrypted key was checked with renewal_private_key_passphrase and failed where the role works.
+    got = preflight(variables(
+        renewal_private_key_passphrase='phrase', renewal_customer_id='5100055-3', renewal_endpoint='https://a/x',
+        renewal_tls_ca_path='/srv/tls.pem', renewal_environment='PRODUCTION', renewal_customer_name='Acme Oy',
+        renewal_certificates=[
+            {'customer_id': '5100056-1', 'certificate_path': '/srv/a.pem', 'install_targets': [{'dest': '/x'}]},
+            {'certificate_path': '/srv/b.pem', 'private_key_passphrase': '', 'endpoint': '', 'tls_ca_path': '',
+             'environment': 'TEST'},
+        ]))
+    trust = {'service_ca_path': '/etc/incomes-register/trust/service-signing-ca.pem',
+             'issuing_ca_path': '/etc/incomes-register/trust/issuing-ca.pem'}
+    assert got == [
+        dict(trust, customer_id='5100056-1', customer_name='Acme Oy', environment='PRODUCTION',
+             endpoint='https://a/x', tls_ca_path='/srv/tls.pem', certificate_path='/srv/a.pem',
+             private_key_path='/etc/incomes-register/private/key.pem', private_key_passphrase='phrase'),
+        dict(trust, customer_id='5100055-3', customer_name='Acme Oy', environment='TEST',
+             certificate_path='/srv/b.pem', private_key_path='/etc/incomes-register/private/key.pem'),
+    ]

@@ -1,0 +1,32 @@
+# -*- coding: utf-8 -*-
+# Copyright: Incomes Register certificates collection contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""certificate_preflight on the controller: with neither certificates, customer_id nor path, the renewal
+role's certificates (plugin_utils/role_action.py), and its proxy, timeout and signer pattern where the task
+gives none."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from ansible_collections.incomes_register.certificates.plugins.plugin_utils import certificate_entries as entries
+from ansible_collections.incomes_register.certificates.plugins.plugin_utils.role_action import RoleVariablesAction
+
+# The task's options the role sets for its service modules (roles/renewal/tasks/main.yml), with the role's
+# defaults: an empty one is the module's own.
+ROLE_SERVICE_VARIABLES = (
+    ('proxy', 'renewal_proxy', ''),
+    ('timeout', 'renewal_timeout', 30),
+    ('service_signer_pattern', 'renewal_service_signer_pattern', ''),
+)
+
+
+class ActionModule(RoleVariablesAction):
+
+    NAMING = ('certificates', 'customer_id', 'path', 'private_key_path', 'private_key_passphrase')
+
+    def role_options(self, args, variable):
+        args['certificates'] = entries.role_certificates(variable, entries.PREFLIGHT_KEYS)
+        for option, name, default in ROLE_SERVICE_VARIABLES:
+            value = variable(name, default)
+            if args.get(option) is None and value not in (None, ''):
+                args[option] = value

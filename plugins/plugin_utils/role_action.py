@@ -1,0 +1,54 @@
+# -*- coding: utf-8 -*-
+# Copyright: Incomes Register certificates collection contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The action plugin behind a module that, told of no certificate, checks those the renewal role keeps.
+
+certificate_info (the audit) and certificate_preflight read the host's renewal_* variables here, in the
+controller's process, and complete them as the role does (certificate_entries.role_certificates): the
+playbooks used to do it in one template per host, which ansible-core compiles in every host's worker and
+which completed an entry otherwise than the role (docs/benchmarks.md). The module then runs as it would
+with those options given."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+from ansible.utils.vars import merge_hash
+
+from ansible_collections.incomes_register.certificates.plugins.plugin_utils.certificate_entries import EntryError
+
+
+class RoleVariablesAction(ActionBase):
+    """A subclass sets NAMING, the options any of which names a certificate (and then nothing is read), and
+    implements role_options(args, variable), which fills args from the role's variables."""
+
+    TRANSFERS_FILES = False
+    _supports_check_mode = True
+    _supports_async = True
+    NAMING = ()
+
+    def role_options(self, args, variable):
+        raise NotImplementedError
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        result = super(RoleVariablesAction, self).run(tmp, task_vars)
+        del tmp
+        args = dict(self._task.args)
+        if all(args.get(name) is None for name in self.NAMING):
+
+            def variable(name, default):
+                if name not in task_vars:
+                    return default
+                return self._templar.template(task_vars[name])
+
+            try:
+                self.role_options(args, variable)
+            except EntryError as error:
+                raise AnsibleActionFail('%s: renewal_certificates: %s' % (self._task.action.split('.')[-1], error))
+        wrap_async = self._task.async_val and not self._connection.has_native_async
+        result = merge_hash(result, self._execute_module(module_args=args, task_vars=task_vars, wrap_async=wrap_async))
+        if not wrap_async:
+            self._remove_tmp_path(self._connection._shell.tmpdir)
+        return result
