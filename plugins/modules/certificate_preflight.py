@@ -49,7 +49,9 @@ description:
     the trust files C(service-signing-ca.pem) and C(issuing-ca.pem) of C(renewal_trust_dir),
     C(/etc/incomes-register/certificate.pem) and C(/etc/incomes-register/private/key.pem)); O(proxy), O(timeout)
     and O(service_signer_pattern), when the task does not give them, are C(renewal_proxy), C(renewal_timeout)
-    and C(renewal_service_signer_pattern). An action plugin reads these variables on the controller.
+    and C(renewal_service_signer_pattern). The task's per-certificate options (given, or from C(module_defaults))
+    only fill what those variables leave empty. An action plugin reads these variables on the controller.
+  - With O(check_installed=false) in that mode, the certificate and key variables are not even sent to the host.
   - Also accepts the options that the other modules of the C(group/incomes_register.certificates.service)
     action group share (O(wait_timeout), O(poll_interval), O(final_error_codes), O(lock_timeout) and the
     rest), so that one C(module_defaults) block serves the whole group; the preflight does not use them.
