@@ -197,8 +197,10 @@ def _process_alive(pid):
 def remove_stale_temp_files(path):
     """Remove the temporary files that atomic_write left beside path when its process was killed.
 
-    Only files of the name atomic_write uses, owned by this user, whose writing process is gone: a run
-    in progress elsewhere keeps its file. Returns the removed paths.
+    Only files of the name atomic_write uses, whose writing process is gone (a run in progress elsewhere
+    keeps its file), owned by this user or, for root, by anyone: a run as root stages a target's files
+    already chowned to their owner, so a killed install leaves them owned by that user, a key among them.
+    Returns the removed paths.
     """
     directory = os.path.dirname(os.path.abspath(path))
     # The inverse of _temp_path's name: .<name>.<pid>.<random hex>.tmp
@@ -218,7 +220,7 @@ def remove_stale_temp_files(path):
         candidate = os.path.join(directory, name)
         try:
             info = os.lstat(candidate)
-            if stat.S_ISREG(info.st_mode) and info.st_uid == os.geteuid():
+            if stat.S_ISREG(info.st_mode) and os.geteuid() in (0, info.st_uid):
                 os.unlink(candidate)
                 removed.append(candidate)
         except FileNotFoundError:

@@ -351,17 +351,21 @@ def test_parents_created_on_the_way_get_their_own_mode(tmp_path):
     assert [_mode(path) for path in (tmp_path / 'etc', tmp_path / 'etc' / 'ir', target)] == [0o755, 0o755, 0o700]
 
 
-def test_stale_temporary_files_are_removed_only_when_their_writer_is_gone(tmp_path):
-    target = tmp_path / 'key.pem'
+def _dead_pid():
     dead_pid = 4194303
     while True:
         try:
             os.kill(dead_pid, 0)
         except ProcessLookupError:
-            break
+            return dead_pid
         except OSError:
             pass
         dead_pid -= 1
+
+
+def test_stale_temporary_files_are_removed_only_when_their_writer_is_gone(tmp_path):
+    target = tmp_path / 'key.pem'
+    dead_pid = _dead_pid()
     stale = tmp_path / ('.key.pem.%d.00112233aabb.tmp' % dead_pid)
     running = tmp_path / ('.key.pem.%d.00112233aabb.tmp' % os.getpid())
     other_name = tmp_path / ('.key.pem.bak.%d.00112233aabb.tmp' % dead_pid)
@@ -370,6 +374,17 @@ def test_stale_temporary_files_are_removed_only_when_their_writer_is_gone(tmp_pa
     assert file_ops.remove_stale_temp_files(str(target)) == [str(stale)]
     assert running.exists() and other_name.exists() and not stale.exists()
     assert file_ops.remove_stale_temp_files(str(tmp_path / 'missing' / 'key.pem')) == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='chowning to another user needs root')
+def test_root_removes_a_killed_installs_temporary_file_chowned_to_the_targets_owner(tmp_path):
+    # A run as root stages a target's key already chowned to the service's user; killed before the rename,
+    # it leaves a copy of the key that only root can tidy.
+    stale = tmp_path / ('.key.pem.%d.00112233aabb.tmp' % _dead_pid())
+    stale.write_bytes(b'key')
+    os.chown(str(stale), 4242, 4343)
+    assert file_ops.remove_stale_temp_files(str(tmp_path / 'key.pem')) == [str(stale)]
+    assert not stale.exists()
 
 
 @pytest.mark.parametrize('value, expected', [('0644', 0o644), ('640', 0o640), (0o600, 0o600), (420, 0o644)])
