@@ -3,10 +3,10 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """certificate_entries: a host's certificates, each entry over the single-certificate defaults.
 
-The renewal role and the enroll and preflight playbooks read it on every host and every run, several times
-per host (a variable is templated again wherever it is used); as a Jinja pipeline of product, combine and
+The renewal role reads it on every host and every run, several times per host (a variable is templated again wherever it is used); as a Jinja pipeline of product, combine and
 dict2items it was a good part of a no-op run's controller CPU (docs/benchmarks.md). The implementation is
-plugin_utils/certificate_entries.py, which certificate_info's action plugin shares."""
+plugin_utils/certificate_entries.py, which the action plugins of certificate_info and certificate_preflight
+share."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -18,7 +18,7 @@ version_added: 0.1.0
 description:
   - Each entry of the input over O(defaults); what an entry gives wins, what it leaves out is the default's.
   - An empty or missing input means one certificate, O(defaults) itself (the single-certificate shorthand).
-  - Used by the renewal role (C(renewal_all_certificates)) and the audit and enroll playbooks; documented
+  - Used by the renewal role (C(renewal_all_certificates)); documented
     because it is part of the collection.
 options:
   _input:
