@@ -3,10 +3,10 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """certificate_entries: a host's certificates, each entry over the single-certificate defaults.
 
-The renewal role reads it on every host and every run, several times per host (a variable is templated again wherever it is used); as a Jinja pipeline of product, combine and
-dict2items it was a good part of a no-op run's controller CPU (docs/benchmarks.md). The implementation is
-plugin_utils/certificate_entries.py, which the action plugins of certificate_info and certificate_preflight
-share."""
+The renewal role reads it on every host and every run, several times per host (a variable is templated again
+wherever it is used); as a Jinja pipeline of product, combine and dict2items it was a good part of a no-op run's
+controller CPU (docs/benchmarks.md). The implementation is plugin_utils/certificate_entries.py, which the action
+plugins of certificate_info and certificate_preflight share."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
