@@ -1,6 +1,7 @@
 """What the module and fleet tests share: module arguments for the sandbox, service call counts, installed
-pairs, and an inventory of local hosts that renew against the sandbox."""
+pairs, keys under a passphrase, and an inventory of local hosts that renew against the sandbox."""
 import yaml
+from cryptography.hazmat.primitives import serialization
 
 CUSTOMER = '1234567-8'
 
@@ -32,6 +33,15 @@ def issued_pair(sandbox, tmp_path, expires_in_days, customer_id=CUSTOMER):
     cert = str(tmp_path / 'certs' / 'cert.pem')
     sandbox.issue(customer_id, new_key_path=key, expires_in_days=expires_in_days, out=cert)
     return cert, key
+
+
+def encrypt_key(path, passphrase):
+    """Rewrite the unencrypted PEM private key at path under passphrase (PKCS#8)."""
+    with open(str(path), 'rb') as handle:
+        key = serialization.load_pem_private_key(handle.read(), None)
+    with open(str(path), 'wb') as handle:
+        handle.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                       serialization.BestAvailableEncryption(passphrase.encode())))
 
 
 def fleet_inventory(path, sandbox, root, host_vars, **role_vars):

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from conftest import ansible_env
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from module_helpers import encrypt_key
 
 pytestmark = pytest.mark.integration
 
@@ -248,9 +248,7 @@ def test_audit_reads_a_passphrase_protected_key_with_the_role_passphrase(sandbox
     sandbox.issue('1000010-0', new_key_path=str(key_path), expires_in_days=300,
                   out=str(root / 'locked' / 'certificate.pem'))
     passphrase = 'audit-key-phrase-Z4r7'
-    key = serialization.load_pem_private_key(key_path.read_bytes(), None)
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.BestAvailableEncryption(passphrase.encode())))
+    encrypt_key(key_path, passphrase)
     inventory = write_inventory(tmp_path / 'inventory.yml', sandbox, root, {'locked': '1000010-0'})
     run = run_playbook('incomes_register.certificates.audit',
                        {'audit_output_dir': 'report', 'renewal_private_key_passphrase': passphrase},
@@ -297,9 +295,7 @@ def test_certificate_info_without_options_reads_what_the_role_keeps(sandbox, tmp
         sandbox.issue(customer, new_key_path=str(root / 'two' / 'private' / (name + '.pem')), expires_in_days=days,
                       out=str(root / 'two' / (name + '.pem')))
     key_path = root / 'two' / 'private' / 'b.pem'
-    key = serialization.load_pem_private_key(key_path.read_bytes(), None)
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.BestAvailableEncryption(passphrase.encode())))
+    encrypt_key(key_path, passphrase)
     inventory = write_inventory(tmp_path / 'inventory.yml', sandbox, root, {'single': '5100055-3', 'two': '5100056-1'})
     data = yaml.safe_load(open(inventory))
     data['all']['hosts']['single']['renewal_renew_before_days'] = 30

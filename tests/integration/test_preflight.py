@@ -13,7 +13,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from irsandbox.testing import RunningSandbox
-from module_helpers import CUSTOMER, calls_delta, issued_pair, service_args
+from module_helpers import CUSTOMER, calls_delta, encrypt_key, issued_pair, service_args
 
 
 def preflight_args(sandbox, tmp_path, **extra):
@@ -370,23 +370,22 @@ one ansible_connection=local renewal_customer_id={one_customer} renewal_certific
 """
 
 
-def test_the_playbook_checks_every_certificate_of_a_host_with_renewal_certificates(sandbox, run_playbook, tmp_path):
-    def pair(name, customer, environment='TEST'):
-        (tmp_path / name / 'private').mkdir(parents=True, mode=0o700)
-        cert, key = str(tmp_path / name / 'cert.pem'), str(tmp_path / name / 'private' / 'key.pem')
-        sandbox.issue(customer, new_key_path=key, expires_in_days=200, out=cert, environment=environment)
-        return cert, key
+def issued_in(sandbox, tmp_path, name, customer, environment='TEST'):
+    """A certificate of customer valid 200 more days and its key, in tmp_path/name."""
+    (tmp_path / name / 'private').mkdir(parents=True, mode=0o700)
+    cert, key = str(tmp_path / name / 'cert.pem'), str(tmp_path / name / 'private' / 'key.pem')
+    sandbox.issue(customer, new_key_path=key, expires_in_days=200, out=cert, environment=environment)
+    return cert, key
 
-    test_cert, test_key = pair('test', '1801001-1')
-    production_cert, production_key = pair('production', '1801002-2', 'PRODUCTION')
+
+def test_the_playbook_checks_every_certificate_of_a_host_with_renewal_certificates(sandbox, run_playbook, tmp_path):
+    test_cert, test_key = issued_in(sandbox, tmp_path, 'test', '1801001-1')
+    production_cert, production_key = issued_in(sandbox, tmp_path, 'production', '1801002-2', 'PRODUCTION')
     # A passphrase given only in its entry of renewal_certificates: used, and never shown.
     passphrase = 'preflight-entry-phrase-K8'
-    key = serialization.load_pem_private_key(open(production_key, 'rb').read(), None)
-    with open(production_key, 'wb') as handle:
-        handle.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                       serialization.BestAvailableEncryption(passphrase.encode())))
-    elsewhere_cert, elsewhere_key = pair('elsewhere', '1801003-3')
-    one_cert, one_key = pair('one', '1801004-4')
+    encrypt_key(production_key, passphrase)
+    elsewhere_cert, elsewhere_key = issued_in(sandbox, tmp_path, 'elsewhere', '1801003-3')
+    one_cert, one_key = issued_in(sandbox, tmp_path, 'one', '1801004-4')
     dead_endpoint = 'https://127.0.0.1:%d/2017/10/CertificateServices' % closed_port()
     inventory = tmp_path / 'inventory.ini'
     inventory.write_text(MANY_INVENTORY.format(one_customer='1801004-4', one_cert=one_cert, one_key=one_key))
@@ -446,21 +445,11 @@ def test_the_playbook_completes_each_certificate_as_the_role_does_and_reads_rene
     import shutil
     import yaml
 
-    def pair(name, customer, passphrase=None):
-        (tmp_path / name / 'private').mkdir(parents=True, mode=0o700)
-        cert, key = str(tmp_path / name / 'cert.pem'), str(tmp_path / name / 'private' / 'key.pem')
-        sandbox.issue(customer, new_key_path=key, expires_in_days=200, out=cert)
-        if passphrase:
-            loaded = serialization.load_pem_private_key(open(key, 'rb').read(), None)
-            with open(key, 'wb') as handle:
-                handle.write(loaded.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                  serialization.BestAvailableEncryption(passphrase.encode())))
-        return cert, key
-
     phrase = 'host-wide-phrase-R5'
-    plain_cert, plain_key = pair('plain', '5100055-3')
-    locked_cert, locked_key = pair('locked', '5100056-1', phrase)
-    trusted_cert, trusted_key = pair('trusted', '5100058-8')
+    plain_cert, plain_key = issued_in(sandbox, tmp_path, 'plain', '5100055-3')
+    locked_cert, locked_key = issued_in(sandbox, tmp_path, 'locked', '5100056-1')
+    encrypt_key(locked_key, phrase)
+    trusted_cert, trusted_key = issued_in(sandbox, tmp_path, 'trusted', '5100058-8')
     trust_dir = tmp_path / 'trust'
     trust_dir.mkdir()
     shutil.copy(sandbox.service_ca_pem, str(trust_dir / 'service-signing-ca.pem'))
