@@ -170,3 +170,28 @@ options:
         resumes instead of sending again. Defaults to O(path) with C(.state.json) appended.
     type: path
 '''
+
+    # Options of the modules whose action plugin brings the service's trust files (plugin_utils/trust_copy.py).
+    TRUST_COPY = r'''
+options:
+  trust_src_dir:
+    description:
+      - A directory on the controller that holds the service's trust files. When given, each file of
+        O(trust_files) is copied from it into O(trust_dir) on the host before the module runs, by the action of
+        M(ansible.builtin.copy) (only a file that differs is written; mode C(0644), the directory created with
+        C(0755)), and RV(trust_files) tells which changed. If a copy fails, the module does not run and nothing
+        is sent to the service.
+      - Relative to the directory where C(ansible-playbook) runs; C(~) is the controller user's home.
+      - O(service_ca_path), O(issuing_ca_path) and O(tls_ca_path) still name the files the module reads; point
+        them into O(trust_dir).
+    type: path
+  trust_files:
+    description: The names of the files that O(trust_src_dir) holds and that are copied.
+    type: list
+    elements: str
+    default: [service-signing-ca.pem, issuing-ca.pem]
+  trust_dir:
+    description: The directory on the host that the files of O(trust_files) are copied into.
+    type: path
+    default: /etc/incomes-register/trust
+'''

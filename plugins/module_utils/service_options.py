@@ -48,6 +48,14 @@ STORE = dict(
     lock_timeout=dict(type='int', default=600),
 )
 
+# Handled by the modules' action plugin (plugins/plugin_utils/trust_copy.py) on the controller, which leaves them
+# out of what it sends; accepted here so that the module's options are the documented ones.
+TRUST_COPY = dict(
+    trust_src_dir=dict(type='path'),
+    trust_files=dict(type='list', elements='str', default=['service-signing-ca.pem', 'issuing-ca.pem']),
+    trust_dir=dict(type='path', default='/etc/incomes-register/trust'),
+)
+
 RESUBMIT = dict(
     resubmit_after_hours=dict(type='int', default=24),
 )

@@ -33,7 +33,15 @@ extends_documentation_fragment:
   - incomes_register.certificates.service
   - incomes_register.certificates.service.RETRIEVAL
   - incomes_register.certificates.store
+  - incomes_register.certificates.service.TRUST_COPY
 attributes:
+  action:
+    support: full
+    details: The action plugin copies the trust files from the controller (O(trust_src_dir)) before the module runs.
+  async:
+    support: full
+  bypass_host_loop:
+    support: none
   check_mode:
     support: full
     details: Reports whether the certificate would be renewed; makes no call and writes nothing.
@@ -207,6 +215,14 @@ pending:
   type: list
   elements: int
   sample: [0, 2]
+trust_files:
+  description:
+    - The trust files copied from O(trust_src_dir), in order, each with its C(name), C(dest) on the host and
+      C(changed); one that could not be copied also has C(failed) and C(msg).
+  returned: when O(trust_src_dir) is given
+  type: list
+  elements: dict
+  sample: [{"name": "service-signing-ca.pem", "dest": "/etc/incomes-register/trust/service-signing-ca.pem", "changed": false}]
 action:
   description: What the run did.
   returned: when O(certificates) is not given
@@ -257,7 +273,7 @@ from ansible_collections.incomes_register.certificates.plugins.module_utils impo
 
 def main():
     specs = (service_options.SERVICE, service_options.RETRIEVAL, service_options.STORE, argspec.WINDOW, service_options.RESUBMIT)
-    module = argspec.create_module(service_options.relaxed(*specs), dict(certificates=dict(
+    module = argspec.create_module(service_options.relaxed(*specs), service_options.TRUST_COPY, dict(certificates=dict(
         type='list', elements='dict', options=service_options.certificate_entry_options(*specs))))
     from ansible_collections.incomes_register.certificates.plugins.module_utils import lifecycle
     required = service_options.required_options(*specs)

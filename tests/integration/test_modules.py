@@ -179,6 +179,57 @@ def test_renew_in_check_mode_says_it_would_renew_and_touches_nothing(sandbox, ru
             assert handle.read() == data, path
 
 
+def test_renew_brings_its_trust_files_from_the_controller_first_and_a_missing_one_stops_it(sandbox, run_module,
+                                                                                            tmp_path):
+    cert, key = issued_pair(sandbox, tmp_path, expires_in_days=30)
+    source = tmp_path / 'trust-src'
+    source.mkdir()
+    for path in (sandbox.service_ca_pem, sandbox.issuing_ca_pem, sandbox.tls_ca_pem):
+        (source / os.path.basename(path)).write_bytes(open(path, 'rb').read())
+    trust = tmp_path / 'host' / 'trust'
+    names = [os.path.basename(path) for path in (sandbox.service_ca_pem, sandbox.issuing_ca_pem, sandbox.tls_ca_pem)]
+    args = service_args(sandbox, tmp_path, trust_src_dir=str(source), trust_files=names, trust_dir=str(trust),
+                        service_ca_path=str(trust / names[0]), issuing_ca_path=str(trust / names[1]),
+                        tls_ca_path=str(trust / names[2]))
+
+    # A missing file stops the task before the module: nothing is sent, no key is made.
+    before = operation_counts(sandbox)
+    run, result = run_module('certificate_renew', dict(args, trust_files=names + ['absent.pem']))
+    assert result['failed'] is True, result
+    assert 'absent.pem' in result['msg'] and 'nothing was sent' in result['msg'], result['msg']
+    assert [entry['name'] for entry in result['trust_files'] if entry.get('failed')] == ['absent.pem']
+    assert calls_delta(before, operation_counts(sandbox)) == {
+        'signNewCertificate': 0, 'getCertificate': 0, 'renewCertificate': 0}
+    assert not os.path.exists(key + '.new') and not os.path.exists(cert + '.state.json')
+    for name in names:
+        os.unlink(str(trust / name))
+
+    # Check mode predicts the copies and writes none; the module then finds the files missing, and says why.
+    run, result = run_module('certificate_renew', args, args=['--check', '--diff'])
+    assert [entry['changed'] for entry in result['trust_files']] == [True] * 3
+    assert result['failed'] is True and 'does not exist' in result['msg'], result['msg']
+    assert 'Check mode: trust_src_dir would first copy %s' % (trust / names[1]) in result['msg'], result['msg']
+    assert [entry['after_header'] for entry in result['diff'][:3]] == [str(source / name) for name in names]
+    assert os.listdir(str(trust)) == []
+    assert calls_delta(before, operation_counts(sandbox))['renewCertificate'] == 0
+
+    run, result = run_module('certificate_renew', args)
+    assert run.returncode == 0, run
+    assert result['action'] == 'renewed', result.get('msg')
+    assert [(entry['name'], entry['changed']) for entry in result['trust_files']] == [(name, True) for name in names]
+    assert stat.S_IMODE(os.stat(str(trust)).st_mode) == 0o755
+    for name in names:
+        assert stat.S_IMODE(os.stat(str(trust / name)).st_mode) == 0o644
+        assert (trust / name).read_bytes() == (source / name).read_bytes()
+    assert calls_delta(before, operation_counts(sandbox))['renewCertificate'] == 1
+
+    # Nothing due and the files in place: nothing changes.
+    run, result = run_module('certificate_renew', args)
+    assert run.returncode == 0, run
+    assert result['changed'] is False and result['action'] == 'none', result
+    assert [entry['changed'] for entry in result['trust_files']] == [False] * 3
+
+
 def damage_key(key_path):
     """Rewrite the key with one CRT exponent wrong: same public half, fails RSA's consistency check."""
     from cryptography.hazmat.primitives import serialization

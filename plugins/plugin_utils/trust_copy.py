@@ -1,0 +1,107 @@
+# -*- coding: utf-8 -*-
+# Copyright: Incomes Register certificates collection contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The action plugin behind certificate_renew: the service's trust files from the controller first
+(trust_src_dir), then the module.
+
+The files are what the module reads to trust the service, so bringing them belongs to the task that talks to
+it. The renewal role used to copy them in a task of its own, which every host paid on every run, also with
+nothing to copy: ansible-core computes the host's variables, forks a worker and handles its result for each
+task (~20 ms of the controller's CPU per host, docs/benchmarks.md). Each file is copied by
+ansible.builtin.copy's own action, so what differs is written, atomically, and check and diff mode are
+copy's, as in the enroll playbook's task (roles/renewal/tasks/trust.yml)."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import os
+
+from ansible.errors import AnsibleError
+from ansible.module_utils.common.text.converters import to_text
+from ansible.plugins.action import ActionBase
+from ansible.utils.vars import merge_hash
+
+# The module's documented defaults (service_options.TRUST_COPY, doc_fragments/service.py TRUST_COPY).
+DEFAULT_FILES = ('service-signing-ca.pem', 'issuing-ca.pem')
+DEFAULT_DIR = '/etc/incomes-register/trust'
+FILE_MODE = '0644'
+DIRECTORY_MODE = '0755'
+
+
+class TrustCopyAction(ActionBase):
+
+    TRANSFERS_FILES = True
+    _supports_check_mode = True
+    _supports_async = True
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        result = super(TrustCopyAction, self).run(tmp, task_vars)
+        del tmp
+        args = dict(self._task.args)
+        source = args.pop('trust_src_dir', None)
+        names = args.pop('trust_files', None)
+        directory = args.pop('trust_dir', None)
+        if source:
+            copied, diffs = self._copy(source, DEFAULT_FILES if names is None else names, directory or DEFAULT_DIR,
+                                       task_vars)
+            result['trust_files'] = copied
+            broken = [entry for entry in copied if entry.get('failed')]
+            if broken:
+                # Nothing else runs: without its trust files the module could not check the service's answers.
+                result.update(failed=True, changed=any(entry['changed'] for entry in copied),
+                              msg='trust_src_dir: ' + '; '.join(entry['msg'] for entry in broken)
+                              + ' The module did not run; nothing was sent to the service.')
+                if diffs:
+                    result['diff'] = diffs
+                return result
+        else:
+            copied, diffs = [], []
+        wrap_async = self._task.async_val and not self._connection.has_native_async
+        module = self._execute_module(module_args=args, task_vars=task_vars, wrap_async=wrap_async)
+        if not wrap_async:
+            self._remove_tmp_path(self._connection._shell.tmpdir)
+        result = merge_hash(result, module)
+        if copied:
+            result['changed'] = bool(module.get('changed')) or any(entry['changed'] for entry in copied)
+            if self._task.check_mode and module.get('failed'):
+                # The copies were only predicted, so the module found the host's files as they are: say so,
+                # where its message names one, rather than let it read as the real run's failure.
+                unmade = [entry['dest'] for entry in copied if entry['changed'] and entry['dest'] in module.get('msg', '')]
+                if unmade:
+                    result['msg'] = module['msg'] + (' (Check mode: trust_src_dir would first copy %s, which it does'
+                                                     ' not in check mode.)' % ', '.join(unmade))
+        if diffs:
+            own = module.get('diff')
+            result['diff'] = diffs + (own if isinstance(own, list) else [own] if own else [])
+        return result
+
+    def _copy(self, source, names, directory, task_vars):
+        """Each of names from the controller's source directory into directory on the host, by copy's action:
+        its entries (name, dest, changed, and failed with msg) and diffs."""
+        # Absolute: copy looks a relative src up in the role's and the playbook's own directories, which are
+        # inside the installed collection when the collection's playbooks run; the user means the directory
+        # where ansible-playbook runs.
+        root = os.path.realpath(os.path.expanduser(source))
+        copied, diffs = [], []
+        for name in names:
+            task = self._task.copy()
+            task.async_val = 0
+            task.args = dict(src=os.path.join(root, name), dest=directory.rstrip('/') + '/', mode=FILE_MODE,
+                             directory_mode=DIRECTORY_MODE)
+            copy = self._shared_loader_obj.action_loader.get(
+                'ansible.legacy.copy', task=task, connection=self._connection, play_context=self._play_context,
+                loader=self._loader, templar=self._templar, shared_loader_obj=self._shared_loader_obj)
+            try:
+                outcome = copy.run(task_vars=task_vars)
+            except AnsibleError as error:
+                # copy's action raises for a source it cannot find, where a failed copy on the host returns.
+                outcome = dict(failed=True, msg=to_text(error.message))
+            entry = dict(name=name, dest=outcome.get('dest', os.path.join(directory, name)),
+                         changed=bool(outcome.get('changed')))
+            if outcome.get('failed'):
+                entry.update(failed=True, msg='%s: %s' % (name, outcome.get('msg', 'the copy failed')))
+            copied.append(entry)
+            diff = outcome.get('diff')
+            diffs.extend(diff if isinstance(diff, list) else [diff] if diff else [])
+        return copied, diffs
