@@ -29,6 +29,7 @@ author:
   - Incomes Register certificates collection maintainers (@incomes-register)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
   - incomes_register.certificates.service.PER_CERTIFICATE
   - incomes_register.certificates.service
   - incomes_register.certificates.service.RETRIEVAL

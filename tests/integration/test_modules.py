@@ -179,8 +179,8 @@ def test_renew_in_check_mode_says_it_would_renew_and_touches_nothing(sandbox, ru
             assert handle.read() == data, path
 
 
-def test_renew_brings_its_trust_files_from_the_controller_first_and_a_missing_one_stops_it(sandbox, run_module,
-                                                                                            tmp_path):
+def test_renew_brings_its_trust_files_from_the_controller_first_and_a_missing_one_stops_it(
+        sandbox, run_module, tmp_path):
     cert, key = issued_pair(sandbox, tmp_path, expires_in_days=30)
     source = tmp_path / 'trust-src'
     source.mkdir()
