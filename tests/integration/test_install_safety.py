@@ -13,6 +13,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from module_helpers import encrypt_key
 
 pytestmark = pytest.mark.integration
 
@@ -39,9 +40,7 @@ class Source(object):
             self.key_lines.update(line.decode() for line in text.splitlines() if not line.startswith(b'-----'))
         self.passphrase = passphrase
         if passphrase:
-            with open(self.key, 'wb') as handle:
-                handle.write(plain.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                 serialization.BestAvailableEncryption(passphrase.encode())))
+            encrypt_key(self.key, passphrase)
         self.certificate = x509.load_pem_x509_certificate(read(self.cert))
 
     def args(self, **extra):

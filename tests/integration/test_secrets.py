@@ -13,6 +13,7 @@ import stat
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from module_helpers import encrypt_key
 
 pytestmark = pytest.mark.integration
 
@@ -210,9 +211,7 @@ def scenario(sandbox, tmp_path):
     sandbox.issue('5200002-2', new_key_path=str(key_path), expires_in_days=30,
                   out=str(root / 'renew' / 'certs' / 'cert.pem'))
     renew_passphrase = 'renew-phrase-7Qx2'
-    plain = load_pem_private_key(read(str(key_path)), None)
-    key_path.write_bytes(plain.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                             serialization.BestAvailableEncryption(renew_passphrase.encode())))
+    encrypt_key(key_path, renew_passphrase)
     transfer_id, transfer_password = sandbox.subscribe('5200001-1', 'Example Oy')
     variables = dict(
         endpoint=sandbox.url, service_ca=sandbox.service_ca_pem, issuing_ca=sandbox.issuing_ca_pem,
@@ -319,9 +318,7 @@ def test_the_renewal_role_shows_no_passphrase_of_its_install_targets(sandbox, ru
     sandbox.issue('5200003-3', new_key_path=str(key_path), expires_in_days=30, out=str(root / 'cert.pem'))
     key_passphrase, keystore_passphrase = 'role-key-phrase-H5t1', 'role-keystore-phrase-W2p8'
     plain = read(str(key_path))
-    key_path.write_bytes(load_pem_private_key(plain, None).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.BestAvailableEncryption(key_passphrase.encode())))
+    encrypt_key(key_path, key_passphrase)
     inventory = tmp_path / 'inventory.yml'
     inventory.write_text(json.dumps({'all': {'hosts': {'payroll': {
         'ansible_connection': 'local', 'ansible_python_interpreter': '{{ ansible_playbook_python }}',
