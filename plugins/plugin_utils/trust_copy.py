@@ -42,28 +42,28 @@ class TrustCopyAction(ActionBase):
         source = args.pop('trust_src_dir', None)
         names = args.pop('trust_files', None)
         directory = args.pop('trust_dir', None)
+        copied, diffs = [], []
         if source:
             copied, diffs = self._copy(source, DEFAULT_FILES if names is None else names, directory or DEFAULT_DIR,
                                        task_vars)
             result['trust_files'] = copied
-            broken = [entry for entry in copied if entry.get('failed')]
-            if broken:
-                # Nothing else runs: without its trust files the module could not check the service's answers.
-                result.update(failed=True, changed=any(entry['changed'] for entry in copied),
-                              msg='trust_src_dir: ' + '; '.join(entry['msg'] for entry in broken)
-                              + ' The module did not run; nothing was sent to the service.')
-                if diffs:
-                    result['diff'] = diffs
-                return result
-        else:
-            copied, diffs = [], []
+        copies_changed = any(entry['changed'] for entry in copied)
+        broken = [entry for entry in copied if entry.get('failed')]
+        if broken:
+            # Nothing else runs: without its trust files the module could not check the service's answers.
+            result.update(failed=True, changed=copies_changed,
+                          msg='trust_src_dir: ' + '; '.join(entry['msg'] for entry in broken)
+                          + ' The module did not run; nothing was sent to the service.')
+            if diffs:
+                result['diff'] = diffs
+            return result
         wrap_async = self._task.async_val and not self._connection.has_native_async
         module = self._execute_module(module_args=args, task_vars=task_vars, wrap_async=wrap_async)
         if not wrap_async:
             self._remove_tmp_path(self._connection._shell.tmpdir)
         result = merge_hash(result, module)
         if copied:
-            result['changed'] = bool(module.get('changed')) or any(entry['changed'] for entry in copied)
+            result['changed'] = bool(module.get('changed')) or copies_changed
             if self._task.check_mode and module.get('failed'):
                 # The copies were only predicted, so the module found the host's files as they are: say so,
                 # where its message names one, rather than let it read as the real run's failure.
@@ -72,8 +72,7 @@ class TrustCopyAction(ActionBase):
                     result['msg'] = module['msg'] + (' (Check mode: trust_src_dir would first copy %s, which it does'
                                                      ' not in check mode.)' % ', '.join(unmade))
         if diffs:
-            own = module.get('diff')
-            result['diff'] = diffs + (own if isinstance(own, list) else [own] if own else [])
+            result['diff'] = diffs + _as_list(module.get('diff'))
         return result
 
     def _copy(self, source, names, directory, task_vars):
@@ -102,6 +101,10 @@ class TrustCopyAction(ActionBase):
             if outcome.get('failed'):
                 entry.update(failed=True, msg='%s: %s' % (name, outcome.get('msg', 'the copy failed')))
             copied.append(entry)
-            diff = outcome.get('diff')
-            diffs.extend(diff if isinstance(diff, list) else [diff] if diff else [])
+            diffs.extend(_as_list(outcome.get('diff')))
         return copied, diffs
+
+
+def _as_list(diff):
+    """A result's diff, which an action returns as one dict or as a list of them, as a list."""
+    return diff if isinstance(diff, list) else [diff] if diff else []

@@ -31,7 +31,7 @@ class Copy(object):
         outcome = self.outcomes.get(os.path.basename(self.task.args['src']))
         if isinstance(outcome, Exception):
             raise outcome
-        return dict(self.outcomes.get(os.path.basename(self.task.args['src']), {'changed': False}))
+        return dict(outcome or {'changed': False})
 
 
 def run(monkeypatch, args, copies=None, module=None, check_mode=False):
