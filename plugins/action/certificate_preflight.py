@@ -15,13 +15,6 @@ from ansible_collections.incomes_register.certificates.plugins.plugin_utils.role
 
 # What a host still to be enrolled has nothing of (check_installed false): not even sent to it.
 INSTALLED_KEYS = ('certificate_path', 'private_key_path', 'private_key_passphrase')
-# The task's options the role sets for its service modules (roles/renewal/tasks/main.yml), with the role's
-# defaults: an empty one is the module's own.
-ROLE_SERVICE_VARIABLES = (
-    ('proxy', 'renewal_proxy', ''),
-    ('timeout', 'renewal_timeout', 30),
-    ('service_signer_pattern', 'renewal_service_signer_pattern', ''),
-)
 
 
 class ActionModule(RoleVariablesAction):
@@ -33,7 +26,4 @@ class ActionModule(RoleVariablesAction):
         if not boolean(args.get('check_installed', True), strict=False):
             keys = tuple(key for key in keys if key not in INSTALLED_KEYS)
         args['certificates'] = entries.role_certificates(variable, keys)
-        for option, name, default in ROLE_SERVICE_VARIABLES:
-            value = variable(name, default)
-            if args.get(option) is None and value not in (None, ''):
-                args[option] = value
+        entries.fill_options(args, variable, entries.ROLE_SERVICE_VARIABLES)

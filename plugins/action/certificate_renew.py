@@ -1,14 +1,24 @@
 # -*- coding: utf-8 -*-
 # Copyright: Incomes Register certificates collection contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""certificate_renew on the controller: the service's trust files first, when trust_src_dir names them
-(plugin_utils/trust_copy.py), then the module."""
+"""certificate_renew on the controller: with none of certificates, path and private_key_path, the renewal
+role's certificates and the host's renewal settings (plugin_utils/role_action.py); then the service's trust
+files, when trust_src_dir names them (plugin_utils/trust_copy.py), and the module."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+from ansible_collections.incomes_register.certificates.plugins.plugin_utils import certificate_entries as entries
 from ansible_collections.incomes_register.certificates.plugins.plugin_utils.trust_copy import TrustCopyAction
 
 
 class ActionModule(TrustCopyAction):
-    pass
+
+    # Not customer_id nor private_key_passphrase: the role's task runs under its users' module_defaults, where
+    # either may be set for the whole service group, and fills what the role's variables leave empty, as it did
+    # when the role templated its certificate list.
+    NAMING = ('certificates', 'path', 'private_key_path')
+
+    def role_options(self, args, variable):
+        args['certificates'] = entries.role_certificates(variable, entries.RENEW_KEYS)
+        entries.fill_options(args, variable, entries.ROLE_SERVICE_VARIABLES + entries.ROLE_RENEWAL_VARIABLES)

@@ -25,6 +25,22 @@ description:
     in which nothing is due costs little more than for one certificate (no call, no XML library loaded).
     Each certificate's outcome is in RV(results); one certificate's failure (expired, a service error, a
     damaged key) does not stop the others, and the task fails, as a loop would, when any of them failed.
+  - With none of O(certificates), O(path) and O(private_key_path), renews the certificates the renewal role
+    (R(incomes_register.certificates.renewal,ansible_collections.incomes_register.certificates.renewal_role))
+    keeps on the host, as the role's own task does. Each item of the host's C(renewal_certificates) is completed
+    as the role completes it from C(renewal_customer_id), C(renewal_customer_name), C(renewal_environment),
+    C(renewal_endpoint), C(renewal_service_ca_path), C(renewal_issuing_ca_path), C(renewal_tls_ca_path),
+    C(renewal_certificate_path), C(renewal_private_key_path), C(renewal_private_key_passphrase),
+    C(renewal_owner), C(renewal_group) and C(renewal_certificate_mode) (a value the item gives empty stays empty),
+    or without C(renewal_certificates) the certificate of those variables alone is renewed; where the host has
+    none of them, the role's defaults. The options the task leaves out are then the host's C(renewal_key_size),
+    C(renewal_renew_before_days), C(renewal_wait_timeout), C(renewal_initial_delay), C(renewal_poll_interval),
+    C(renewal_final_error_codes), C(renewal_proxy), C(renewal_timeout), C(renewal_service_signer_pattern),
+    C(renewal_trust_src_dir), C(renewal_trust_files) and C(renewal_trust_dir), or the role's defaults. An action
+    plugin reads these variables on the controller.
+  - In that mode O(customer_id) and O(private_key_passphrase), given or from C(module_defaults), only fill what
+    those variables leave empty. The module only renews; it neither installs the new certificate elsewhere
+    nor restarts services, which the role does after it.
 author:
   - Incomes Register certificates collection maintainers (@incomes-register)
 extends_documentation_fragment:
@@ -38,7 +54,8 @@ extends_documentation_fragment:
 attributes:
   action:
     support: full
-    details: The action plugin copies the trust files from the controller (O(trust_src_dir)) before the module runs.
+    details: The action plugin completes the options from the renewal role's variables when the task names no
+      certificate, and copies the trust files from the controller (O(trust_src_dir)) before the module runs.
   async:
     support: full
   bypass_host_loop:
@@ -115,7 +132,8 @@ options:
       - Next to it the module keeps C(<path>.lock) (serialises runs), C(<path>.state.json) while a
         request is in flight, C(<path>.new) for a moment during the swap, and with O(change_mark=true)
         C(<path>.changed) from the swap until the services are known to use the new pair.
-      - Required unless every entry of O(certificates) gives it.
+      - Required unless every entry of O(certificates) gives it. With none of O(path), O(private_key_path) and
+        O(certificates), the renewal role's certificates are renewed (see above).
     type: path
     required: false
   private_key_path:
@@ -194,6 +212,11 @@ EXAMPLES = r'''
 - name: List the certificates that failed
   ansible.builtin.debug:
     msg: "{{ renewals.results | selectattr('failed') | map(attribute='path') | list }}"
+
+- name: Renew what the renewal role keeps on the host (renewal_certificates and the other renewal_* variables)
+  incomes_register.certificates.certificate_renew:
+    change_mark: true
+  register: role_renewals
 '''
 
 RETURN = r'''

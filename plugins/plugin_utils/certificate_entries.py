@@ -4,8 +4,8 @@
 """A host's certificates, each entry completed from the single-certificate variables.
 
 Behind the certificate_entries filter (plugins/filter/certificate_entries.py) and the action plugins of
-certificate_info and certificate_preflight, which read the renewal role's variables of a host without a
-template (docs/benchmarks.md), as the role completes them."""
+certificate_info, certificate_preflight and certificate_renew, which read the renewal role's variables of a host
+without a template (docs/benchmarks.md), as the role completes them."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -26,6 +26,9 @@ ROLE_VARIABLES = (
     ('certificate_path', 'renewal_certificate_path', '/etc/incomes-register/certificate.pem'),
     ('private_key_path', 'renewal_private_key_path', '/etc/incomes-register/private/key.pem'),
     ('private_key_passphrase', 'renewal_private_key_passphrase', ''),
+    ('owner', 'renewal_owner', ''),
+    ('group', 'renewal_group', ''),
+    ('mode', 'renewal_certificate_mode', '0644'),
 )
 ROLE_TRUST_DIR = ('renewal_trust_dir', '/etc/incomes-register/trust')
 TRUST_FILES = {'service_ca_path': 'service-signing-ca.pem', 'issuing_ca_path': 'issuing-ca.pem'}
@@ -35,8 +38,31 @@ ROLE_RENEW_BEFORE_DAYS = ('renewal_renew_before_days', 60)
 # host's missing certificate.
 INFO_KEYS = ('customer_id', 'environment', 'certificate_path', 'private_key_path', 'private_key_passphrase')
 INFO_DEFAULTS = {'environment': None}
-# What certificate_preflight takes: everything a renewal of the certificate reads.
-PREFLIGHT_KEYS = tuple(key for key, dummy, dummy in ROLE_VARIABLES)
+# What certificate_preflight takes: everything a renewal of the certificate reads but its files' ownership.
+PREFLIGHT_KEYS = ('customer_id', 'customer_name', 'environment', 'endpoint', 'service_ca_path', 'issuing_ca_path',
+                  'tls_ca_path', 'certificate_path', 'private_key_path', 'private_key_passphrase')
+# What certificate_renew takes of each certificate (the role's renewal_module_certificates).
+RENEW_KEYS = tuple(key for key, dummy, dummy in ROLE_VARIABLES)
+
+# A module's options that the role sets for its service modules (roles/renewal/tasks/main.yml: module_defaults),
+# (option, variable, the role's default); filled where a task leaves them out (fill_options).
+ROLE_SERVICE_VARIABLES = (
+    ('proxy', 'renewal_proxy', ''),
+    ('timeout', 'renewal_timeout', 30),
+    ('service_signer_pattern', 'renewal_service_signer_pattern', ''),
+)
+# And what the role decides of a renewal; its renew task gives the wait's options itself (the wave).
+ROLE_RENEWAL_VARIABLES = (
+    ('key_size', 'renewal_key_size', 2048),
+    ('renew_before_days',) + ROLE_RENEW_BEFORE_DAYS,
+    ('wait_timeout', 'renewal_wait_timeout', 300),
+    ('initial_delay', 'renewal_initial_delay', 30),
+    ('poll_interval', 'renewal_poll_interval', 10),
+    ('final_error_codes', 'renewal_final_error_codes', []),
+    ('trust_src_dir', 'renewal_trust_src_dir', ''),
+    ('trust_files', 'renewal_trust_files', ['service-signing-ca.pem', 'issuing-ca.pem']),
+    ('trust_dir',) + ROLE_TRUST_DIR,
+)
 
 
 class EntryError(ValueError):
@@ -94,3 +120,12 @@ def role_certificates(variable, keys, defaults=None):
         role[key] = variable(name, default)
     completed = certificate_entries(variable('renewal_certificates', None), role, keys=list(role))
     return [dict((key, value) for key, value in entry.items() if not _empty(value)) for entry in completed]
+
+
+def fill_options(args, variable, table):
+    """Each option of table (option, variable, default) that args leaves out, from the host's variable; an empty
+    one stays out, so that the module takes its own."""
+    for option, name, default in table:
+        value = variable(name, default)
+        if args.get(option) is None and not _empty(value):
+            args[option] = value

@@ -3,11 +3,11 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The action plugin behind a module that, told of no certificate, checks those the renewal role keeps.
 
-certificate_info (the audit) and certificate_preflight read the host's renewal_* variables here, in the
-controller's process, and complete them as the role does (certificate_entries.role_certificates): the
-playbooks used to do it in one template per host, which ansible-core compiles in every host's worker and
-which completed an entry otherwise than the role (docs/benchmarks.md). The module then runs as it would
-with those options given."""
+certificate_info (the audit), certificate_preflight and certificate_renew (the renewal role's own task) read the
+host's renewal_* variables here, in the controller's process, and complete them as the role does
+(certificate_entries.role_certificates): the playbooks and the role used to do it in one template per host,
+which ansible-core compiles in every host's worker and which completed an entry otherwise than the role
+(docs/benchmarks.md). The module then runs as it would with those options given."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -21,7 +21,8 @@ from ansible_collections.incomes_register.certificates.plugins.plugin_utils.cert
 
 class RoleVariablesAction(ActionBase):
     """A subclass sets NAMING, the options any of which names a certificate (and then nothing is read), and
-    implements role_options(args, variable), which fills args from the role's variables."""
+    implements role_options(args, variable), which fills args from the role's variables. run_module runs the
+    module with the options so completed; a subclass that does more around it overrides that."""
 
     TRANSFERS_FILES = False
     _supports_check_mode = True
@@ -35,8 +36,12 @@ class RoleVariablesAction(ActionBase):
         task_vars = task_vars or {}
         result = super(RoleVariablesAction, self).run(tmp, task_vars)
         del tmp
+        return self.run_module(result, self.module_args(task_vars), task_vars)
+
+    def module_args(self, task_vars):
+        """The task's options, completed from the host's variables when none of NAMING is given."""
         args = dict(self._task.args)
-        if all(args.get(name) is None for name in self.NAMING):
+        if self.NAMING and all(args.get(name) is None for name in self.NAMING):
 
             def variable(name, default):
                 if name not in task_vars:
@@ -47,8 +52,15 @@ class RoleVariablesAction(ActionBase):
                 self.role_options(args, variable)
             except EntryError as error:
                 raise AnsibleActionFail('%s: renewal_certificates: %s' % (self._task.action.split('.')[-1], error))
+        return args
+
+    def run_module(self, result, args, task_vars):
+        return merge_hash(result, self.execute(args, task_vars))
+
+    def execute(self, args, task_vars):
+        """The module's result, run with args on the host (in the background for an async task)."""
         wrap_async = self._task.async_val and not self._connection.has_native_async
-        result = merge_hash(result, self._execute_module(module_args=args, task_vars=task_vars, wrap_async=wrap_async))
+        module = self._execute_module(module_args=args, task_vars=task_vars, wrap_async=wrap_async)
         if not wrap_async:
             self._remove_tmp_path(self._connection._shell.tmpdir)
-        return result
+        return module

@@ -18,8 +18,9 @@ import os
 
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_text
-from ansible.plugins.action import ActionBase
 from ansible.utils.vars import merge_hash
+
+from ansible_collections.incomes_register.certificates.plugins.plugin_utils.role_action import RoleVariablesAction
 
 # The module's documented defaults (service_options.TRUST_COPY, doc_fragments/service.py TRUST_COPY).
 DEFAULT_FILES = ('service-signing-ca.pem', 'issuing-ca.pem')
@@ -28,17 +29,13 @@ FILE_MODE = '0644'
 DIRECTORY_MODE = '0755'
 
 
-class TrustCopyAction(ActionBase):
+class TrustCopyAction(RoleVariablesAction):
+    """The trust files first, then the module (RoleVariablesAction.execute), with the options module_args
+    completed."""
 
     TRANSFERS_FILES = True
-    _supports_check_mode = True
-    _supports_async = True
 
-    def run(self, tmp=None, task_vars=None):
-        task_vars = task_vars or {}
-        result = super(TrustCopyAction, self).run(tmp, task_vars)
-        del tmp
-        args = dict(self._task.args)
+    def run_module(self, result, args, task_vars):
         source = args.pop('trust_src_dir', None)
         names = args.pop('trust_files', None)
         directory = args.pop('trust_dir', None)
@@ -57,10 +54,7 @@ class TrustCopyAction(ActionBase):
             if diffs:
                 result['diff'] = diffs
             return result
-        wrap_async = self._task.async_val and not self._connection.has_native_async
-        module = self._execute_module(module_args=args, task_vars=task_vars, wrap_async=wrap_async)
-        if not wrap_async:
-            self._remove_tmp_path(self._connection._shell.tmpdir)
+        module = self.execute(args, task_vars)
         result = merge_hash(result, module)
         if copied:
             result['changed'] = bool(module.get('changed')) or copies_changed

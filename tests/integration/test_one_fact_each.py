@@ -86,9 +86,8 @@ def test_playbooks_fall_back_to_the_same_window_and_timings():
                 assert float(found) == value, '%s: %s defaults to %s, not %s' % (path, variable, found, value)
     assert seen >= 4
     # And where the action plugins read the role's variables of a host that does not apply the role.
-    from ansible_collections.incomes_register.certificates.plugins.action import certificate_preflight
     from ansible_collections.incomes_register.certificates.plugins.plugin_utils import certificate_entries
     variable, value = certificate_entries.ROLE_RENEW_BEFORE_DAYS
     assert value == fallbacks[variable]
-    plugin = dict((name, default) for dummy, name, default in certificate_preflight.ROLE_SERVICE_VARIABLES)
+    plugin = dict((name, default) for dummy, name, default in certificate_entries.ROLE_SERVICE_VARIABLES)
     assert plugin['renewal_timeout'] == fallbacks['renewal_timeout']

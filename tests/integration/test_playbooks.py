@@ -1,5 +1,6 @@
 """The renewal role and the enroll/renew/audit playbooks over a five-host inventory (issue 4)."""
 import csv
+import datetime
 import html.parser
 import json
 import os
@@ -342,3 +343,55 @@ def test_certificate_info_without_options_reads_what_the_role_keeps(sandbox, tmp
         (str(root / 'two' / 'b.pem'), True, '5100058-8', True),
         (str(root / 'two' / 'c.pem'), False, '5100059-6', None)]
     assert two[1]['in_renewal_window'] is True and two[2]['environment'] == 'PRODUCTION'
+
+
+def test_certificate_renew_without_a_certificate_renews_what_the_role_keeps(sandbox, tmp_path):
+    """Ad hoc, naming no certificate: each host's renewal_certificates and settings, as the role's own task reads
+    them, with the trust files of renewal_trust_src_dir copied first."""
+    root = tmp_path / 'hosts'
+    (root / 'two' / 'private').mkdir(parents=True, mode=0o700)
+    passphrase = 'renew-adhoc-phrase-Q7w3'
+    for name, customer, days in (('a', '5100056-1', 300), ('b', '5100058-8', 10)):
+        sandbox.issue(customer, new_key_path=str(root / 'two' / 'private' / (name + '.pem')), expires_in_days=days,
+                      out=str(root / 'two' / (name + '.pem')))
+    encrypt_key(root / 'two' / 'private' / 'b.pem', passphrase)
+    inventory = write_inventory(tmp_path / 'inventory.yml', sandbox, root, {'two': '5100056-1'})
+    data = yaml.safe_load(open(inventory))
+    data['all']['hosts']['two'].update({
+        'renewal_private_key_passphrase': passphrase,
+        'renewal_certificates': [
+            {'certificate_path': str(root / 'two' / 'a.pem'), 'private_key_path': str(root / 'two' / 'private' / 'a.pem'),
+             'private_key_passphrase': ''},
+            {'customer_id': '5100058-8', 'certificate_path': str(root / 'two' / 'b.pem'),
+             'private_key_path': str(root / 'two' / 'private' / 'b.pem'), 'mode': '0640'},
+        ]})
+    data['all']['hosts']['broken'] = {'renewal_certificates': [str(root / 'two' / 'a.pem')]}
+    open(inventory, 'w').write(yaml.safe_dump(data))
+    before = sandbox.calls()
+    done = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible'), 'all', '-i', inventory,
+                           '-m', 'incomes_register.certificates.certificate_renew', '-a', 'change_mark=true', '-vvv',
+                           '--tree', str(tmp_path / 'tree')],
+                          capture_output=True, text=True, env=ansible_env(), cwd=str(tmp_path), timeout=300, check=False)
+    output = done.stdout + done.stderr
+    assert passphrase not in output
+    assert done.returncode != 0, output
+    broken = json.loads((tmp_path / 'tree' / 'broken').read_text())
+    assert broken['msg'] == 'certificate_renew: renewal_certificates: certificate 1 is not a dictionary but str'
+
+    two = json.loads((tmp_path / 'tree' / 'two').read_text())
+    assert two['changed'] is True and not two.get('failed'), two
+    assert [(row['path'], row['customer_id'], row['changed']) for row in two['results']] == [
+        (str(root / 'two' / 'a.pem'), '5100056-1', False), (str(root / 'two' / 'b.pem'), '5100058-8', True)]
+    # The host's trust directory was filled from the controller's trust-src before the module ran.
+    assert [entry['name'] for entry in two['trust_files']] == ['service-signing-ca.pem', 'issuing-ca.pem', 'tls-ca.pem']
+    for name in ('service-signing-ca.pem', 'issuing-ca.pem', 'tls-ca.pem'):
+        assert (root / 'two' / 'trust' / name).is_file(), name
+    after = sandbox.calls()
+    assert after['renewCertificate'] - before['renewCertificate'] == 1
+    assert after['signNewCertificate'] == before['signNewCertificate']
+    renewed = x509.load_pem_x509_certificate((root / 'two' / 'b.pem').read_bytes())
+    assert renewed.not_valid_after_utc.year >= datetime.datetime.now(datetime.timezone.utc).year + 1
+    assert oct((root / 'two' / 'b.pem').stat().st_mode & 0o777) == '0o640'
+    # The new key keeps the host's passphrase, and the mark tells the role's next run to restart the services.
+    assert b'ENCRYPTED' in (root / 'two' / 'private' / 'b.pem').read_bytes()
+    assert (root / 'two' / 'b.pem.changed').exists() and not (root / 'two' / 'a.pem.changed').exists()

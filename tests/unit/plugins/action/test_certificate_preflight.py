@@ -32,7 +32,7 @@ def test_the_service_defaults_are_the_roles_and_the_role_sets_those_options():
         defaults = yaml.safe_load(handle)
     with open(os.path.join(ROLE, 'tasks', 'main.yml')) as handle:
         role_tasks = handle.read()
-    for option, name, default in certificate_preflight.ROLE_SERVICE_VARIABLES:
+    for option, name, default in entries.ROLE_SERVICE_VARIABLES:
         assert defaults[name] == default, name
         assert '%s: "{{ %s' % (option, name) in role_tasks, option
 

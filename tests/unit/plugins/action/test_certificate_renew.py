@@ -34,13 +34,21 @@ class Copy(object):
         return dict(outcome or {'changed': False})
 
 
-def run(monkeypatch, args, copies=None, module=None, check_mode=False):
+class Templar(object):
+    """The host's variables as the templar gives them: here already templated."""
+
+    def template(self, value):
+        return value
+
+
+def run(monkeypatch, args, copies=None, module=None, check_mode=False, task_vars=None):
     """The plugin's result, the copies it made (their arguments) and what it sent the module (None: not run)."""
     runs, sent = [], []
     action = object.__new__(certificate_renew.ActionModule)
     action._task = Task(args, check_mode)
     action._connection = type('Connection', (), {'has_native_async': False, '_shell': type('Shell', (), {'tmpdir': None})()})()
-    action._play_context = action._loader = action._templar = None
+    action._play_context = action._loader = None
+    action._templar = Templar()
 
     class Loader(object):
         def get(self, name, task=None, **kwargs):
@@ -56,7 +64,7 @@ def run(monkeypatch, args, copies=None, module=None, check_mode=False):
         return dict(module or {'changed': False, 'msg': 'nothing due'})
 
     monkeypatch.setattr(action, '_execute_module', execute, raising=False)
-    result = action.run(task_vars={})
+    result = action.run(task_vars=task_vars or {})
     return result, runs, sent[0] if sent else None
 
 
@@ -68,11 +76,12 @@ def test_without_a_source_directory_nothing_is_copied_and_the_module_gets_none_o
 
 
 def test_each_file_is_copied_by_copys_action_before_the_module_and_a_copy_makes_the_task_changed(monkeypatch, tmp_path):
-    result, runs, sent = run(monkeypatch, {'trust_src_dir': str(tmp_path), 'trust_dir': '/etc/t', 'wait': False},
+    result, runs, sent = run(monkeypatch, {'trust_src_dir': str(tmp_path), 'trust_dir': '/etc/t', 'wait': False,
+                                           'path': '/srv/a.pem'},
                              copies={'issuing-ca.pem': {'changed': True, 'dest': '/etc/t/issuing-ca.pem'}})
     assert runs == [dict(src=os.path.join(os.path.realpath(str(tmp_path)), name), dest='/etc/t/', mode='0644',
                          directory_mode='0755') for name in trust_copy.DEFAULT_FILES]
-    assert sent == {'wait': False}
+    assert sent == {'wait': False, 'path': '/srv/a.pem'}
     assert result['changed'] is True and result['msg'] == 'nothing due'
     assert result['trust_files'] == [
         {'name': 'service-signing-ca.pem', 'dest': '/etc/t/service-signing-ca.pem', 'changed': False},
@@ -130,3 +139,80 @@ def test_the_plugins_defaults_are_the_modules(option):
     expected = {'trust_src_dir': None, 'trust_files': list(trust_copy.DEFAULT_FILES),
                 'trust_dir': trust_copy.DEFAULT_DIR}[option]
     assert default == expected
+
+
+# The renewal role's task names no certificate: the plugin reads the host's renewal_* variables (role mode).
+ROLE_HOST = dict(
+    renewal_customer_id='5100055-3', renewal_environment='PRODUCTION', renewal_owner='ir', renewal_key_size=3072,
+    renewal_renew_before_days=45, renewal_trust_dir='/opt/ir/trust', renewal_proxy='http://proxy:3128',
+    renewal_private_key_passphrase='host phrase',
+    renewal_certificates=[
+        {'certificate_path': '/srv/a.pem', 'private_key_path': '/srv/a.key', 'mode': '0640',
+         'restart_services': ['payroll']},
+        {'certificate_path': '/srv/b.pem', 'private_key_path': '/srv/b.key', 'private_key_passphrase': '',
+         'customer_id': '5100056-1', 'install_targets': [{'format': 'pem', 'path': '/opt/b.pem'}]},
+    ])
+
+
+def test_the_roles_task_renews_the_hosts_certificates_completed_as_the_role_completes_them(monkeypatch):
+    dummy, dummy, sent = run(monkeypatch, {'wait': False, 'wait_timeout': 0, 'initial_delay': 0, 'change_mark': True,
+                                           'timeout': 5}, task_vars=ROLE_HOST)
+    trust = {'service_ca_path': '/opt/ir/trust/service-signing-ca.pem', 'issuing_ca_path': '/opt/ir/trust/issuing-ca.pem'}
+    assert sent['certificates'] == [
+        dict(trust, customer_id='5100055-3', environment='PRODUCTION', certificate_path='/srv/a.pem',
+             private_key_path='/srv/a.key', private_key_passphrase='host phrase', owner='ir', mode='0640'),
+        # An entry's own empty passphrase is none, not the host's; what the role does with a certificate after
+        # the renewal (install_targets, services) is not the module's.
+        dict(trust, customer_id='5100056-1', environment='PRODUCTION', certificate_path='/srv/b.pem',
+             private_key_path='/srv/b.key', owner='ir', mode='0644'),
+    ]
+    # The task's own options stand; the rest are the host's, or the role's defaults; an empty one is left out.
+    assert (sent['wait'], sent['wait_timeout'], sent['initial_delay'], sent['change_mark']) == (False, 0, 0, True)
+    assert (sent['timeout'], sent['proxy'], sent['key_size'], sent['renew_before_days']) == (5, 'http://proxy:3128',
+                                                                                             3072, 45)
+    assert (sent['poll_interval'], sent['final_error_codes']) == (10, [])
+    assert 'service_signer_pattern' not in sent
+    # Nothing to copy without renewal_trust_src_dir, and the trust options never reach the module.
+    assert not set(service_options.TRUST_COPY) & set(sent)
+
+
+def test_the_roles_trust_source_is_copied_into_the_hosts_trust_directory(monkeypatch, tmp_path):
+    host = dict(ROLE_HOST, renewal_trust_src_dir=str(tmp_path), renewal_trust_files=['a.pem'])
+    dummy, runs, sent = run(monkeypatch, {}, task_vars=host)
+    assert runs == [dict(src=os.path.join(os.path.realpath(str(tmp_path)), 'a.pem'), dest='/opt/ir/trust/',
+                         mode='0644', directory_mode='0755')]
+    assert len(sent['certificates']) == 2
+
+
+def test_a_host_without_the_roles_variables_renews_the_roles_default_certificate(monkeypatch):
+    dummy, runs, sent = run(monkeypatch, {})
+    assert runs == []
+    assert sent['certificates'] == [{
+        'environment': 'TEST', 'service_ca_path': '/etc/incomes-register/trust/service-signing-ca.pem',
+        'issuing_ca_path': '/etc/incomes-register/trust/issuing-ca.pem', 'mode': '0644',
+        'certificate_path': '/etc/incomes-register/certificate.pem',
+        'private_key_path': '/etc/incomes-register/private/key.pem'}]
+    assert (sent['key_size'], sent['renew_before_days'], sent['wait_timeout'], sent['initial_delay']) == (2048, 60, 300, 30)
+
+
+@pytest.mark.parametrize('given', [{'customer_id': '5100058-8'}, {'private_key_passphrase': 'group phrase'}])
+def test_a_customer_or_passphrase_from_module_defaults_fills_what_the_roles_variables_leave_empty(monkeypatch, given):
+    # Users set them for the whole service group; they must not turn the role's task into a one-certificate run.
+    dummy, dummy, sent = run(monkeypatch, dict(given), task_vars=dict(ROLE_HOST, renewal_customer_id=''))
+    assert [entry['certificate_path'] for entry in sent['certificates']] == ['/srv/a.pem', '/srv/b.pem']
+    assert 'customer_id' not in sent['certificates'][0]
+    name, value = list(given.items())[0]
+    assert sent[name] == value
+
+
+@pytest.mark.parametrize('naming', [{'path': '/srv/c.pem'}, {'private_key_path': '/srv/c.key'},
+                                    {'certificates': [{'path': '/srv/c.pem'}]}])
+def test_a_task_that_names_a_certificate_reads_nothing_of_the_role(monkeypatch, naming):
+    dummy, dummy, sent = run(monkeypatch, dict(naming), task_vars=ROLE_HOST)
+    assert sent == naming
+
+
+def test_a_broken_renewal_certificates_fails_the_task_before_anything_runs(monkeypatch):
+    with pytest.raises(AnsibleActionFail) as raised:
+        run(monkeypatch, {}, task_vars=dict(ROLE_HOST, renewal_certificates=['/srv/a.pem']))
+    assert str(raised.value) == 'certificate_renew: renewal_certificates: certificate 1 is not a dictionary but str'

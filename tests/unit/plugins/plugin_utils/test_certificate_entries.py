@@ -44,8 +44,10 @@ def test_the_defaults_are_the_renewal_roles():
             assert default is None and name not in role
         else:
             assert default == role[name], name
-    assert set(entries.INFO_KEYS) <= set(entries.PREFLIGHT_KEYS)
+    assert set(entries.INFO_KEYS) <= set(entries.PREFLIGHT_KEYS) <= set(entries.RENEW_KEYS)
     assert entries.ROLE_RENEW_BEFORE_DAYS == ('renewal_renew_before_days', role['renewal_renew_before_days'])
+    for dummy, name, default in entries.ROLE_SERVICE_VARIABLES + entries.ROLE_RENEWAL_VARIABLES:
+        assert default == role[name], name
 
 
 def test_the_trust_files_follow_renewal_trust_dir_unless_given():
