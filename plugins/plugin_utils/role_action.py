@@ -43,10 +43,15 @@ class RoleVariablesAction(ActionBase):
         args = dict(self._task.args)
         if self.NAMING and all(args.get(name) is None for name in self.NAMING):
 
+            templated = {}
+
             def variable(name, default):
+                # Once each: renewal_trust_dir, for one, is read for both trust files and for the trust copy.
                 if name not in task_vars:
                     return default
-                return self._templar.template(task_vars[name])
+                if name not in templated:
+                    templated[name] = self._templar.template(task_vars[name])
+                return templated[name]
 
             try:
                 self.role_options(args, variable)

@@ -35,9 +35,13 @@ class Copy(object):
 
 
 class Templar(object):
-    """The host's variables as the templar gives them: here already templated."""
+    """The host's variables as the templar gives them: here already templated; what it was asked, in order."""
+
+    def __init__(self):
+        self.asked = []
 
     def template(self, value):
+        self.asked.append(value)
         return value
 
 
@@ -65,6 +69,7 @@ def run(monkeypatch, args, copies=None, module=None, check_mode=False, task_vars
 
     monkeypatch.setattr(action, '_execute_module', execute, raising=False)
     result = action.run(task_vars=task_vars or {})
+    run.asked = action._templar.asked
     return result, runs, sent[0] if sent else None
 
 
@@ -216,3 +221,9 @@ def test_a_broken_renewal_certificates_fails_the_task_before_anything_runs(monke
     with pytest.raises(AnsibleActionFail) as raised:
         run(monkeypatch, {}, task_vars=dict(ROLE_HOST, renewal_certificates=['/srv/a.pem']))
     assert str(raised.value) == 'certificate_renew: renewal_certificates: certificate 1 is not a dictionary but str'
+
+
+def test_each_of_the_hosts_variables_is_templated_once(monkeypatch):
+    dummy, dummy, sent = run(monkeypatch, {}, task_vars=dict(ROLE_HOST, renewal_trust_src_dir=''))
+    assert run.asked.count('/opt/ir/trust') == 1
+    assert sorted(run.asked, key=repr) == sorted(list(ROLE_HOST.values()) + [''], key=repr)
