@@ -282,6 +282,20 @@ def test_enroll_playbook_keeps_the_password_out_of_the_log(sandbox, run_playbook
     assert sandbox.calls()['total'] == before, 'enrolling an enrolled host makes no call'
 
 
+def ad_hoc(inventory, tmp_path, module, *arguments):
+    """`ansible all -m module` over inventory, with -vvv, in tmp_path, which one host of the inventory fails: its
+    output, and each host's result by name (--tree)."""
+    done = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible'), 'all', '-i', inventory, '-m', module,
+                           '-vvv', '--tree', str(tmp_path / 'tree')] + list(arguments),
+                          capture_output=True, text=True, env=ansible_env(), cwd=str(tmp_path), timeout=300, check=False)
+    output = done.stdout + done.stderr
+    assert done.returncode != 0, output
+
+    def tree(host):
+        return json.loads((tmp_path / 'tree' / host).read_text())
+    return output, tree
+
+
 def test_certificate_info_without_options_reads_what_the_role_keeps(sandbox, tmp_path):
     """Ad hoc, with no options: the renewal role's certificates of each host, from its variables."""
     root = tmp_path / 'hosts'
@@ -320,24 +334,20 @@ def test_certificate_info_without_options_reads_what_the_role_keeps(sandbox, tmp
     # A host whose renewal_certificates is not a list is told so, and the other hosts are still read.
     data['all']['hosts']['broken'] = {'renewal_certificates': '/etc/incomes-register/certificate.pem'}
     open(inventory, 'w').write(yaml.safe_dump(data))
-    done = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible'), 'all', '-i', inventory,
-                           '-m', 'incomes_register.certificates.certificate_info', '-vvv', '--tree', str(tmp_path / 'tree'),
-                           '--vault-password-file', str(password_file)],
-                          capture_output=True, text=True, env=ansible_env(), cwd=str(tmp_path), timeout=300, check=False)
-    output = done.stdout + done.stderr
+    output, tree = ad_hoc(inventory, tmp_path, 'incomes_register.certificates.certificate_info',
+                          '--vault-password-file', str(password_file))
     assert passphrase not in output
-    assert done.returncode != 0, output
-    broken = json.loads((tmp_path / 'tree' / 'broken').read_text())
+    broken = tree('broken')
     assert broken['msg'] == 'certificate_info: renewal_certificates: the certificates must be a list of dictionaries, not str'
     assert 'broken | FAILED!' in output
 
-    single = json.loads((tmp_path / 'tree' / 'single').read_text())['results']
+    single = tree('single')['results']
     assert [(row['path'], row['customer_id'], row['key_matches'], row['days_remaining'] in (49, 50)) for row in single] == [
         (str(root / 'single' / 'certificate.pem'), '5100055-3', True, True)]
     # The host's own window: 50 days left is outside renewal_renew_before_days 30.
     assert single[0]['in_renewal_window'] is False
 
-    two = json.loads((tmp_path / 'tree' / 'two').read_text())['results']
+    two = tree('two')['results']
     assert [(row['path'], row['exists'], row['customer_id'], row.get('key_matches')) for row in two] == [
         (str(root / 'two' / 'a.pem'), True, '5100056-1', True),
         (str(root / 'two' / 'b.pem'), True, '5100058-8', True),
@@ -368,17 +378,11 @@ def test_certificate_renew_without_a_certificate_renews_what_the_role_keeps(sand
     data['all']['hosts']['broken'] = {'renewal_certificates': [str(root / 'two' / 'a.pem')]}
     open(inventory, 'w').write(yaml.safe_dump(data))
     before = sandbox.calls()
-    done = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible'), 'all', '-i', inventory,
-                           '-m', 'incomes_register.certificates.certificate_renew', '-a', 'change_mark=true', '-vvv',
-                           '--tree', str(tmp_path / 'tree')],
-                          capture_output=True, text=True, env=ansible_env(), cwd=str(tmp_path), timeout=300, check=False)
-    output = done.stdout + done.stderr
+    output, tree = ad_hoc(inventory, tmp_path, 'incomes_register.certificates.certificate_renew', '-a', 'change_mark=true')
     assert passphrase not in output
-    assert done.returncode != 0, output
-    broken = json.loads((tmp_path / 'tree' / 'broken').read_text())
-    assert broken['msg'] == 'certificate_renew: renewal_certificates: certificate 1 is not a dictionary but str'
+    assert tree('broken')['msg'] == 'certificate_renew: renewal_certificates: certificate 1 is not a dictionary but str'
 
-    two = json.loads((tmp_path / 'tree' / 'two').read_text())
+    two = tree('two')
     assert two['changed'] is True and not two.get('failed'), two
     assert [(row['path'], row['customer_id'], row['changed']) for row in two['results']] == [
         (str(root / 'two' / 'a.pem'), '5100056-1', False), (str(root / 'two' / 'b.pem'), '5100058-8', True)]
