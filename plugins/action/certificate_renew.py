@@ -14,9 +14,10 @@ from ansible_collections.incomes_register.certificates.plugins.plugin_utils.trus
 
 class ActionModule(TrustCopyAction):
 
-    # Not customer_id nor private_key_passphrase: the role's task runs under its users' module_defaults, where
-    # either may be set for the whole service group, and fills what the role's variables leave empty, as it did
-    # when the role templated its certificate list.
+    # Not customer_id nor private_key_passphrase: a task's (or its module_defaults') fills what the role's
+    # variables leave empty, as the task's options fill what an entry of certificates leaves out. The role's own
+    # task gives the three naming options as null, so that module_defaults naming a certificate cannot stand in
+    # for the host's (roles/renewal/tasks/main.yml).
     NAMING = ('certificates', 'path', 'private_key_path')
 
     def role_options(self, args, variable):

@@ -418,3 +418,28 @@ def test_services_whose_restart_failed_are_restarted_by_the_rerun_that_finds_not
     assert service_log.read_text().splitlines() == ['payroll-due restarted'], 'one restart per change'
     rows = json.loads((tmp_path / 'summaries' / 'firm.json').read_text())['certificates']
     assert [row['changed'] for row in rows] == [False, False]
+
+
+def test_a_plays_module_defaults_naming_a_certificate_do_not_turn_the_role_into_a_run_over_it(sandbox, tmp_path):
+    """The role's renew task names no certificate, so that its action plugin reads the host's: a path that the
+    play's module_defaults give certificate_renew (for a task of its own) must not stand in for them."""
+    root = tmp_path / 'certs'
+    certificates = [issue(sandbox, root, 'due', '1701031-1', 20), issue(sandbox, root, 'later', '1701032-2', 300)]
+    decoy = issue(sandbox, root, 'decoy', '1701033-3', 10)
+    command, dummy, service_log = one_host_site(sandbox, tmp_path, certificates)
+    site = yaml.safe_load(open(command[1]))
+    # For the module itself: the role's own module_defaults for the group replace a play's for the group, not these.
+    site[0]['module_defaults'] = {'incomes_register.certificates.certificate_renew': {
+        'customer_id': decoy['customer_id'], 'path': decoy['certificate_path'],
+        'private_key_path': decoy['private_key_path']}}
+    open(command[1], 'w').write(yaml.safe_dump(site))
+    decoy_before = (root / 'decoy' / 'certificate.pem').read_bytes()
+    before = sandbox.calls()
+    done = run(command, tmp_path, {'IR_TEST_SERVICE_LOG': str(service_log)})
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
+    assert sandbox.calls()['renewCertificate'] - before['renewCertificate'] == 1
+    summary = json.loads((tmp_path / 'summaries' / 'firm.json').read_text())
+    assert [(row['customer_id'], row['status']) for row in summary['certificates']] == [
+        ('1701031-1', 'renewed'), ('1701032-2', 'ok')]
+    assert (not_after(root / 'due' / 'certificate.pem') - not_after(root / 'later' / 'certificate.pem')).days > 300
+    assert (root / 'decoy' / 'certificate.pem').read_bytes() == decoy_before

@@ -210,6 +210,13 @@ def test_a_customer_or_passphrase_from_module_defaults_fills_what_the_roles_vari
     assert sent[name] == value
 
 
+def test_the_naming_options_given_as_null_as_the_role_gives_them_read_the_role(monkeypatch):
+    dummy, dummy, sent = run(monkeypatch, {'certificates': None, 'path': None, 'private_key_path': None},
+                             task_vars=ROLE_HOST)
+    assert [entry['certificate_path'] for entry in sent['certificates']] == ['/srv/a.pem', '/srv/b.pem']
+    assert sent['path'] is None and sent['private_key_path'] is None
+
+
 @pytest.mark.parametrize('naming', [{'path': '/srv/c.pem'}, {'private_key_path': '/srv/c.key'},
                                     {'certificates': [{'path': '/srv/c.pem'}]}])
 def test_a_task_that_names_a_certificate_reads_nothing_of_the_role(monkeypatch, naming):
