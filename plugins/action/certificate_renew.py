@@ -15,11 +15,15 @@ from ansible_collections.incomes_register.certificates.plugins.plugin_utils.trus
 class ActionModule(TrustCopyAction):
 
     # Not customer_id nor private_key_passphrase: a task's (or its module_defaults') fills what the role's
-    # variables leave empty, as the task's options fill what an entry of certificates leaves out. The role's own
+    # variables leave out, as the task's options fill what an entry of certificates leaves out. The role's own
     # task gives the three naming options as null, so that module_defaults naming a certificate cannot stand in
     # for the host's (roles/renewal/tasks/main.yml).
     NAMING = ('certificates', 'path', 'private_key_path')
 
     def role_options(self, args, variable):
-        args['certificates'] = entries.role_certificates(variable, entries.RENEW_KEYS)
+        # What the task gives (or its module_defaults) stands in for a variable the host does not have, before the
+        # role's default: a play's environment PRODUCTION must not become the role's TEST.
+        given = dict((key, args.get('path' if key == 'certificate_path' else key)) for key in entries.RENEW_KEYS)
+        args['certificates'] = entries.role_certificates(
+            variable, entries.RENEW_KEYS, dict((key, value) for key, value in given.items() if value is not None))
         entries.fill_options(args, variable, entries.ROLE_SERVICE_VARIABLES + entries.ROLE_RENEWAL_VARIABLES)

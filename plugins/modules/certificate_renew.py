@@ -38,9 +38,9 @@ description:
     C(renewal_final_error_codes), C(renewal_proxy), C(renewal_timeout), C(renewal_service_signer_pattern),
     C(renewal_trust_src_dir), C(renewal_trust_files) and C(renewal_trust_dir), or the role's defaults. An action
     plugin reads these variables on the controller.
-  - In that mode O(customer_id) and O(private_key_passphrase), given or from C(module_defaults), only fill what
-    those variables leave empty. The module only renews; it neither installs the new certificate elsewhere
-    nor restarts services, which the role does after it.
+  - In that mode a per-certificate option that the task gives (or its C(module_defaults)) stands in for a
+    variable the host does not have or gives empty, before the role's default. The module only renews; it
+    neither installs the new certificate elsewhere nor restarts services, which the role does after it.
 author:
   - Incomes Register certificates collection maintainers (@incomes-register)
 extends_documentation_fragment:

@@ -429,9 +429,10 @@ def test_a_plays_module_defaults_naming_a_certificate_do_not_turn_the_role_into_
     command, dummy, service_log = one_host_site(sandbox, tmp_path, certificates)
     site = yaml.safe_load(open(command[1]))
     # For the module itself: the role's own module_defaults for the group replace a play's for the group, not these.
+    # Nor may its window or key size stand in for the host's (the role's defaults here: 60 days, 2048 bits).
     site[0]['module_defaults'] = {'incomes_register.certificates.certificate_renew': {
         'customer_id': decoy['customer_id'], 'path': decoy['certificate_path'],
-        'private_key_path': decoy['private_key_path']}}
+        'private_key_path': decoy['private_key_path'], 'renew_before_days': 5, 'key_size': 3072}}
     open(command[1], 'w').write(yaml.safe_dump(site))
     decoy_before = (root / 'decoy' / 'certificate.pem').read_bytes()
     before = sandbox.calls()
@@ -442,4 +443,6 @@ def test_a_plays_module_defaults_naming_a_certificate_do_not_turn_the_role_into_
     assert [(row['customer_id'], row['status']) for row in summary['certificates']] == [
         ('1701031-1', 'renewed'), ('1701032-2', 'ok')]
     assert (not_after(root / 'due' / 'certificate.pem') - not_after(root / 'later' / 'certificate.pem')).days > 300
+    renewed = x509.load_pem_x509_certificate((root / 'due' / 'certificate.pem').read_bytes())
+    assert renewed.public_key().key_size == 2048
     assert (root / 'decoy' / 'certificate.pem').read_bytes() == decoy_before

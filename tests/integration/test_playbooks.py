@@ -361,14 +361,15 @@ def test_certificate_renew_without_a_certificate_renews_what_the_role_keeps(sand
     root = tmp_path / 'hosts'
     (root / 'two' / 'private').mkdir(parents=True, mode=0o700)
     passphrase = 'renew-adhoc-phrase-Q7w3'
-    for name, customer, days in (('a', '5100056-1', 300), ('b', '5100058-8', 10)):
+    # a is inside the module's default window (60 days), not inside the host's (30).
+    for name, customer, days in (('a', '5100056-1', 45), ('b', '5100058-8', 10)):
         sandbox.issue(customer, new_key_path=str(root / 'two' / 'private' / (name + '.pem')), expires_in_days=days,
                       out=str(root / 'two' / (name + '.pem')))
     encrypt_key(root / 'two' / 'private' / 'b.pem', passphrase)
     inventory = write_inventory(tmp_path / 'inventory.yml', sandbox, root, {'two': '5100056-1'})
     data = yaml.safe_load(open(inventory))
     data['all']['hosts']['two'].update({
-        'renewal_private_key_passphrase': passphrase,
+        'renewal_private_key_passphrase': passphrase, 'renewal_renew_before_days': 30, 'renewal_key_size': 3072,
         'renewal_certificates': [
             {'certificate_path': str(root / 'two' / 'a.pem'), 'private_key_path': str(root / 'two' / 'private' / 'a.pem'),
              'private_key_passphrase': ''},
@@ -395,6 +396,7 @@ def test_certificate_renew_without_a_certificate_renews_what_the_role_keeps(sand
     assert after['signNewCertificate'] == before['signNewCertificate']
     renewed = x509.load_pem_x509_certificate((root / 'two' / 'b.pem').read_bytes())
     assert renewed.not_valid_after_utc.year >= datetime.datetime.now(datetime.timezone.utc).year + 1
+    assert renewed.public_key().key_size == 3072
     assert oct((root / 'two' / 'b.pem').stat().st_mode & 0o777) == '0o640'
     # The new key keeps the host's passphrase, and the mark tells the role's next run to restart the services.
     assert b'ENCRYPTED' in (root / 'two' / 'private' / 'b.pem').read_bytes()

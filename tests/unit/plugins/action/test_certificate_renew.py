@@ -234,3 +234,18 @@ def test_each_of_the_hosts_variables_is_templated_once(monkeypatch):
     dummy, dummy, sent = run(monkeypatch, {}, task_vars=dict(ROLE_HOST, renewal_trust_src_dir=''))
     assert run.asked.count('/opt/ir/trust') == 1
     assert sorted(run.asked, key=repr) == sorted(list(ROLE_HOST.values()) + [''], key=repr)
+
+
+def test_the_tasks_per_certificate_options_stand_in_for_variables_the_host_does_not_have(monkeypatch):
+    # A play's module_defaults for the service group: PRODUCTION must not become the role's TEST.
+    given = {'environment': 'PRODUCTION', 'service_ca_path': '/opt/prod/service.pem', 'mode': '0600',
+             'customer_id': '5100059-6'}
+    dummy, dummy, sent = run(monkeypatch, dict(given))
+    assert sent['certificates'] == [dict(given, issuing_ca_path='/etc/incomes-register/trust/issuing-ca.pem',
+                                         certificate_path='/etc/incomes-register/certificate.pem',
+                                         private_key_path='/etc/incomes-register/private/key.pem')]
+    # The host's own variable, or an entry's own value, still wins.
+    dummy, dummy, sent = run(monkeypatch, dict(given), task_vars=ROLE_HOST)
+    assert [(entry['environment'], entry['customer_id'], entry['mode']) for entry in sent['certificates']] == [
+        ('PRODUCTION', '5100055-3', '0640'), ('PRODUCTION', '5100056-1', '0600')]
+    assert sent['certificates'][0]['service_ca_path'] == '/opt/prod/service.pem'
