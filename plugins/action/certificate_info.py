@@ -17,4 +17,4 @@ class ActionModule(RoleVariablesAction):
 
     def role_options(self, args, variable):
         args['certificates'] = entries.role_certificates(variable, entries.INFO_KEYS, entries.INFO_DEFAULTS)
-        entries.fill_options(args, variable, (('renew_before_days',) + entries.ROLE_RENEW_BEFORE_DAYS,))
+        entries.fill_options(args, variable, (entries.ROLE_WINDOW,))

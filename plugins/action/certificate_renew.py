@@ -23,7 +23,7 @@ class ActionModule(TrustCopyAction):
     def role_options(self, args, variable):
         # What the task gives (or its module_defaults) stands in for a variable the host does not have, before the
         # role's default: a play's environment PRODUCTION must not become the role's TEST.
-        given = dict((key, args.get('path' if key == 'certificate_path' else key)) for key in entries.RENEW_KEYS)
-        args['certificates'] = entries.role_certificates(
-            variable, entries.RENEW_KEYS, dict((key, value) for key, value in given.items() if value is not None))
+        # (The task's path and private_key_path are none here: either would have named a certificate.)
+        given = dict((key, args[key]) for key in entries.RENEW_KEYS if args.get(key) is not None)
+        args['certificates'] = entries.role_certificates(variable, entries.RENEW_KEYS, given)
         entries.fill_options(args, variable, entries.ROLE_SERVICE_VARIABLES + entries.ROLE_RENEWAL_VARIABLES)

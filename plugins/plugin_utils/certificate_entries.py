@@ -33,6 +33,8 @@ ROLE_VARIABLES = (
 ROLE_TRUST_DIR = ('renewal_trust_dir', '/etc/incomes-register/trust')
 TRUST_FILES = {'service_ca_path': 'service-signing-ca.pem', 'issuing_ca_path': 'issuing-ca.pem'}
 ROLE_RENEW_BEFORE_DAYS = ('renewal_renew_before_days', 60)
+# As a row of fill_options' tables: the module's option, the role's variable and its default.
+ROLE_WINDOW = ('renew_before_days',) + ROLE_RENEW_BEFORE_DAYS
 
 # What certificate_info takes. Its environment has no default: the role's TEST would mislabel a production
 # host's missing certificate.
@@ -54,7 +56,7 @@ ROLE_SERVICE_VARIABLES = (
 # And what the role decides of a renewal; its renew task gives the wait's options itself (the wave).
 ROLE_RENEWAL_VARIABLES = (
     ('key_size', 'renewal_key_size', 2048),
-    ('renew_before_days',) + ROLE_RENEW_BEFORE_DAYS,
+    ROLE_WINDOW,
     ('wait_timeout', 'renewal_wait_timeout', 300),
     ('initial_delay', 'renewal_initial_delay', 30),
     ('poll_interval', 'renewal_poll_interval', 10),
