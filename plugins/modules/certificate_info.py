@@ -26,7 +26,8 @@ description:
     or empty, or without C(renewal_certificates) the certificate of those variables alone. Where the host has
     none of them, the role's defaults (C(/etc/incomes-register/certificate.pem) and
     C(/etc/incomes-register/private/key.pem)) are read. O(renew_before_days) is then C(renewal_renew_before_days)
-    when the host has it. An action plugin reads these variables on the controller.
+    when the host has it. An action plugin reads these variables on the controller. An item with a key that
+    the role does not document fails the task, which would otherwise read the role's default in its place.
 author:
   - Incomes Register certificates collection maintainers (@incomes-register)
 extends_documentation_fragment:

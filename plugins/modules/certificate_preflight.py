@@ -44,7 +44,8 @@ description:
     C(renewal_customer_name), C(renewal_environment), C(renewal_endpoint), C(renewal_service_ca_path),
     C(renewal_issuing_ca_path), C(renewal_tls_ca_path), C(renewal_certificate_path), C(renewal_private_key_path)
     and C(renewal_private_key_passphrase) where it leaves them out; a value the item gives empty stays empty, as
-    in the role. Without C(renewal_certificates), the certificate of those variables alone is checked.
+    in the role. Without C(renewal_certificates), the certificate of those variables alone is checked. An item
+    with a key that the role does not document fails the task.
   - In that mode, where the host has none of these variables, the role's defaults are used (environment V(TEST),
     the trust files C(service-signing-ca.pem) and C(issuing-ca.pem) of C(renewal_trust_dir),
     C(/etc/incomes-register/certificate.pem) and C(/etc/incomes-register/private/key.pem)); O(proxy), O(timeout)

@@ -37,7 +37,8 @@ description:
     C(renewal_renew_before_days), C(renewal_wait_timeout), C(renewal_initial_delay), C(renewal_poll_interval),
     C(renewal_final_error_codes), C(renewal_proxy), C(renewal_timeout), C(renewal_service_signer_pattern),
     C(renewal_trust_src_dir), C(renewal_trust_files) and C(renewal_trust_dir), or the role's defaults. An action
-    plugin reads these variables on the controller.
+    plugin reads these variables on the controller. An item with a key that the role does not document fails the
+    task before anything is sent; the role's own argument spec refuses it too.
   - In that mode a per-certificate option that the task gives (or its C(module_defaults)) stands in for a
     variable the host does not have or gives empty, before the role's default. The module only renews; it
     neither installs the new certificate elsewhere nor restarts services, which the role does after it.

@@ -45,6 +45,9 @@ PREFLIGHT_KEYS = ('customer_id', 'customer_name', 'environment', 'endpoint', 'se
                   'tls_ca_path', 'certificate_path', 'private_key_path', 'private_key_passphrase')
 # What certificate_renew takes of each certificate (the role's renewal_module_certificates).
 RENEW_KEYS = tuple(key for key, dummy, dummy in ROLE_VARIABLES)
+# Every key of an entry of renewal_certificates (roles/renewal/meta/argument_specs.yml; a unit test holds them
+# equal): the role refuses any other, and so does role mode, where the role's argument spec is not there to.
+ENTRY_KEYS = RENEW_KEYS + ('install_targets', 'restart_services', 'reload_services')
 
 # A module's options that the role sets for its service modules (roles/renewal/tasks/main.yml: module_defaults),
 # (option, variable, the role's default); filled where a task leaves them out (fill_options).
@@ -120,7 +123,15 @@ def role_certificates(variable, keys, defaults=None):
         elif key in TRUST_FILES:
             default = '%s/%s' % (variable(*ROLE_TRUST_DIR), TRUST_FILES[key])
         role[key] = variable(name, default)
-    completed = certificate_entries(variable('renewal_certificates', None), role, keys=list(role))
+    certificates = variable('renewal_certificates', None)
+    completed = certificate_entries(certificates, role, keys=list(role))
+    for position, certificate in enumerate(certificates or []):
+        # A misspelt key would otherwise leave its entry on the role's default: a certificate_path
+        # misspelt is /etc/incomes-register/certificate.pem checked, or renewed, in its place.
+        unknown = sorted(str(key) for key in certificate if key not in ENTRY_KEYS)
+        if unknown:
+            raise EntryError('certificate %d has %s, which the renewal role does not know (an entry takes %s)'
+                             % (position + 1, ', '.join(unknown), ', '.join(ENTRY_KEYS)))
     return [dict((key, value) for key, value in entry.items() if not _empty(value)) for entry in completed]
 
 

@@ -446,3 +446,26 @@ def test_a_plays_module_defaults_naming_a_certificate_do_not_turn_the_role_into_
     renewed = x509.load_pem_x509_certificate((root / 'due' / 'certificate.pem').read_bytes())
     assert renewed.public_key().key_size == 2048
     assert (root / 'decoy' / 'certificate.pem').read_bytes() == decoy_before
+
+
+def test_a_customer_id_from_the_plays_module_defaults_does_not_stand_in_for_the_roles(sandbox, tmp_path):
+    """The wave polls with the customer of the role's variables, so the renew task must submit with no other: a
+    certificate whose entry and host give none is refused before anything is sent, not submitted under the play's
+    module_defaults and then polled without a customer."""
+    root = tmp_path / 'certs'
+    due = issue(sandbox, root, 'due', '1701031-1', 20)
+    del due['customer_id']
+    command, dummy, service_log = one_host_site(sandbox, tmp_path, [due])
+    site = yaml.safe_load(open(command[1]))
+    site[0]['module_defaults'] = {'incomes_register.certificates.certificate_renew': {'customer_id': '1701031-1'}}
+    open(command[1], 'w').write(yaml.safe_dump(site))
+    before_bytes = (root / 'due' / 'certificate.pem').read_bytes()
+    before = sandbox.calls()
+    done = run(command, tmp_path, {'IR_TEST_SERVICE_LOG': str(service_log)})
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
+    assert sandbox.calls() == before
+    assert (root / 'due' / 'certificate.pem').read_bytes() == before_bytes
+    assert not (root / 'due' / 'certificate.pem.state.json').exists()
+    rows = json.loads((tmp_path / 'summaries' / 'firm.json').read_text())['certificates']
+    assert [row['status'] for row in rows] == ['failed']
+    assert rows[0]['message'].startswith('This certificate has no customer_id')

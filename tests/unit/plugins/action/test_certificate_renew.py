@@ -230,6 +230,15 @@ def test_a_broken_renewal_certificates_fails_the_task_before_anything_runs(monke
     assert str(raised.value) == 'certificate_renew: renewal_certificates: certificate 1 is not a dictionary but str'
 
 
+def test_a_misspelt_key_of_an_entry_fails_the_task_before_anything_runs(monkeypatch):
+    # Ad hoc, or in a play of the user's own, no argument spec of the role's is there to refuse it; left out, the
+    # entry would have renewed the certificate at the role's default path.
+    with pytest.raises(AnsibleActionFail) as raised:
+        run(monkeypatch, {}, task_vars=dict(ROLE_HOST, renewal_certificates=[{'certificate_pth': '/srv/a.pem'}]))
+    assert str(raised.value).startswith('certificate_renew: renewal_certificates: certificate 1 has certificate_pth, '
+                                        'which the renewal role does not know (an entry takes customer_id, ')
+
+
 def test_each_of_the_hosts_variables_is_templated_once(monkeypatch):
     dummy, dummy, sent = run(monkeypatch, {}, task_vars=dict(ROLE_HOST, renewal_trust_src_dir=''))
     assert run.asked.count('/opt/ir/trust') == 1

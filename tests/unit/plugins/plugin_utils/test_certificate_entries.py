@@ -5,7 +5,8 @@ import yaml
 
 from ansible_collections.incomes_register.certificates.plugins.plugin_utils import certificate_entries as entries
 
-ROLE_DEFAULTS = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', 'roles', 'renewal', 'defaults', 'main.yml')
+ROLE = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', 'roles', 'renewal')
+ROLE_DEFAULTS = os.path.join(ROLE, 'defaults', 'main.yml')
 
 
 def variables(**values):
@@ -90,6 +91,29 @@ def test_a_malformed_renewal_certificates_is_named(certificates, message):
         info(variables(renewal_certificates=certificates))
     with pytest.raises(entries.EntryError, match=message):
         preflight(variables(renewal_certificates=certificates))
+
+
+def test_an_entry_key_the_role_does_not_know_is_named_not_left_on_the_roles_default():
+    # Without the check, certificate_path misspelt would have left this entry on the role's default path.
+    certificates = [{'certificate_path': '/srv/a.pem'},
+                    {'certifcate_path': '/srv/b.pem', 'customer_id': '5100056-1', 'key_size': 3072}]
+    message = ('certificate 2 has certifcate_path, key_size, which the renewal role does not know '
+               '(an entry takes customer_id, customer_name, ')
+    for keys in (entries.INFO_KEYS, entries.PREFLIGHT_KEYS, entries.RENEW_KEYS):
+        with pytest.raises(entries.EntryError) as raised:
+            entries.role_certificates(variables(renewal_certificates=certificates), keys)
+        assert str(raised.value).startswith(message)
+        assert 'install_targets, restart_services, reload_services)' in str(raised.value)
+    # What the role documents but a module does not take is not refused: the role's install deploys it.
+    assert info(variables(renewal_certificates=[{'certificate_path': '/srv/a.pem', 'reload_services': ['x'],
+                                                 'install_targets': [], 'restart_services': [], 'owner': 'ir'}]))
+
+
+def test_the_entry_keys_are_the_roles():
+    with open(os.path.join(ROLE, 'meta', 'argument_specs.yml')) as handle:
+        spec = yaml.safe_load(handle)
+    role = spec['argument_specs']['main']['options']['renewal_certificates']['options']
+    assert sorted(entries.ENTRY_KEYS) == sorted(role)
 
 
 def test_the_preflight_completes_an_entry_as_the_role_does_an_empty_value_staying_empty():
