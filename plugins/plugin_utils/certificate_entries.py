@@ -32,9 +32,8 @@ ROLE_VARIABLES = (
 )
 ROLE_TRUST_DIR = ('renewal_trust_dir', '/etc/incomes-register/trust')
 TRUST_FILES = {'service_ca_path': 'service-signing-ca.pem', 'issuing_ca_path': 'issuing-ca.pem'}
-ROLE_RENEW_BEFORE_DAYS = ('renewal_renew_before_days', 60)
-# As a row of fill_options' tables: the module's option, the role's variable and its default.
-ROLE_WINDOW = ('renew_before_days',) + ROLE_RENEW_BEFORE_DAYS
+# As a row of fill_options' tables: the module's option and the role's variable.
+ROLE_WINDOW = ('renew_before_days', 'renewal_renew_before_days')
 
 # What certificate_info takes. Its environment has no default: the role's TEST would mislabel a production
 # host's missing certificate.
@@ -50,23 +49,24 @@ RENEW_KEYS = tuple(key for key, dummy, dummy in ROLE_VARIABLES)
 ENTRY_KEYS = RENEW_KEYS + ('install_targets', 'restart_services', 'reload_services')
 
 # A module's options that the role sets for its service modules (roles/renewal/tasks/main.yml: module_defaults),
-# (option, variable, the role's default); filled where a task leaves them out (fill_options).
+# (option, variable); filled where a task leaves them out (fill_options). No default of the role's here: each is
+# the module's own (a unit test holds them equal), which a host without the variable gets.
 ROLE_SERVICE_VARIABLES = (
-    ('proxy', 'renewal_proxy', ''),
-    ('timeout', 'renewal_timeout', 30),
-    ('service_signer_pattern', 'renewal_service_signer_pattern', ''),
+    ('proxy', 'renewal_proxy'),
+    ('timeout', 'renewal_timeout'),
+    ('service_signer_pattern', 'renewal_service_signer_pattern'),
 )
 # And what the role decides of a renewal; its renew task gives the wait's options itself (the wave).
 ROLE_RENEWAL_VARIABLES = (
-    ('key_size', 'renewal_key_size', 2048),
+    ('key_size', 'renewal_key_size'),
     ROLE_WINDOW,
-    ('wait_timeout', 'renewal_wait_timeout', 300),
-    ('initial_delay', 'renewal_initial_delay', 30),
-    ('poll_interval', 'renewal_poll_interval', 10),
-    ('final_error_codes', 'renewal_final_error_codes', []),
-    ('trust_src_dir', 'renewal_trust_src_dir', ''),
-    ('trust_files', 'renewal_trust_files', ['service-signing-ca.pem', 'issuing-ca.pem']),
-    ('trust_dir',) + ROLE_TRUST_DIR,
+    ('wait_timeout', 'renewal_wait_timeout'),
+    ('initial_delay', 'renewal_initial_delay'),
+    ('poll_interval', 'renewal_poll_interval'),
+    ('final_error_codes', 'renewal_final_error_codes'),
+    ('trust_src_dir', 'renewal_trust_src_dir'),
+    ('trust_files', 'renewal_trust_files'),
+    ('trust_dir', ROLE_TRUST_DIR[0]),
 )
 
 
@@ -136,9 +136,14 @@ def role_certificates(variable, keys, defaults=None):
 
 
 def fill_options(args, variable, table):
-    """Each option of table (option, variable, default) that args leaves out, from the host's variable; an empty
-    one stays out, so that the module takes its own."""
-    for option, name, default in table:
-        value = variable(name, default)
-        if args.get(option) is None and not _empty(value):
+    """Each option of table (option, variable) that args leaves out or gives as null, from the host's variable;
+    without one, or with an empty one, the option is left out, so that the module takes its own default (an
+    option given as null would keep the module from it)."""
+    for option, name in table:
+        if args.get(option) is not None:
+            continue
+        value = variable(name, None)
+        if _empty(value):
+            args.pop(option, None)
+        else:
             args[option] = value

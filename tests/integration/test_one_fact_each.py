@@ -87,7 +87,8 @@ def test_playbooks_fall_back_to_the_same_window_and_timings():
     assert seen >= 4
     # And where the action plugins read the role's variables of a host that does not apply the role.
     from ansible_collections.incomes_register.certificates.plugins.plugin_utils import certificate_entries
-    variable, value = certificate_entries.ROLE_RENEW_BEFORE_DAYS
-    assert value == fallbacks[variable]
-    plugin = dict((name, default) for dummy, name, default in certificate_entries.ROLE_SERVICE_VARIABLES)
-    assert plugin['renewal_timeout'] == fallbacks['renewal_timeout']
+    # They leave an option out where the host has no variable, so the module's default stands in for the role's.
+    plugin = dict((name, option) for option, name in certificate_entries.ROLE_SERVICE_VARIABLES
+                  + certificate_entries.ROLE_RENEWAL_VARIABLES)
+    assert plugin['renewal_renew_before_days'] == 'renew_before_days'
+    assert plugin['renewal_timeout'] == 'timeout'

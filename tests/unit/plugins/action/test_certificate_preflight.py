@@ -3,6 +3,7 @@ import os
 import yaml
 
 from ansible_collections.incomes_register.certificates.plugins.action import certificate_preflight
+from ansible_collections.incomes_register.certificates.plugins.module_utils import service_options
 from ansible_collections.incomes_register.certificates.plugins.plugin_utils import certificate_entries as entries
 
 ROLE = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', 'roles', 'renewal')
@@ -20,8 +21,9 @@ def role_options(args, **values):
 def test_the_service_options_are_the_roles_unless_the_task_gives_them_and_an_empty_one_is_left_out():
     got = role_options({}, renewal_customer_id='5100055-3', renewal_proxy='http://proxy:3128',
                        renewal_service_signer_pattern='')
-    assert got['proxy'] == 'http://proxy:3128' and got['timeout'] == 30
-    assert 'service_signer_pattern' not in got
+    assert got['proxy'] == 'http://proxy:3128'
+    # The module's own defaults for what the host does not have or gives empty.
+    assert 'timeout' not in got and 'service_signer_pattern' not in got
     got = role_options({'proxy': 'http://other:8080', 'timeout': 5}, renewal_proxy='http://proxy:3128',
                        renewal_timeout=60, renewal_service_signer_pattern='CN=Verohallinto')
     assert (got['proxy'], got['timeout'], got['service_signer_pattern']) == ('http://other:8080', 5, 'CN=Verohallinto')
@@ -32,8 +34,9 @@ def test_the_service_defaults_are_the_roles_and_the_role_sets_those_options():
         defaults = yaml.safe_load(handle)
     with open(os.path.join(ROLE, 'tasks', 'main.yml')) as handle:
         role_tasks = handle.read()
-    for option, name, default in entries.ROLE_SERVICE_VARIABLES:
-        assert defaults[name] == default, name
+    for option, name in entries.ROLE_SERVICE_VARIABLES:
+        # The role's empty string is the module's none.
+        assert (defaults[name] or None) == service_options.SERVICE[option].get('default'), name
         assert '%s: "{{ %s' % (option, name) in role_tasks, option
 
 

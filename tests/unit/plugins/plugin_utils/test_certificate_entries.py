@@ -3,7 +3,9 @@ import os
 import pytest
 import yaml
 
+from ansible_collections.incomes_register.certificates.plugins.module_utils import argspec, service_options
 from ansible_collections.incomes_register.certificates.plugins.plugin_utils import certificate_entries as entries
+from ansible_collections.incomes_register.certificates.plugins.plugin_utils import trust_copy
 
 ROLE = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', 'roles', 'renewal')
 ROLE_DEFAULTS = os.path.join(ROLE, 'defaults', 'main.yml')
@@ -46,9 +48,15 @@ def test_the_defaults_are_the_renewal_roles():
         else:
             assert default == role[name], name
     assert set(entries.INFO_KEYS) <= set(entries.PREFLIGHT_KEYS) <= set(entries.RENEW_KEYS)
-    assert entries.ROLE_RENEW_BEFORE_DAYS == ('renewal_renew_before_days', role['renewal_renew_before_days'])
-    for dummy, name, default in entries.ROLE_SERVICE_VARIABLES + entries.ROLE_RENEWAL_VARIABLES:
-        assert default == role[name], name
+    # fill_options leaves an option out for a host without its variable: the module's default is the role's.
+    module = dict(service_options.SERVICE, **service_options.RETRIEVAL)
+    module.update(service_options.STORE, **service_options.TRUST_COPY)
+    module.update(argspec.WINDOW)
+    for option, name in entries.ROLE_SERVICE_VARIABLES + entries.ROLE_RENEWAL_VARIABLES:
+        # The role's empty string is the module's none.
+        assert (role[name] if role[name] != '' else None) == module[option].get('default'), name
+    assert trust_copy.DEFAULT_FILES == tuple(role['renewal_trust_files'])
+    assert trust_copy.DEFAULT_DIR == role['renewal_trust_dir']
 
 
 def test_the_trust_files_follow_renewal_trust_dir_unless_given():
