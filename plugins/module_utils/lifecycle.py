@@ -494,11 +494,10 @@ def renew(store, client_factory, params, issuing_bundle, wait_options, check_mod
             return outcome
         outcome.notes.append(
             'RetrievalId %s, submitted %s, gave no certificate in %d hours (resubmit_after_hours)%s: the renewal is '
-            'requested again with a new key.' % (
+            'requested again for the same new key.' % (
                 request.retrieval_id, request.get('submitted_at') or request.get('created'),
                 params['resubmit_after_hours'], '' if check_mode else ' and was still not ready now'))
-        # Given up only once the current pair has been checked and is about to sign the new request: until
-        # then the pending key and RetrievalId are the way back if the current key turns out to be unusable.
+        # Replaced only once the new request is accepted: until then its RetrievalId is the way back (_submit).
         abandoned, request = request, None
     if request and request.phase == SENT and request.kept_answer() is not None:
         # The answer to an earlier renewal, kept because it could not be accepted: its certificate, not another
@@ -537,17 +536,14 @@ def renew(store, client_factory, params, issuing_bundle, wait_options, check_mod
         outcome.message = sentence
         return outcome
     client = outcome.client or outcome.connect(client_factory)
-    if abandoned is not None:
-        # The record first: a run killed in between leaves a spare .new key, which the next renewal takes, not a
-        # record of a RetrievalId whose key is gone.
-        abandoned.clear()
-        file_ops.discard(abandoned.new_key_path)
+    # An abandoned renewal's key too (new_private_key takes the .new key in place): its certificate may still
+    # come, and a refused request puts its RetrievalId back, so the key must stay.
     new_key = store.new_private_key(params['key_size'])
     csr_der = csr.build_csr(new_key, customer_id, _organisation(customer_name))
     # A renewal spends nothing one-time, so a 'prepared' or 'sent' state from a died run is simply
     # sent again, with the same new key. The service may have issued a certificate for that key already, so its
     # record stays unless this request is answered: a refusal, or one that never reached the service, puts it back.
-    earlier = request
+    earlier = request or abandoned
     request = store.new_request('renew', customer_id=customer_id, environment=params['environment'],
                                 endpoint=client.endpoint, csr_sha256=_csr_digest(csr_der),
                                 renewed_serial=format(cert.serial_number, 'X'), created=now.isoformat())
@@ -559,6 +555,13 @@ def renew(store, client_factory, params, issuing_bundle, wait_options, check_mod
     except ServiceFault as error:
         if earlier is None:
             file_ops.discard(store.new_key_path)
+            raise
+        if earlier is abandoned:
+            # Nothing documents that the service renews a certificate while a renewal of it is waiting
+            # (certificate-service.md): the waiting one may still give its certificate.
+            error.message += (' The renewal of RetrievalId %s stays recorded, with its key %s: the next run polls '
+                              'it again (and, still without a certificate, asks again). Nothing was installed and the '
+                              'current certificate stays in use.' % (abandoned.retrieval_id, store.new_key_path))
             raise
         # An earlier run sent a renewal for this key and lost the answer: the service may have issued a certificate
         # for it (nothing documents whether it renews a certificate twice, certificate-service.md), and without the

@@ -1281,6 +1281,42 @@ def test_a_day_old_renewal_whose_certificate_is_refused_is_asked_again(sandbox, 
     lineage.assert_renewed()
 
 
+def test_a_day_old_renewal_asked_again_keeps_its_retrieval_id_and_key_until_the_new_request_is_accepted(
+        sandbox, ansible, tmp_path):
+    """A renewal still without a certificate after resubmit_after_hours is asked again for the same new key, and the
+    old RetrievalId is replaced only once the service accepts that request: one refused leaves the waiting renewal
+    as it was, whose certificate may still come. (It used to delete the waiting key before asking again.)"""
+    customer = '5100060-9'
+    lineage = Lineage(tmp_path / 'host').issue(sandbox, customer, expires_in_days=30)
+    sandbox.configure(retrieval_delay=3600)
+    try:
+        run = ansible.run('certificate_renew', {'host': lineage.args(sandbox, customer, wait=False)})
+    finally:
+        sandbox.configure(retrieval_delay=0)
+    assert run.results['host']['action'] == 'pending', run
+    waiting_key, waiting_id = read(lineage.new_key_path), lineage.state()['retrieval_id']
+    backdate_submission(lineage, hours=30)
+
+    sandbox.set_fault('renewCertificate', 'client-fault', times=1)
+    calls = Calls(sandbox)
+    run = ansible.run('certificate_renew', {'host': lineage.args(sandbox, customer, wait=False)})
+    result = run.results['host']
+    assert result.get('failed') is True, run
+    assert calls.delta() == dict(signNewCertificate=0, renewCertificate=1, getCertificate=1)
+    assert lineage.state()['retrieval_id'] == waiting_id and lineage.state()['phase'] == 'submitted'
+    assert read(lineage.new_key_path) == waiting_key
+    lineage.assert_old_pair_intact()
+
+    # Asked again and accepted: the same key, so a certificate for either request fits it.
+    calls = Calls(sandbox)
+    run = ansible.run('certificate_renew', {'host': lineage.args(sandbox, customer)})
+    result = run.results['host']
+    assert result.get('failed') is not True and (result['action'], result['changed']) == ('renewed', True), run
+    assert 'requested again for the same new key' in result['msg']
+    assert calls.delta() == dict(signNewCertificate=0, renewCertificate=1, getCertificate=2)
+    lineage.assert_renewed(new_key_pem=waiting_key)
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason='giving files to another group needs root')
 def test_a_renewal_keeps_the_group_the_certificate_and_key_were_given(sandbox, ansible, tmp_path):
     """Without owner or group, the renewed pair is the old pair's: a service that reads them through its group

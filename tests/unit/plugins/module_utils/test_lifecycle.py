@@ -1,4 +1,5 @@
-"""lifecycle's decisions that must be taken without calling the service (no client is ever built).
+"""lifecycle's decisions that must be taken without calling the service (no client is ever built, but for one
+stand-in for a refusal that the sandbox does not give).
 
 The calls themselves, their faults and resumption run against the sandbox in
 tests/integration/test_modules.py and test_fault_matrix.py.
@@ -193,9 +194,40 @@ def test_a_renewal_waiting_longer_than_resubmit_after_hours_is_asked_again(tmp_p
     outcome = renew(store, check_mode=True, resubmit_after_hours=24)
     assert (outcome.changed, outcome.action, outcome.client) == (True, 'renewed', None)
     message = outcome.as_dict()['msg']
-    assert message.startswith('RetrievalId R-OLD, submitted ') and 'requested again with a new key' in message
+    assert message.startswith('RetrievalId R-OLD, submitted ') and 'requested again for the same new key' in message
     # Check mode only tells: the key and the record of the old request stay.
     assert os.path.exists(store.new_key_path) and store.pending().retrieval_id == 'R-OLD'
+
+
+class RefusingService(object):
+    """A service that has no certificate for the waiting RetrievalId and answers a signed FAIL to a renewal: as the
+    real one may, if it does not renew a certificate whose renewal is waiting (certificate-service.md is silent)."""
+    endpoint = 'https://127.0.0.1:1/certificates'
+
+    def __init__(self):
+        self.calls_made = {'renewCertificate': 0, 'getCertificate': 0}
+
+    def get_certificate(self, customer_id, customer_name, retrieval_id):
+        self.calls_made['getCertificate'] += 1
+        raise ServiceFault('GetCertificate', [('PKI009', 'not ready')])
+
+    def renew_certificate(self, customer_id, customer_name, csr_der, key, cert):
+        self.calls_made['renewCertificate'] += 1
+        raise ServiceFault('RenewCertificate', [('PKI010', 'a renewal of this certificate is in progress')])
+
+
+def test_a_renewal_asked_again_and_refused_leaves_the_waiting_one_with_its_key(tmp_path, issuing):
+    store, dummy = install(tmp_path, issuing, days_left=30)
+    submitted_renewal(store, hours_ago=25)
+    waiting_key = open(store.new_key_path, 'rb').read()
+    service = RefusingService()
+    with pytest.raises(ServiceFault) as raised:
+        lifecycle.renew(store, lambda: service, params(resubmit_after_hours=24), [], WAIT, False, now=NOW)
+    assert service.calls_made == {'renewCertificate': 1, 'getCertificate': 1}
+    assert store.pending().retrieval_id == 'R-OLD' and store.pending().phase == 'submitted'
+    assert open(store.new_key_path, 'rb').read() == waiting_key
+    assert 'The renewal of RetrievalId R-OLD stays recorded, with its key %s' % store.new_key_path in str(
+        raised.value.message)
 
 
 @pytest.mark.parametrize('hours_ago, days_left, hours, fields', [
