@@ -42,8 +42,8 @@ DEADLINE_FACTOR = 2
 # on it loses the RetrievalId of whatever the service may have started: after SignNewCertificate the one-time
 # credentials count as spent, after RenewCertificate the next run asks again, and nothing documents that the real
 # service renews one certificate more than once. Waiting costs seconds. How long the real service takes is not
-# documented (certificate-service.md); the public Python client reads for 45 s and the Java (JAX-WS) one without
-# a limit. The sandbox answers at once, so nothing here was tuned on it.
+# documented (certificate-service.md says nothing of it, nor of its clients' read timeouts), so this is a generous
+# guess, not a measurement. The sandbox answers at once, so nothing here was tuned on it.
 SUBMISSION_READ_TIMEOUT = 120
 DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024
 REDACTED = '********'
@@ -255,10 +255,10 @@ class CertificateServiceClient(object):
         fields = self._call(soap_messages.GET, body)
         if fields.certificate is None:
             # certificate-service.md: the real "not ready" answer is unknown, and the schema makes Certificate
-            # optional in an OK answer too; the public Java client polls again on a null certificate. So this
-            # is "not yet", not an untrusted answer, and polling goes on until wait_timeout. If the real service
-            # never sends this shape, nothing changes; if it means "never" by it, the wait ends at wait_timeout
-            # with the RetrievalId kept and this message as the last answer.
+            # optional in an OK answer too; the public Java client retries any failure, the Python one treats any
+            # answer that is not OK as not yet. So this is "not yet", not an untrusted answer, and polling goes on
+            # until wait_timeout. If the real service never sends this shape, nothing changes; if it means "never"
+            # by it, the wait ends at wait_timeout with the RetrievalId kept and this message as the last answer.
             not_ready = CertificateNotReady(soap_messages.GET.name, fields.errors)
             _set_message(not_ready, 'The certificate service answered GetCertificate OK, but without a '
                                     'Certificate: taken as not issued yet.')

@@ -282,9 +282,8 @@ def read_verified_response(verified_element, operation):
     # Status is read before the payload, and a FAIL never looks at it: what a refusal carries there is
     # unknown, and the service's error codes must not be lost to it (a SignNewCertificate refusal read as
     # an untrusted answer would leave the credentials looking possibly spent). An empty payload element is
-    # taken as absent, as the public clients do (Haskell reads it as element content, Python as
-    # findtext(...) or ''); certificate-service.md only says the element is optional. The callers then
-    # treat an OK without it as they treat a missing one.
+    # taken as absent: certificate-service.md only says the element is optional, and an empty one carries
+    # nothing to use either way. The callers then treat an OK without it as they treat a missing one.
     status, errors = _result(children[-1], what)
     text = ''.join((children[0].text or '').split()) if len(children) == 2 and status == 'OK' else ''
     retrieval_id = certificate = None

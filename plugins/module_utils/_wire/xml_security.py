@@ -59,13 +59,16 @@ TRUST_OPTION = 'service_ca_path'
 SIGNER_PATTERN_OPTION = 'service_signer_pattern'
 CUSTOMER_ISSUING_OPTION = 'issuing_ca_path'
 
-# certificate-service.md: customers' certificates carry the Business ID (7 digits, dash, check digit) as CN.
-# It says nothing of the service signer's subject, which may carry the Tax Administration's own Business ID,
-# so this shape only decides as a last resort (check_signer_identity).
+# certificate-service.md: customers' certificates carry the CustomerId, the Business ID, as CN (its shape, 7
+# digits, dash, check digit, is the Finnish Business ID's, not the reference's, which only says String30). It says
+# nothing of the service signer's subject, which may carry the Tax Administration's own Business ID, so this shape
+# only decides as a last resort (check_signer_identity).
 _BUSINESS_ID = re.compile(r'^[0-9]{7}-[0-9]$')
 
-# certificate-service.md: the Reference points at the whole response element, as URI "" (Python,
-# Haskell clients) or, as XML-DSig allows, as "#" + the Id of that same element.
+# certificate-service.md: the response's signature is enveloped in the response element and signed standalone
+# (Python, Haskell); it does not say how its Reference names that element, so both forms XML-DSig allows for an
+# enveloped signature over it are accepted: URI "" (as the renewal request's, which the reference does give) or
+# "#" + the Id of that same element.
 _ID_ATTRIBUTES = ('Id', 'ID', 'id', '{http://www.w3.org/XML/1998/namespace}id')
 
 
