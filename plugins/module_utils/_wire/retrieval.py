@@ -61,6 +61,16 @@ def _gave_up(retrieval_id, attempts, seconds, last):
                             % (done, last.message, RESUME_HINT % retrieval_id), code=last.code)
 
 
+def _answered_with_an_error(error):
+    """Whether a failed GetCertificate was answered with an HTTP error or a SOAP fault, which polling takes as "not
+    yet", bounded as transient failures are: the real "not ready" answer is unknown, and the public clients poll
+    through any failure (certificate-service.md: Java retries any failure, Python treats any non-OK answer as not
+    yet). A Client fault or a 4xx would end a submission at once; GetCertificate only reads, so asking again spends
+    nothing. A redirect is not: it comes from how endpoint is set, and would only repeat."""
+    status = error.status_code
+    return getattr(error, 'soap_fault', False) or (status is not None and 400 <= status < 600)
+
+
 def wait_for_certificate(client, customer_id, customer_name, retrieval_id, timeout=300, initial_delay=0, interval=5,
                          max_interval=60, backoff=1.5, sleep=time.sleep, clock=time.monotonic,
                          max_transient_errors=5):
@@ -69,8 +79,9 @@ def wait_for_certificate(client, customer_id, customer_name, retrieval_id, timeo
     The first poll happens after initial_delay; then the wait grows from interval by backoff up to
     max_interval. timeout counts from the call, initial delay included; one last poll is made at the
     deadline. Raises RetrievalPending (code of the last not-ready answer) when time or MAX_POLLS runs out,
-    TransportError after more than max_transient_errors transient failures in a row, and anything else
-    get_certificate raises (a refusal, an untrusted response) at once.
+    TransportError after more than max_transient_errors transient failures (an HTTP error or SOAP fault
+    included) in a row, and anything else get_certificate raises (a refusal in final_error_codes, an untrusted
+    response, a redirect) at once.
     """
     _check_options(timeout, initial_delay, interval, backoff, max_transient_errors)
     # A poll interval chosen above the default cap is the user's to choose.
@@ -89,7 +100,7 @@ def wait_for_certificate(client, customer_id, customer_name, retrieval_id, timeo
             transient_in_a_row = 0
             last = error
         except TransportError as error:
-            if not getattr(error, 'retryable', False):
+            if not (getattr(error, 'retryable', False) or _answered_with_an_error(error)):
                 raise
             transient_in_a_row += 1
             if transient_in_a_row > max_transient_errors:

@@ -137,7 +137,7 @@ def test_transient_failures_are_retried_a_bounded_number_of_times():
 @pytest.mark.parametrize('final', [
     ServiceFault('GetCertificate', [('PKI009', 'Unknown RetrievalId')]),
     ResponseRejected('bad signature'),
-    TransportError('SOAP fault', request_may_have_been_processed=False, status_code=500),
+    TransportError('HTTP 302 (redirect to elsewhere)', request_may_have_been_processed=False, status_code=302),
 ])
 def test_final_answers_are_raised_at_once(final):
     clock = Clock()
@@ -146,6 +146,39 @@ def test_final_answers_are_raised_at_once(final):
         _wait(client, clock)
     assert caught.value is final
     assert len(client.calls) == 2
+
+
+def client_fault():
+    error = TransportError('The service answered a SOAP Client fault: RetrievalId unknown',
+                           request_may_have_been_processed=False, status_code=500)
+    error.soap_fault, error.fault_class, error.retryable = True, 'Client', False
+    return error
+
+
+def http_error(status):
+    return TransportError('The service answered HTTP %d.' % status, request_may_have_been_processed=False,
+                          status_code=status)
+
+
+def test_a_client_fault_or_an_http_error_is_polled_through_as_the_public_clients_do():
+    # The real "not ready" answer is unknown (certificate-service.md); Java retries any failure.
+    clock = Clock()
+    client = ScriptedClient(client_fault(), http_error(403), http_error(404), CERT)
+    assert _wait(client, clock, max_transient_errors=5) == (CERT, 4)
+
+    # Bounded as transient failures are, so a fault that never passes still ends the wait.
+    clock = Clock()
+    client = ScriptedClient(client_fault())
+    with pytest.raises(TransportError) as caught:
+        _wait(client, clock, max_transient_errors=2, timeout=1000)
+    assert len(client.calls) == 3 and 'failed 3 times in a row' in caught.value.message
+
+    # A wait that runs out on one is pending, its RetrievalId kept, as one that runs out on a FAIL answer.
+    clock = Clock()
+    client = ScriptedClient(not_ready(), http_error(429))
+    with pytest.raises(RetrievalPending) as pending:
+        _wait(client, clock, timeout=20, interval=10)
+    assert 'HTTP 429' in pending.value.message
 
 
 @pytest.mark.parametrize('options', [{'interval': 0}, {'timeout': -1}, {'backoff': 0.5}])
