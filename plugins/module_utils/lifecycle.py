@@ -494,7 +494,7 @@ def renew(store, client_factory, params, issuing_bundle, wait_options, check_mod
             return outcome
         outcome.notes.append(
             'RetrievalId %s, submitted %s, gave no certificate in %d hours (resubmit_after_hours)%s: the renewal is '
-            'requested again for the same new key.' % (
+            'requested again.' % (
                 request.retrieval_id, request.get('submitted_at') or request.get('created'),
                 params['resubmit_after_hours'], '' if check_mode else ' and was still not ready now'))
         # Replaced only once the new request is accepted: until then its RetrievalId is the way back (_submit).
@@ -536,7 +536,13 @@ def renew(store, client_factory, params, issuing_bundle, wait_options, check_mod
         outcome.message = sentence
         return outcome
     client = outcome.client or outcome.connect(client_factory)
-    # An abandoned renewal's key too (new_private_key takes the .new key in place): its certificate may still
+    if abandoned is not None and not _can_sign(store, abandoned.new_key_path):
+        # Its certificate could never be used: given up for good, the record first (a run killed in between leaves
+        # a spare .new key, which the next renewal takes, not a record of a RetrievalId whose key is gone).
+        abandoned.clear()
+        file_ops.discard(abandoned.new_key_path)
+        abandoned = None
+    # Else an abandoned renewal's key too (new_private_key takes the .new key in place): its certificate may still
     # come, and a refused request puts its RetrievalId back, so the key must stay.
     new_key = store.new_private_key(params['key_size'])
     csr_der = csr.build_csr(new_key, customer_id, _organisation(customer_name))
@@ -586,6 +592,14 @@ def renew(store, client_factory, params, issuing_bundle, wait_options, check_mod
         outcome.action = 'pending'
         outcome.message = 'Renewal accepted; retrieve it later with certificate_retrieve or a rerun.'
     return outcome
+
+
+def _can_sign(store, path):
+    """Whether the key at path is there and can sign (a damaged or foreign key file cannot)."""
+    try:
+        return store.private_key(path, for_signing=True) is not None
+    except keys.PrivateKeyError:
+        return False
 
 
 def _stale_renewal(store, request, hours, now):

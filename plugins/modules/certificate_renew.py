@@ -154,8 +154,8 @@ options:
   resubmit_after_hours:
     description:
       - A renewal whose RetrievalId has not given a certificate this many hours after it was submitted is
-        polled once more and, if still not ready, requested again for the same new key, while the current
-        certificate is still valid. A renewal spends nothing one-time, so this costs one RenewCertificate;
+        polled once more and, if still not ready, requested again for the same new key (a fresh one if that
+        key cannot sign), while the current certificate is still valid. A renewal spends nothing one-time, so this costs one RenewCertificate;
         without it, a RetrievalId that never gives a certificate would be polled on every run until the old
         certificate expired.
       - The waiting RetrievalId is replaced only once the service accepts the new request. If the service

@@ -1167,7 +1167,7 @@ def test_tls_is_verified_against_the_configured_ca_only(sandbox, ansible, tmp_pa
 
 def test_a_renewal_whose_retrieval_id_never_gives_a_certificate_is_asked_again_after_a_day(sandbox, ansible, tmp_path):
     """A RetrievalId the service keeps answering FAIL for (here one it never issued) is polled within the bound,
-    then abandoned: its key is deleted and one new RenewCertificate renews with a new key."""
+    then asked again: its key, which cannot sign, is deleted and one new RenewCertificate renews with a new key."""
     from ansible_collections.incomes_register.certificates.plugins.module_utils._store.pending_request import (
         PendingRequest)
 
@@ -1314,7 +1314,7 @@ def test_a_day_old_renewal_asked_again_keeps_its_retrieval_id_and_key_until_the_
     run = ansible.run('certificate_renew', {'host': lineage.args(sandbox, customer)})
     result = run.results['host']
     assert result.get('failed') is not True and (result['action'], result['changed']) == ('renewed', True), run
-    assert 'requested again for the same new key' in result['msg']
+    assert ': the renewal is requested again.' in result['msg']
     assert calls.delta() == dict(signNewCertificate=0, renewCertificate=1, getCertificate=2)
     lineage.assert_renewed(new_key_pem=waiting_key)
 

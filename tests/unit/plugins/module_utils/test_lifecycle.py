@@ -194,7 +194,7 @@ def test_a_renewal_waiting_longer_than_resubmit_after_hours_is_asked_again(tmp_p
     outcome = renew(store, check_mode=True, resubmit_after_hours=24)
     assert (outcome.changed, outcome.action, outcome.client) == (True, 'renewed', None)
     message = outcome.as_dict()['msg']
-    assert message.startswith('RetrievalId R-OLD, submitted ') and 'requested again for the same new key' in message
+    assert message.startswith('RetrievalId R-OLD, submitted ') and ': the renewal is requested again.' in message
     # Check mode only tells: the key and the record of the old request stay.
     assert os.path.exists(store.new_key_path) and store.pending().retrieval_id == 'R-OLD'
 
