@@ -16,8 +16,8 @@ class ActionModule(TrustCopyAction):
 
     # Not customer_id nor private_key_passphrase: a task's (or its module_defaults') fills what the role's
     # variables leave out, as the task's options fill what an entry of certificates leaves out. The role's own
-    # task gives the three naming options and customer_id as null, so that module_defaults cannot name a
-    # certificate nor give a customer that its wave's polls would not have (roles/renewal/tasks/main.yml).
+    # task gives every per-certificate option as null, so that module_defaults cannot name a certificate nor give
+    # a customer, endpoint or passphrase that its wave's polls would not have (roles/renewal/tasks/main.yml).
     NAMING = ('certificates', 'path', 'private_key_path')
 
     def role_options(self, args, variable):

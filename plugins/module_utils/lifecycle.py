@@ -29,6 +29,9 @@ from ansible_collections.incomes_register.certificates.plugins.module_utils.erro
 from ansible_collections.incomes_register.certificates.plugins.module_utils._store.pending_request import (
     RETRIEVED, SENT, SUBMITTED, PendingRequest)
 
+# A waiting renewal's record field: when the service refused to renew again for its key (renew).
+RESUBMIT_REFUSED = 'resubmit_refused_at'
+
 
 class Outcome(object):
     """What a run did, in the shape the modules return."""
@@ -492,12 +495,12 @@ def renew(store, client_factory, params, issuing_bundle, wait_options, check_mod
             outcome.action = 'renewed'
             outcome.message = 'Completed the renewal started by an earlier run.'
             return outcome
-        outcome.notes.append(
+        resubmitting = (
             'RetrievalId %s, submitted %s, gave no certificate in %d hours (resubmit_after_hours)%s: the renewal is '
             'requested again.' % (
                 request.retrieval_id, request.get('submitted_at') or request.get('created'),
                 params['resubmit_after_hours'], '' if check_mode else ' and was still not ready now'))
-        # Replaced only once the new request is accepted: until then its RetrievalId is the way back (_submit).
+        # Replaced only once the new request has gone out: until then its RetrievalId is the way back (_submit).
         abandoned, request = request, None
     if request and request.phase == SENT and request.kept_answer() is not None:
         # The answer to an earlier renewal, kept because it could not be accepted: its certificate, not another
@@ -526,6 +529,8 @@ def renew(store, client_factory, params, issuing_bundle, wait_options, check_mod
     if decision == renewal_policy.VALID and not request:
         outcome.message = sentence
         return outcome
+    if abandoned is not None:
+        outcome.notes.append(resubmitting)
 
     # The key is about to sign: run the consistency check skipped above, also in check mode, so that
     # a check run predicts the failure of a damaged key.
@@ -536,9 +541,10 @@ def renew(store, client_factory, params, issuing_bundle, wait_options, check_mod
         outcome.message = sentence
         return outcome
     client = outcome.client or outcome.connect(client_factory)
-    if abandoned is not None and not _can_sign(store, abandoned.new_key_path):
-        # Its certificate could never be used: given up for good, the record first (a run killed in between leaves
-        # a spare .new key, which the next renewal takes, not a record of a RetrievalId whose key is gone).
+    if abandoned is not None and (abandoned.get(RESUBMIT_REFUSED) or not _can_sign(store, abandoned.new_key_path)):
+        # Given up for good: its certificate could never be used, or the service refused a renewal for its key once
+        # already (it may refuse a key it was asked to certify before). The record first: a run killed in between
+        # leaves a spare .new key, which the next renewal takes, not a record of a RetrievalId whose key is gone.
         abandoned.clear()
         file_ops.discard(abandoned.new_key_path)
         abandoned = None
@@ -563,11 +569,14 @@ def renew(store, client_factory, params, issuing_bundle, wait_options, check_mod
             file_ops.discard(store.new_key_path)
             raise
         if earlier is abandoned:
-            # Nothing documents that the service renews a certificate while a renewal of it is waiting
-            # (certificate-service.md): the waiting one may still give its certificate.
+            # Nothing documents that the service renews a certificate while a renewal of it is waiting, nor that it
+            # certifies a key it was asked to certify before (certificate-service.md): the waiting one may still
+            # give its certificate, and the next time it is given up, a fresh key is asked for instead.
+            abandoned.advance(abandoned.phase, **{RESUBMIT_REFUSED: now.isoformat()})
             error.message += (' The renewal of RetrievalId %s stays recorded, with its key %s: the next run polls '
-                              'it again (and, still without a certificate, asks again). Nothing was installed and the '
-                              'current certificate stays in use.' % (abandoned.retrieval_id, store.new_key_path))
+                              'it again and, still without a certificate, asks again with a fresh key. Nothing was '
+                              'installed and the current certificate stays in use.'
+                              % (abandoned.retrieval_id, store.new_key_path))
             raise
         # An earlier run sent a renewal for this key and lost the answer: the service may have issued a certificate
         # for it (nothing documents whether it renews a certificate twice, certificate-service.md), and without the
@@ -595,10 +604,11 @@ def renew(store, client_factory, params, issuing_bundle, wait_options, check_mod
 
 
 def _can_sign(store, path):
-    """Whether the key at path is there and can sign (a damaged or foreign key file cannot)."""
+    """Whether the key at path is there and can sign: not a damaged key, one under another passphrase, nor a file
+    that others could have read (check_private_file)."""
     try:
         return store.private_key(path, for_signing=True) is not None
-    except keys.PrivateKeyError:
+    except LocalFileError:
         return False
 
 
@@ -630,13 +640,22 @@ def _collect_before_abandoning(store, client, request, params, issuing_bundle, o
     never serve the pending key. One refused for a cause that can pass (a trust file that lacks a new issuing
     CA, the host's clock) fails the run instead, the key and certificate kept: asking again would throw away a
     certificate the service issued, and the next one would be refused the same way. A transport failure fails
-    the run with the request still recorded, since asking again could not be sent either.
+    the run with the request still recorded, since asking again could not be sent either; an HTTP error or a
+    SOAP fault lets it be asked again, as a FAIL does.
     """
     request.check_same(customer_id=params['customer_id'], endpoint=client.endpoint)
     try:
         cert_der = client.get_certificate(params['customer_id'], params.get('customer_name'), request.retrieval_id)
     except ServiceFault:
         return False
+    except TransportError as error:
+        from ansible_collections.incomes_register.certificates.plugins.module_utils._wire.retrieval import (
+            answered_with_an_error)
+        # An HTTP error or SOAP fault is "not yet" to polling: one that never passes would otherwise keep the
+        # renewal from being asked again until the certificate expired.
+        if answered_with_an_error(error):
+            return False
+        raise
     try:
         done = _install_retrieved(store, request, cert_der, params['customer_id'], issuing_bundle)
     except CertificateRejected as error:

@@ -137,13 +137,9 @@ def role_certificates(variable, keys, defaults=None):
 
 def fill_options(args, variable, table):
     """Each option of table (option, variable) that args leaves out or gives as null, from the host's variable;
-    without one, or with an empty one, the option is left out, so that the module takes its own default (an
-    option given as null would keep the module from it)."""
+    without one, or with an empty one, the option stays out or null, so that the module takes its own default
+    (role_action leaves a null out)."""
     for option, name in table:
-        if args.get(option) is not None:
-            continue
         value = variable(name, None)
-        if _empty(value):
-            args.pop(option, None)
-        else:
+        if args.get(option) is None and not _empty(value):
             args[option] = value

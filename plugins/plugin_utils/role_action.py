@@ -57,6 +57,9 @@ class RoleVariablesAction(ActionBase):
                 self.role_options(args, variable)
             except EntryError as error:
                 raise AnsibleActionFail('%s: renewal_certificates: %s' % (self._task.action.split('.')[-1], error))
+            # An option given as null (the renewal role's task gives several, so that a play's module_defaults
+            # cannot) is left out: sent as null, it would keep the module from its default, and fail a choice.
+            args = dict((name, value) for name, value in args.items() if value is not None)
         return args
 
     def run_module(self, result, args, task_vars):

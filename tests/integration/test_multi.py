@@ -430,9 +430,12 @@ def test_a_plays_module_defaults_naming_a_certificate_do_not_turn_the_role_into_
     site = yaml.safe_load(open(command[1]))
     # For the module itself: the role's own module_defaults for the group replace a play's for the group, not these.
     # Nor may its window or key size stand in for the host's (the role's defaults here: 60 days, 2048 bits).
+    # Nor a passphrase, endpoint or state file for the host's empty variables, which the wave's polls would not have.
     site[0]['module_defaults'] = {'incomes_register.certificates.certificate_renew': {
         'customer_id': decoy['customer_id'], 'path': decoy['certificate_path'],
-        'private_key_path': decoy['private_key_path'], 'renew_before_days': 5, 'key_size': 3072}}
+        'private_key_path': decoy['private_key_path'], 'renew_before_days': 5, 'key_size': 3072,
+        'private_key_passphrase': 'not the keys', 'state_path': str(root / 'shared.state.json'),
+        'customer_name': 'Decoy Oy', 'owner': 'nobody'}}
     open(command[1], 'w').write(yaml.safe_dump(site))
     decoy_before = (root / 'decoy' / 'certificate.pem').read_bytes()
     before = sandbox.calls()

@@ -5,7 +5,8 @@
 
 GetCertificate only reads, so repeating it is always safe: it is repeated while the service answers
 "not ready" and, a bounded number of times in a row, after failures that may go away by themselves
-(timeouts, dropped connections, HTTP 5xx).
+(timeouts, dropped connections) and after any HTTP error or SOAP fault, which the public clients poll
+through as well.
 
 The cadence follows the public clients (certificate-service.md): they wait 15-45 s before the first
 GetCertificate and poll every 45 s at most 10 times; the defaults wait 30 s, then poll from 10 s
@@ -61,7 +62,7 @@ def _gave_up(retrieval_id, attempts, seconds, last):
                             % (done, last.message, RESUME_HINT % retrieval_id), code=last.code)
 
 
-def _answered_with_an_error(error):
+def answered_with_an_error(error):
     """Whether a failed GetCertificate was answered with an HTTP error or a SOAP fault, which polling takes as "not
     yet", bounded as transient failures are: the real "not ready" answer is unknown, and the public clients poll
     through any failure (certificate-service.md: Java retries any failure, Python treats any non-OK answer as not
@@ -100,7 +101,7 @@ def wait_for_certificate(client, customer_id, customer_name, retrieval_id, timeo
             transient_in_a_row = 0
             last = error
         except TransportError as error:
-            if not (getattr(error, 'retryable', False) or _answered_with_an_error(error)):
+            if not (getattr(error, 'retryable', False) or answered_with_an_error(error)):
                 raise
             transient_in_a_row += 1
             if transient_in_a_row > max_transient_errors:

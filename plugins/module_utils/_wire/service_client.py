@@ -463,8 +463,8 @@ class CertificateServiceClient(object):
                                        'have been processed.' % self.endpoint, processed=True, status_code=status,
                                        retryable=True) from None
             except TransportError as fault:
-                # A Server fault is the service's own trouble and may pass, so GetCertificate polling tries again;
-                # a Client fault would only repeat.
+                # A Server fault is the service's own trouble and may pass; a Client fault would only repeat, by SOAP's
+                # meaning, although GetCertificate polling tries again after either (retrieval.answered_with_an_error).
                 fault.retryable = fault.fault_class == 'Server'
                 raise
         return content

@@ -18,7 +18,8 @@ from ansible_collections.incomes_register.certificates.plugins.module_utils impo
 from ansible_collections.incomes_register.certificates.plugins.module_utils._store.certificate_store import (  # noqa: E402
     CertificateStore)
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (  # noqa: E402
-    CertificateExpired, CertificateMissing, CertificateServiceError, RenewalNotAllowed, ServiceFault, StateError)
+    CertificateExpired, CertificateMissing, CertificateServiceError, RenewalNotAllowed, ServiceFault, StateError,
+    TransportError)
 from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto.keys import PrivateKeyError  # noqa: E402
 
 NOW = pki_fixtures.NOW
@@ -199,35 +200,108 @@ def test_a_renewal_waiting_longer_than_resubmit_after_hours_is_asked_again(tmp_p
     assert os.path.exists(store.new_key_path) and store.pending().retrieval_id == 'R-OLD'
 
 
-class RefusingService(object):
-    """A service that has no certificate for the waiting RetrievalId and answers a signed FAIL to a renewal: as the
-    real one may, if it does not renew a certificate whose renewal is waiting (certificate-service.md is silent)."""
+class StandInService(object):
+    """A service whose answers the sandbox does not give: to GetCertificate `poll` (raised), to RenewCertificate
+    `renewal` (raised, or the RetrievalId returned). By default no certificate for the waiting RetrievalId and a
+    signed FAIL to a renewal, as the real service may answer if it does not renew a certificate whose renewal is
+    waiting, or certify a key twice (certificate-service.md is silent on both)."""
     endpoint = 'https://127.0.0.1:1/certificates'
 
-    def __init__(self):
+    def __init__(self, poll=None, renewal=None):
+        self.poll = poll or ServiceFault('GetCertificate', [('PKI009', 'not ready')])
+        self.renewal = renewal or ServiceFault('RenewCertificate', [('PKI010', 'a renewal is in progress')])
         self.calls_made = {'renewCertificate': 0, 'getCertificate': 0}
+        self.keys = []
 
     def get_certificate(self, customer_id, customer_name, retrieval_id):
         self.calls_made['getCertificate'] += 1
-        raise ServiceFault('GetCertificate', [('PKI009', 'not ready')])
+        raise self.poll
 
     def renew_certificate(self, customer_id, customer_name, csr_der, key, cert):
+        from cryptography import x509
         self.calls_made['renewCertificate'] += 1
-        raise ServiceFault('RenewCertificate', [('PKI010', 'a renewal of this certificate is in progress')])
+        self.keys.append(x509.load_der_x509_csr(csr_der).public_key().public_numbers())
+        if isinstance(self.renewal, Exception):
+            raise self.renewal
+        return self.renewal
+
+
+def renew_with(store, service, **extra):
+    return lifecycle.renew(store, lambda: service, params(resubmit_after_hours=24, wait=False, **extra), [], WAIT,
+                           False, now=NOW)
+
+
+def waiting_public_numbers(store):
+    return serialization.load_pem_private_key(open(store.new_key_path, 'rb').read(), None).public_key().public_numbers()
 
 
 def test_a_renewal_asked_again_and_refused_leaves_the_waiting_one_with_its_key(tmp_path, issuing):
     store, dummy = install(tmp_path, issuing, days_left=30)
     submitted_renewal(store, hours_ago=25)
     waiting_key = open(store.new_key_path, 'rb').read()
-    service = RefusingService()
+    service = StandInService()
     with pytest.raises(ServiceFault) as raised:
-        lifecycle.renew(store, lambda: service, params(resubmit_after_hours=24), [], WAIT, False, now=NOW)
+        renew_with(store, service)
     assert service.calls_made == {'renewCertificate': 1, 'getCertificate': 1}
+    assert service.keys == [waiting_public_numbers(store)], 'asked again for the waiting key'
     assert store.pending().retrieval_id == 'R-OLD' and store.pending().phase == 'submitted'
     assert open(store.new_key_path, 'rb').read() == waiting_key
-    assert 'The renewal of RetrievalId R-OLD stays recorded, with its key %s' % store.new_key_path in str(
-        raised.value.message)
+    assert ('The renewal of RetrievalId R-OLD stays recorded, with its key %s: the next run polls it again and, still '
+            'without a certificate, asks again with a fresh key.' % store.new_key_path) in raised.value.message
+
+    # The next time it is given up: a fresh key, in case the service refuses a key it was asked to certify before.
+    service = StandInService(renewal='R-NEW')
+    outcome = renew_with(store, service)
+    assert (outcome.action, outcome.retrieval_id) == ('pending', 'R-NEW')
+    assert service.calls_made == {'renewCertificate': 1, 'getCertificate': 1}
+    assert open(store.new_key_path, 'rb').read() != waiting_key
+    assert service.keys == [waiting_public_numbers(store)]
+    assert store.pending().retrieval_id == 'R-NEW' and not store.pending().get(lifecycle.RESUBMIT_REFUSED)
+
+
+@pytest.mark.parametrize('processed', [False, True])
+def test_a_resubmission_that_fails_in_transport(tmp_path, issuing, processed):
+    store, dummy = install(tmp_path, issuing, days_left=30)
+    submitted_renewal(store, hours_ago=25)
+    waiting_key = open(store.new_key_path, 'rb').read()
+    service = StandInService(renewal=TransportError('The connection broke', request_may_have_been_processed=processed))
+    with pytest.raises(TransportError):
+        renew_with(store, service)
+    assert open(store.new_key_path, 'rb').read() == waiting_key
+    if processed:
+        # It may have gone out: the new request (the same key) is what the rerun sends again.
+        assert store.pending().phase == 'sent' and store.pending().retrieval_id is None
+    else:
+        assert store.pending().retrieval_id == 'R-OLD' and store.pending().phase == 'submitted'
+        assert not store.pending().get(lifecycle.RESUBMIT_REFUSED)
+
+
+def test_an_http_error_to_the_last_poll_lets_the_renewal_be_asked_again(tmp_path, issuing):
+    store, dummy = install(tmp_path, issuing, days_left=30)
+    submitted_renewal(store, hours_ago=25)
+    forbidden = TransportError('The service answered HTTP 403 Forbidden.', request_may_have_been_processed=False,
+                               status_code=403)
+    service = StandInService(poll=forbidden, renewal='R-NEW')
+    outcome = renew_with(store, service)
+    assert service.calls_made == {'renewCertificate': 1, 'getCertificate': 1}
+    assert store.pending().retrieval_id == 'R-NEW'
+    assert ': the renewal is requested again.' in outcome.as_dict()['msg']
+
+    # A network failure is not an answer: the run fails, the request kept.
+    submitted_renewal(store, hours_ago=25)
+    service = StandInService(poll=TransportError('Could not connect', request_may_have_been_processed=False))
+    with pytest.raises(TransportError):
+        renew_with(store, service)
+    assert service.calls_made == {'renewCertificate': 0, 'getCertificate': 1}
+    assert store.pending().retrieval_id == 'R-OLD'
+
+
+def test_a_stale_renewal_of_a_certificate_no_longer_due_is_not_said_to_be_asked_again(tmp_path, issuing):
+    store, dummy = install(tmp_path, issuing, days_left=30)
+    submitted_renewal(store, hours_ago=25)
+    outcome = renew_with(store, StandInService(), renew_before_days=10)
+    assert outcome.action == 'none' and 'requested again' not in outcome.as_dict()['msg']
+    assert store.pending().retrieval_id == 'R-OLD'
 
 
 @pytest.mark.parametrize('hours_ago, days_left, hours, fields', [
