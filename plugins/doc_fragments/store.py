@@ -35,6 +35,8 @@ options:
   key_size:
     description:
       - Size in bits of a newly generated RSA key, one of the sizes public clients of the service are known to use.
+      - A key an earlier run made for a request still in flight (C(<private_key_path>.new)) is used again as it
+        is, whatever its size, since the service may issue its certificate for that key.
     type: int
     default: 2048
     choices: [2048, 3072]
