@@ -144,3 +144,76 @@ def test_the_preflight_completes_an_entry_as_the_role_does_an_empty_value_stayin
         dict(trust, customer_id='5100055-3', customer_name='Acme Oy', environment='TEST',
              certificate_path='/srv/b.pem', private_key_path='/etc/incomes-register/private/key.pem'),
     ]
+
+
+def _random_host(rng):
+    """Host variables as an inventory might give them: each single-certificate variable or not, empty or not, and
+    renewal_certificates with entries that give some keys, empty or null ones among them."""
+    paths = ['/srv/%s.pem' % name for name in 'abc']
+    pools = {
+        'customer_id': ['5100055-3', '5100056-1', ''], 'customer_name': ['Acme Oy', ''],
+        'environment': ['TEST', 'PRODUCTION'], 'endpoint': ['https://127.0.0.1:8443/x', ''],
+        'service_ca_path': ['/opt/s.pem', ''], 'issuing_ca_path': ['/opt/i.pem'], 'tls_ca_path': ['/opt/t.pem', ''],
+        'certificate_path': paths, 'private_key_path': ['/srv/k.pem'], 'private_key_passphrase': ['phrase', ''],
+        'owner': ['ir', ''], 'group': ['ir', ''], 'mode': ['0640', '0644'],
+    }
+    host = {}
+    for key, name, dummy in entries.ROLE_VARIABLES:
+        if rng.random() < 0.4:
+            host[name] = rng.choice(pools[key])
+    if rng.random() < 0.3:
+        host['renewal_trust_dir'] = '/opt/trust'
+    if rng.random() < 0.6:
+        certificates = []
+        for dummy in range(rng.randint(0, 3)):
+            keys = rng.sample(sorted(pools), rng.randint(0, 4))
+            entry = dict((key, rng.choice(pools[key] + [None])) for key in keys)
+            if rng.random() < 0.3:
+                entry['restart_services'] = ['payroll']
+            certificates.append(entry)
+        host['renewal_certificates'] = certificates
+    return host
+
+
+def test_the_role_and_role_mode_complete_a_host_alike():
+    """The renewal role completes a host's certificates twice: from the single-certificate variables in Jinja
+    (vars/main.yml, which the wave and the installation read) and in Python (role_certificates, for the renew task's
+    action plugin). They must agree, or the wave would poll for another certificate than the one submitted."""
+    import random
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.template import Templar, trust_as_template
+
+    def trusted(value):
+        if isinstance(value, str):
+            return trust_as_template(value)
+        if isinstance(value, dict):
+            return dict((key, trusted(item)) for key, item in value.items())
+        if isinstance(value, list):
+            return [trusted(item) for item in value]
+        return value
+
+    with open(ROLE_DEFAULTS) as handle:
+        role = trusted(yaml.safe_load(handle))
+    with open(os.path.join(ROLE, 'vars', 'main.yml')) as handle:
+        role_vars = yaml.safe_load(handle)
+    role.update(trusted(role_vars))
+    # What the wave's entries are: the filter (the same function as role mode's) over the role's defaults expression,
+    # which is what is compared here.
+    assert ' '.join(role_vars['renewal_module_certificates'].split()) == (
+        "{{ renewal_certificates | incomes_register.certificates.certificate_entries( renewal_certificate_defaults, "
+        "exclude=['install_targets', 'restart_services', 'reload_services']) }}")
+    rng = random.Random(15)
+    for dummy in range(150):
+        host = _random_host(rng)
+        variables = dict(role, **host)
+        templar = Templar(loader=DataLoader(), variables=variables)
+        by_jinja = entries.certificate_entries(
+            variables.get('renewal_certificates'), templar.template(trust_as_template('{{ renewal_certificate_defaults }}')),
+            exclude=['install_targets', 'restart_services', 'reload_services'])
+
+        def variable(name, default):
+            return templar.template(variables[name]) if name in variables else default
+        by_python = entries.role_certificates(variable, entries.RENEW_KEYS)
+        # Role mode leaves an empty value out, so that the module takes its own; the wave omits it.
+        assert by_python == [dict((key, value) for key, value in entry.items() if value not in ('', None))
+                             for entry in by_jinja], host
