@@ -495,11 +495,6 @@ def renew(store, client_factory, params, issuing_bundle, wait_options, check_mod
             outcome.action = 'renewed'
             outcome.message = 'Completed the renewal started by an earlier run.'
             return outcome
-        resubmitting = (
-            'RetrievalId %s, submitted %s, gave no certificate in %d hours (resubmit_after_hours)%s: the renewal is '
-            'requested again.' % (
-                request.retrieval_id, request.get('submitted_at') or request.get('created'),
-                params['resubmit_after_hours'], '' if check_mode else ' and was still not ready now'))
         # Replaced only once the new request has gone out: until then its RetrievalId is the way back (_submit).
         abandoned, request = request, None
     if request and request.phase == SENT and request.kept_answer() is not None:
@@ -530,7 +525,11 @@ def renew(store, client_factory, params, issuing_bundle, wait_options, check_mod
         outcome.message = sentence
         return outcome
     if abandoned is not None:
-        outcome.notes.append(resubmitting)
+        outcome.notes.append(
+            'RetrievalId %s, submitted %s, gave no certificate in %d hours (resubmit_after_hours)%s: the renewal is '
+            'requested again.' % (
+                abandoned.retrieval_id, abandoned.get('submitted_at') or abandoned.get('created'),
+                params['resubmit_after_hours'], '' if check_mode else ' and was still not ready now'))
 
     # The key is about to sign: run the consistency check skipped above, also in check mode, so that
     # a check run predicts the failure of a damaged key.

@@ -155,9 +155,9 @@ options:
     description:
       - A renewal whose RetrievalId has not given a certificate this many hours after it was submitted is
         polled once more and, if still not ready, requested again for the same new key (a fresh one if that
-        key cannot sign), while the current certificate is still valid. A renewal spends nothing one-time, so this costs one RenewCertificate;
-        without it, a RetrievalId that never gives a certificate would be polled on every run until the old
-        certificate expired.
+        key cannot sign), while the current certificate is still valid. A renewal spends nothing one-time, so
+        this costs one RenewCertificate; without it, a RetrievalId that never gives a certificate would be
+        polled on every run until the old certificate expired.
       - The waiting RetrievalId is replaced once the new request has gone out. If the service refuses it (it
         may not renew a certificate whose renewal is waiting, or certify a key twice), the waiting renewal
         stays recorded with its key, whose certificate may still come; the next run polls it again and, still
