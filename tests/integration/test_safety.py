@@ -337,3 +337,29 @@ def test_a_response_signed_by_a_customer_is_refused_even_when_the_trust_file_hol
     # Told by its issuer, the customers' issuing CA of issuing_ca_path, not by the look of its CN.
     assert 'was signed with the certificate of customer' in result['msg'] and 'from issuing_ca_path' in result['msg']
     assert result['error_type'] == 'ResponseRejected'
+
+
+def test_a_changed_state_path_does_not_send_a_transfer_id_whose_answer_was_lost(sandbox, run_module, tmp_path):
+    """The earlier run's record (TransferID sent, answer lost) is at the old state_path; a run that did not look there
+    would send the TransferID again."""
+    args = _enroll_args(sandbox, tmp_path, customer_id='5100062-5')
+    sandbox.set_fault('signNewCertificate', 'drop-after-processing', times=1)
+    run, result = run_module('certificate_request', args)
+    assert result.get('failed') is True and result['request_may_have_been_processed'] is True, run
+    recorded = args['path'] + '.state.json'
+    assert json.loads(_read(recorded))['phase'] == 'sent'
+
+    moved = dict(args, state_path=str(tmp_path / 'elsewhere.json'))
+    before = operation_counts(sandbox)
+    for mode in (['--check'], []):
+        run, result = run_module('certificate_request', moved, args=mode)
+        assert result.get('failed') is True, (mode, run)
+        assert result['msg'].startswith('An earlier run recorded a request for %s in %s' % (args['path'], recorded))
+        assert 'Give state_path %s until that request is finished' % recorded in result['msg']
+    assert calls_delta(before, operation_counts(sandbox)) == NO_CALLS
+    assert not os.path.exists(moved['state_path'])
+
+    # At its recorded place the request is found, and its credentials are not sent again.
+    run, result = run_module('certificate_request', args)
+    assert result.get('failed') is True and 'not sent again' in result['msg'], run
+    assert calls_delta(before, operation_counts(sandbox)) == NO_CALLS

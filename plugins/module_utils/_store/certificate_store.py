@@ -80,7 +80,9 @@ class CertificateStore(object):
         pending key, and each swap leaves the other certificate without its key. Found here, under the
         lock, it costs nothing. The holder is named by its certificate and its state file: a first
         certificate still being requested has no certificate file yet, only its state and <key>.new. A
-        holder none of whose files is left no longer needs the key.
+        holder none of whose files is left no longer needs the key. The same certificate under a state_path
+        other than the recorded one, while the recorded file is there, is refused too: the record of its
+        unfinished request would not be seen.
         """
         mine = self._claim()
         try:
@@ -113,6 +115,16 @@ class CertificateStore(object):
                 'it. Give each certificate its own private_key_path. If %s no longer uses this key, delete %s '
                 'while no run is in progress.'
                 % (self.key_path, holder[0], self.key_lock_path, self.path, holder[0], self.key_lock_path))
+        if same and len(holder) > 1 and holder[1] != mine[1] and os.path.lexists(holder[1]):
+            # A request of this certificate left unfinished under another state_path: a run that does not see it
+            # would start a new one, which for a first certificate sends its TransferID again.
+            raise LocalFileError(
+                'An earlier run recorded a request for %s in %s (its state_path then, named in %s), and this run\'s '
+                'state_path is %s: a new request would leave that one unfinished and, for a first certificate, send '
+                'its TransferID again. Give state_path %s until that request is finished, or move %s (and %s, if it '
+                'is there) to %s and %s while no run is in progress. Nothing was changed.'
+                % (self.path, holder[1], self.key_lock_path, self.state_path, holder[1], holder[1],
+                   pending_answer_path(holder[1]), self.state_path, pending_answer_path(self.state_path)))
         return holder
 
     @staticmethod

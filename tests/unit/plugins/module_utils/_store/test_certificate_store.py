@@ -288,3 +288,38 @@ def test_a_change_mark_that_is_not_a_regular_file_is_refused_and_never_reported(
         store.check_paths()
     assert store.change_mark() is None, 'nobody is told to delete it'
     certificate_store.CertificateStore(store.path, store.key_path).check_paths()
+
+
+def test_a_certificate_whose_state_path_changed_while_its_request_is_unfinished_is_refused(tmp_path):
+    # The earlier run's record (a TransferID sent, its answer lost) would not be seen, and a new request
+    # would send the TransferID again.
+    key_path = str(tmp_path / 'private' / 'key.pem')
+    cert_path = str(tmp_path / 'cert.pem')
+    first = certificate_store.CertificateStore(cert_path, key_path, state_path=str(tmp_path / 'one.json'))
+    with first.lock(timeout=5):
+        first.new_request('sign', customer_id='1234567-8', environment='TEST').save()
+    moved = certificate_store.CertificateStore(cert_path, key_path, state_path=str(tmp_path / 'two.json'))
+    with open(key_path + '.lock') as lock_file:
+        recorded = lock_file.read()
+    with pytest.raises(LocalFileError) as refused:
+        with moved.lock(timeout=5):
+            pass
+    assert refused.value.message == (
+        "An earlier run recorded a request for %s in %s (its state_path then, named in %s.lock), and this run's "
+        'state_path is %s: a new request would leave that one unfinished and, for a first certificate, send its '
+        'TransferID again. Give state_path %s until that request is finished, or move %s (and %s.answer.xml, if it '
+        'is there) to %s and %s.answer.xml while no run is in progress. Nothing was changed.'
+        % (cert_path, tmp_path / 'one.json', key_path, tmp_path / 'two.json', tmp_path / 'one.json',
+           tmp_path / 'one.json', tmp_path / 'one.json', tmp_path / 'two.json', tmp_path / 'two.json'))
+    with pytest.raises(LocalFileError, match='its state_path then'):
+        moved.check_key_claim()
+    with open(key_path + '.lock') as lock_file:
+        assert lock_file.read() == recorded, 'a refused run records nothing'
+    # Moved by hand, as the message says, the request is found at its new place.
+    os.rename(str(tmp_path / 'one.json'), str(tmp_path / 'two.json'))
+    with moved.lock(timeout=5):
+        assert moved.pending() is not None
+    # Once no request is unfinished, the state_path may change freely.
+    os.remove(str(tmp_path / 'two.json'))
+    with first.lock(timeout=5):
+        pass
