@@ -29,7 +29,8 @@ from ansible_collections.incomes_register.certificates.plugins.module_utils.erro
 from ansible_collections.incomes_register.certificates.plugins.module_utils._store.pending_request import (
     RETRIEVED, SENT, SUBMITTED, PendingRequest)
 
-# A waiting renewal's record field: when the service refused to renew again for its key (renew).
+# A renewal's record field: when the service refused to renew again for its key (renew), be it a waiting renewal's
+# or one whose answer was lost.
 RESUBMIT_REFUSED = 'resubmit_refused_at'
 
 
@@ -479,8 +480,18 @@ def enroll(store, client_factory, params, issuing_bundle, wait_options, check_mo
 
 def renew(store, client_factory, params, issuing_bundle, wait_options, check_mode, now=None):
     """certificate_renew: a new key and certificate inside the renewal window, signed with the old key."""
-    now = certs.utc_now(now)
     outcome = Outcome()
+    try:
+        return _renew(store, client_factory, params, issuing_bundle, wait_options, check_mode, outcome,
+                      certs.utc_now(now))
+    except CertificateServiceError as error:
+        # What was done before the failure (a renewal given up, a key set aside) is said in a failure too.
+        if outcome.notes:
+            error.message = ' '.join(outcome.notes + [error.message])
+        raise
+
+
+def _renew(store, client_factory, params, issuing_bundle, wait_options, check_mode, outcome, now):
     customer_id, customer_name = params['customer_id'], params.get('customer_name')
     renew_before_days = params['renew_before_days']
     renewal_policy.validate_renew_before_days(renew_before_days)
@@ -530,6 +541,10 @@ def renew(store, client_factory, params, issuing_bundle, wait_options, check_mod
             'requested again.' % (
                 abandoned.retrieval_id, abandoned.get('submitted_at') or abandoned.get('created'),
                 params['resubmit_after_hours'], '' if check_mode else ' and was still not ready now'))
+    unanswered = request is not None and not request.resumable and bool(request.get(RESUBMIT_REFUSED))
+    if unanswered and check_mode:
+        outcome.notes.append('A renewal sent by an earlier run got no answer, and the service refused it when it was '
+                             'asked again for the same key: a real run sets that key aside and asks with a fresh one.')
 
     # The key is about to sign: run the consistency check skipped above, also in check mode, so that
     # a check run predicts the failure of a damaged key.
@@ -540,6 +555,20 @@ def renew(store, client_factory, params, issuing_bundle, wait_options, check_mod
         outcome.message = sentence
         return outcome
     client = outcome.client or outcome.connect(client_factory)
+    if unanswered:
+        # A renewal whose answer was lost, refused when it was asked again for its key: the service may refuse a
+        # key it was asked to certify before (certificate-service.md is silent), so a fresh key is asked for, and
+        # every later run would otherwise send the same refused request until the certificate expired. The key
+        # is kept aside: if the lost request was acted on, its certificate is for that key. Moved first, so a run
+        # killed in between finds the record with no key left to set aside.
+        aside = store.set_aside_new_key(now)
+        request.clear()
+        request = None
+        if aside:
+            outcome.notes.append(
+                'A renewal sent by an earlier run got no answer, and the service refused it when it was asked again '
+                'for the same key: a fresh key is asked for now. The earlier key is kept at %s in case the service '
+                'did issue a certificate for it.' % aside)
     if abandoned is not None and (abandoned.get(RESUBMIT_REFUSED) or not _can_sign(store, abandoned.new_key_path)):
         # Given up for good: its certificate could never be used, or the service refused a renewal for its key once
         # already (it may refuse a key it was asked to certify before). The record first: a run killed in between
@@ -553,7 +582,8 @@ def renew(store, client_factory, params, issuing_bundle, wait_options, check_mod
     csr_der = csr.build_csr(new_key, customer_id, _organisation(customer_name))
     # A renewal spends nothing one-time, so a 'prepared' or 'sent' state from a died run is simply
     # sent again, with the same new key. The service may have issued a certificate for that key already, so its
-    # record stays unless this request is answered: a refusal, or one that never reached the service, puts it back.
+    # record stays unless this request is answered: a refusal, or one that never reached the service, puts it back
+    # (a refusal marked, so that the next run asks with a fresh key).
     earlier = request or abandoned
     request = store.new_request('renew', customer_id=customer_id, environment=params['environment'],
                                 endpoint=client.endpoint, csr_sha256=_csr_digest(csr_der),
@@ -579,11 +609,11 @@ def renew(store, client_factory, params, issuing_bundle, wait_options, check_mod
             raise
         # An earlier run sent a renewal for this key and lost the answer: the service may have issued a certificate
         # for it (nothing documents whether it renews a certificate twice, certificate-service.md), and without the
-        # key that certificate would be of no use. The next renewal takes the key again.
-        error.message += (' The key %s was kept: an earlier run asked for a certificate for it and lost the answer, '
-                          'so the service may have issued one. Given that renewal\'s RetrievalId, '
-                          'incomes_register.certificates.certificate_retrieve (retrieval_id) collects it.'
-                          % store.new_key_path)
+        # key that certificate would be of no use. The next renewal sets the key aside and asks with a fresh one.
+        earlier.advance(earlier.phase, **{RESUBMIT_REFUSED: now.isoformat()})
+        error.message += (' An earlier run asked for a certificate for the key %s and got no answer, so the service '
+                          'may have issued one: the next run keeps that key aside and asks again with a fresh key. '
+                          'Nothing was installed and the current certificate stays in use.' % store.new_key_path)
         raise
     except (TransportError, ResponseRejected) as error:
         if request.kept_answer() is not None:

@@ -430,6 +430,39 @@ def test_dropped_renew_keeps_old_pair_then_rerun_completes(sandbox, ansible, tmp
     assert read(result['backups']['private_key']) == lineage.original[1]
 
 
+def test_a_lost_renewal_refused_when_asked_again_is_asked_with_a_fresh_key_the_next_time(sandbox, ansible, tmp_path):
+    """The answer to a renewal was lost and the service refuses the same key again (as a CA may refuse a key it was
+    asked to certify before; the sandbox's `refused` fault stands for it): every later run would send the same refused
+    request until the certificate expired. The next one asks with a fresh key, the unanswered one kept aside."""
+    lineage, args, dummy, unanswered_key = renewal_meets_renew_fault(
+        sandbox, ansible, tmp_path, '5100063-3', 'drop-after-processing')
+    sandbox.set_fault('renewCertificate', 'refused', times=1)
+    calls = Calls(sandbox)
+    run = ansible.run('certificate_renew', {'host': args})
+    result = run.results['host']
+    assert result['failed'] is True and result['error_type'] == 'ServiceFault', run
+    assert 'PKI015' in result['msg'] and 'the next run keeps that key aside and asks again with a fresh key' in result['msg']
+    assert calls.delta() == {'signNewCertificate': 0, 'getCertificate': 0, 'renewCertificate': 1}
+    assert lineage.state()['phase'] == 'sent' and lineage.state()['resubmit_refused_at']
+    assert read(lineage.new_key_path) == unanswered_key
+    lineage.assert_old_pair_intact()
+
+    calls = Calls(sandbox)
+    run = ansible.run('certificate_renew', {'host': args})
+    result = run.results['host']
+    assert result.get('failed') is not True and result['action'] == 'renewed', run
+    assert calls.delta() == {'signNewCertificate': 0, 'getCertificate': 1, 'renewCertificate': 1}
+    aside = [name for name in os.listdir(os.path.dirname(lineage.key_path)) if '.unanswered-' in name]
+    assert len(aside) == 1 and aside[0].startswith('key.pem.new.unanswered-'), aside
+    aside_path = os.path.join(os.path.dirname(lineage.key_path), aside[0])
+    assert read(aside_path) == unanswered_key and mode(aside_path) == 0o600
+    assert result['msg'].startswith('A renewal sent by an earlier run got no answer, and the service refused it when '
+                                    'it was asked again for the same key: a fresh key is asked for now. The earlier '
+                                    'key is kept at %s' % aside_path)
+    lineage.assert_renewed()
+    assert read(lineage.key_path) != unanswered_key
+
+
 # Row: the process is killed in the middle of a renewal.
 
 @pytest.mark.parametrize('operation, phase, renewals_on_rerun', [

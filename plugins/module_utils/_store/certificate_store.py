@@ -246,6 +246,22 @@ class CertificateStore(object):
                               KEY_MODE, owner=owner, group=group)
         return key
 
+    def set_aside_new_key(self, now):
+        """Move the key at <key>.new to <key>.new.unanswered-<UTC time> and return that path (None when there is
+        no such key), so that the next new_private_key makes a fresh one while this one is kept: a request for it
+        got no answer, and a certificate the service may have issued for it would be of no use without it."""
+        aside = '%s.unanswered-%s' % (self.new_key_path, now.strftime('%Y%m%dT%H%M%SZ'))
+        if not os.path.lexists(self.new_key_path):
+            return None
+        if os.path.lexists(aside):
+            raise LocalFileError('%s is already there, so the key %s cannot be set aside: move it away. Nothing was '
+                                 'sent.' % (aside, self.new_key_path))
+        try:
+            os.rename(self.new_key_path, aside)
+        except OSError as error:
+            raise file_ops.file_error('set aside', self.new_key_path, error) from None
+        return aside
+
     def _ownership(self, target):
         """owner and group for the .new file that will replace target: the task's, else target's own. The new
         file is written beside target, not over it, so atomic_write cannot see whose the file it replaces is; a

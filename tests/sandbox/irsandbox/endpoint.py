@@ -73,6 +73,8 @@ class Endpoint:
         return self._answer(request, profile, kind, fault, summary)
 
     def _answer(self, request, profile, kind, fault, summary):
+        if kind == 'refused':
+            return self._signed_fail(request, profile, summary, protocol.REFUSED, 'The request was refused')
         outcome = self.service.handle(request)
         if kind == 'server-fault-after-processing':
             summary['result'] = 'FAIL' if outcome.errors else 'OK'
@@ -103,13 +105,16 @@ class Endpoint:
             reply.delay = fault['seconds']
         return reply
 
+    def _signed_fail(self, request, profile, summary, code, message):
+        summary.update(result='FAIL', codes=code)
+        signed = signing.sign_response(soap.build_response(request.operation, [], [(code, message)], profile),
+                                       self.pki.response_signer(profile), profile)
+        return Reply(body=soap.envelope(signed, profile), summary=summary)
+
     def _internal_error(self, request, profile, summary):
-        summary.update(result='FAIL', codes=protocol.INTERNAL_ERROR)
         try:
-            errors = [(protocol.INTERNAL_ERROR, 'Internal error; try again later')]
-            signed = signing.sign_response(soap.build_response(request.operation, [], errors, profile),
-                                           self.pki.response_signer(profile), profile)
-            return Reply(body=soap.envelope(signed, profile), summary=summary)
+            return self._signed_fail(request, profile, summary, protocol.INTERNAL_ERROR,
+                                     'Internal error; try again later')
         except Exception:
             log.exception('could not even sign the internal error response')
             return fault_reply('Internal error', profile, 'Server', **summary)

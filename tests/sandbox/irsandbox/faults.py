@@ -23,6 +23,9 @@ KINDS = {
     'untrusted-signer': 'a response signed correctly, by a signer from an untrusted CA with the genuine name',
     'customer-signer': "a response signed correctly, with a customer's certificate from the Data Providers "
                        'issuing CA',
+    'refused': 'a signed answer Result FAIL (PKI015) without processing the request, as the real service may '
+               'answer for reasons this sandbox does not model (a renewal for a key it was asked to certify '
+               'before, a renewal while one is waiting)',
     'drop-after-processing': 'process the request fully, then close the connection without a response',
     'oversized': 'HTTP 200 with a body larger than 12 MiB; the request is not processed',
     'dtd': 'a signed response with a DOCTYPE declaring an entity that the body uses',

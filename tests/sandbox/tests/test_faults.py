@@ -63,6 +63,14 @@ def test_server_fault_after_processing_has_used_the_credentials(client, faulty, 
     assert sign_again().codes == ['PKI004']
 
 
+def test_refused_answers_a_signed_fail_without_processing(client, faulty, keys, customer_id):
+    http, sign_again = sign_new_under_fault(client, faulty, keys, customer_id, 'refused')
+    assert http.status_code == 200
+    reply = Reply(http, 'signNewCertificate', client.service_trust)
+    assert (reply.status, reply.codes, reply.retrieval_id) == ('FAIL', ['PKI015'], None)
+    assert sign_again().status == 'OK'
+
+
 def test_gateway_503_answers_html_without_processing(client, faulty, keys, customer_id):
     http, sign_again = sign_new_under_fault(client, faulty, keys, customer_id, 'gateway-503')
     assert http.status_code == 503

@@ -435,7 +435,9 @@ class RefusingClient(object):
 @pytest.mark.parametrize('earlier', [None, 'prepared', 'sent'])
 def test_a_refused_renewal_keeps_a_new_key_that_an_earlier_run_may_have_got_certified(tmp_path, issuing, earlier):
     """A FAIL throws the new key away, unless an earlier run sent a renewal for it and lost the answer: the service
-    may have issued a certificate for that key, which is of no use without it."""
+    may have issued a certificate for that key, which is of no use without it. The next run then asks with a fresh
+    key, the earlier one set aside: the service may refuse a key it was asked to certify before, and asking for the
+    same one on every run would go on until the certificate expired."""
     store, dummy = install(tmp_path, issuing, days_left=30)
     if earlier:
         store.new_private_key(2048)
@@ -449,15 +451,65 @@ def test_a_refused_renewal_keeps_a_new_key_that_an_earlier_run_may_have_got_cert
     with pytest.raises(ServiceFault) as caught:
         lifecycle.renew(store, lambda: client, params(), [], WAIT, False, now=NOW)
     assert client.calls_made == {'renewCertificate': 1}
-    if earlier:
-        assert open(store.new_key_path, 'rb').read() == kept
-        assert 'The key %s was kept' % store.new_key_path in caught.value.message
-        # The earlier request's outcome is still unknown: its record stays, so the next refusal keeps the key too.
-        assert store.pending().phase == earlier
-        with pytest.raises(ServiceFault):
-            lifecycle.renew(store, lambda: client, params(), [], WAIT, False, now=NOW)
-        assert open(store.new_key_path, 'rb').read() == kept and store.pending().phase == earlier
-    else:
+    if not earlier:
         assert not os.path.exists(store.state_path), 'a refusal spends nothing: nothing stays in flight'
         assert not os.path.exists(store.new_key_path)
-        assert 'was kept' not in caught.value.message
+        assert 'got no answer' not in caught.value.message
+        return
+    assert open(store.new_key_path, 'rb').read() == kept
+    assert ('An earlier run asked for a certificate for the key %s and got no answer, so the service may have issued '
+            'one: the next run keeps that key aside and asks again with a fresh key.' % store.new_key_path
+            ) in caught.value.message
+    # The earlier request's outcome is still unknown: its record stays, with the refusal.
+    assert store.pending().phase == earlier and store.pending().get(lifecycle.RESUBMIT_REFUSED) == NOW.isoformat()
+
+    service = StandInService()
+    later = NOW + DAY
+    with pytest.raises(ServiceFault) as caught:
+        lifecycle.renew(store, lambda: service, params(), [], WAIT, False, now=later)
+    aside = '%s.unanswered-%s' % (store.new_key_path, later.strftime('%Y%m%dT%H%M%SZ'))
+    assert open(aside, 'rb').read() == kept and os.stat(aside).st_mode & 0o777 == 0o600
+    assert service.calls_made == {'renewCertificate': 1, 'getCertificate': 0}
+    kept_numbers = serialization.load_pem_private_key(kept, None).public_key().public_numbers()
+    assert service.keys and service.keys[0] != kept_numbers, 'asked with a fresh key'
+    assert caught.value.message.startswith(
+        'A renewal sent by an earlier run got no answer, and the service refused it when it was asked again for the '
+        'same key: a fresh key is asked for now. The earlier key is kept at %s in case the service did issue a '
+        'certificate for it.' % aside)
+    # The fresh key was refused as any first renewal is: nothing stays in flight, and the next run starts afresh.
+    assert not os.path.exists(store.state_path) and not os.path.exists(store.new_key_path)
+
+    service = StandInService(renewal='R-NEW')
+    outcome = lifecycle.renew(store, lambda: service, params(wait=False), [], WAIT, False, now=later)
+    assert (outcome.action, outcome.retrieval_id) == ('pending', 'R-NEW')
+    assert service.keys == [waiting_public_numbers(store)] and service.keys[0] != kept_numbers
+    assert open(aside, 'rb').read() == kept
+
+
+def test_an_unanswered_renewal_set_aside_by_a_run_killed_before_it_sent_is_asked_afresh(tmp_path, issuing):
+    store, dummy = install(tmp_path, issuing, days_left=30)
+    store.new_private_key(2048)
+    store.new_request('renew', customer_id=pki_fixtures.CUSTOMER_ID, environment='TEST',
+                      endpoint=RefusingClient.endpoint).advance('sent', **{lifecycle.RESUBMIT_REFUSED: NOW.isoformat()})
+    # Killed after the key was set aside: the record is still there, with no key.
+    aside = store.set_aside_new_key(NOW)
+    service = StandInService(renewal='R-NEW')
+    outcome = lifecycle.renew(store, lambda: service, params(wait=False), [], WAIT, False, now=NOW + DAY)
+    assert (outcome.action, outcome.retrieval_id) == ('pending', 'R-NEW')
+    assert 'kept at' not in outcome.as_dict()['msg']
+    assert os.path.exists(aside) and service.keys == [waiting_public_numbers(store)]
+
+
+def test_check_mode_predicts_the_fresh_key_without_setting_the_unanswered_one_aside(tmp_path, issuing):
+    store, dummy = install(tmp_path, issuing, days_left=30)
+    store.new_private_key(2048)
+    store.new_request('renew', customer_id=pki_fixtures.CUSTOMER_ID, environment='TEST',
+                      endpoint=RefusingClient.endpoint).advance('sent', **{lifecycle.RESUBMIT_REFUSED: NOW.isoformat()})
+    kept = open(store.new_key_path, 'rb').read()
+    outcome = renew(store, check_mode=True)
+    assert (outcome.changed, outcome.action, outcome.client) == (True, 'renewed', None)
+    assert open(store.new_key_path, 'rb').read() == kept and store.pending().phase == 'sent'
+    assert sorted(os.listdir(os.path.dirname(store.new_key_path))) == ['key.pem', 'key.pem.new'], 'nothing set aside'
+    assert outcome.as_dict()['msg'].startswith(
+        'A renewal sent by an earlier run got no answer, and the service refused it when it was asked again for the '
+        'same key: a real run sets that key aside and asks with a fresh one.')
