@@ -19,7 +19,9 @@ description:
     certificate and key stay in place and valid until then, and are kept as timestamped backups.
   - An expired certificate cannot be renewed; the module fails and says that a new certificate must be
     applied for in the Incomes Register e-service.
-  - A renewal that a previous run left half done (state file) is completed first.
+  - A renewal that a previous run left half done (state file) is completed first. One whose answer was lost is
+    sent again for the same new key; if the service refuses it, the next run keeps that key as
+    C(<private_key_path>.new.unanswered-<UTC time>) and asks with a fresh key.
   - With O(certificates), one module run looks after all the certificates of a host, one after the other,
     each with its own lock and state file; what a certificate's entry leaves out is the task's option. A run
     in which nothing is due costs little more than for one certificate (no call, no XML library loaded).
