@@ -96,6 +96,26 @@ def _refuse_replacing_other_customer(cert, customer_id, path, now, params):
             'replace it.' % (path, other, _when(cert.not_valid_after_utc), customer_id, customer_id))
 
 
+def _refuse_replacing_valid_without_key(store, cert, key, customer_id, now):
+    """A valid certificate of this customer whose key is not at private_key_path: its key may be kept in another
+    file (a mistyped private_key_path, or two certificates given one path), and a request would spend the credentials
+    and replace a certificate still in use. Refused before anything is sent; a key that is really lost is the user's
+    to declare, by moving the certificate away."""
+    if cert is None or cert.not_valid_after_utc <= now or certs.describe_certificate(cert)['customer_id'] != customer_id:
+        return
+    if key is None:
+        why = 'there is no key at %s' % store.key_path
+    elif not keys.keys_match(key, cert):
+        why = 'the key at %s is not its key' % store.key_path
+    else:
+        return
+    raise CertificateServiceError(
+        'The certificate at %s is valid for %s until %s, but %s. A request would spend the credentials and replace a '
+        'certificate that may still be in use, so nothing was sent. If its key is kept in another file, give that '
+        'file as private_key_path. If the key is lost, move %s away and run again.'
+        % (store.path, customer_id, _when(cert.not_valid_after_utc), why, store.path))
+
+
 def _refuse_other_issuer(cert, issuing_bundle, path, now):
     """A valid certificate for the customer that does not chain to issuing_ca_path is another environment's, or
     the trust file lacks its CA: reporting it as installed would let the credentials of this request lapse unused,
@@ -409,12 +429,13 @@ def enroll(store, client_factory, params, issuing_bundle, wait_options, check_mo
         raise StateError('A renewal of %s is in flight (state file %s). Finish it with '
                          'certificate_renew or certificate_retrieve first.' % (store.path, store.state_path))
     if not request:
-        installed = store.certificate()
-        if _usable(installed, store.private_key(), customer_id, now):
+        installed, key = store.certificate(), store.private_key()
+        if _usable(installed, key, customer_id, now):
             _refuse_other_issuer(installed, issuing_bundle, store.path, now)
             outcome.message = 'A valid certificate for %s is already installed at %s.' % (customer_id, store.path)
             return outcome
         _refuse_replacing_other_customer(installed, customer_id, store.path, now, params)
+        _refuse_replacing_valid_without_key(store, installed, key, customer_id, now)
     if request and request.resumable:
         return _resume_pending(store, client_factory, request, params, issuing_bundle, wait_options, check_mode,
                                outcome, 'resumed', 'Retrieved the certificate requested by an earlier run.')

@@ -167,6 +167,32 @@ def test_a_request_does_not_take_another_environments_valid_certificate_for_its_
     assert result.get('failed') is not True and result['msg'].startswith('A valid certificate for '), run
 
 
+def test_a_request_does_not_replace_a_valid_certificate_whose_key_is_kept_elsewhere(sandbox, run_module, tmp_path):
+    """A mistyped private_key_path, or two entries given one certificate path: the certificate in place is valid and
+    its key is in another file. A request would spend the credentials and replace a certificate still in use."""
+    args = _enroll_args(sandbox, tmp_path, customer_id='5100064-1')
+    os.makedirs(os.path.dirname(args['path']))
+    os.makedirs(os.path.dirname(args['private_key_path']), mode=0o700)
+    elsewhere = str(tmp_path / 'private' / 'the-real-key.pem')
+    sandbox.issue('5100064-1', new_key_path=elsewhere, expires_in_days=300, out=args['path'])
+    installed = _read(args['path'])
+    before = operation_counts(sandbox)
+    for mode in (['--check'], []):
+        run, result = run_module('certificate_request', args, args=mode)
+        assert result.get('failed') is True, (mode, run)
+        assert result['msg'].startswith('The certificate at %s is valid for 5100064-1 until ' % args['path'])
+        assert 'but there is no key at %s' % args['private_key_path'] in result['msg']
+        assert 'give that file as private_key_path' in result['msg']
+    assert calls_delta(before, operation_counts(sandbox)) == NO_CALLS
+    assert _read(args['path']) == installed and not os.path.exists(args['private_key_path'])
+
+    run, result = run_module('certificate_request', dict(args, private_key_path=elsewhere))
+    assert result.get('failed') is not True and result['msg'].startswith('A valid certificate for '), run
+    # A key that is really lost: the certificate moved away, the same credentials enroll.
+    os.rename(args['path'], args['path'] + '.lost-key')
+    _request_works_with_the_same_credentials(run_module, args)
+
+
 def test_a_certificate_directory_that_is_a_link_is_refused_in_check_mode_too(sandbox, run_module, tmp_path):
     """/srv/current -> rel2 as the certificate's own directory: refused with what to do, and a check run predicts it
     instead of "renewed"."""

@@ -161,6 +161,37 @@ def test_enroll_over_a_valid_certificate_of_another_ca_sends_nothing(tmp_path, i
     assert_untouched(store)
 
 
+@pytest.mark.parametrize('key', ['missing', 'another'])
+@pytest.mark.parametrize('check_mode', [True, False])
+def test_enroll_over_a_valid_certificate_without_its_key_sends_nothing(tmp_path, issuing, key, check_mode):
+    """Its key may be kept in another file (a mistyped private_key_path, two entries given one certificate path):
+    a request would spend the credentials and replace a certificate still in use."""
+    store, dummy = install(tmp_path, issuing, days_left=300, other_key=key == 'another')
+    if key == 'missing':
+        os.remove(store.key_path)
+    installed = open(store.path, 'rb').read()
+    with pytest.raises(CertificateServiceError) as refused:
+        enroll(store, check_mode=check_mode, issuing_bundle=[issuing[0]])
+    why = 'there is no key at %s' % store.key_path if key == 'missing' else 'the key at %s is not its key' % store.key_path
+    assert refused.value.message.startswith('The certificate at %s is valid for %s until ' % (
+        store.path, pki_fixtures.CUSTOMER_ID))
+    assert refused.value.message.endswith(
+        ', but %s. A request would spend the credentials and replace a certificate that may still be in use, so '
+        'nothing was sent. If its key is kept in another file, give that file as private_key_path. If the key is '
+        'lost, move %s away and run again.' % (why, store.path))
+    assert open(store.path, 'rb').read() == installed
+    assert not os.path.exists(store.state_path) and not os.path.exists(store.new_key_path)
+
+
+@pytest.mark.parametrize('days_left, customer_id', [(-1, pki_fixtures.CUSTOMER_ID), (300, '7654321-0')])
+def test_enroll_over_an_expired_or_other_customers_certificate_without_its_key_is_not_held_back_by_it(
+        tmp_path, issuing, days_left, customer_id):
+    store, dummy = install(tmp_path, issuing, days_left=days_left, customer_id=customer_id)
+    os.remove(store.key_path)
+    outcome = enroll(store, check_mode=True, replace_other_customer=True)
+    assert (outcome.changed, outcome.action) == (True, 'requested')
+
+
 def test_enroll_in_check_mode_calls_nothing(tmp_path):
     store = CertificateStore(str(tmp_path / 'cert.pem'), str(tmp_path / 'private' / 'key.pem'))
     outcome = enroll(store, check_mode=True)
