@@ -19,7 +19,9 @@ description:
     and chains to O(issuing_ca_path), and installs certificate and key at O(path) and
     O(private_key_path).
   - Idempotent. When a valid certificate for O(customer_id) that matches the key is already installed,
-    the module makes no call at all.
+    the module makes no call at all. A valid certificate for O(customer_id) whose key is not at
+    O(private_key_path) (missing, or another key) is refused before anything is sent, since its key may be kept
+    in another file; if the key is lost, move the certificate away.
   - Before the one-time credentials are sent, the module writes a state file. A run that dies after
     sending resumes the retrieval; credentials whose outcome is unknown are never sent again.
 author:
