@@ -440,10 +440,14 @@ class CertificateServiceClient(object):
     def _answer(self, operation, response):
         status = response.status_code
         if 300 <= status < 400:
+            # A redirect names where the resource is, before anything is done, but 303 See Other is what an HTTP
+            # server answers once it has acted on a POST (RFC 9110 15.4.4); certificate-service.md names none.
+            after = status == 303
             raise _transport_error(
                 'The service at %s answered HTTP %d (redirect to %s); redirects are not followed. Set endpoint to the '
-                'service URL itself.' % (self.endpoint, status, response.headers.get('Location', 'nowhere')[:200]),
-                processed=False, status_code=status)
+                'service URL itself.%s' % (self.endpoint, status, response.headers.get('Location', 'nowhere')[:200],
+                                           ' The request may have been processed.' if after else ''),
+                processed=after, status_code=status)
         # SOAP 1.1 over HTTP answers 200, and 500 with a fault; certificate-service.md says nothing of other
         # statuses. A body is read wherever an answer may be in it, and the answer's signature, not the status,
         # decides whether it is trusted: a signed answer that came with 202 or 500 still holds the RetrievalId.

@@ -221,11 +221,14 @@ def test_a_secret_echoed_by_the_service_is_redacted(client, service, responses, 
 
 # ---- what the transport refuses ----------------------------------------------------------------------------
 
-def test_redirects_are_not_followed(client, service, proto):
-    service.respond(b'', status=302, headers={'Location': 'https://127.0.0.1:9/elsewhere'})
-    with pytest.raises(TransportError, match='HTTP 302 .*redirects are not followed') as caught:
+@pytest.mark.parametrize('status, processed', [(301, False), (302, False), (303, True), (307, False), (308, False)])
+def test_redirects_are_not_followed(client, service, proto, status, processed):
+    # 303 See Other is what a server answers after it acted on a POST.
+    service.respond(b'', status=status, headers={'Location': 'https://127.0.0.1:9/elsewhere'})
+    with pytest.raises(TransportError, match='HTTP %d .*redirects are not followed' % status) as caught:
         client.get_certificate(proto.CUSTOMER_ID, None, 'RID-1')
-    assert caught.value.request_may_have_been_processed is False and caught.value.status_code == 302
+    assert caught.value.request_may_have_been_processed is processed and caught.value.status_code == status
+    assert ('may have been processed' in caught.value.message) is processed
     assert len(service.received) == 1
 
 
