@@ -594,8 +594,14 @@ def _renew(store, client_factory, params, issuing_bundle, wait_options, check_mo
         # Given up for good: its certificate could never be used, or the service refused a renewal for its key once
         # already (it may refuse a key it was asked to certify before). The record first: a run killed in between
         # leaves a spare .new key, which the next renewal takes, not a record of a RetrievalId whose key is gone.
+        # A key that can sign is kept aside, as an unanswered renewal's: its certificate may still come.
+        keep = bool(abandoned.get(RESUBMIT_REFUSED)) and _can_sign(store, abandoned.new_key_path)
         abandoned.clear()
-        file_ops.discard(abandoned.new_key_path)
+        if keep:
+            outcome.notes.append('The key of RetrievalId %s is kept at %s in case its certificate still comes.'
+                                 % (abandoned.retrieval_id, store.set_aside_new_key(now)))
+        else:
+            file_ops.discard(abandoned.new_key_path)
         abandoned = None
     # Else an abandoned renewal's key too (new_private_key takes the .new key in place): its certificate may still
     # come, and a refused request puts its RetrievalId back, so the key must stay.

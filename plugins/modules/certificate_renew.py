@@ -163,7 +163,8 @@ options:
       - The waiting RetrievalId is replaced once the new request has gone out. If the service refuses it (it
         may not renew a certificate whose renewal is waiting, or certify a key twice), the waiting renewal
         stays recorded with its key, whose certificate may still come; the next run polls it again and, still
-        without one, asks again with a fresh key.
+        without one, asks again with a fresh key, keeping the waiting one as
+        C(<private_key_path>.new.unanswered-<UTC time>).
       - A certificate the service gave that only this host's trust file or clock refuses is kept, and the
         renewal is not abandoned for it; the run fails until the cause is put right (see docs/guarantees.md).
       - Public clients of the service give up on a RetrievalId after minutes; how long the real service

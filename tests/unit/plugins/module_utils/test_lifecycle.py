@@ -288,6 +288,24 @@ def test_a_renewal_asked_again_and_refused_leaves_the_waiting_one_with_its_key(t
     assert open(store.new_key_path, 'rb').read() != waiting_key
     assert service.keys == [waiting_public_numbers(store)]
     assert store.pending().retrieval_id == 'R-NEW' and not store.pending().get(lifecycle.RESUBMIT_REFUSED)
+    # The given-up key is kept aside: its certificate may still come.
+    aside = '%s.unanswered-%s' % (store.new_key_path, NOW.strftime('%Y%m%dT%H%M%SZ'))
+    assert open(aside, 'rb').read() == waiting_key and os.stat(aside).st_mode & 0o777 == 0o600
+    assert 'The key of RetrievalId R-OLD is kept at %s in case its certificate still comes.' % aside in \
+        outcome.as_dict()['msg']
+
+
+def test_a_stale_renewal_whose_key_cannot_sign_is_given_up_without_keeping_the_key(tmp_path, issuing):
+    store, dummy = install(tmp_path, issuing, days_left=30)
+    submitted_renewal(store, hours_ago=25)
+    with open(store.new_key_path, 'wb') as handle:
+        handle.write(pki_fixtures.inconsistent_rsa_pem(pki_fixtures.rsa_key('lifecycle-new')))
+    service = StandInService(renewal='R-NEW')
+    outcome = renew_with(store, service)
+    assert (outcome.action, outcome.retrieval_id) == ('pending', 'R-NEW')
+    assert service.keys == [waiting_public_numbers(store)]
+    assert sorted(os.listdir(os.path.dirname(store.new_key_path))) == ['key.pem', 'key.pem.new'], 'nothing kept aside'
+    assert 'kept at' not in outcome.as_dict()['msg']
 
 
 @pytest.mark.parametrize('processed', [False, True])
