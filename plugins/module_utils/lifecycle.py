@@ -32,6 +32,8 @@ from ansible_collections.incomes_register.certificates.plugins.module_utils._sto
 # A renewal's record field: when the service refused to renew again for its key (renew), be it a waiting renewal's
 # or one whose answer was lost.
 RESUBMIT_REFUSED = 'resubmit_refused_at'
+# A renewal's record field: the waiting RetrievalId it was asked in place of, for the same key.
+REPLACES = 'replaces_retrieval_id'
 
 
 class Outcome(object):
@@ -584,12 +586,14 @@ def _renew(store, client_factory, params, issuing_bundle, wait_options, check_mo
         # killed in between finds the record with no key left to set aside.
         aside = store.set_aside_new_key(now)
         request.clear()
-        request = None
         if aside:
             outcome.notes.append(
                 'A renewal sent by an earlier run got no answer, and the service refused it when it was asked again '
                 'for the same key: a fresh key is asked for now. The earlier key is kept at %s in case the service '
-                'did issue a certificate for it.' % aside)
+                'did issue a certificate for it%s.' % (aside, (' (or for RetrievalId %s, which that renewal was asked '
+                                                               'in place of)' % request.get(REPLACES))
+                                                       if request.get(REPLACES) else ''))
+        request = None
     if abandoned is not None and (abandoned.get(RESUBMIT_REFUSED) or not _can_sign(store, abandoned.new_key_path)):
         # Given up for good: its certificate could never be used, or the service refused a renewal for its key once
         # already (it may refuse a key it was asked to certify before). The record first: a run killed in between
@@ -612,9 +616,14 @@ def _renew(store, client_factory, params, issuing_bundle, wait_options, check_mo
     # record stays unless this request is answered: a refusal, or one that never reached the service, puts it back
     # (a refusal marked, so that the next run asks with a fresh key).
     earlier = request or abandoned
+    # The waiting RetrievalId this request is asked in place of, for the same key: recorded, since saving this
+    # request before it is sent takes the waiting one's place in the state file, and a run killed in between would
+    # otherwise leave no trace of it.
+    replaces = abandoned.retrieval_id if abandoned is not None else (request and request.get(REPLACES))
     request = store.new_request('renew', customer_id=customer_id, environment=params['environment'],
                                 endpoint=client.endpoint, csr_sha256=_csr_digest(csr_der),
-                                renewed_serial=format(cert.serial_number, 'X'), created=now.isoformat())
+                                renewed_serial=format(cert.serial_number, 'X'), created=now.isoformat(),
+                                **({REPLACES: replaces} if replaces else {}))
 
     def send():
         return client.renew_certificate(customer_id, customer_name, csr_der, key, cert)

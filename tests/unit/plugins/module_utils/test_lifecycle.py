@@ -320,6 +320,16 @@ def test_a_resubmission_that_fails_in_transport(tmp_path, issuing, processed):
     if processed:
         # It may have gone out: the new request (the same key) is what the rerun sends again.
         assert store.pending().phase == 'sent' and store.pending().retrieval_id is None
+        # The waiting RetrievalId it was asked in place of stays on record, through a resend and its refusal.
+        assert store.pending().get(lifecycle.REPLACES) == 'R-OLD'
+        with pytest.raises(ServiceFault):
+            renew_with(store, StandInService())
+        assert store.pending().get(lifecycle.REPLACES) == 'R-OLD' and store.pending().get(lifecycle.RESUBMIT_REFUSED)
+        outcome = renew_with(store, StandInService(renewal='R-NEW'))
+        assert ('The earlier key is kept at %s.unanswered-%s in case the service did issue a certificate for it (or for '
+                'RetrievalId R-OLD, which that renewal was asked in place of).'
+                % (store.new_key_path, NOW.strftime('%Y%m%dT%H%M%SZ'))) in outcome.as_dict()['msg']
+        assert store.pending().retrieval_id == 'R-NEW' and not store.pending().get(lifecycle.REPLACES)
     else:
         assert store.pending().retrieval_id == 'R-OLD' and store.pending().phase == 'submitted'
         assert not store.pending().get(lifecycle.RESUBMIT_REFUSED)
