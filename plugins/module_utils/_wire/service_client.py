@@ -451,6 +451,10 @@ class CertificateServiceClient(object):
         # SOAP 1.1 over HTTP answers 200, and 500 with a fault; certificate-service.md says nothing of other
         # statuses. A body is read wherever an answer may be in it, and the answer's signature, not the status,
         # decides whether it is trusted: a signed answer that came with 202 or 500 still holds the RetrievalId.
+        if 400 <= status < 500:
+            fault = self._fault_in(operation, response, status)
+            if fault is not None:
+                raise fault
         if not (200 <= status < 300 or status == 500):
             # A 4xx is refused before processing; a 5xx other than a SOAP fault may come from a gateway that
             # did forward the request.
@@ -472,6 +476,27 @@ class CertificateServiceClient(object):
                 fault.retryable = fault.fault_class == 'Server'
                 raise
         return content
+
+    def _fault_in(self, operation, response, status):
+        """The SOAP fault a 4xx answer holds, as the TransportError a fault raises, or None.
+
+        SOAP 1.1 answers a fault with 500, but some SOAP stacks and gateways answer a Client fault with 400
+        (certificate-service.md names no status but 200 and 500): its faultstring is the one account of what the
+        service refused. A 4xx says the request was refused as sent, so only a fault that says otherwise (not
+        of the Client class) counts as maybe processed. Anything else in the body is left to the HTTP status.
+        """
+        try:
+            envelope = xml_security.parse_xml(self._read_body(response), self.max_response_bytes)
+            soap_messages.find_response_element(envelope, operation, http_status=status)
+        except TransportError as error:
+            if getattr(error, 'soap_fault', False):
+                error.message = 'HTTP %d: %s' % (status, error.message)
+                error.retryable = False
+                return error
+            return None
+        except (ResponseRejected, CertificateServiceError):
+            return None
+        return None
 
     def _read_body(self, response):
         declared = response.headers.get('Content-Length', '')

@@ -344,6 +344,27 @@ def test_a_server_fault_may_have_been_processed_and_is_worth_another_poll(client
     assert caught.value.request_may_have_been_processed is True and caught.value.retryable is True
 
 
+@pytest.mark.parametrize('code, processed', [('S:Client', False), ('S:Server', True)])
+def test_a_soap_fault_with_a_4xx_is_read(client, service, proto, csr, code, processed):
+    # SOAP 1.1 answers a fault with 500; some stacks and gateways answer a Client fault with 400, and its
+    # faultstring is the one account of what was refused.
+    service.respond(proto.soap_fault('cvc-maxLength-valid: CustomerName is too long', code=code), status=400)
+    with pytest.raises(TransportError) as caught:
+        client.sign_new_certificate(proto.CUSTOMER_ID, None, 'TID-1', PASSWORD, csr)
+    assert caught.value.message.startswith('HTTP 400: The certificate service ')
+    assert '(SOAP fault %s: cvc-maxLength-valid: CustomerName is too long)' % code in caught.value.message
+    assert caught.value.request_may_have_been_processed is processed and caught.value.status_code == 400
+    assert caught.value.retryable is False and caught.value.soap_fault is True
+
+
+@pytest.mark.parametrize('body', [b'<html>error</html>', b'', b'<a>not SOAP</a>', b'<!DOCTYPE x><x/>'])
+def test_a_4xx_without_a_fault_is_its_status(client, service, proto, body):
+    service.respond(body, status=400)
+    with pytest.raises(TransportError, match=r'answered HTTP 400') as caught:
+        client.get_certificate(proto.CUSTOMER_ID, None, 'RID-1')
+    assert caught.value.request_may_have_been_processed is False and caught.value.retryable is False
+
+
 @pytest.mark.parametrize('status,processed', [(500, True), (503, True), (404, False), (413, False)])
 def test_http_errors_without_a_fault(client, service, proto, status, processed):
     service.respond(b'<html>error</html>', status=status)
