@@ -324,7 +324,7 @@ def check_service(params, service_certs, issuing_certs, client_factory):
             return [_reachability_failure(error, params, endpoint),
                     check('clock_skew', SKIPPED, 'No answer from the service to compare the clock with.'),
                     check('signed_answer', SKIPPED, 'No answer from the service to verify (see reachability).')]
-        if getattr(error, 'soap_fault', False):
+        if getattr(error, 'soap_fault', False) and not 400 <= error.status_code < 500:
             # certificate-service.md does not say how the real service answers an unknown RetrievalId: a fault
             # shows a SOAP service at endpoint, not a wrong one, but nothing signed came back to verify.
             answer = check('signed_answer', WARN, (
@@ -333,6 +333,7 @@ def check_service(params, service_certs, issuing_certs, client_factory):
                 "service's answers was not verified against service_ca_path by this check. Renewals verify "
                 'every answer anyway, and stop at one that does not verify.' % error.message))
         else:
+            # A 4xx, with or without a fault, is what a gateway at a wrong path answers too.
             answer = check('signed_answer', FAIL, '%s Check that endpoint is the URL of the certificate service.'
                            % error.message)
     except RequestValidationError as error:

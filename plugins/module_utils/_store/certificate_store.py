@@ -115,9 +115,11 @@ class CertificateStore(object):
                 'it. Give each certificate its own private_key_path. If %s no longer uses this key, delete %s '
                 'while no run is in progress.'
                 % (self.key_path, holder[0], self.key_lock_path, self.path, holder[0], self.key_lock_path))
-        if same and len(holder) > 1 and holder[1] != mine[1] and os.path.lexists(holder[1]):
+        if (same and len(holder) > 1 and holder[1] != mine[1] and os.path.lexists(holder[1])
+                and not os.path.lexists(mine[1])):
             # A request of this certificate left unfinished under another state_path: a run that does not see it
-            # would start a new one, which for a first certificate sends its TransferID again.
+            # would start a new one, which for a first certificate sends its TransferID again. A state file at this
+            # run's path is seen (a release directory switched with its files copied), so it is not in the way.
             raise LocalFileError(
                 'An earlier run recorded a request for %s in %s (its state_path then, named in %s), and this run\'s '
                 'state_path is %s: a new request would leave that one unfinished and, for a first certificate, send '

@@ -478,23 +478,28 @@ class CertificateServiceClient(object):
         return content
 
     def _fault_in(self, operation, response, status):
-        """The SOAP fault a 4xx answer holds, as the TransportError a fault raises, or None.
+        """A TransportError naming the SOAP fault a 4xx answer holds, or None.
 
         SOAP 1.1 answers a fault with 500, but some SOAP stacks and gateways answer a Client fault with 400
         (certificate-service.md names no status but 200 and 500): its faultstring is the one account of what the
-        service refused. A 4xx says the request was refused as sent, so only a fault that says otherwise (not
-        of the Client class) counts as maybe processed. Anything else in the body is left to the HTTP status.
+        service refused. The status decides, not the fault: a 4xx is refused as sent, whatever class an unsigned
+        fault claims, so that a gateway's page can never mark one-time credentials as spent. A body that does
+        not arrive in time, or holds anything else, leaves the status alone to speak.
         """
         try:
             envelope = xml_security.parse_xml(self._read_body(response), self.max_response_bytes)
             soap_messages.find_response_element(envelope, operation, http_status=status)
-        except TransportError as error:
-            if getattr(error, 'soap_fault', False):
-                error.message = 'HTTP %d: %s' % (status, error.message)
-                error.retryable = False
-                return error
+        except _DeadlineExpired:
             return None
-        except (ResponseRejected, CertificateServiceError):
+        except TransportError as error:
+            if not getattr(error, 'soap_fault', False):
+                return None
+            fault = _transport_error('The service at %s answered HTTP %d %s with a %s. A 4xx status says the request '
+                                     'was refused as sent.' % (self.endpoint, status, (response.reason or '')[:100],
+                                                               error.fault_text), processed=False, status_code=status)
+            fault.soap_fault, fault.fault_class = True, error.fault_class
+            return fault
+        except CertificateServiceError:
             return None
         return None
 

@@ -239,6 +239,7 @@ def find_response_element(envelope_root, operation, http_status=None):
         # The preflight tells a SOAP service that faulted from an HTTP error of something else at the URL.
         error.soap_fault = True
         error.fault_class = kind
+        error.fault_text = text
         raise error
     expected = '{%s}%s' % (APP_NS, operation.response)
     if len(children) != 1 or children[0].tag != expected:

@@ -239,6 +239,16 @@ def test_a_soap_fault_answer_warns_that_the_signature_was_not_exercised(params, 
     assert passed is True and message.endswith('1 warning, 2 skipped (signed_answer)')
 
 
+@pytest.mark.parametrize('status', [400, 404])
+def test_a_soap_fault_with_a_4xx_fails_as_a_gateway_at_a_wrong_path_would(params, service, proto, status):
+    service.respond(proto.soap_fault('No such service', code='S:Client'), status=status)
+    checks, named = run(params)
+    answer = named['signed_answer']
+    assert answer['status'] == 'fail', answer['message']
+    assert 'with a SOAP fault S:Client: No such service' in answer['message']
+    assert answer['message'].endswith('Check that endpoint is the URL of the certificate service.')
+
+
 def test_an_http_error_that_is_no_soap_fault_still_fails(params, service):
     service.respond(b'<html>Internal trouble</html>', status=500)
     checks, named = run(params)

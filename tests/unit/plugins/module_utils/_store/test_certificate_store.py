@@ -315,6 +315,12 @@ def test_a_certificate_whose_state_path_changed_while_its_request_is_unfinished_
         moved.check_key_claim()
     with open(key_path + '.lock') as lock_file:
         assert lock_file.read() == recorded, 'a refused run records nothing'
+    # A record at this run's own state_path is seen: a release directory switched with its files copied.
+    (tmp_path / 'two.json').write_bytes((tmp_path / 'one.json').read_bytes())
+    os.chmod(str(tmp_path / 'two.json'), 0o600)
+    with moved.lock(timeout=5):
+        assert moved.pending() is not None
+    os.remove(str(tmp_path / 'two.json'))
     # Moved by hand, as the message says, the request is found at its new place.
     os.rename(str(tmp_path / 'one.json'), str(tmp_path / 'two.json'))
     with moved.lock(timeout=5):
