@@ -32,8 +32,10 @@ from ansible_collections.incomes_register.certificates.plugins.module_utils._sto
 # A renewal's record field: when the service refused to renew again for its key (renew), be it a waiting renewal's
 # or one whose answer was lost.
 RESUBMIT_REFUSED = 'resubmit_refused_at'
-# A renewal's record field: the waiting RetrievalId it was asked in place of, for the same key.
+# A renewal's record fields: the waiting RetrievalId it was asked in place of, for the same key, and when that one
+# was submitted.
 REPLACES = 'replaces_retrieval_id'
+REPLACES_SUBMITTED = 'replaces_submitted_at'
 
 
 class Outcome(object):
@@ -590,9 +592,7 @@ def _renew(store, client_factory, params, issuing_bundle, wait_options, check_mo
             outcome.notes.append(
                 'A renewal sent by an earlier run got no answer, and the service refused it when it was asked again '
                 'for the same key: a fresh key is asked for now. The earlier key is kept at %s in case the service '
-                'did issue a certificate for it%s.' % (aside, (' (or for RetrievalId %s, which that renewal was asked '
-                                                               'in place of)' % request.get(REPLACES))
-                                                       if request.get(REPLACES) else ''))
+                'did issue a certificate for it.' % aside)
         request = None
     if abandoned is not None and (abandoned.get(RESUBMIT_REFUSED) or not _can_sign(store, abandoned.new_key_path)):
         # Given up for good: its certificate could never be used, or the service refused a renewal for its key once
@@ -619,11 +619,15 @@ def _renew(store, client_factory, params, issuing_bundle, wait_options, check_mo
     # The waiting RetrievalId this request is asked in place of, for the same key: recorded, since saving this
     # request before it is sent takes the waiting one's place in the state file, and a run killed in between would
     # otherwise leave no trace of it.
-    replaces = abandoned.retrieval_id if abandoned is not None else (request and request.get(REPLACES))
+    if abandoned is not None:
+        replaces = {REPLACES: abandoned.retrieval_id,
+                    REPLACES_SUBMITTED: abandoned.get('submitted_at') or abandoned.get('created')}
+    else:
+        replaces = dict((field, request.get(field)) for field in (REPLACES, REPLACES_SUBMITTED)
+                        if request is not None and request.get(field))
     request = store.new_request('renew', customer_id=customer_id, environment=params['environment'],
                                 endpoint=client.endpoint, csr_sha256=_csr_digest(csr_der),
-                                renewed_serial=format(cert.serial_number, 'X'), created=now.isoformat(),
-                                **({REPLACES: replaces} if replaces else {}))
+                                renewed_serial=format(cert.serial_number, 'X'), created=now.isoformat(), **replaces)
 
     def send():
         return client.renew_certificate(customer_id, customer_name, csr_der, key, cert)
@@ -633,6 +637,13 @@ def _renew(store, client_factory, params, issuing_bundle, wait_options, check_mo
         if earlier is None:
             file_ops.discard(store.new_key_path)
             raise
+        if earlier is not abandoned and earlier.get(REPLACES):
+            # A resend, for the same key, of a request asked in place of a waiting renewal: refused, that waiting
+            # RetrievalId is again the way to a certificate for this key, and is treated as the refusal below does.
+            abandoned = earlier.advance(SUBMITTED, retrieval_id=earlier.get(REPLACES),
+                                        submitted_at=earlier.get(REPLACES_SUBMITTED) or earlier.get('created'),
+                                        **{REPLACES: None, REPLACES_SUBMITTED: None})
+            earlier = abandoned
         if earlier is abandoned:
             # Nothing documents that the service renews a certificate while a renewal of it is waiting, nor that it
             # certifies a key it was asked to certify before (certificate-service.md): the waiting one may still

@@ -320,14 +320,20 @@ def test_a_resubmission_that_fails_in_transport(tmp_path, issuing, processed):
     if processed:
         # It may have gone out: the new request (the same key) is what the rerun sends again.
         assert store.pending().phase == 'sent' and store.pending().retrieval_id is None
-        # The waiting RetrievalId it was asked in place of stays on record, through a resend and its refusal.
+        # The waiting RetrievalId it was asked in place of stays on record; when the resend is refused, that one is
+        # again the renewal that waits, for this very key, and is polled once more before it is given up.
         assert store.pending().get(lifecycle.REPLACES) == 'R-OLD'
-        with pytest.raises(ServiceFault):
+        with pytest.raises(ServiceFault) as refused:
             renew_with(store, StandInService())
-        assert store.pending().get(lifecycle.REPLACES) == 'R-OLD' and store.pending().get(lifecycle.RESUBMIT_REFUSED)
-        outcome = renew_with(store, StandInService(renewal='R-NEW'))
-        assert ('The earlier key is kept at %s.unanswered-%s in case the service did issue a certificate for it (or for '
-                'RetrievalId R-OLD, which that renewal was asked in place of).'
+        assert 'The renewal of RetrievalId R-OLD stays recorded, with its key' in refused.value.message
+        waiting = store.pending()
+        assert (waiting.phase, waiting.retrieval_id) == ('submitted', 'R-OLD') and waiting.get(lifecycle.RESUBMIT_REFUSED)
+        assert waiting.get('submitted_at') == (NOW - 25 * 3600 * DAY / 86400).isoformat()
+        assert open(store.new_key_path, 'rb').read() == waiting_key
+        service = StandInService(renewal='R-NEW')
+        outcome = renew_with(store, service)
+        assert service.calls_made == {'renewCertificate': 1, 'getCertificate': 1}
+        assert ('The key of RetrievalId R-OLD is kept at %s.unanswered-%s in case its certificate still comes.'
                 % (store.new_key_path, NOW.strftime('%Y%m%dT%H%M%SZ'))) in outcome.as_dict()['msg']
         assert store.pending().retrieval_id == 'R-NEW' and not store.pending().get(lifecycle.REPLACES)
     else:
