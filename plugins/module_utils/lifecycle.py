@@ -596,15 +596,18 @@ def _renew(store, client_factory, params, issuing_bundle, wait_options, check_mo
         request = None
     if abandoned is not None and (abandoned.get(RESUBMIT_REFUSED) or not _can_sign(store, abandoned.new_key_path)):
         # Given up for good: its certificate could never be used, or the service refused a renewal for its key once
-        # already (it may refuse a key it was asked to certify before). The record first: a run killed in between
-        # leaves a spare .new key, which the next renewal takes, not a record of a RetrievalId whose key is gone.
-        # A key that can sign is kept aside, as an unanswered renewal's: its certificate may still come.
-        keep = bool(abandoned.get(RESUBMIT_REFUSED)) and _can_sign(store, abandoned.new_key_path)
-        abandoned.clear()
-        if keep:
+        # already (it may refuse a key it was asked to certify before). A key that can sign is kept aside, as an
+        # unanswered renewal's: its certificate may still come. Moved before the record is cleared: a run killed in
+        # between then finds a record whose key is gone, which it gives up, and not a spare .new key with no
+        # record, which the next renewal would take, send, and delete if the service refused it again.
+        if abandoned.get(RESUBMIT_REFUSED) and _can_sign(store, abandoned.new_key_path):
             outcome.notes.append('The key of RetrievalId %s is kept at %s in case its certificate still comes.'
                                  % (abandoned.retrieval_id, store.set_aside_new_key(now)))
+            abandoned.clear()
         else:
+            # The record first: a run killed in between leaves a .new key that the next run names in its error,
+            # not a record of a RetrievalId whose key is gone.
+            abandoned.clear()
             file_ops.discard(abandoned.new_key_path)
         abandoned = None
     # Else an abandoned renewal's key too (new_private_key takes the .new key in place): its certificate may still

@@ -295,6 +295,36 @@ def test_a_renewal_asked_again_and_refused_leaves_the_waiting_one_with_its_key(t
         outcome.as_dict()['msg']
 
 
+def test_a_run_killed_while_giving_up_a_refused_renewal_leaves_no_key_a_later_refusal_could_delete(
+        tmp_path, issuing, monkeypatch):
+    store, dummy = install(tmp_path, issuing, days_left=30)
+    submitted_renewal(store, hours_ago=25)
+    waiting_key = open(store.new_key_path, 'rb').read()
+    with pytest.raises(ServiceFault):
+        renew_with(store, StandInService())
+    set_aside = store.set_aside_new_key
+
+    def set_aside_then_die(now):
+        set_aside(now)
+        raise KeyboardInterrupt('killed')
+    monkeypatch.setattr(store, 'set_aside_new_key', set_aside_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        renew_with(store, StandInService(renewal='R-NEW'))
+    monkeypatch.undo()
+    aside = '%s.unanswered-%s' % (store.new_key_path, NOW.strftime('%Y%m%dT%H%M%SZ'))
+    assert open(aside, 'rb').read() == waiting_key and not os.path.lexists(store.new_key_path)
+    assert store.pending().retrieval_id == 'R-OLD', 'the record outlives the key it names'
+
+    # The rerun gives up the record whose key is gone and asks with a fresh key; refused, that key alone goes.
+    service = StandInService()
+    with pytest.raises(ServiceFault):
+        renew_with(store, service)
+    assert service.calls_made == {'renewCertificate': 1, 'getCertificate': 1}
+    assert service.keys and service.keys != [serialization.load_pem_private_key(waiting_key, None).public_key()
+                                             .public_numbers()]
+    assert open(aside, 'rb').read() == waiting_key
+
+
 def test_a_stale_renewal_whose_key_cannot_sign_is_given_up_without_keeping_the_key(tmp_path, issuing):
     store, dummy = install(tmp_path, issuing, days_left=30)
     submitted_renewal(store, hours_ago=25)
