@@ -26,6 +26,8 @@ options:
         U(https://pkiws.vero.fi/2017/10/CertificateServices) for V(PRODUCTION).
       - Other Tax Administration channels (for example the Positive Credit Register) and the
         collection's sandbox use the same service at other URLs.
+      - An C(https://) URL without a user name or password, checked on every run, also one that sends nothing;
+        the service knows the caller by its certificate.
     type: str
   service_ca_path:
     description:

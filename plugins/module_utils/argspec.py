@@ -85,13 +85,19 @@ def check_signer_pattern(params, consequence=' Nothing was sent.'):
                                      % (pattern, error, consequence)) from None
 
 
-def hide_proxy_password(module):
-    """Mask the password of a proxy URL (http://user:password@host) wherever the module's output shows it,
-    the invocation's module_args included."""
-    proxy = module.params.get('proxy')
-    password = urlsplit(proxy).password if proxy else None
-    if password:
-        module.no_log_values.add(password)
+def hide_url_passwords(module):
+    """Mask the password of a URL (https://user:password@host) given as proxy or endpoint, also an entry's of
+    certificates, wherever the module's output shows it, the invocation's module_args included. An endpoint with
+    one is refused later (service_client), but its failure must not show it either."""
+    urls = [module.params.get('proxy'), module.params.get('endpoint')]
+    urls.extend(entry.get('endpoint') for entry in module.params.get('certificates') or () if isinstance(entry, dict))
+    for url in urls:
+        try:
+            password = urlsplit(url).password if isinstance(url, str) and url else None
+        except ValueError:
+            password = None
+        if password:
+            module.no_log_values.add(password)
 
 
 def fail_from_error(module, error, **result):
@@ -101,7 +107,7 @@ def fail_from_error(module, error, **result):
 
 
 def create_module(*specs, **options):
-    """The AnsibleModule of specs merged (later ones win), its numbers checked and a proxy password masked.
+    """The AnsibleModule of specs merged (later ones win), its numbers checked and URL passwords masked.
 
     options are AnsibleModule's keyword arguments; supports_check_mode defaults to True.
     """
@@ -110,7 +116,7 @@ def create_module(*specs, **options):
         argument_spec.update(spec)
     options.setdefault('supports_check_mode', True)
     module = AnsibleModule(argument_spec=argument_spec, **options)
-    hide_proxy_password(module)
+    hide_url_passwords(module)
     try:
         check_numbers(module.params)
         check_signer_pattern(module.params)

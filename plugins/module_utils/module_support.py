@@ -10,6 +10,7 @@ __metaclass__ = type
 
 import os
 
+from ansible_collections.incomes_register.certificates.plugins.module_utils._wire import service_facts
 from ansible_collections.incomes_register.certificates.plugins.module_utils.argspec import entry_params, fail_from_error
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import CertificateServiceError
 from ansible_collections.incomes_register.certificates.plugins.module_utils.renewal_policy import (
@@ -39,9 +40,9 @@ def build_client(params, service_trust_anchors=None, customer_issuing_certs=None
     # Imported here so that modules which never reach the service (info, install) never load lxml
     # or signxml.
     from ansible_collections.incomes_register.certificates.plugins.module_utils._wire.service_client import (
-        CertificateServiceClient, resolve_endpoint)
+        CertificateServiceClient)
     return CertificateServiceClient(
-        endpoint=resolve_endpoint(params['environment'], params.get('endpoint')),
+        endpoint=service_facts.resolve_endpoint(params['environment'], params.get('endpoint')),
         environment=params['environment'],
         service_trust_anchors=service_trust_anchors or load_trust(params['service_ca_path'], 'service_ca_path'),
         tls_verify=params['validate_certs'],
@@ -90,6 +91,9 @@ def lifecycle_result(module, params, flow, store=None):
     # The window the result describes the certificate against is the task's, not the service's limit.
     window = params.get('renew_before_days') or MAX_RENEW_BEFORE_DAYS
 
+    # Checked on every run, not only the one that reaches the service: an endpoint it would refuse should show on
+    # the first run, not the day the certificate is due.
+    service_facts.resolve_endpoint(params['environment'], params.get('endpoint'))
     if store is None:
         store = build_store(params)
     store.check_paths()

@@ -223,6 +223,27 @@ def test_a_proxy_password_is_not_shown_at_high_verbosity(sandbox, run_module, tm
     assert password not in json.dumps(result)
 
 
+def test_an_endpoint_with_a_password_is_refused_on_the_first_run_and_never_shown(sandbox, run_module, tmp_path):
+    cert, key = issued_pair(sandbox, tmp_path, expires_in_days=400)
+    password = 'Endpoint-Secret-4Kp9'
+    endpoint = sandbox.url.replace('https://', 'https://ops:%s@' % password)
+    before = operation_counts(sandbox)
+    single = service_args(sandbox, tmp_path, endpoint=endpoint)
+    entry = dict(path=cert, private_key_path=key, customer_id=CUSTOMER, endpoint=endpoint)
+    many = dict(service_args(sandbox, tmp_path), certificates=[entry])
+    for args in (single, many):
+        for mode in (['--check', '-vvv'], ['-vvv']):
+            run, result = run_module('certificate_renew', args, args=mode)
+            assert result.get('failed') is True, (mode, run)
+            messages = [result['msg']] + [item['msg'] for item in result.get('results', [])]
+            assert any('endpoint must not hold a user name or password' in msg for msg in messages), messages
+            assert password not in run.output and password not in json.dumps(result)
+    assert calls_delta(before, operation_counts(sandbox)) == NO_CALLS
+    for root, _dirs, files in list(os.walk(str(tmp_path / 'certs'))) + list(os.walk(str(tmp_path / 'private'))):
+        for name in files:
+            assert password.encode() not in open(os.path.join(root, name), 'rb').read(), name
+
+
 class DrippingServer(object):
     """An HTTPS server on loopback that answers one byte every interval, so that no single read times out.
 

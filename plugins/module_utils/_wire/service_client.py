@@ -50,20 +50,6 @@ REDACTED = '********'
 _CHUNK_BYTES = 64 * 1024
 
 
-def resolve_endpoint(environment, endpoint=None):
-    """The service URL: endpoint when given, else the Incomes Register URL of environment."""
-    if environment not in service_facts.ENDPOINTS:
-        raise RequestValidationError('environment must be one of %s.' % ', '.join(service_facts.ENVIRONMENTS))
-    return _checked_endpoint(endpoint or service_facts.ENDPOINTS[environment])
-
-
-def _checked_endpoint(url):
-    parts = urlsplit(url)
-    if parts.scheme != 'https' or not parts.hostname:
-        raise RequestValidationError('endpoint must be an https:// URL of the certificate service.')
-    return url
-
-
 class _DeadlineExpired(BaseException):
     """Raised inside a request whose deadline passed; a BaseException so no library handler swallows it."""
 
@@ -220,7 +206,7 @@ class CertificateServiceClient(object):
             raise CertificateServiceError('No CA certificate to verify the service responses with (service_ca_path).')
         if tls_verify and tls_ca_bundle and not os.path.exists(tls_ca_bundle):
             raise LocalFileError('The TLS CA bundle %s (tls_ca_path) does not exist.' % tls_ca_bundle)
-        self.endpoint = _checked_endpoint(endpoint)
+        self.endpoint = service_facts.checked_endpoint(endpoint)
         self.environment = environment
         self.timeout = timeout
         self.max_response_bytes = max_response_bytes

@@ -34,17 +34,6 @@ def _request_of(received):
 
 # ---- endpoints and trust bundles ---------------------------------------------------------------------------
 
-def test_endpoints_follow_the_environment():
-    assert sc.resolve_endpoint('TEST') == 'https://pkiws-testi.vero.fi/2017/10/CertificateServices'
-    assert sc.resolve_endpoint('PRODUCTION') == 'https://pkiws.vero.fi/2017/10/CertificateServices'
-    assert sc.resolve_endpoint('TEST', 'https://pkc.example/2017/10/CertificateServices') == \
-        'https://pkc.example/2017/10/CertificateServices'
-    with pytest.raises(RequestValidationError, match='https://'):
-        sc.resolve_endpoint('TEST', 'http://pkiws-testi.vero.fi/2017/10/CertificateServices')
-    with pytest.raises(RequestValidationError, match='environment'):
-        sc.resolve_endpoint('STAGING')
-
-
 def test_a_client_checks_its_settings(service, trust, tmp_path):
     with pytest.raises(CertificateServiceError, match='service_ca_path'):
         sc.CertificateServiceClient(service.url, 'TEST', [])
