@@ -172,7 +172,15 @@ def resume(store, client, request, customer_id, customer_name, issuing_bundle, w
         done = store.finish_swap(request)
     outcome.changed = True
     outcome.backups = done['backups']
+    _note_removed_keys(outcome, done)
     return done['certificate']
+
+
+def _note_removed_keys(outcome, done):
+    if done.get('removed_keys'):
+        outcome.notes.append('Removed %s, set aside for a renewal that got no answer: the certificate installed '
+                             'now takes the place of any the service issued for %s.'
+                             % (', '.join(done['removed_keys']), 'it' if len(done['removed_keys']) == 1 else 'them'))
 
 
 def _install_retrieved(store, request, cert_der, customer_id, issuing_bundle):
@@ -746,6 +754,7 @@ def _collect_before_abandoning(store, client, request, params, issuing_bundle, o
     outcome.retrieval_id = request.retrieval_id
     outcome.changed = True
     outcome.backups = done['backups']
+    _note_removed_keys(outcome, done)
     return True
 
 

@@ -448,10 +448,10 @@ def test_a_lost_renewal_refused_when_asked_again_is_asked_with_a_fresh_key_the_n
     lineage.assert_old_pair_intact()
 
     calls = Calls(sandbox)
-    run = ansible.run('certificate_renew', {'host': args})
+    run = ansible.run('certificate_renew', {'host': dict(args, wait=False)})
     result = run.results['host']
-    assert result.get('failed') is not True and result['action'] == 'renewed', run
-    assert calls.delta() == {'signNewCertificate': 0, 'getCertificate': 1, 'renewCertificate': 1}
+    assert result.get('failed') is not True and result['action'] == 'pending', run
+    assert calls.delta() == {'signNewCertificate': 0, 'getCertificate': 0, 'renewCertificate': 1}
     aside = [name for name in os.listdir(os.path.dirname(lineage.key_path)) if '.unanswered-' in name]
     assert len(aside) == 1 and aside[0].startswith('key.pem.new.unanswered-'), aside
     aside_path = os.path.join(os.path.dirname(lineage.key_path), aside[0])
@@ -459,6 +459,16 @@ def test_a_lost_renewal_refused_when_asked_again_is_asked_with_a_fresh_key_the_n
     assert result['msg'].startswith('A renewal sent by an earlier run got no answer, and the service refused it when '
                                     'it was asked again for the same key: a fresh key is asked for now. The earlier '
                                     'key is kept at %s' % aside_path)
+
+    # Once the fresh key's certificate is installed, the key kept aside has nothing left to wait for.
+    calls = Calls(sandbox)
+    run = ansible.run('certificate_renew', {'host': args})
+    result = run.results['host']
+    assert result.get('failed') is not True and result['action'] == 'renewed', run
+    assert calls.delta() == {'signNewCertificate': 0, 'getCertificate': 1, 'renewCertificate': 0}
+    assert not os.path.lexists(aside_path)
+    assert result['msg'].startswith('Removed %s, set aside for a renewal that got no answer: the certificate '
+                                    'installed now takes the place of any the service issued for it.' % aside_path)
     lineage.assert_renewed()
     assert read(lineage.key_path) != unanswered_key
 

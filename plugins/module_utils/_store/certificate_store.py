@@ -356,4 +356,28 @@ class CertificateStore(object):
                 'After installing the new certificate, %s and %s do not form a pair. The backups '
                 'are %s.' % (self.path, self.key_path, backups or 'not kept'))
         request.clear()
-        return dict(certificate=cert, backups=backups)
+        return dict(certificate=cert, backups=backups, removed_keys=self._remove_set_aside_keys())
+
+    def _remove_set_aside_keys(self):
+        """Remove the keys set_aside_new_key kept, once a certificate is installed: each was kept for a certificate
+        the service might still issue for it, and the one installed now takes that one's place. Returns their
+        paths. A key that cannot be removed stays, as before; the installation has succeeded all the same."""
+        directory, name = os.path.split(os.path.abspath(self.new_key_path))
+        prefix = name + '.unanswered-'
+        removed = []
+        try:
+            names = sorted(os.listdir(directory))
+        except OSError:
+            return removed
+        for entry in names:
+            stamp = entry[len(prefix):]
+            if not (entry.startswith(prefix) and len(stamp) == 16 and stamp[8] == 'T' and stamp.endswith('Z')
+                    and (stamp[:8] + stamp[9:15]).isdigit()):
+                continue
+            path = os.path.join(directory, entry)
+            try:
+                os.unlink(path)
+            except OSError:
+                continue
+            removed.append(path)
+        return removed

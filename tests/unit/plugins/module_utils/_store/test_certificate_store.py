@@ -247,6 +247,34 @@ def test_a_swap_stopped_at_either_rename_leaves_the_change_mark(tmp_path, monkey
     assert store.change_mark() is None
 
 
+def test_a_swap_removes_the_keys_set_aside_for_unanswered_renewals_and_nothing_else(tmp_path):
+    store, request = swap_ready(tmp_path, change_mark=False)
+    private = tmp_path / 'private'
+    kept = ['key.pem.new.unanswered-20261101T080000Z', 'key.pem.new.unanswered-20261202T093015Z']
+    others = ['key.pem.new.unanswered-notes.txt', 'key.pem.new.unanswered-20261101T0800Z',
+              'other.pem.new.unanswered-20261101T080000Z', 'key.pem.unanswered-20261101T080000Z']
+    for name in kept + others:
+        (private / name).write_text('a key')
+    done = store.finish_swap(request)
+    assert done['removed_keys'] == [str(private / name) for name in kept]
+    assert sorted(name for name in os.listdir(str(private)) if 'unanswered' in name) == sorted(others)
+
+
+def test_a_set_aside_key_that_cannot_be_removed_does_not_fail_the_swap(tmp_path, monkeypatch):
+    store, request = swap_ready(tmp_path, change_mark=False)
+    (tmp_path / 'private' / 'key.pem.new.unanswered-20261101T080000Z').write_text('a key')
+    real_unlink = os.unlink
+
+    def refused(path, *args, **kwargs):
+        if '.unanswered-' in str(path):
+            raise PermissionError(13, 'Permission denied')
+        return real_unlink(path, *args, **kwargs)
+    monkeypatch.setattr(os, 'unlink', refused)
+    done = store.finish_swap(request)
+    assert done['removed_keys'] == [] and keys.keys_match(store.private_key(), done['certificate'])
+    assert store.pending() is None
+
+
 def test_a_mark_left_by_an_earlier_swap_is_kept(tmp_path):
     """The services have not been restarted since that earlier swap: the certificate they may read is the one it
     names, not the one this swap replaces."""
