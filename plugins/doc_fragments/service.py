@@ -26,8 +26,9 @@ options:
         U(https://pkiws.vero.fi/2017/10/CertificateServices) for V(PRODUCTION).
       - Other Tax Administration channels (for example the Positive Credit Register) and the
         collection's sandbox use the same service at other URLs.
-      - An C(https://) URL without a user name or password, checked on every run, also one that sends nothing;
-        the service knows the caller by its certificate.
+      - An C(https://) URL without a user name or password, checked before anything else, also by a run that
+        sends nothing (M(incomes_register.certificates.certificate_preflight) reports it as a failed check);
+        the service knows the caller by the TransferID or the signature, not by HTTP authentication.
     type: str
   service_ca_path:
     description:

@@ -85,19 +85,39 @@ def check_signer_pattern(params, consequence=' Nothing was sent.'):
                                      % (pattern, error, consequence)) from None
 
 
-def hide_url_passwords(module):
-    """Mask the password of a URL (https://user:password@host) given as proxy or endpoint, also an entry's of
-    certificates, wherever the module's output shows it, the invocation's module_args included. An endpoint with
-    one is refused later (service_client), but its failure must not show it either."""
-    urls = [module.params.get('proxy'), module.params.get('endpoint')]
-    urls.extend(entry.get('endpoint') for entry in module.params.get('certificates') or () if isinstance(entry, dict))
-    for url in urls:
+def url_secrets(params):
+    """What of the URLs in params (as given, before or after validation) must never be shown: a proxy's password
+    (http://user:password@host), and an endpoint's password or, without one, its user name, which may be a token
+    (https://TOKEN@host). An endpoint's are refused (service_facts.checked_endpoint), but the refusal must not show
+    them either. An entry's endpoint of certificates counts too."""
+    found = set()
+    entries = params.get('certificates')
+    endpoints = [params.get('endpoint')]
+    if isinstance(entries, list):
+        endpoints.extend(entry.get('endpoint') for entry in entries if isinstance(entry, dict))
+    for url, whole_user in [(params.get('proxy'), False)] + [(url, True) for url in endpoints]:
+        if not isinstance(url, str) or '@' not in url:
+            continue
         try:
-            password = urlsplit(url).password if isinstance(url, str) and url else None
+            parts = urlsplit(url)
+            password, username = parts.password, parts.username
         except ValueError:
-            password = None
+            continue
         if password:
-            module.no_log_values.add(password)
+            found.add(password)
+        elif whole_user and username:
+            found.add(username)
+    return found
+
+
+class _Module(AnsibleModule):
+    """AnsibleModule that masks url_secrets from the moment the arguments are read: a module fails on a bad
+    option inside AnsibleModule.__init__, and that failure shows every argument in its invocation."""
+
+    def _load_params(self):
+        super(_Module, self)._load_params()
+        if isinstance(self.params, dict):
+            self.no_log_values.update(url_secrets(self.params))
 
 
 def fail_from_error(module, error, **result):
@@ -115,8 +135,7 @@ def create_module(*specs, **options):
     for spec in specs:
         argument_spec.update(spec)
     options.setdefault('supports_check_mode', True)
-    module = AnsibleModule(argument_spec=argument_spec, **options)
-    hide_url_passwords(module)
+    module = _Module(argument_spec=argument_spec, **options)
     try:
         check_numbers(module.params)
         check_signer_pattern(module.params)

@@ -50,6 +50,8 @@ class Outcome(object):
         self.message = ''
         # Sentences about what happened before the main decision (an abandoned request), said first.
         self.notes = []
+        # Keys this run set aside (CertificateStore.set_aside_new_key), so that their removal is told as such.
+        self.set_aside = []
 
     def connect(self, client_factory):
         self.client = client_factory()
@@ -177,10 +179,21 @@ def resume(store, client, request, customer_id, customer_name, issuing_bundle, w
 
 
 def _note_removed_keys(outcome, done):
-    if done.get('removed_keys'):
+    """Say what became of the keys set aside for renewals that got no answer, now that a certificate is in."""
+    if done.get('restored_key'):
+        outcome.notes.append('The key of this certificate was the one set aside at %s by an earlier run; it is '
+                             'installed with it.' % done['restored_key'])
+    earlier = [path for path in done.get('removed_keys') or () if path not in outcome.set_aside]
+    if earlier:
         outcome.notes.append('Removed %s, set aside for a renewal that got no answer: the certificate installed '
                              'now takes the place of any the service issued for %s.'
-                             % (', '.join(done['removed_keys']), 'it' if len(done['removed_keys']) == 1 else 'them'))
+                             % (', '.join(earlier), 'it' if len(earlier) == 1 else 'them'))
+    if any(path in outcome.set_aside for path in done.get('removed_keys') or ()):
+        outcome.notes.append('The fresh key\'s certificate is installed, so the key set aside above is not needed any '
+                             'more and was removed.')
+    for path, reason in done.get('keys_left') or ():
+        outcome.notes.append('%s, a key set aside for a renewal that got no answer, is not needed any more but could '
+                             'not be removed (%s): remove it by hand.' % (path, reason))
 
 
 def _install_retrieved(store, request, cert_der, customer_id, issuing_bundle):
@@ -597,6 +610,7 @@ def _renew(store, client_factory, params, issuing_bundle, wait_options, check_mo
         aside = store.set_aside_new_key(now)
         request.clear()
         if aside:
+            outcome.set_aside.append(aside)
             outcome.notes.append(
                 'A renewal sent by an earlier run got no answer, and the service refused it when it was asked again '
                 'for the same key: a fresh key is asked for now. The earlier key is kept at %s in case the service '
@@ -609,8 +623,10 @@ def _renew(store, client_factory, params, issuing_bundle, wait_options, check_mo
         # between then finds a record whose key is gone, which it gives up, and not a spare .new key with no
         # record, which the next renewal would take, send, and delete if the service refused it again.
         if abandoned.get(RESUBMIT_REFUSED) and _can_sign(store, abandoned.new_key_path):
+            aside = store.set_aside_new_key(now)
+            outcome.set_aside.append(aside)
             outcome.notes.append('The key of RetrievalId %s is kept at %s in case its certificate still comes.'
-                                 % (abandoned.retrieval_id, store.set_aside_new_key(now)))
+                                 % (abandoned.retrieval_id, aside))
             abandoned.clear()
         else:
             # The record first: a run killed in between leaves a .new key that the next run names in its error,

@@ -285,8 +285,11 @@ def _wrong_trust_file_hint(service_certs, issuing_certs):
 def _unsendable(what, error):
     """The service checks when nothing could be sent. They fail: a renewal sets its client up and builds its
     requests from the same options, so it would stop at the same point."""
+    reason = error.message.rstrip('.')
+    if reason.endswith('. Nothing was sent'):
+        reason = reason[:-len('. Nothing was sent')]
     return [check('reachability', FAIL, 'Nothing was sent: %s (%s). A renewal would stop there too: fix the option '
-                                        'it names.' % (what, error.message.rstrip('.'))),
+                                        'it names.' % (what, reason)),
             check('clock_skew', FAIL, 'Not compared: nothing could be sent to the service (see reachability).'),
             check('signed_answer', FAIL, 'No answer to verify: nothing could be sent to the service (see '
                                          'reachability).')]

@@ -21,7 +21,8 @@ description:
     applied for in the Incomes Register e-service.
   - A renewal that a previous run left half done (state file) is completed first. One whose answer was lost is
     sent again for the same new key; if the service refuses it, the next run keeps that key as
-    C(<private_key_path>.new.unanswered-<UTC time>) and asks with a fresh key.
+    C(<private_key_path>.new.unanswered-<UTC time>) and asks with a fresh key. The run that installs a renewed
+    certificate removes such keys and names them, since that certificate takes the place of any issued for them.
   - With O(certificates), one module run looks after all the certificates of a host, one after the other,
     each with its own lock and state file; what a certificate's entry leaves out is the task's option. A run
     in which nothing is due costs little more than for one certificate (no call, no XML library loaded).
@@ -164,7 +165,8 @@ options:
         may not renew a certificate whose renewal is waiting, or certify a key twice), the waiting renewal
         stays recorded with its key, whose certificate may still come; the next run polls it again and, still
         without one, asks again with a fresh key, keeping the waiting one as
-        C(<private_key_path>.new.unanswered-<UTC time>).
+        C(<private_key_path>.new.unanswered-<UTC time>) until a renewed certificate is installed. Should the
+        waiting RetrievalId's certificate come after all, its key is taken back from there.
       - A certificate the service gave that only this host's trust file or clock refuses is kept, and the
         renewal is not abandoned for it; the run fails until the cause is put right (see docs/guarantees.md).
       - Public clients of the service give up on a RetrievalId after minutes; how long the real service

@@ -238,6 +238,10 @@ def test_an_endpoint_with_a_password_is_refused_on_the_first_run_and_never_shown
             messages = [result['msg']] + [item['msg'] for item in result.get('results', [])]
             assert any('endpoint must not hold a user name or password' in msg for msg in messages), messages
             assert password not in run.output and password not in json.dumps(result)
+        # A module that fails on another option, while Ansible checks the arguments, shows them all in its result.
+        run, result = run_module('certificate_renew', dict(args, timeout='soon'), args=['-vvv'])
+        assert result.get('failed') is True and 'timeout' in result['msg'], run
+        assert password not in run.output and password not in json.dumps(result)
     assert calls_delta(before, operation_counts(sandbox)) == NO_CALLS
     for root, _dirs, files in list(os.walk(str(tmp_path / 'certs'))) + list(os.walk(str(tmp_path / 'private'))):
         for name in files:

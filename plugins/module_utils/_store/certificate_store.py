@@ -313,10 +313,14 @@ class CertificateStore(object):
     def complete(self, request, cert_der, customer_id, issuing_bundle):
         """Verify a retrieved certificate against the key it was requested for, then swap it in.
 
-        Returns a dict with the installed certificate and the backup paths.
+        Returns finish_swap's dict and restored_key: the path a key set aside for this certificate was taken back
+        from, or None.
         """
         cert = certs.load_certificate(cert_der)
         new_key = self.private_key(request.new_key_path)
+        restored = None
+        if new_key is None:
+            new_key, restored = self._take_back_set_aside_key(request, cert)
         if new_key is None:
             raise StateError(
                 'The key %s that the pending request was made for is missing, so the retrieved '
@@ -327,7 +331,7 @@ class CertificateStore(object):
         file_ops.atomic_write(self.new_cert_path, certs.certificate_to_pem(cert), self.certificate_mode,
                               owner=owner, group=group)
         request.advance(RETRIEVED)
-        return self.finish_swap(request)
+        return dict(self.finish_swap(request), restored_key=restored)
 
     def finish_swap(self, request):
         """Move a verified new pair into place; safe to run again after a crash at any step."""
@@ -356,19 +360,55 @@ class CertificateStore(object):
                 'After installing the new certificate, %s and %s do not form a pair. The backups '
                 'are %s.' % (self.path, self.key_path, backups or 'not kept'))
         request.clear()
-        return dict(certificate=cert, backups=backups, removed_keys=self._remove_set_aside_keys())
+        removed, left = self._remove_set_aside_keys()
+        return dict(certificate=cert, backups=backups, removed_keys=removed, keys_left=left)
 
-    def _remove_set_aside_keys(self):
-        """Remove the keys set_aside_new_key kept, once a certificate is installed: each was kept for a certificate
-        the service might still issue for it, and the one installed now takes that one's place. Returns their
-        paths. A key that cannot be removed stays, as before; the installation has succeeded all the same."""
+    def set_aside_keys(self):
+        """The paths of the keys set_aside_new_key kept for this certificate, oldest first: only names it makes."""
         directory, name = os.path.split(os.path.abspath(self.new_key_path))
         prefix = name + '.unanswered-'
-        removed = []
         try:
             names = sorted(os.listdir(directory))
         except OSError:
-            return removed
+            return []
+        found = []
+        for entry in names:
+            stamp = entry[len(prefix):]
+            if (entry.startswith(prefix) and len(stamp) == 16 and stamp[8] == 'T' and stamp.endswith('Z')
+                    and (stamp[:8] + stamp[9:15]).isdigit()):
+                found.append(os.path.join(directory, entry))
+        return found
+
+    def _remove_set_aside_keys(self):
+        """Remove the keys set_aside_new_key kept, once a certificate is installed: each was kept for a certificate
+        the service might still issue for it, and the one installed now takes that one's place. Returns the paths
+        removed and, for each that could not be, its path and why; the installation has succeeded all the same."""
+        removed, left = [], []
+        for path in self.set_aside_keys():
+            try:
+                os.unlink(path)
+            except OSError as error:
+                left.append((path, error.strerror or str(error)))
+            else:
+                removed.append(path)
+        return removed, left
+
+    def _take_back_set_aside_key(self, request, cert):
+        """The key set aside for cert, moved back to the request's key path, or None. A run killed between setting
+        a waiting renewal's key aside and clearing its record leaves that record without its key: should its
+        certificate come after all, this is where its key is."""
+        for path in self.set_aside_keys():
+            try:
+                key = self.private_key(path)
+            except LocalFileError:
+                continue
+            if key is not None and keys.keys_match(key, cert):
+                try:
+                    os.rename(path, request.new_key_path)
+                except OSError as error:
+                    raise file_ops.file_error('move back', path, error) from None
+                return key, path
+        return None, None
         for entry in names:
             stamp = entry[len(prefix):]
             if not (entry.startswith(prefix) and len(stamp) == 16 and stamp[8] == 'T' and stamp.endswith('Z')

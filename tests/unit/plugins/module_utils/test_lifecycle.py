@@ -325,6 +325,92 @@ def test_a_run_killed_while_giving_up_a_refused_renewal_leaves_no_key_a_later_re
     assert open(aside, 'rb').read() == waiting_key
 
 
+class IssuingService(StandInService):
+    """StandInService whose GetCertificate answers with a certificate for the key of the last renewal sent (not
+    ready before one is sent), or, given key, for that key."""
+
+    def __init__(self, issuing, key=None, **options):
+        super(IssuingService, self).__init__(**options)
+        self.issuing, self.key, self.public_key = issuing, key, None
+
+    def get_certificate(self, customer_id, customer_name, retrieval_id):
+        public_key = self.key.public_key() if self.key is not None else self.public_key
+        if public_key is None:
+            return super(IssuingService, self).get_certificate(customer_id, customer_name, retrieval_id)
+        self.calls_made['getCertificate'] += 1
+        cert = pki_fixtures.make_cert(pki_fixtures.name(customer_id, 'Testi Oy'), public_key,
+                                      self.issuing[0].subject, self.issuing[1])
+        return cert.public_bytes(serialization.Encoding.DER)
+
+    def renew_certificate(self, customer_id, customer_name, csr_der, key, cert):
+        from cryptography import x509
+        self.public_key = x509.load_der_x509_csr(csr_der).public_key()
+        return super(IssuingService, self).renew_certificate(customer_id, customer_name, csr_der, key, cert)
+
+
+def renew_and_install(store, service, issuing, **extra):
+    return lifecycle.renew(store, lambda: service, params(resubmit_after_hours=24, **extra), [issuing[0]],
+                           dict(timeout=1, initial_delay=0, interval=0.01), False, now=NOW)
+
+
+def test_the_key_of_a_record_killed_while_given_up_is_taken_back_when_its_certificate_comes(
+        tmp_path, issuing, monkeypatch):
+    """A run killed after it set the waiting key aside and before it cleared the record: should the certificate of
+    that record come after all, its key is the one set aside."""
+    store, dummy = install(tmp_path, issuing, days_left=30)
+    submitted_renewal(store, hours_ago=25)
+    waiting_key = serialization.load_pem_private_key(open(store.new_key_path, 'rb').read(), None)
+    with pytest.raises(ServiceFault):
+        renew_with(store, StandInService())
+    set_aside = store.set_aside_new_key
+
+    def set_aside_then_die(now):
+        set_aside(now)
+        raise KeyboardInterrupt('killed')
+    monkeypatch.setattr(store, 'set_aside_new_key', set_aside_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        renew_with(store, StandInService(renewal='R-NEW'))
+    monkeypatch.undo()
+    aside = '%s.unanswered-%s' % (store.new_key_path, NOW.strftime('%Y%m%dT%H%M%SZ'))
+    other = store.new_key_path + '.unanswered-20250101T000000Z'
+    with open(other, 'wb') as handle:
+        handle.write(keys_pem(pki_fixtures.rsa_key('lifecycle-other')))
+    os.chmod(other, 0o600)
+
+    service = IssuingService(issuing, key=waiting_key)
+    outcome = renew_and_install(store, service, issuing)
+    assert (outcome.action, outcome.changed) == ('renewed', True)
+    assert service.calls_made == {'renewCertificate': 0, 'getCertificate': 1}
+    assert store.private_key().public_key().public_numbers() == waiting_key.public_key().public_numbers()
+    assert store.pending() is None and not os.path.lexists(aside) and not os.path.lexists(other)
+    message = outcome.as_dict()['msg']
+    assert 'The key of this certificate was the one set aside at %s by an earlier run' % aside in message
+    assert 'Removed %s, set aside for a renewal that got no answer' % other in message
+
+
+def test_a_key_set_aside_in_the_run_that_installs_the_fresh_keys_certificate_is_removed_as_such(tmp_path, issuing):
+    store, dummy = install(tmp_path, issuing, days_left=30)
+    submitted_renewal(store, hours_ago=25)
+    with pytest.raises(ServiceFault):
+        renew_with(store, StandInService())
+    service = IssuingService(issuing, renewal='R-NEW')
+    outcome = renew_and_install(store, service, issuing)
+    assert (outcome.action, outcome.changed) == ('renewed', True)
+    assert service.calls_made == {'renewCertificate': 1, 'getCertificate': 2}
+    aside = '%s.unanswered-%s' % (store.new_key_path, NOW.strftime('%Y%m%dT%H%M%SZ'))
+    assert not os.path.lexists(aside) and store.pending() is None
+    message = outcome.as_dict()['msg']
+    assert 'The key of RetrievalId R-OLD is kept at %s in case its certificate still comes.' % aside in message
+    assert ("The fresh key's certificate is installed, so the key set aside above is not needed any more and was "
+            "removed.") in message
+    assert 'Removed %s' % aside not in message
+
+
+def keys_pem(key):
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
 def test_a_stale_renewal_whose_key_cannot_sign_is_given_up_without_keeping_the_key(tmp_path, issuing):
     store, dummy = install(tmp_path, issuing, days_left=30)
     submitted_renewal(store, hours_ago=25)

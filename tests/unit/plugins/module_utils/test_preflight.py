@@ -195,6 +195,8 @@ def test_without_cryptography_everything_else_is_skipped_with_the_reason(params,
 @pytest.mark.parametrize('change,cause', [
     (dict(endpoint='http://127.0.0.1:1/x'), 'the service client cannot be set up (endpoint must be an https:// URL'),
     (dict(customer_id=''), 'the GetCertificate request cannot be built (customer_id must not be empty'),
+    (dict(endpoint='https://ops:pw@127.0.0.1:1/x'), 'the service client cannot be set up (endpoint must not hold a '
+                                                     'user name or password'),
 ])
 def test_a_client_or_request_that_cannot_be_made_fails_the_service_checks(params, service, change, cause):
     params.update(change)
@@ -202,6 +204,7 @@ def test_a_client_or_request_that_cannot_be_made_fails_the_service_checks(params
     assert [named[name]['status'] for name in preflight.SERVICE_CHECKS] == ['fail'] * 3
     assert named['reachability']['message'].startswith('Nothing was sent: ' + cause)
     assert named['reachability']['message'].endswith('A renewal would stop there too: fix the option it names.')
+    assert named['reachability']['message'].count('Nothing was sent') == 1
     assert named['clock_skew']['message'] == 'Not compared: nothing could be sent to the service (see reachability).'
     passed, message = preflight.summary(checks)
     assert passed is False and message.startswith('Preflight failed 3 of 12 checks: reachability: Nothing was sent')

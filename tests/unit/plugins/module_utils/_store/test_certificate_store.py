@@ -272,6 +272,8 @@ def test_a_set_aside_key_that_cannot_be_removed_does_not_fail_the_swap(tmp_path,
     monkeypatch.setattr(os, 'unlink', refused)
     done = store.finish_swap(request)
     assert done['removed_keys'] == [] and keys.keys_match(store.private_key(), done['certificate'])
+    assert done['keys_left'] == [(str(tmp_path / 'private' / 'key.pem.new.unanswered-20261101T080000Z'),
+                                  'Permission denied')]
     assert store.pending() is None
 
 
