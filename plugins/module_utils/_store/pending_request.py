@@ -25,7 +25,7 @@ import datetime
 import hashlib
 import json
 import os
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import LocalFileError, StateError
 from ansible_collections.incomes_register.certificates.plugins.module_utils._store.file_ops import (
@@ -124,6 +124,18 @@ def _same_url(first, second):
         return first == second
 
 
+def _without_credentials(url):
+    """url without a user name or password: a state file written before endpoints with them were refused
+    (service_facts) may hold one, and each save would write it again."""
+    try:
+        parts = urlsplit(url)
+    except (TypeError, ValueError):
+        return url
+    if '@' not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition('@')[2]))
+
+
 def answer_path(state_path):
     return state_path + '.answer.xml'
 
@@ -152,6 +164,8 @@ class PendingRequest(object):
                 'The state file %s names %r as the key of the request in flight, but this task keeps it at %s. '
                 'Run the task with the private_key_path that started the request, or, if the file is not '
                 "yours, remove it." % (path, fields.get('new_key_path'), new_key_path))
+        if isinstance(fields.get('endpoint'), str):
+            fields['endpoint'] = _without_credentials(fields['endpoint'])
         return cls(path, fields, owner=owner)
 
     def get(self, name, default=None):

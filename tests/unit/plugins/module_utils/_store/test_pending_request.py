@@ -220,3 +220,17 @@ def test_a_kept_certificate_that_is_not_base64_is_named(tmp_path):
     PendingRequest(path, _sign_state(phase='submitted', retrieval_id='RID-1', certificate='not base64!')).save()
     with pytest.raises(StateError, match='not base64.*"certificate" field'):
         PendingRequest.load(path, NEW_KEY).kept_certificate()
+
+
+def test_an_endpoint_recorded_with_a_password_loses_it_on_the_next_save(tmp_path):
+    """A state file from before such endpoints were refused: the run resumes and the password is not written again."""
+    path = str(tmp_path / 'cert.pem.state.json')
+    with open(path, 'w') as handle:
+        json.dump(dict(_sign_state(), endpoint='https://ops:Old-Secret@pkc.example:8443/2017/10/CertificateServices',
+                       new_key_path=NEW_KEY, version=pending_request.STATE_VERSION), handle)
+    os.chmod(path, 0o600)
+    request = PendingRequest.load(path, NEW_KEY)
+    assert request.get('endpoint') == 'https://pkc.example:8443/2017/10/CertificateServices'
+    request.check_same(endpoint='https://pkc.example:8443/2017/10/CertificateServices')
+    request.advance('sent')
+    assert 'Old-Secret' not in open(path).read() and 'ops' not in json.load(open(path))['endpoint']
