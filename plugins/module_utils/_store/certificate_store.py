@@ -394,9 +394,9 @@ class CertificateStore(object):
         return removed, left
 
     def _take_back_set_aside_key(self, request, cert):
-        """The key set aside for cert, moved back to the request's key path, or None. A run killed between setting
-        a waiting renewal's key aside and clearing its record leaves that record without its key: should its
-        certificate come after all, this is where its key is."""
+        """(key, path it was set aside at) for the key set aside for cert, moved back to the request's key path, or
+        (None, None). A run killed between setting a waiting renewal's key aside and clearing its record leaves
+        that record without its key: should its certificate come after all, this is where its key is."""
         for path in self.set_aside_keys():
             try:
                 key = self.private_key(path)
@@ -409,15 +409,3 @@ class CertificateStore(object):
                     raise file_ops.file_error('move back', path, error) from None
                 return key, path
         return None, None
-        for entry in names:
-            stamp = entry[len(prefix):]
-            if not (entry.startswith(prefix) and len(stamp) == 16 and stamp[8] == 'T' and stamp.endswith('Z')
-                    and (stamp[:8] + stamp[9:15]).isdigit()):
-                continue
-            path = os.path.join(directory, entry)
-            try:
-                os.unlink(path)
-            except OSError:
-                continue
-            removed.append(path)
-        return removed

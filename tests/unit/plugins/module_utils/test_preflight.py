@@ -195,8 +195,8 @@ def test_without_cryptography_everything_else_is_skipped_with_the_reason(params,
 @pytest.mark.parametrize('change,cause', [
     (dict(endpoint='http://127.0.0.1:1/x'), 'the service client cannot be set up (endpoint must be an https:// URL'),
     (dict(customer_id=''), 'the GetCertificate request cannot be built (customer_id must not be empty'),
-    (dict(endpoint='https://ops:pw@127.0.0.1:1/x'), 'the service client cannot be set up (endpoint must not hold a '
-                                                     'user name or password'),
+    (dict(endpoint='https://ops:pw@127.0.0.1:1/x'),
+     'the service client cannot be set up (endpoint must not hold a user name or password'),
 ])
 def test_a_client_or_request_that_cannot_be_made_fails_the_service_checks(params, service, change, cause):
     params.update(change)
