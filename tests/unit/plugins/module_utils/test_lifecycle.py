@@ -295,11 +295,9 @@ def test_a_renewal_asked_again_and_refused_leaves_the_waiting_one_with_its_key(t
         outcome.as_dict()['msg']
 
 
-def test_a_run_killed_while_giving_up_a_refused_renewal_leaves_no_key_a_later_refusal_could_delete(
-        tmp_path, issuing, monkeypatch):
-    store, dummy = install(tmp_path, issuing, days_left=30)
-    submitted_renewal(store, hours_ago=25)
-    waiting_key = open(store.new_key_path, 'rb').read()
+def killed_while_giving_up(store, monkeypatch):
+    """The waiting renewal refused when asked again, then a run killed after it set the waiting key aside and
+    before it cleared the record; returns the path the key was set aside at."""
     with pytest.raises(ServiceFault):
         renew_with(store, StandInService())
     set_aside = store.set_aside_new_key
@@ -311,7 +309,15 @@ def test_a_run_killed_while_giving_up_a_refused_renewal_leaves_no_key_a_later_re
     with pytest.raises(KeyboardInterrupt):
         renew_with(store, StandInService(renewal='R-NEW'))
     monkeypatch.undo()
-    aside = '%s.unanswered-%s' % (store.new_key_path, NOW.strftime('%Y%m%dT%H%M%SZ'))
+    return '%s.unanswered-%s' % (store.new_key_path, NOW.strftime('%Y%m%dT%H%M%SZ'))
+
+
+def test_a_run_killed_while_giving_up_a_refused_renewal_leaves_no_key_a_later_refusal_could_delete(
+        tmp_path, issuing, monkeypatch):
+    store, dummy = install(tmp_path, issuing, days_left=30)
+    submitted_renewal(store, hours_ago=25)
+    waiting_key = open(store.new_key_path, 'rb').read()
+    aside = killed_while_giving_up(store, monkeypatch)
     assert open(aside, 'rb').read() == waiting_key and not os.path.lexists(store.new_key_path)
     assert store.pending().retrieval_id == 'R-OLD', 'the record outlives the key it names'
 
@@ -360,18 +366,7 @@ def test_the_key_of_a_record_killed_while_given_up_is_taken_back_when_its_certif
     store, dummy = install(tmp_path, issuing, days_left=30)
     submitted_renewal(store, hours_ago=25)
     waiting_key = serialization.load_pem_private_key(open(store.new_key_path, 'rb').read(), None)
-    with pytest.raises(ServiceFault):
-        renew_with(store, StandInService())
-    set_aside = store.set_aside_new_key
-
-    def set_aside_then_die(now):
-        set_aside(now)
-        raise KeyboardInterrupt('killed')
-    monkeypatch.setattr(store, 'set_aside_new_key', set_aside_then_die)
-    with pytest.raises(KeyboardInterrupt):
-        renew_with(store, StandInService(renewal='R-NEW'))
-    monkeypatch.undo()
-    aside = '%s.unanswered-%s' % (store.new_key_path, NOW.strftime('%Y%m%dT%H%M%SZ'))
+    aside = killed_while_giving_up(store, monkeypatch)
     other = store.new_key_path + '.unanswered-20250101T000000Z'
     with open(other, 'wb') as handle:
         handle.write(keys_pem(pki_fixtures.rsa_key('lifecycle-other')))
