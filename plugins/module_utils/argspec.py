@@ -12,7 +12,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
-from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
@@ -85,39 +84,42 @@ def check_signer_pattern(params, consequence=' Nothing was sent.'):
                                      % (pattern, error, consequence)) from None
 
 
-def url_secrets(params):
-    """What of the URLs in params (as given, before or after validation) must never be shown: a proxy's password
-    (http://user:password@host), and an endpoint's password or, without one, its user name, which may be a token
-    (https://TOKEN@host). An endpoint's are refused (service_facts.checked_endpoint), but the refusal must not show
-    them either. An entry's endpoint of certificates counts too."""
+# The user information of a URL anywhere in a string: an option may hold a URL as given (an entry of certificates as
+# JSON or key=value text, which Ansible turns into a dict only while it validates the arguments).
+_URL_USERINFO = re.compile(r'[A-Za-z][A-Za-z0-9+.-]*://([^/?#@\s]+)@')
+# A user name without a password is masked only when it is this long: it may be a token (https://TOKEN@host), while
+# masking a short one (ops) would mask that word everywhere in the output.
+TOKEN_LENGTH = 8
+
+
+def url_secrets(value):
+    """What of the URLs in value (the module's arguments, before or after validation, searched through) must never
+    be shown: a URL's password (a proxy's http://user:password@host), or, without one, a user name long enough to be
+    a token. An endpoint with either is refused (service_facts.checked_endpoint), but the refusal must not show it."""
     found = set()
-    entries = params.get('certificates')
-    endpoints = [params.get('endpoint')]
-    if isinstance(entries, list):
-        endpoints.extend(entry.get('endpoint') for entry in entries if isinstance(entry, dict))
-    for url, whole_user in [(params.get('proxy'), False)] + [(url, True) for url in endpoints]:
-        if not isinstance(url, str) or '@' not in url:
-            continue
-        try:
-            parts = urlsplit(url)
-            password, username = parts.password, parts.username
-        except ValueError:
-            continue
-        if password:
-            found.add(password)
-        elif whole_user and username:
-            found.add(username)
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            found.update(url_secrets(item))
+    elif isinstance(value, str) and '@' in value:
+        for userinfo in _URL_USERINFO.findall(value):
+            user, colon, password = userinfo.partition(':')
+            if password:
+                found.add(password)
+            elif not colon and len(user) >= TOKEN_LENGTH:
+                found.add(user)
     return found
 
 
 class _Module(AnsibleModule):
-    """AnsibleModule that masks url_secrets from the moment the arguments are read: a module fails on a bad
-    option inside AnsibleModule.__init__, and that failure shows every argument in its invocation."""
+    """AnsibleModule that masks url_secrets from the moment the arguments are read, and again once they are
+    validated: a module fails on a bad option inside AnsibleModule.__init__, and that failure shows every argument
+    in its invocation."""
 
     def _load_params(self):
         super(_Module, self)._load_params()
-        if isinstance(self.params, dict):
-            self.no_log_values.update(url_secrets(self.params))
+        self.no_log_values.update(url_secrets(self.params))
 
 
 def fail_from_error(module, error, **result):
@@ -136,6 +138,7 @@ def create_module(*specs, **options):
         argument_spec.update(spec)
     options.setdefault('supports_check_mode', True)
     module = _Module(argument_spec=argument_spec, **options)
+    module.no_log_values.update(url_secrets(module.params))
     try:
         check_numbers(module.params)
         check_signer_pattern(module.params)

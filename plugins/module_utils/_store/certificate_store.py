@@ -395,12 +395,14 @@ class CertificateStore(object):
 
     def _take_back_set_aside_key(self, request, cert):
         """(key, path it was set aside at) for the key set aside for cert, moved back to the request's key path, or
-        (None, None). A run killed between setting a waiting renewal's key aside and clearing its record leaves
+        (None, None); StateError when a key set aside cannot be read. A run killed between setting a waiting renewal's key aside and clearing its record leaves
         that record without its key: should its certificate come after all, this is where its key is."""
+        unread = []
         for path in self.set_aside_keys():
             try:
                 key = self.private_key(path)
-            except LocalFileError:
+            except LocalFileError as error:
+                unread.append('%s (%s)' % (path, error.message.rstrip('.')))
                 continue
             if key is not None and keys.keys_match(key, cert):
                 try:
@@ -408,4 +410,10 @@ class CertificateStore(object):
                 except OSError as error:
                     raise file_ops.file_error('move back', path, error) from None
                 return key, path
+        if unread:
+            # One of them may be this certificate's key: "request again" would throw that certificate away.
+            raise StateError(
+                'The key %s that the pending request was made for is missing, and the keys set aside at %s could not '
+                'be read, so whether one of them is the retrieved certificate\'s is not known. Put that right and '
+                'run again; nothing was installed.' % (request.new_key_path, '; '.join(unread)))
         return None, None

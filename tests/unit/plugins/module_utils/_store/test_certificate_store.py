@@ -2,6 +2,7 @@ import os
 import sys
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import pki_fixtures  # noqa: E402
@@ -275,6 +276,27 @@ def test_a_set_aside_key_that_cannot_be_removed_does_not_fail_the_swap(tmp_path,
     assert done['keys_left'] == [(str(tmp_path / 'private' / 'key.pem.new.unanswered-20261101T080000Z'),
                                   'Permission denied')]
     assert store.pending() is None
+
+
+def test_a_missing_request_key_with_an_unreadable_set_aside_key_is_not_told_to_request_again(tmp_path):
+    """The set-aside key may be the certificate's own: requesting again would throw that certificate away."""
+    root, root_key = pki_fixtures.make_root()
+    issuing, issuing_key = pki_fixtures.make_intermediate(root, root_key)
+    store = certificate_store.CertificateStore(str(tmp_path / 'cert.pem'), str(tmp_path / 'private' / 'key.pem'))
+    (tmp_path / 'private').mkdir(mode=0o700)
+    key = pki_fixtures.rsa_key('store-aside')
+    cert, dummy = pki_fixtures.make_leaf(issuing, issuing_key, key=key)
+    aside = store.new_key_path + '.unanswered-20261101T080000Z'
+    file_ops.atomic_write(aside, keys.serialize_private_key(key), 0o600)
+    os.chmod(aside, 0o644)
+    request = store.new_request('renew', customer_id=pki_fixtures.CUSTOMER_ID).advance('submitted', retrieval_id='R1')
+    with pytest.raises(certificate_store.StateError) as refused:
+        store.complete(request, cert.public_bytes(serialization.Encoding.DER), pki_fixtures.CUSTOMER_ID, [issuing])
+    assert 'the keys set aside at %s (' % aside in refused.value.message
+    assert 'request again' not in refused.value.message and os.path.exists(aside)
+    os.chmod(aside, 0o600)
+    done = store.complete(request, cert.public_bytes(serialization.Encoding.DER), pki_fixtures.CUSTOMER_ID, [issuing])
+    assert done['restored_key'] == aside and keys.keys_match(store.private_key(), done['certificate'])
 
 
 def test_a_mark_left_by_an_earlier_swap_is_kept(tmp_path):
