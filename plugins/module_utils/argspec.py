@@ -86,7 +86,8 @@ def check_signer_pattern(params, consequence=' Nothing was sent.'):
 
 # The user information of a URL anywhere in a string: an option may hold a URL as given (an entry of certificates as
 # JSON or key=value text, which Ansible turns into a dict only while it validates the arguments).
-_URL_USERINFO = re.compile(r'[A-Za-z][A-Za-z0-9+.-]*://([^/?#@\s]+)@')
+# Up to the last @ before the host, as urlsplit reads it: a password with an @ left unescaped is still one password.
+_URL_USERINFO = re.compile(r'[A-Za-z][A-Za-z0-9+.-]*://([^/?#\s]+)@')
 # A user name without a password is masked only when it is this long: it may be a token (https://TOKEN@host), while
 # masking a short one (ops) would mask that word everywhere in the output.
 TOKEN_LENGTH = 8

@@ -27,6 +27,8 @@ from ansible_collections.incomes_register.certificates.plugins.module_utils.args
     (dict(endpoint='https://ops:Endpoint-Secret@pkc.example/x'), {'Endpoint-Secret'}),
     (dict(endpoint='https://TOKEN-7Kq@pkc.example/x'), {'TOKEN-7Kq'}),
     (dict(endpoint='https://ops:@pkc.example/x'), set()),
+    (dict(proxy='http://ops:p@ss-Secret@127.0.0.1:3128 and https://x:Second-Secret@h/'),
+     {'p@ss-Secret', 'Second-Secret'}),
     (dict(certificates=[dict(endpoint='https://a:Entry-Secret@pkc.example/x'), 'not a dict', dict(path='/c.pem')]),
      {'Entry-Secret'}),
     # As given, before Ansible validates them: an entry as JSON or key=value text, an endpoint in a list.
