@@ -183,12 +183,13 @@ def _note_removed_keys(outcome, done):
     if done.get('restored_key'):
         outcome.notes.append('The key of this certificate was the one set aside at %s by an earlier run; it is '
                              'installed with it.' % done['restored_key'])
-    earlier = [path for path in done.get('removed_keys') or () if path not in outcome.set_aside]
+    removed = done.get('removed_keys') or []
+    earlier = [path for path in removed if path not in outcome.set_aside]
     if earlier:
         outcome.notes.append('Removed %s, set aside for a renewal that got no answer: the certificate installed '
                              'now takes the place of any the service issued for %s.'
                              % (', '.join(earlier), 'it' if len(earlier) == 1 else 'them'))
-    if any(path in outcome.set_aside for path in done.get('removed_keys') or ()):
+    if len(earlier) < len(removed):
         outcome.notes.append('The fresh key\'s certificate is installed, so the key set aside above is not needed any '
                              'more and was removed.')
     for path, reason in done.get('keys_left') or ():

@@ -23,6 +23,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import contextlib
+import datetime
 import os
 import time
 
@@ -35,6 +36,9 @@ from ansible_collections.incomes_register.certificates.plugins.module_utils.erro
     CertificateRejected, CertificateServiceError, LocalFileError, StateError)
 
 KEY_MODE = 0o600
+# A key set aside by set_aside_new_key: <key>.new.unanswered-<UTC time>, the time in this form (16 characters).
+SET_ASIDE = '.unanswered-'
+SET_ASIDE_TIME = '%Y%m%dT%H%M%SZ'
 
 
 class CertificateStore(object):
@@ -252,7 +256,7 @@ class CertificateStore(object):
         """Move the key at <key>.new to <key>.new.unanswered-<UTC time> and return that path (None when there is
         no such key), so that the next new_private_key makes a fresh one while this one is kept: a request for it
         got no answer, and a certificate the service may have issued for it would be of no use without it."""
-        aside = '%s.unanswered-%s' % (self.new_key_path, now.strftime('%Y%m%dT%H%M%SZ'))
+        aside = self.new_key_path + SET_ASIDE + now.strftime(SET_ASIDE_TIME)
         if not os.path.lexists(self.new_key_path):
             return None
         if os.path.lexists(aside):
@@ -363,28 +367,23 @@ class CertificateStore(object):
         removed, left = self._remove_set_aside_keys()
         return dict(certificate=cert, backups=backups, removed_keys=removed, keys_left=left)
 
-    def set_aside_keys(self):
+    def _set_aside_keys(self):
         """The paths of the keys set_aside_new_key kept for this certificate, oldest first: only names it makes."""
         directory, name = os.path.split(os.path.abspath(self.new_key_path))
-        prefix = name + '.unanswered-'
+        prefix = name + SET_ASIDE
         try:
             names = sorted(os.listdir(directory))
         except OSError:
             return []
-        found = []
-        for entry in names:
-            stamp = entry[len(prefix):]
-            if (entry.startswith(prefix) and len(stamp) == 16 and stamp[8] == 'T' and stamp.endswith('Z')
-                    and (stamp[:8] + stamp[9:15]).isdigit()):
-                found.append(os.path.join(directory, entry))
-        return found
+        return [os.path.join(directory, entry) for entry in names
+                if entry.startswith(prefix) and _is_set_aside_time(entry[len(prefix):])]
 
     def _remove_set_aside_keys(self):
         """Remove the keys set_aside_new_key kept, once a certificate is installed: each was kept for a certificate
         the service might still issue for it, and the one installed now takes that one's place. Returns the paths
         removed and, for each that could not be, its path and why; the installation has succeeded all the same."""
         removed, left = [], []
-        for path in self.set_aside_keys():
+        for path in self._set_aside_keys():
             try:
                 os.unlink(path)
             except OSError as error:
@@ -395,10 +394,11 @@ class CertificateStore(object):
 
     def _take_back_set_aside_key(self, request, cert):
         """(key, path it was set aside at) for the key set aside for cert, moved back to the request's key path, or
-        (None, None); StateError when a key set aside cannot be read. A run killed between setting a waiting renewal's key aside and clearing its record leaves
-        that record without its key: should its certificate come after all, this is where its key is."""
+        (None, None); StateError when a key set aside cannot be read. A run killed between setting a waiting
+        renewal's key aside and clearing its record leaves that record without its key: should its certificate come
+        after all, this is where its key is."""
         unread = []
-        for path in self.set_aside_keys():
+        for path in self._set_aside_keys():
             try:
                 key = self.private_key(path)
             except LocalFileError as error:
@@ -417,3 +417,14 @@ class CertificateStore(object):
                 'be read, so whether one of them is the retrieved certificate\'s is not known. Put that right and '
                 'run again; nothing was installed.' % (request.new_key_path, '; '.join(unread)))
         return None, None
+
+
+def _is_set_aside_time(text):
+    # strptime alone would also take fields without their leading zeros, which set_aside_new_key never writes.
+    if len(text) != 16:
+        return False
+    try:
+        datetime.datetime.strptime(text, SET_ASIDE_TIME)
+    except ValueError:
+        return False
+    return True
