@@ -22,20 +22,25 @@ _IMPORT_NAMES = {
 
 SERVICE_LIBRARIES = ('cryptography', 'lxml', 'signxml', 'requests')
 
+# What certificate_info needs of cryptography on the host: loading a private key. It describes certificates on the
+# controller, and importing cryptography.x509 here would cost every audited host what that spares it.
+KEYS = 'cryptography.hazmat.primitives.serialization'
 
-def import_error(name):
-    """The traceback of importing the library, or None when it imports."""
+
+def import_error(name, purpose=None):
+    """The traceback of importing the library (its purpose module when given), or None when it imports."""
     try:
-        importlib.import_module(_IMPORT_NAMES[name])
+        importlib.import_module(purpose or _IMPORT_NAMES[name])
     except ImportError:
         return traceback.format_exc()
     return None
 
 
-def require_libraries(module, *names):
-    """Fail with Ansible's standard message when a Python library is missing on the managed host."""
+def require_libraries(module, *names, purpose=None):
+    """Fail with Ansible's standard message when a Python library is missing on the managed host; purpose= names
+    the module of a single library that is all the caller needs."""
     from ansible.module_utils.basic import missing_required_lib
     for name in names:
-        error = import_error(name)
+        error = import_error(name, purpose)
         if error:
             module.fail_json(msg=missing_required_lib(name), exception=error)

@@ -11,6 +11,10 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 
+# Why data is taken for no certificate at all; certificate_info says it from the host or from the controller.
+NOT_A_CERTIFICATE = 'The data is not a PEM or DER X.509 certificate'
+
+
 class CertificateServiceError(Exception):
     """Base class: something the user has to know about, with a message that says what to do."""
 

@@ -15,7 +15,11 @@ description:
     it expires, whether it is inside the renewal window, and whether the key belongs to it.
   - Never fails because the certificate is missing or unreadable; it reports that in RV(exists) and
     RV(error), so an audit across an inventory gets an answer from every host.
-  - Makes no network call and imports no XML library, so it is cheap to run on many hosts.
+  - Makes no network call and imports no XML library, so it is cheap to run on many hosts. The host reads the files
+    and loads the private key, which never leaves it; its action plugin describes the certificate on the controller,
+    which imports cryptography's X.509 code once per run instead of once per host. What the host sends is public:
+    the certificate's PEM block (only that, of a file that also holds the key), the public half of the key, and the
+    certificates of O(issuing_ca_path).
   - With O(certificates), reads several certificates in one run and returns RV(results), shaped like what a
     loop over this module registers, without the cost of a loop on the controller.
   - With neither O(path) nor O(certificates), reads the certificates the renewal role
@@ -39,7 +43,8 @@ attributes:
     details: The action plugin completes the options from the renewal role's variables when neither O(path) nor
       O(certificates) is given, and runs the module on the host.
   async:
-    support: full
+    support: none
+    details: The action plugin describes what the module read, which a background run's result would bypass.
   bypass_host_loop:
     support: none
   check_mode:
@@ -102,7 +107,8 @@ options:
     description: PEM bundle of the issuing CA and its root; when given, RV(chain_valid) tells whether the certificate chains to it.
     type: path
 requirements:
-  - cryptography >= 43
+  - cryptography >= 43 on the controller (ansible-core's own dependency, at that version or later).
+  - cryptography >= 43 on the host only to read a private key or a DER certificate.
 seealso:
   - module: incomes_register.certificates.certificate_renew
   - module: community.crypto.x509_certificate_info
@@ -262,7 +268,10 @@ environment:
   choices: [TEST, PRODUCTION, SANDBOX, UNKNOWN]
 '''
 
+import datetime
+
 from ansible_collections.incomes_register.certificates.plugins.module_utils import argspec, dependencies
+from ansible_collections.incomes_register.certificates.plugins.module_utils._report.certificate_reads import read
 
 
 def main():
@@ -285,13 +294,18 @@ def main():
         mutually_exclusive=[('path', 'certificates'), ('private_key_path', 'certificates'),
                             ('private_key_passphrase', 'certificates')],
     )
-    dependencies.require_libraries(module, 'cryptography')
-    from ansible_collections.incomes_register.certificates.plugins.module_utils._report.certificate_report import report
     params = module.params
     if params['certificates'] is None:
-        module.exit_json(changed=False, **report(params))
-    shared = dict(renew_before_days=params['renew_before_days'], issuing_ca_path=params['issuing_ca_path'])
-    module.exit_json(changed=False, results=[report(dict(entry, **shared)) for entry in params['certificates']])
+        entries = [params]
+    else:
+        entries = [dict(entry, issuing_ca_path=params['issuing_ca_path']) for entry in params['certificates']]
+    if any(entry.get('private_key_path') for entry in entries):
+        dependencies.require_libraries(module, 'cryptography', purpose=dependencies.KEYS)
+    # The action plugin describes the readings on the controller (plugins/plugin_utils/certificate_report.py), by
+    # this host's clock.
+    module.exit_json(changed=False, readings=[read(entry) for entry in entries],
+                     single=params['certificates'] is None, renew_before_days=params['renew_before_days'],
+                     now=datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%S.%fZ'))
 
 
 if __name__ == '__main__':

@@ -344,3 +344,65 @@ def test_the_renewal_role_shows_no_passphrase_of_its_install_targets(sandbox, ru
     assert not found, 'the renew playbook at -vvv shows %s' % found
     keystore = pkcs12.load_pkcs12(read(str(root / 'keystore.p12')), keystore_passphrase.encode())
     assert keystore.cert.certificate.public_bytes(serialization.Encoding.PEM) == read(str(root / 'client.crt'))
+
+
+INFO_TASK = """
+- name: Read a combined file and an encrypted key
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Describe the certificates
+      incomes_register.certificates.certificate_info:
+        certificates:
+          - path: "{{ root }}/combined.pem"
+            private_key_path: "{{ root }}/key.pem"
+            private_key_passphrase: "{{ passphrase }}"
+          - path: "{{ root }}/key.pem"
+        issuing_ca_path: "{{ bundle }}"
+      register: info
+
+    - name: Save the result
+      ansible.builtin.copy:
+        content: "{{ info | to_nice_json }}"
+        dest: "{{ results_file }}"
+        mode: '0600'
+"""
+
+
+def test_certificate_info_sends_the_controller_no_private_key_and_no_passphrase(sandbox, run_playbook, tmp_path):
+    """The module reads on the host and its action plugin describes on the controller: what the module answers
+    (which ANSIBLE_DEBUG prints as it arrives) holds the certificates and the key's public half, never the key,
+    even of a file that holds both, nor the passphrase."""
+    root = tmp_path / 'host'
+    root.mkdir(mode=0o700)
+    key_path = root / 'key.pem'
+    sandbox.issue('5200005-5', new_key_path=str(key_path), expires_in_days=30, out=str(root / 'cert.pem'))
+    plain = read(str(key_path))
+    cert = read(str(root / 'cert.pem'))
+    (root / 'combined.pem').write_bytes(plain + cert)
+    os.chmod(str(root / 'combined.pem'), 0o600)
+    passphrase = 'info-key-phrase-R4d6'
+    encrypt_key(key_path, passphrase)
+    # The bundle holds a key too, which is not the controller's to see either.
+    bundle = tmp_path / 'bundle.pem'
+    bundle.write_bytes(read(sandbox.issuing_ca_pem) + plain)
+    (tmp_path / 'info.yml').write_text(INFO_TASK)
+    run = run_playbook(str(tmp_path / 'info.yml'), dict(root=str(root), passphrase=passphrase, bundle=str(bundle)),
+                       env={'ANSIBLE_DEBUG': '1'})
+    assert run.returncode == 0, run.output[-8000:]
+    combined, key_as_certificate = run.results['results']
+    assert combined['readable'] is True and combined['key_matches'] is True and combined['chain_valid'] is True
+    assert combined['customer_id'] == '5200005-5' and combined['in_renewal_window'] is True
+    assert key_as_certificate['readable'] is False and 'as a certificate' in key_as_certificate['error']
+    # The module's answer as it came from the host (ANSIBLE_DEBUG prints it; it also prints the task's arguments,
+    # passphrase and all, which is Ansible's own and why that setting is for debugging only).
+    answers = [part.split(', stderr=')[0] for part in run.output.split('_low_level_execute_command() done: rc=0, stdout=')
+               if '"readings"' in part.split(', stderr=')[0]]
+    assert len(answers) == 1, 'the debug output does not show the module answer'
+    answer = answers[0].encode()
+    assert all(line in answer for line in cert.splitlines() if line and not line.startswith(b'-----'))
+    # An RSA key's PEM opens with its modulus, which is public: a line of it may be found in the public half.
+    public = json.loads(answer)['readings'][0]['public_key'].encode()
+    lines = set(line for line in key_lines(plain, None) if line not in public)
+    found = leaks(answer, {'key passphrase': passphrase}, lines)
+    assert not found, 'certificate_info answers the controller with %s' % found

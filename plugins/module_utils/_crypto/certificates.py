@@ -9,7 +9,7 @@ __metaclass__ = type
 import datetime
 import re
 
-from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import CertificateRejected
+from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import CertificateRejected, NOT_A_CERTIFICATE
 from ansible_collections.incomes_register.certificates.plugins.module_utils import renewal_policy
 from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import keys
 
@@ -44,7 +44,7 @@ def load_certificate(data):
             return x509.load_pem_x509_certificate(data)
         return x509.load_der_x509_certificate(data)
     except ValueError:
-        raise CertificateRejected('The data is not a PEM or DER X.509 certificate') from None
+        raise CertificateRejected(NOT_A_CERTIFICATE) from None
 
 
 def load_pem_bundle(data):

@@ -11,6 +11,7 @@ the underlying library that could echo either.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import base64
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import LocalFileError
 
@@ -93,6 +94,16 @@ def _loads_unchecked(pem_bytes, secret):
 
 def _spki_der(public_key):
     return public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def public_key_base64(public_key):
+    """The SubjectPublicKeyInfo DER in base64: what certificate_info's host tells its controller of a private key,
+    which public_key_matches then compares with the certificate."""
+    return base64.b64encode(_spki_der(public_key)).decode('ascii')
+
+
+def public_key_matches(public_key_b64, certificate):
+    return public_key_b64 == public_key_base64(certificate.public_key())
 
 
 def public_key_fingerprint(public_key):

@@ -1,4 +1,5 @@
-"""certificate_report.report: what certificate_info says about one certificate on disk; it never raises."""
+"""certificate_report: what certificate_info says about one certificate on disk, from what its module read on the
+host (certificate_reads.read); it never raises."""
 import datetime
 import os
 import subprocess
@@ -7,14 +8,20 @@ import sys
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'module_utils'))
 import pki_fixtures  # noqa: E402
 
-from ansible_collections.incomes_register.certificates.plugins.module_utils._report.certificate_report import (  # noqa: E402
-    report)
+from ansible_collections.incomes_register.certificates.plugins.module_utils._report.certificate_reads import (  # noqa: E402
+    read)
+from ansible_collections.incomes_register.certificates.plugins.plugin_utils import certificate_report  # noqa: E402
 
 NOW = pki_fixtures.NOW
 PASSPHRASE = 'report-phrase-9'
+
+
+def report(params, now=None):
+    """The host's reading, described as the controller describes it."""
+    return certificate_report.report(read(params), params.get('renew_before_days', 60), now)
 
 
 @pytest.fixture(scope='module')
@@ -149,33 +156,33 @@ def test_the_inventorys_labels_name_a_certificate_the_file_cannot(tmp_path):
     assert 'customer_id' not in report(dict(path=str(tmp_path / 'gone.pem')))
 
 
-OURS = 'ansible_collections.incomes_register.certificates.plugins.module_utils.'
-# What certificate_info (plugins/modules/certificate_info.py) imports, then reports with, in one module run.
-IMPORTS = '''
-import sys
-from ansible_collections.incomes_register.certificates.plugins.module_utils import argspec, dependencies
-from ansible_collections.incomes_register.certificates.plugins.module_utils._report.certificate_report import report
-def ours():
-    return ' '.join(sorted(name[len(%(ours)r):] for name, module in sys.modules.items()
-                           if name.startswith(%(ours)r) and getattr(module, '__file__', None)
-                           and not module.__file__.endswith('__init__.py')))
-result = report(dict(path=sys.argv[1], private_key_path=sys.argv[2]))
-assert result['readable'] and result['key_matches'], result
-print(ours())
-result = report(dict(path=sys.argv[1], issuing_ca_path=sys.argv[3]))
-assert result['chain_valid'] is not None, result
-print(ours())
-''' % dict(ours=OURS)
+
+def module_result(readings, single, now=NOW, renew_before_days=60):
+    """What certificate_info's module returns, as the action plugin receives it."""
+    return dict(changed=False, readings=readings, single=single, renew_before_days=renew_before_days,
+                now=now.strftime('%Y-%m-%dT%H:%M:%S.%fZ'), invocation=dict(module_args={}))
 
 
-def test_the_audit_imports_only_what_it_runs(files):
-    # A module run compiles every file it imports from its payload, twice (docs/benchmarks.md): the audit, which
-    # checks no chain, must not pay for the path builder, nor certificate_info for the service modules' options.
-    # A fresh interpreter, as a module run is.
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(path for path in sys.path if path))
-    out = subprocess.run([sys.executable, '-c', IMPORTS, files['cert'], files['key'], files['chain']],
-                         env=env, check=True, stdout=subprocess.PIPE, universal_newlines=True).stdout
-    audit, with_chain = out.splitlines()
-    assert audit.split() == ['_crypto.certificates', '_crypto.keys', '_report.certificate_report', '_store.file_reads',
-                             'argspec', 'dependencies', 'errors', 'renewal_policy']
-    assert set(with_chain.split()) - set(audit.split()) == {'_crypto.chains', '_crypto.verification'}
+def test_the_task_result_is_the_report_by_the_hosts_clock(files):
+    reading = read(dict(path=files['cert'], private_key_path=files['key']))
+    single = certificate_report.task_result(module_result([reading], True))
+    assert single == dict(report(dict(path=files['cert'], private_key_path=files['key']), now=NOW),
+                          changed=False, invocation=dict(module_args={}))
+    assert single['days_remaining'] == 700 and single['key_matches'] is True
+    later = certificate_report.task_result(module_result([reading], True, now=NOW + 650 * pki_fixtures.DAY,
+                                                         renew_before_days=30))
+    assert (later['days_remaining'], later['in_renewal_window']) == (50, False)
+    missing = read(dict(path=str(files['tmp'] / 'gone.pem'), customer_id='1234567-8'))
+    several = certificate_report.task_result(module_result([reading, missing], False))
+    assert set(several) == {'changed', 'invocation', 'results'}
+    assert [entry['path'] for entry in several['results']] == [files['cert'], str(files['tmp'] / 'gone.pem')]
+    assert several['results'][1]['customer_id'] == '1234567-8' and several['results'][1]['exists'] is False
+
+
+def test_a_controller_without_a_recent_cryptography_is_told_so():
+    assert certificate_report.controller_problem('50.0.2') is None
+    assert certificate_report.controller_problem('43.0.0') is None
+    assert 'cryptography 43 or later' in certificate_report.controller_problem('41.0.7')
+    assert '41.0.7' in certificate_report.controller_problem('41.0.7')
+    assert 'cryptography (43 or later)' in certificate_report.controller_problem(None)
+    assert certificate_report.controller_problem() is None
