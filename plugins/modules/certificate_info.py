@@ -17,9 +17,9 @@ description:
     RV(error), so an audit across an inventory gets an answer from every host.
   - Makes no network call and imports no XML library, so it is cheap to run on many hosts. The host reads the files
     and loads the private key, which never leaves it; its action plugin describes the certificate on the controller,
-    which imports cryptography's X.509 code once per run instead of once per host. What the host sends is public:
-    the certificate's PEM block (only that, of a file that also holds the key), the public half of the key, and the
-    certificates of O(issuing_ca_path).
+    which imports cryptography's X.509 code once per run instead of once per host. Only public data leaves the host
+    (the certificate's PEM block, only that of a file that also holds the key; the public half of the key; the
+    certificates of O(issuing_ca_path)).
   - With O(certificates), reads several certificates in one run and returns RV(results), shaped like what a
     loop over this module registers, without the cost of a loop on the controller.
   - With neither O(path) nor O(certificates), reads the certificates the renewal role
@@ -41,7 +41,7 @@ attributes:
   action:
     support: full
     details: The action plugin completes the options from the renewal role's variables when neither O(path) nor
-      O(certificates) is given, and runs the module on the host.
+      O(certificates) is given, runs the module on the host, and describes what it read.
   async:
     support: none
     details: The action plugin describes what the module read, which a background run's result would bypass.
