@@ -29,7 +29,8 @@ from irsandbox.testing import RunningSandbox  # noqa: E402
 # CPU of importing each, in a fresh interpreter that has already imported what every module imports.
 IMPORTS = ('cryptography.x509', 'cryptography.hazmat.primitives.serialization',
            'cryptography.x509, cryptography.hazmat.primitives.serialization',
-           'ansible_collections.incomes_register.certificates.plugins.module_utils._report.certificate_report',
+           'ansible_collections.incomes_register.certificates.plugins.module_utils._report.certificate_reads',
+           'ansible_collections.incomes_register.certificates.plugins.module_utils._crypto.keys',
            'ansible_collections.community.crypto.plugins.module_utils._crypto.module_backends.certificate_info')
 IMPORT_PROBE = """
 import sys, time

@@ -305,7 +305,7 @@ def main():
     # this host's clock.
     module.exit_json(changed=False, readings=[read(entry) for entry in entries],
                      single=params['certificates'] is None, renew_before_days=params['renew_before_days'],
-                     now=datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%S.%fZ'))
+                     now=datetime.datetime.now(datetime.timezone.utc).isoformat())
 
 
 if __name__ == '__main__':

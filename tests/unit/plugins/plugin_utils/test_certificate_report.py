@@ -160,7 +160,7 @@ def test_the_inventorys_labels_name_a_certificate_the_file_cannot(tmp_path):
 def module_result(readings, single, now=NOW, renew_before_days=60):
     """What certificate_info's module returns, as the action plugin receives it."""
     return dict(changed=False, readings=readings, single=single, renew_before_days=renew_before_days,
-                now=now.strftime('%Y-%m-%dT%H:%M:%S.%fZ'), invocation=dict(module_args={}))
+                now=now.isoformat(), invocation=dict(module_args={}))
 
 
 def test_the_task_result_is_the_report_by_the_hosts_clock(files):
