@@ -45,6 +45,7 @@ def controller_problem(version=CRYPTOGRAPHY):
                 'in the Python that runs Ansible; it has %s' % (OLDEST, version))
     return None
 
+
 # What the module returns beside its readings, for the description only.
 READ_KEYS = ('readings', 'single', 'now', 'renew_before_days')
 

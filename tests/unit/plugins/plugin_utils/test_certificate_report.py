@@ -2,7 +2,6 @@
 host (certificate_reads.read); it never raises."""
 import datetime
 import os
-import subprocess
 import sys
 
 import pytest
@@ -154,7 +153,6 @@ def test_the_inventorys_labels_name_a_certificate_the_file_cannot(tmp_path):
     unreadable = report(dict(path=str(garbage), customer_id='1234567-8', environment='TEST'))
     assert (unreadable['readable'], unreadable['customer_id'], unreadable['environment']) == (False, '1234567-8', 'TEST')
     assert 'customer_id' not in report(dict(path=str(tmp_path / 'gone.pem')))
-
 
 
 def module_result(readings, single, now=NOW, renew_before_days=60):
