@@ -98,3 +98,21 @@ def make_pki(issuing_cn=TEST_ISSUING_CN):
     issuing, issuing_key = make_intermediate(root, root_key, cn=issuing_cn, key_label='issuing-' + issuing_cn)
     leaf, leaf_key = make_leaf(issuing, issuing_key)
     return dict(root=root, root_key=root_key, issuing=issuing, issuing_key=issuing_key, leaf=leaf, leaf_key=leaf_key)
+
+
+def cert_pem(cert):
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def key_pem(key, passphrase=None):
+    """PKCS#8 PEM, encrypted under passphrase when one is given."""
+    encryption = (serialization.BestAvailableEncryption(passphrase.encode()) if passphrase
+                  else serialization.NoEncryption())
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+
+
+def write_private(path, data):
+    """data at path (a pathlib.Path), mode 0600, as the collection keeps keys; returns the path as a string."""
+    path.write_bytes(data)
+    path.chmod(0o600)
+    return str(path)

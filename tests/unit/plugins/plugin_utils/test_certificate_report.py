@@ -5,10 +5,10 @@ import os
 import sys
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'module_utils'))
 import pki_fixtures  # noqa: E402
+from pki_fixtures import cert_pem, key_pem, write_private as write  # noqa: E402
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils._report.certificate_reads import (  # noqa: E402
     read)
@@ -26,22 +26,6 @@ def report(params, now=None):
 @pytest.fixture(scope='module')
 def pki():
     return pki_fixtures.make_pki()
-
-
-def write(path, data):
-    path.write_bytes(data)
-    os.chmod(str(path), 0o600)
-    return str(path)
-
-
-def cert_pem(cert):
-    return cert.public_bytes(serialization.Encoding.PEM)
-
-
-def key_pem(key, passphrase=None):
-    encryption = (serialization.BestAvailableEncryption(passphrase.encode()) if passphrase
-                  else serialization.NoEncryption())
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives import serialization
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import pki_fixtures  # noqa: E402
+from pki_fixtures import cert_pem, key_pem, write_private as write  # noqa: E402
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils._report.certificate_reads import (  # noqa: E402
     read)
@@ -21,22 +22,6 @@ PASSPHRASE = 'reads-phrase-7'
 @pytest.fixture(scope='module')
 def pki():
     return pki_fixtures.make_pki()
-
-
-def write(path, data):
-    path.write_bytes(data)
-    os.chmod(str(path), 0o600)
-    return str(path)
-
-
-def pem(cert):
-    return cert.public_bytes(serialization.Encoding.PEM)
-
-
-def key_pem(key, passphrase=None):
-    encryption = (serialization.BestAvailableEncryption(passphrase.encode()) if passphrase
-                  else serialization.NoEncryption())
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
 
 
 def spki(key):
@@ -58,17 +43,17 @@ def secret_free(reading, key, *secrets):
 def test_of_a_combined_file_only_the_certificate_and_the_keys_public_half_leave(pki, tmp_path):
     """A combined install target holds the key before its certificate: the host sends the certificate block, as
     cryptography would have read it from the file, and of the key only its SubjectPublicKeyInfo."""
-    combined = write(tmp_path / 'combined.pem', key_pem(pki['leaf_key']) + pem(pki['leaf']))
+    combined = write(tmp_path / 'combined.pem', key_pem(pki['leaf_key']) + cert_pem(pki['leaf']))
     key = write(tmp_path / 'key.pem', key_pem(pki['leaf_key'], PASSPHRASE))
     reading = read(dict(path=combined, private_key_path=key, private_key_passphrase=PASSPHRASE))
-    assert reading['certificate'] == pem(pki['leaf']).decode('ascii').strip()
+    assert reading['certificate'] == cert_pem(pki['leaf']).decode('ascii').strip()
     assert reading['public_key'] == spki(pki['leaf_key']) and reading['key_error'] is None
     secret_free(reading, pki['leaf_key'], PASSPHRASE)
 
 
 def test_a_der_certificate_is_sent_as_pem_and_a_der_key_in_its_place_is_not_sent(pki, tmp_path):
     der = write(tmp_path / 'cert.der', pki['leaf'].public_bytes(serialization.Encoding.DER))
-    assert read(dict(path=der))['certificate'] == pem(pki['leaf']).decode('ascii').strip()
+    assert read(dict(path=der))['certificate'] == cert_pem(pki['leaf']).decode('ascii').strip()
     key_der = pki['leaf_key'].private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
                                             serialization.NoEncryption())
     wrong = read(dict(path=write(tmp_path / 'key.der', key_der)))
@@ -86,17 +71,17 @@ def test_a_pem_file_without_a_certificate_sends_nothing_of_it(pki, tmp_path):
 
 
 def test_of_a_bundle_only_its_certificates_leave(pki, tmp_path):
-    bundle = write(tmp_path / 'bundle.pem', pem(pki['issuing']) + key_pem(pki['leaf_key']) + pem(pki['root']))
-    cert = write(tmp_path / 'cert.pem', pem(pki['leaf']))
+    bundle = write(tmp_path / 'bundle.pem', cert_pem(pki['issuing']) + key_pem(pki['leaf_key']) + cert_pem(pki['root']))
+    cert = write(tmp_path / 'cert.pem', cert_pem(pki['leaf']))
     reading = read(dict(path=cert, issuing_ca_path=bundle))
-    assert reading['issuing_ca'] == (pem(pki['issuing']) + pem(pki['root'])).decode('ascii').strip()
+    assert reading['issuing_ca'] == (cert_pem(pki['issuing']) + cert_pem(pki['root'])).decode('ascii').strip()
     secret_free(reading, pki['leaf_key'])
     assert read(dict(path=cert, issuing_ca_path=str(tmp_path / 'none.pem')))['issuing_ca'] == ''
     assert read(dict(path=cert))['issuing_ca'] is None
 
 
 def test_a_key_that_cannot_be_used_is_told_without_its_passphrase(pki, tmp_path):
-    cert = write(tmp_path / 'cert.pem', pem(pki['leaf']))
+    cert = write(tmp_path / 'cert.pem', cert_pem(pki['leaf']))
     key = write(tmp_path / 'key.pem', key_pem(pki['leaf_key'], PASSPHRASE))
     wrong = read(dict(path=cert, private_key_path=key, private_key_passphrase='not-' + PASSPHRASE))
     assert wrong['public_key'] is None and 'passphrase' in wrong['key_error']
@@ -127,9 +112,9 @@ def test_the_audit_imports_only_what_it_runs(pki, tmp_path):
     # A module run compiles every file it imports from its payload, twice, and cryptography.x509's import is ~20 ms
     # on every host (docs/benchmarks.md): the host reads; the controller describes. A fresh interpreter, as a
     # module run is.
-    cert = write(tmp_path / 'cert.pem', pem(pki['leaf']))
+    cert = write(tmp_path / 'cert.pem', cert_pem(pki['leaf']))
     key = write(tmp_path / 'key.pem', key_pem(pki['leaf_key']))
-    bundle = write(tmp_path / 'bundle.pem', pem(pki['issuing']))
+    bundle = write(tmp_path / 'bundle.pem', cert_pem(pki['issuing']))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(path for path in sys.path if path))
     out = subprocess.run([sys.executable, '-c', IMPORTS, cert, key, bundle],
                          env=env, check=True, stdout=subprocess.PIPE, universal_newlines=True).stdout
