@@ -18,8 +18,9 @@ description:
   - Makes no network call and imports no XML library, so it is cheap to run on many hosts. The host reads the files
     and loads the private key, which never leaves it; its action plugin describes the certificate on the controller,
     which imports cryptography's X.509 code once per run instead of once per host. Only public data leaves the host
-    (the certificate's PEM block, only that of a file that also holds the key; the public half of the key; the
-    certificates of O(issuing_ca_path)).
+    (the certificate, only its own block of a file that also holds the key; the public half of the key; the
+    certificates of O(issuing_ca_path)). A file that is not cleanly framed PEM (DER, blanks after a BEGIN line, a
+    damaged block) is read with cryptography on the host, as before, so that only a certificate leaves.
   - With O(certificates), reads several certificates in one run and returns RV(results), shaped like what a
     loop over this module registers, without the cost of a loop on the controller.
   - With neither O(path) nor O(certificates), reads the certificates the renewal role
@@ -107,8 +108,10 @@ options:
     description: PEM bundle of the issuing CA and its root; when given, RV(chain_valid) tells whether the certificate chains to it.
     type: path
 requirements:
-  - cryptography >= 43 on the controller (ansible-core's own dependency, at that version or later).
-  - cryptography >= 43 on the host only to read a private key or a DER certificate.
+  - cryptography >= 43, only to read a private key, a DER certificate or a PEM file that is not cleanly framed.
+notes:
+  - The controller needs cryptography >= 43 (ansible-core's own dependency, at that version or later) to describe
+    the certificates.
 seealso:
   - module: incomes_register.certificates.certificate_renew
   - module: community.crypto.x509_certificate_info

@@ -12,6 +12,7 @@ x509 is imported once per run, not once per host (docs/benchmarks.md)."""
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import base64
 import datetime
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils import errors
@@ -72,7 +73,7 @@ def report(reading, renew_before_days=60, now=None):
     result = dict(path=path, exists=reading['exists'], readable=False, error=reading['error'])
     if reading['certificate'] is not None:
         try:
-            cert = certs.load_certificate(reading['certificate'])
+            cert = certs.load_der_certificate(base64.b64decode(reading['certificate']))
         except (errors.CertificateServiceError, ValueError) as error:
             result['error'] = 'Cannot parse %s as a certificate: %s' % (path, error)
         else:
@@ -104,7 +105,7 @@ def _describe(cert, reading, renew_before_days, now):
 
 def _chains(cert, bundle, now):
     try:
-        verification.verify_chain(cert, certs.load_pem_bundle(bundle), now=now)
+        verification.verify_chain(cert, [certs.load_der_certificate(base64.b64decode(der)) for der in bundle], now=now)
     except (errors.CertificateServiceError, ValueError):
         return False
     return True

@@ -60,6 +60,17 @@ def load_pem_bundle(data):
     return result
 
 
+def load_der_certificate(data):
+    try:
+        return x509.load_der_x509_certificate(data)
+    except ValueError:
+        raise CertificateRejected(NOT_A_CERTIFICATE) from None
+
+
+def certificate_to_der(cert):
+    return cert.public_bytes(serialization.Encoding.DER)
+
+
 def certificate_to_pem(cert):
     return cert.public_bytes(serialization.Encoding.PEM)
 

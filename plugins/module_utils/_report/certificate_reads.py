@@ -5,7 +5,9 @@
 (plugins/plugin_utils/certificate_report.py).
 
 The host reads the files and uses the private key, which never leaves it. What goes to the controller is
-public: the certificate's PEM block, the public half of the key, the issuing CA bundle's certificates.
+public: the certificate (the DER of its PEM block), the public half of the key, the issuing CA bundle's
+certificates.
+
 Describing a certificate needs cryptography.x509, whose import is ~20 ms of CPU in every module run; the
 controller pays it once for the whole inventory (docs/benchmarks.md). Loading a key needs only
 cryptography's serialization, and a host whose audit reads no key needs no cryptography at all.
@@ -14,17 +16,20 @@ cryptography's serialization, and a host whose audit reads no key needs no crypt
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import base64
+import binascii
 import re
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils._store import file_reads
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (
     CertificateServiceError, LocalFileError, NOT_A_CERTIFICATE)
 
-# The blocks cryptography's load_pem_x509_certificate accepts, so that the controller parses the one it would
-# have taken from the file; a file with a key and its certificate in it (a combined install target) sends only
-# the certificate.
-_PEM_CERTIFICATE = re.compile(
-    br'-----BEGIN (X509 )?CERTIFICATE-----\r?\n.+?\r?\n-----END (?(1)X509 )CERTIFICATE-----', re.DOTALL)
+_BEGIN = re.compile(r'-----BEGIN ([A-Z0-9 ]+)-----\Z')
+_BASE64_LINE = re.compile(r'[A-Za-z0-9+/=]+\Z')
+# RFC 1421 headers, which an old encrypted key's block has before its body.
+_HEADER = re.compile(r'[A-Za-z0-9-]+: ')
+# The labels cryptography's load_pem_x509_certificate takes a certificate from; load_pem_bundle takes the first.
+_CERTIFICATE_LABELS = ('CERTIFICATE', 'X509 CERTIFICATE')
 
 # What the inventory says a certificate is, shown when the file cannot tell (missing, unreadable).
 LABELS = ('customer_id', 'environment')
@@ -56,7 +61,7 @@ def read(params):
         return found
     found['exists'] = True
     try:
-        found['certificate'] = _certificate_pem(data)
+        found['certificate'] = _certificate_der(data)
     except (CertificateServiceError, ValueError) as error:
         found['error'] = 'Cannot parse %s as a certificate: %s' % (path, error)
         return found
@@ -67,20 +72,59 @@ def read(params):
     return found
 
 
-def _certificate_pem(data):
-    if b'-----BEGIN' not in data:
-        # DER, which this host must parse to know it is a certificate and nothing else before it leaves. Imported
-        # here: the audit's certificates are PEM, and this import is what the controller otherwise spares it.
-        try:
-            from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import certificates
-            from cryptography import x509  # noqa: F401, pylint: disable=unused-import
-        except ImportError:
-            raise ValueError('it is not PEM, and reading DER on this host needs the Python library cryptography')
-        return certificates.certificate_to_pem(certificates.load_certificate(data)).decode('ascii').strip()
-    match = _PEM_CERTIFICATE.search(data)
-    if match is None:
-        raise ValueError(NOT_A_CERTIFICATE)
-    return match.group(0).decode('ascii', 'replace')
+def _pem_blocks(data):
+    """[(label, DER bytes)] of every block in data when all of them are cleanly framed (BEGIN and END lines as
+    written, base64 lines between, headers only in a block that is no certificate), else None. Only then does the
+    host pick the certificate itself; any other file is cryptography's to read, on the host, as before. A block's
+    bytes are its own: a loose pattern over a file with a damaged certificate block ran on into the key after it."""
+    blocks, label, body = [], None, None
+    for line in data.decode('latin-1').split('\n'):
+        line = line[:-1] if line.endswith('\r') else line
+        if label is None:
+            begin = _BEGIN.match(line)
+            if begin:
+                label, body = begin.group(1), []
+            elif line.startswith('-----'):
+                return None
+        elif line == '-----END %s-----' % label:
+            try:
+                der = base64.b64decode(''.join(body), validate=True)
+            except (binascii.Error, ValueError):
+                return None
+            if not der:
+                return None
+            blocks.append((label, der))
+            label = None
+        elif _BASE64_LINE.match(line):
+            body.append(line)
+        elif label in _CERTIFICATE_LABELS or body or (line and not _HEADER.match(line)):
+            # Only a block that is no certificate may have headers, and a blank line after them, before its body.
+            return None
+    return None if label is not None else blocks
+
+
+def _certificate_der(data):
+    """The certificate's DER in base64: of the file's first certificate block, or, for DER and any PEM not cleanly
+    framed, of what cryptography reads from the file on this host."""
+    blocks = _pem_blocks(data) if b'-----BEGIN' in data else None
+    if blocks is None:
+        return base64.b64encode(_parsed_on_host(data)).decode('ascii')
+    for label, der in blocks:
+        if label in _CERTIFICATE_LABELS:
+            return base64.b64encode(der).decode('ascii')
+    raise ValueError(NOT_A_CERTIFICATE)
+
+
+def _parsed_on_host(data):
+    """The DER of the certificate cryptography reads from data, so that nothing but a certificate leaves. Imported
+    here: the audit's certificates are cleanly framed PEM, and this import is what the controller otherwise spares
+    every host."""
+    try:
+        from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import certificates
+        from cryptography import x509  # noqa: F401, pylint: disable=unused-import
+    except ImportError:
+        raise ValueError('reading this file on this host needs the Python library cryptography') from None
+    return certificates.certificate_to_der(certificates.load_certificate(data))
 
 
 def _public_key(path, passphrase):
@@ -97,13 +141,20 @@ def _public_key(path, passphrase):
 
 
 def _bundle(path):
-    """The CERTIFICATE blocks of the bundle at path, as PEM text, empty when it cannot be read (no chain then).
-    Only those: a bundle is public, but nothing else in the file need be."""
+    """The DER of each CERTIFICATE block of the bundle at path, in base64; none when it cannot be read (no chain
+    then). Only those: a bundle is public, but nothing else in the file need be."""
     try:
         data = file_reads.read_file(path)
     except LocalFileError:
-        return ''
+        return []
     if data is None:
-        return ''
-    return '\n'.join(match.group(0).decode('ascii', 'replace') for match in _PEM_CERTIFICATE.finditer(data)
-                     if not match.group(1))
+        return []
+    blocks = _pem_blocks(data)
+    if blocks is not None:
+        return [base64.b64encode(der).decode('ascii') for label, der in blocks if label == 'CERTIFICATE']
+    try:
+        from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import certificates
+        return [base64.b64encode(certificates.certificate_to_der(cert)).decode('ascii')
+                for cert in certificates.load_pem_bundle(data)]
+    except (ImportError, CertificateServiceError, ValueError):
+        return []

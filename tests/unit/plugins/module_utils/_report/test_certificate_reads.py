@@ -40,20 +40,62 @@ def secret_free(reading, key, *secrets):
         assert secret not in text
 
 
+def der(cert):
+    return base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode('ascii')
+
+
 def test_of_a_combined_file_only_the_certificate_and_the_keys_public_half_leave(pki, tmp_path):
-    """A combined install target holds the key before its certificate: the host sends the certificate block, as
+    """A combined install target holds the key before its certificate: the host sends the certificate, as
     cryptography would have read it from the file, and of the key only its SubjectPublicKeyInfo."""
     combined = write(tmp_path / 'combined.pem', key_pem(pki['leaf_key']) + cert_pem(pki['leaf']))
     key = write(tmp_path / 'key.pem', key_pem(pki['leaf_key'], PASSPHRASE))
     reading = read(dict(path=combined, private_key_path=key, private_key_passphrase=PASSPHRASE))
-    assert reading['certificate'] == cert_pem(pki['leaf']).decode('ascii').strip()
+    assert reading['certificate'] == der(pki['leaf'])
     assert reading['public_key'] == spki(pki['leaf_key']) and reading['key_error'] is None
     secret_free(reading, pki['leaf_key'], PASSPHRASE)
+    # The same with CRLF line ends, and with an old encrypted key, whose block has headers, before it.
+    crlf = write(tmp_path / 'crlf.pem', (key_pem(pki['leaf_key']) + cert_pem(pki['leaf'])).replace(b'\n', b'\r\n'))
+    assert read(dict(path=crlf))['certificate'] == der(pki['leaf'])
+    legacy = pki['leaf_key'].private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                           serialization.BestAvailableEncryption(PASSPHRASE.encode()))
+    assert b'Proc-Type: 4,ENCRYPTED' in legacy
+    headers = write(tmp_path / 'legacy.pem', legacy + cert_pem(pki['leaf']))
+    assert read(dict(path=headers))['certificate'] == der(pki['leaf'])
 
 
-def test_a_der_certificate_is_sent_as_pem_and_a_der_key_in_its_place_is_not_sent(pki, tmp_path):
-    der = write(tmp_path / 'cert.der', pki['leaf'].public_bytes(serialization.Encoding.DER))
-    assert read(dict(path=der))['certificate'] == cert_pem(pki['leaf']).decode('ascii').strip()
+@pytest.mark.parametrize('damage', [
+    # A certificate block whose END line is missing, or not one (indented), or labelled otherwise: a pattern
+    # that ran on to the next END CERTIFICATE took the key between.
+    lambda cert: cert.replace(b'-----END CERTIFICATE-----\n', b''),
+    lambda cert: cert.replace(b'-----END CERTIFICATE-----', b'  -----END CERTIFICATE-----'),
+    lambda cert: cert.replace(b'-----BEGIN CERTIFICATE-----', b'-----BEGIN X509 CERTIFICATE-----'),
+    lambda cert: b'-----BEGIN CERTIFICATE-----\n\n',
+    lambda cert: cert[:len(cert) // 2] + b'\n',
+], ids=['no-end', 'indented-end', 'other-label', 'empty', 'truncated'])
+def test_a_damaged_block_before_the_key_sends_nothing_of_the_key(pki, tmp_path, damage):
+    """Such a file is cryptography's to read, on the host, as before this split: it reads the next certificate or
+    refuses the file, and only a certificate it read leaves."""
+    data = damage(cert_pem(pki['leaf'])) + key_pem(pki['leaf_key']) + cert_pem(pki['issuing'])
+    reading = read(dict(path=write(tmp_path / 'damaged.pem', data)))
+    secret_free(reading, pki['leaf_key'])
+    assert reading['certificate'] in (None, der(pki['issuing']), der(pki['leaf']))
+    if reading['certificate'] is None:
+        assert 'as a certificate' in reading['error']
+
+
+def test_a_file_cryptography_reads_but_not_cleanly_framed_is_still_read(pki, tmp_path):
+    """Trailing blanks after the BEGIN line, indented lines: cryptography reads them, so the host does too."""
+    pem = cert_pem(pki['leaf'])
+    for name, data in (('blank.pem', pem.replace(b'CERTIFICATE-----\n', b'CERTIFICATE----- \n', 1)),
+                       ('indented.pem', b'\n'.join(b'  ' + line if line and not line.startswith(b'-') else line
+                                                   for line in pem.split(b'\n')))):
+        reading = read(dict(path=write(tmp_path / name, data)))
+        assert (reading['certificate'], reading['error']) == (der(pki['leaf']), None), name
+
+
+def test_a_der_certificate_is_read_and_a_der_key_in_its_place_is_not_sent(pki, tmp_path):
+    path = write(tmp_path / 'cert.der', pki['leaf'].public_bytes(serialization.Encoding.DER))
+    assert read(dict(path=path))['certificate'] == der(pki['leaf'])
     key_der = pki['leaf_key'].private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
                                             serialization.NoEncryption())
     wrong = read(dict(path=write(tmp_path / 'key.der', key_der)))
@@ -71,12 +113,15 @@ def test_a_pem_file_without_a_certificate_sends_nothing_of_it(pki, tmp_path):
 
 
 def test_of_a_bundle_only_its_certificates_leave(pki, tmp_path):
-    bundle = write(tmp_path / 'bundle.pem', cert_pem(pki['issuing']) + key_pem(pki['leaf_key']) + cert_pem(pki['root']))
     cert = write(tmp_path / 'cert.pem', cert_pem(pki['leaf']))
+    bundle = write(tmp_path / 'bundle.pem', cert_pem(pki['issuing']) + key_pem(pki['leaf_key']) + cert_pem(pki['root']))
     reading = read(dict(path=cert, issuing_ca_path=bundle))
-    assert reading['issuing_ca'] == (cert_pem(pki['issuing']) + cert_pem(pki['root'])).decode('ascii').strip()
+    assert reading['issuing_ca'] == [der(pki['issuing']), der(pki['root'])]
     secret_free(reading, pki['leaf_key'])
-    assert read(dict(path=cert, issuing_ca_path=str(tmp_path / 'none.pem')))['issuing_ca'] == ''
+    damaged = write(tmp_path / 'damaged.pem', cert_pem(pki['issuing']).replace(b'-----END CERTIFICATE-----\n', b'')
+                    + key_pem(pki['leaf_key']) + cert_pem(pki['root']))
+    secret_free(read(dict(path=cert, issuing_ca_path=damaged)), pki['leaf_key'])
+    assert read(dict(path=cert, issuing_ca_path=str(tmp_path / 'none.pem')))['issuing_ca'] == []
     assert read(dict(path=cert))['issuing_ca'] is None
 
 
