@@ -20,7 +20,8 @@ description:
     which imports cryptography's X.509 code once per run instead of once per host. Only public data leaves the host
     (the certificate, only its own block of a file that also holds the key; the public half of the key; the
     certificates of O(issuing_ca_path)). A file that is not cleanly framed PEM (DER, blanks after a BEGIN line, a
-    damaged block) is read with cryptography on the host, as before, so that only a certificate leaves.
+    damaged block) is read with cryptography on the host, as before, and a block without a certificate's outer shape
+    is not sent, so that only a certificate leaves.
   - With O(certificates), reads several certificates in one run and returns RV(results), shaped like what a
     loop over this module registers, without the cost of a loop on the controller.
   - With neither O(path) nor O(certificates), reads the certificates the renewal role

@@ -84,14 +84,16 @@ def _pem_blocks(data):
             begin = _BEGIN.match(line)
             if begin:
                 label, body = begin.group(1), []
-            elif line.startswith('-----'):
+            elif '-----BEGIN' in line or '-----END' in line or line.startswith('-----'):
                 return None
         elif line == '-----END %s-----' % label:
+            text = ''.join(body)
             try:
-                der = base64.b64decode(''.join(body), validate=True)
+                der = base64.b64decode(text, validate=True)
             except (binascii.Error, ValueError):
                 return None
-            if not der:
+            # Canonical base64 only, as cryptography's reader takes it.
+            if not der or base64.b64encode(der).decode('ascii') != text:
                 return None
             blocks.append((label, der))
             label = None
@@ -111,8 +113,47 @@ def _certificate_der(data):
         return base64.b64encode(_parsed_on_host(data)).decode('ascii')
     for label, der in blocks:
         if label in _CERTIFICATE_LABELS:
+            if not certificate_shaped(der):
+                raise ValueError(NOT_A_CERTIFICATE)
             return base64.b64encode(der).decode('ascii')
     raise ValueError(NOT_A_CERTIFICATE)
+
+
+def _tlv(der, offset):
+    """(tag, start of the contents, end of the contents) of the DER element at offset; ValueError when its length
+    is not one DER allows or runs past the data."""
+    if offset + 2 > len(der):
+        raise ValueError('truncated')
+    tag, first = der[offset], der[offset + 1]
+    if first < 0x80:
+        start, length = offset + 2, first
+    else:
+        count = first & 0x7F
+        if count == 0 or count > 4 or offset + 2 + count > len(der):
+            raise ValueError('bad length')
+        start, length = offset + 2 + count, int.from_bytes(der[offset + 2:offset + 2 + count], 'big')
+    if start + length > len(der):
+        raise ValueError('truncated')
+    return tag, start, start + length
+
+
+def certificate_shaped(der):
+    """Whether der has an X.509 certificate's outer shape: one SEQUENCE, nothing after it, opening with the
+    SEQUENCE of the signed part, whose first element is its version ([0]) or, in version 1, its serial number.
+    Not a parse (the controller's cryptography parses): a guard on what leaves the host. A private key
+    (PKCS#1, SEC1 and PKCS#8 open with an INTEGER, an encrypted PKCS#8 with an algorithm's OID) put under a
+    CERTIFICATE label by hand fails it, and is not sent."""
+    try:
+        tag, start, end = _tlv(der, 0)
+        if tag != 0x30 or end != len(der):
+            return False
+        tag, inner, inner_end = _tlv(der, start)
+        if tag != 0x30:
+            return False
+        tag, dummy, dummy = _tlv(der, inner)
+        return tag in (0xA0, 0x02) and inner_end <= end
+    except ValueError:
+        return False
 
 
 def _parsed_on_host(data):
@@ -151,7 +192,11 @@ def _bundle(path):
         return []
     blocks = _pem_blocks(data)
     if blocks is not None:
-        return [base64.b64encode(der).decode('ascii') for label, der in blocks if label == 'CERTIFICATE']
+        certificates = [der for label, der in blocks if label == 'CERTIFICATE']
+        # A block that is no certificate made the whole bundle unreadable before this split; it still does.
+        if not all(certificate_shaped(der) for der in certificates):
+            return []
+        return [base64.b64encode(der).decode('ascii') for der in certificates]
     try:
         from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import certificates
         return [base64.b64encode(certificates.certificate_to_der(cert)).decode('ascii')

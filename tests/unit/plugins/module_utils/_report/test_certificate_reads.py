@@ -93,6 +93,74 @@ def test_a_file_cryptography_reads_but_not_cleanly_framed_is_still_read(pki, tmp
         assert (reading['certificate'], reading['error']) == (der(pki['leaf']), None), name
 
 
+def framed(der, label=b'CERTIFICATE'):
+    lines = [base64.b64encode(der)[i:i + 64] for i in range(0, len(base64.b64encode(der)), 64)]
+    return b'-----BEGIN ' + label + b'-----\n' + b'\n'.join(lines) + b'\n-----END ' + label + b'-----\n'
+
+
+def key_ders(key):
+    plain = [key.private_bytes(serialization.Encoding.DER, form, serialization.NoEncryption())
+             for form in (serialization.PrivateFormat.PKCS8, serialization.PrivateFormat.TraditionalOpenSSL)]
+    return plain + [key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                                      serialization.BestAvailableEncryption(PASSPHRASE.encode()))]
+
+
+def test_a_key_framed_as_a_certificate_by_hand_is_not_sent(pki, tmp_path):
+    """A private key's DER (PKCS#8, PKCS#1, encrypted, EC's SEC1) under a CERTIFICATE label, alone or after a
+    certificate's DER in one block: cleanly framed, but not a certificate's shape, so nothing of it leaves."""
+    cert = write(tmp_path / 'cert.pem', cert_pem(pki['leaf']))
+    ec = pki_fixtures.ec_key('reads-ec')
+    sec1 = ec.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.TraditionalOpenSSL,
+                            serialization.NoEncryption())
+    leaf_der = pki['leaf'].public_bytes(serialization.Encoding.DER)
+    for index, body in enumerate(key_ders(pki['leaf_key']) + [sec1, leaf_der + key_ders(pki['leaf_key'])[0]]):
+        for label in (b'CERTIFICATE', b'X509 CERTIFICATE'):
+            reading = read(dict(path=write(tmp_path / ('framed-%d.pem' % index), framed(body, label))))
+            assert reading['certificate'] is None and 'as a certificate' in reading['error'], (index, label)
+            secret_free(reading, pki['leaf_key'])
+        bundle = write(tmp_path / ('bundle-%d.pem' % index), cert_pem(pki['issuing']) + framed(body))
+        assert read(dict(path=cert, issuing_ca_path=bundle))['issuing_ca'] == [], index
+
+
+def test_certificates_have_a_certificates_shape(pki):
+    from ansible_collections.incomes_register.certificates.plugins.module_utils._report.certificate_reads import (
+        certificate_shaped)
+    for name in ('leaf', 'issuing', 'root'):
+        assert certificate_shaped(pki[name].public_bytes(serialization.Encoding.DER)), name
+    der = pki['leaf'].public_bytes(serialization.Encoding.DER)
+    assert not certificate_shaped(der[:-1]) and not certificate_shaped(der + b'\x00') and not certificate_shaped(b'')
+
+
+def non_canonical(pki):
+    """A certificate in PEM whose last base64 character before the padding differs from the canonical one in its
+    unused bits only: it decodes alike, and cryptography refuses it."""
+    alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
+    for name in ('leaf', 'issuing', 'root'):
+        text = base64.b64encode(pki[name].public_bytes(serialization.Encoding.DER)).decode('ascii')
+        if text.endswith('='):
+            at = len(text.rstrip('=')) - 1
+            text = text[:at] + alphabet[alphabet.index(text[at]) ^ 1] + text[at + 1:]
+            lines = [text[i:i + 64] for i in range(0, len(text), 64)]
+            return ('-----BEGIN CERTIFICATE-----\n%s\n-----END CERTIFICATE-----\n' % '\n'.join(lines)).encode()
+    raise AssertionError('no certificate of the test PKI has padding')
+
+
+def test_framing_cryptography_would_judge_goes_to_cryptography(pki, tmp_path):
+    """An indented or mid-line BEGIN, non-canonical base64: the host does not pick a block itself, and the result
+    is what cryptography makes of the file, so nothing else leaves."""
+    from cryptography import x509
+    pem = cert_pem(pki['leaf'])
+    for name, data in (('indented', b'  ' + pem.replace(b'\n', b'\n  ') + cert_pem(pki['issuing'])),
+                       ('prose', b'x -----BEGIN CERTIFICATE-----\n' + cert_pem(pki['issuing'])),
+                       ('padding', non_canonical(pki))):
+        reading = read(dict(path=write(tmp_path / (name + '.pem'), data)))
+        try:
+            expected = der(x509.load_pem_x509_certificate(data))
+        except ValueError:
+            expected = None
+        assert reading['certificate'] == expected, name
+
+
 def test_a_der_certificate_is_read_and_a_der_key_in_its_place_is_not_sent(pki, tmp_path):
     path = write(tmp_path / 'cert.der', pki['leaf'].public_bytes(serialization.Encoding.DER))
     assert read(dict(path=path))['certificate'] == der(pki['leaf'])
