@@ -39,10 +39,10 @@ def load_certificate(data):
     """One certificate from PEM (the first block) or DER bytes."""
     if isinstance(data, str):
         data = data.encode('ascii', 'replace')
+    if b'-----BEGIN' not in data:
+        return load_der_certificate(data)
     try:
-        if b'-----BEGIN' in data:
-            return x509.load_pem_x509_certificate(data)
-        return x509.load_der_x509_certificate(data)
+        return x509.load_pem_x509_certificate(data)
     except ValueError:
         raise CertificateRejected(NOT_A_CERTIFICATE) from None
 
@@ -61,6 +61,7 @@ def load_pem_bundle(data):
 
 
 def load_der_certificate(data):
+    """One certificate from DER bytes (which may hold "-----BEGIN" by chance, so load_certificate would not do)."""
     try:
         return x509.load_der_x509_certificate(data)
     except ValueError:

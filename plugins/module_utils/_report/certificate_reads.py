@@ -147,24 +147,30 @@ def certificate_shaped(der):
         tag, start, end = _tlv(der, 0)
         if tag != 0x30 or end != len(der):
             return False
-        tag, inner, inner_end = _tlv(der, start)
+        tag, inner, dummy = _tlv(der, start)
         if tag != 0x30:
             return False
         tag, dummy, dummy = _tlv(der, inner)
-        return tag in (0xA0, 0x02) and inner_end <= end
+        return tag in (0xA0, 0x02)
     except ValueError:
         return False
 
 
-def _parsed_on_host(data):
-    """The DER of the certificate cryptography reads from data, so that nothing but a certificate leaves. Imported
-    here: the audit's certificates are cleanly framed PEM, and this import is what the controller otherwise spares
-    every host."""
+def _certificates_on_host():
+    """_crypto/certificates, for a file this host must read with cryptography so that nothing but a certificate
+    leaves; ValueError when cryptography is missing. Imported here: the audit's certificates are cleanly framed PEM,
+    and this import is what the controller otherwise spares every host."""
     try:
         from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import certificates
         from cryptography import x509  # noqa: F401, pylint: disable=unused-import
     except ImportError:
         raise ValueError('reading this file on this host needs the Python library cryptography') from None
+    return certificates
+
+
+def _parsed_on_host(data):
+    """The DER of the certificate cryptography reads from data."""
+    certificates = _certificates_on_host()
     return certificates.certificate_to_der(certificates.load_certificate(data))
 
 
@@ -198,8 +204,8 @@ def _bundle(path):
             return []
         return [base64.b64encode(der).decode('ascii') for der in certificates]
     try:
-        from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import certificates
+        certificates = _certificates_on_host()
         return [base64.b64encode(certificates.certificate_to_der(cert)).decode('ascii')
                 for cert in certificates.load_pem_bundle(data)]
-    except (ImportError, CertificateServiceError, ValueError):
+    except (CertificateServiceError, ValueError):
         return []

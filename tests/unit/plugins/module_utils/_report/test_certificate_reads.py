@@ -235,3 +235,26 @@ def test_the_audit_imports_only_what_it_runs(pki, tmp_path):
     assert without_key == '_report.certificate_reads _store.file_reads argspec dependencies errors renewal_policy | '
     assert with_key == ('_crypto.keys _report.certificate_reads _store.file_reads argspec dependencies errors renewal_policy'
                         ' | cryptography.hazmat.primitives.serialization')
+
+
+WITHOUT_CRYPTOGRAPHY = '''
+import sys
+sys.modules['cryptography'] = None
+from ansible_collections.incomes_register.certificates.plugins.module_utils._report.certificate_reads import read
+reading = read(dict(path=sys.argv[1], issuing_ca_path=sys.argv[2]))
+print(reading['certificate'] is not None, reading['issuing_ca'])
+print(read(dict(path=sys.argv[2]))['error'])
+'''
+
+
+def test_a_host_without_cryptography_reads_clean_pem_and_says_what_else_needs_it(pki, tmp_path):
+    """A file only cryptography can read (here a BEGIN in prose before the block) is told as not read on such a
+    host, as a bundle or as the certificate, not a crash; a cleanly framed certificate needs no cryptography."""
+    cert = write(tmp_path / 'cert.pem', cert_pem(pki['leaf']))
+    unclean = write(tmp_path / 'unclean.pem', b'x -----BEGIN CERTIFICATE-----\n' + cert_pem(pki['issuing']))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(path for path in sys.path if path))
+    out = subprocess.run([sys.executable, '-c', WITHOUT_CRYPTOGRAPHY, cert, unclean], env=env, check=True,
+                         stdout=subprocess.PIPE, universal_newlines=True).stdout.splitlines()
+    assert out[0] == 'True []'
+    assert out[1] == ('Cannot parse %s as a certificate: reading this file on this host needs the Python library '
+                      'cryptography' % unclean)
