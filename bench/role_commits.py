@@ -1,6 +1,6 @@
 """The no-op renew's or the audit's CPU for the collection at several commits, ping alongside, rounds interleaved.
 
-    .venv/bin/python bench/role_commits.py INVENTORY COMMIT... [--rounds 3] [--playbook renew|audit]
+    .venv/bin/python bench/role_commits.py INVENTORY COMMIT... [--rounds 3] [--playbook renew|audit] [--pipelining off|on]
 
 INVENTORY is a fleet inventory whose certificates are all outside the renewal window, e.g.
 bench/results/work/<invocation>/inventory-50.yml left by `make bench`. Each commit is unpacked with
@@ -39,14 +39,21 @@ def arguments(doc, rounds, playbook):
     parser.add_argument('commits', nargs='+')
     parser.add_argument('--rounds', type=int, default=rounds)
     parser.add_argument('--playbook', choices=('renew', 'audit'), default=playbook)
+    parser.add_argument('--pipelining', choices=('off', 'on'), default='off',
+                        help='ANSIBLE_PIPELINING for every run, ping included (default off, as bench/run.py begins)')
     return parser.parse_args()
+
+
+def environment(args):
+    """The bench's Ansible environment for the command line's pipelining setting."""
+    return dict(run.ansible_environment(10), ANSIBLE_PIPELINING=str(args.pipelining == 'on'))
 
 
 def main():
     args = arguments(__doc__, 3, 'renew')
     run.LOGS = os.path.join(run.RESULTS, 'commits', 'logs')
     os.makedirs(run.LOGS, exist_ok=True)
-    env = run.ansible_environment(10)
+    env = environment(args)
     paths = dict((commit, unpack(commit)) for commit in args.commits)
     measured, playbook = ('no-op renew', run.RENEW) if args.playbook == 'renew' else ('audit', run.AUDIT)
 

@@ -1,6 +1,6 @@
 """The audit's or the no-op renew's CPU per host, split by process, for the collection at several commits.
 
-    .venv/bin/python bench/worker_cost.py INVENTORY COMMIT... [--rounds 4] [--playbook audit|renew]
+    .venv/bin/python bench/worker_cost.py INVENTORY COMMIT... [--rounds 4] [--playbook audit|renew] [--pipelining off|on]
 
 Runs ping and the playbook over INVENTORY (a fleet inventory left by `make bench`, e.g.
 bench/results/work/<invocation>/inventory-100.yml) for each commit (unpacked as bench/role_commits.py does),
@@ -90,7 +90,7 @@ def main():
         hosts = sum(1 for line in handle if line.startswith('    h') and line.rstrip().endswith(':'))
     run.LOGS = os.path.join(run.RESULTS, 'commits', 'logs')
     os.makedirs(run.LOGS, exist_ok=True)
-    env = run.ansible_environment(10)
+    env = role_commits.environment(args)
     paths = dict((commit, role_commits.unpack(commit)) for commit in args.commits)
     playbook = run.AUDIT if args.playbook == 'audit' else run.RENEW
     parts = collections.defaultdict(list)
