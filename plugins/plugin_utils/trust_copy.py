@@ -31,9 +31,12 @@ DIRECTORY_MODE = '0755'
 
 class TrustCopyAction(RoleVariablesAction):
     """The trust files first, then the module (RoleVariablesAction.execute), with the options module_args
-    completed."""
+    completed.
 
-    TRANSFERS_FILES = True
+    TRANSFERS_FILES stays False (RoleVariablesAction's): True makes ansible-core create a temporary directory on the
+    host before run() and remove it after, two more commands per host on every run, which with pipelining are the
+    only ones the task would send besides the module. copy's action makes and removes its own for a copy, and the
+    module gets one from _execute_module when pipelining is off."""
 
     def run_module(self, result, args, task_vars):
         source = args.pop('trust_src_dir', None)

@@ -1,5 +1,6 @@
 """The five modules through real ansible-playbook runs against the sandbox over HTTPS."""
 import os
+import re
 import stat
 
 import pytest
@@ -228,6 +229,40 @@ def test_renew_brings_its_trust_files_from_the_controller_first_and_a_missing_on
     assert run.returncode == 0, run
     assert result['changed'] is False and result['action'] == 'none', result
     assert [entry['changed'] for entry in result['trust_files']] == [False] * 3
+
+
+def test_renew_under_pipelining_sends_the_host_nothing_but_the_module_unless_it_copies_trust_files(
+        sandbox, run_module, tmp_path):
+    """With pipelining the module goes to the host on its standard input: a run that copies nothing makes no
+    temporary directory there (an action that says it transfers files gets one before it runs, two more commands
+    per host on every run), and one that copies leaves that to copy's action, which removes what it made."""
+    issued_pair(sandbox, tmp_path, expires_in_days=300)
+    pipelining = {'ANSIBLE_PIPELINING': 'True'}
+    args = service_args(sandbox, tmp_path)
+    run, result = run_module('certificate_renew', args, args=['-vvv'], env=pipelining)
+    assert run.returncode == 0 and result['action'] == 'none', run
+    assert 'Pipelining is enabled' in renew_task_output(run) and 'mkdir' not in renew_task_output(run), run
+
+    source = tmp_path / 'trust-src'
+    source.mkdir()
+    trust = tmp_path / 'host' / 'trust'
+    names = [os.path.basename(path) for path in (sandbox.service_ca_pem, sandbox.issuing_ca_pem)]
+    for path in (sandbox.service_ca_pem, sandbox.issuing_ca_pem):
+        (source / os.path.basename(path)).write_bytes(open(path, 'rb').read())
+    copying = dict(args, trust_src_dir=str(source), trust_files=names, trust_dir=str(trust),
+                   service_ca_path=str(trust / names[0]), issuing_ca_path=str(trust / names[1]))
+    run, result = run_module('certificate_renew', copying, args=['-vvv'], env=pipelining)
+    assert run.returncode == 0 and result['action'] == 'none', run
+    assert [(entry['name'], entry['changed']) for entry in result['trust_files']] == [(name, True) for name in names]
+    for name in names:
+        assert (trust / name).read_bytes() == (source / name).read_bytes()
+    made = re.findall(r'mkdir "` echo (\S+/ansible-tmp-\S+) `"', renew_task_output(run))
+    assert made and not any(os.path.exists(path) for path in made), (made, run)
+
+
+def renew_task_output(run):
+    """What ansible-playbook -vvv printed for the module's task (the playbook's second task saves its result)."""
+    return run.output.split('TASK [Run certificate_renew]', 1)[1].split('TASK [Save the result', 1)[0]
 
 
 def damage_key(key_path):
