@@ -72,7 +72,8 @@ def split(result, hosts):
     """ms per host: the controller, each task's workers and their children (medians over hosts), and the run."""
     by_task = collections.OrderedDict()
     for row in result['rows']:
-        by_task.setdefault(row['task'], []).append(row)
+        # A role's task is named '<role FQCN> : <name>', which the printed column would cut to the role's name alone.
+        by_task.setdefault(row['task'].split(' : ')[-1], []).append(row)
     workers = sum(row['worker'] for row in result['rows'])
     children = sum(row['children'] for row in result['rows'])
     parts = {'run': result['total'] * 1000.0 / hosts,
