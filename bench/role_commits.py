@@ -46,7 +46,7 @@ def arguments(doc, rounds, playbook):
 
 def environment(args):
     """The bench's Ansible environment for the command line's pipelining setting."""
-    return dict(run.ansible_environment(10), ANSIBLE_PIPELINING=str(args.pipelining == 'on'))
+    return run.with_pipelining(run.ansible_environment(10), args.pipelining)
 
 
 def main():

@@ -153,6 +153,11 @@ def ansible_environment(forks):
     return env
 
 
+def with_pipelining(env, setting):
+    """env with ANSIBLE_PIPELINING for a setting of the command line's --pipelining ('off' or 'on')."""
+    return dict(env, ANSIBLE_PIPELINING='True' if setting == 'on' else 'False')
+
+
 def byte_compile(collection):
     """Write the bytecode of the collection's Python files, as pip does for community.crypto's when it installs
     them. A user's first run writes it beside the plugins; a shell with PYTHONDONTWRITEBYTECODE set (this
@@ -533,8 +538,7 @@ def main():
     os.makedirs(WORK)
     os.makedirs(LOGS)
     env = ansible_environment(args.forks)
-    environments = dict((setting, dict(env, ANSIBLE_PIPELINING='True' if setting == 'on' else 'False'))
-                        for setting in args.pipelining)
+    environments = dict((setting, with_pipelining(env, setting)) for setting in args.pipelining)
     python = sys.executable
     data = {'started': now.strftime('%Y-%m-%d %H:%M'), 'machine': machine(versions, args.forks),
             'sizes': [], 'renewal': [], 'throughput': [], 'throughput_seconds': args.throughput_seconds,

@@ -246,9 +246,10 @@ def test_renew_under_pipelining_sends_the_host_nothing_but_the_module_unless_it_
     source = tmp_path / 'trust-src'
     source.mkdir()
     trust = tmp_path / 'host' / 'trust'
-    names = [os.path.basename(path) for path in (sandbox.service_ca_pem, sandbox.issuing_ca_pem)]
+    names = []
     for path in (sandbox.service_ca_pem, sandbox.issuing_ca_pem):
-        (source / os.path.basename(path)).write_bytes(open(path, 'rb').read())
+        names.append(os.path.basename(path))
+        (source / names[-1]).write_bytes(open(path, 'rb').read())
     copying = dict(args, trust_src_dir=str(source), trust_files=names, trust_dir=str(trust),
                    service_ca_path=str(trust / names[0]), issuing_ca_path=str(trust / names[1]))
     run, result = run_module('certificate_renew', copying, args=['-vvv'], env=pipelining)

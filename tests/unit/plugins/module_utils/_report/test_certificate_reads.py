@@ -94,7 +94,12 @@ def test_a_file_cryptography_reads_but_not_cleanly_framed_is_still_read(pki, tmp
 
 
 def framed(der, label=b'CERTIFICATE'):
-    lines = [base64.b64encode(der)[i:i + 64] for i in range(0, len(base64.b64encode(der)), 64)]
+    return framed_text(base64.b64encode(der), label)
+
+
+def framed_text(text, label=b'CERTIFICATE'):
+    """base64 text (bytes) in a PEM block under label, in lines of 64 as PEM writers make them."""
+    lines = [text[i:i + 64] for i in range(0, len(text), 64)]
     return b'-----BEGIN ' + label + b'-----\n' + b'\n'.join(lines) + b'\n-----END ' + label + b'-----\n'
 
 
@@ -139,9 +144,7 @@ def non_canonical(pki):
         text = base64.b64encode(pki[name].public_bytes(serialization.Encoding.DER)).decode('ascii')
         if text.endswith('='):
             at = len(text.rstrip('=')) - 1
-            text = text[:at] + alphabet[alphabet.index(text[at]) ^ 1] + text[at + 1:]
-            lines = [text[i:i + 64] for i in range(0, len(text), 64)]
-            return ('-----BEGIN CERTIFICATE-----\n%s\n-----END CERTIFICATE-----\n' % '\n'.join(lines)).encode()
+            return framed_text((text[:at] + alphabet[alphabet.index(text[at]) ^ 1] + text[at + 1:]).encode('ascii'))
     raise AssertionError('no certificate of the test PKI has padding')
 
 
