@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: Incomes Register certificates collection contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Writing the files of a controller-side report (the audit's, the preflight's): one file per format,
-written atomically, and rewritten only when its content changed apart from the generation time."""
+"""Writing the files of a controller-side report (the audit's, the preflight's, the renewal's summary): one file
+per format, written atomically, and rewritten only when its content changed apart from the generation time."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -41,6 +41,23 @@ def report_paths(output_dir, basename, extensions, formats):
     return dict((fmt, os.path.join(output_dir, '%s.%s' % (basename, extensions[fmt]))) for fmt in formats)
 
 
+def write_file(path, content, fmt=None, comparable=None, check_mode=False):
+    """Replace path with content unless it holds the same report; True when it changed (or would, in check mode).
+
+    Its directory must exist. Raises LocalFileError or OSError.
+    """
+    state = _state(path, fmt, content, comparable)
+    if state == 'same':
+        return False
+    if check_mode:
+        return True
+    if state == 'mode':
+        os.chmod(path, REPORT_FILE_MODE)
+    else:
+        file_ops.atomic_write(path, content, REPORT_FILE_MODE)
+    return True
+
+
 def write_reports(output_dir, files, render, comparable=None, check_mode=False):
     """Write render(fmt) to each of files ({format: path}); True when a file changed (or would, in check mode).
 
@@ -50,17 +67,9 @@ def write_reports(output_dir, files, render, comparable=None, check_mode=False):
     changed = False
     for fmt, path in sorted(files.items()):
         content = render(fmt)
-        state = _state(path, fmt, content, comparable)
-        if state == 'same':
-            continue
-        changed = True
-        if check_mode:
-            continue
-        if state == 'mode':
-            os.chmod(path, REPORT_FILE_MODE)
-            continue
-        # An existing directory may be a symlink to where the web server or node_exporter looks.
-        if not os.path.isdir(output_dir):
+        # An existing directory may be a symlink to where the web server or node_exporter looks. A missing one
+        # holds none of the files, so the file will be written.
+        if not check_mode and not os.path.isdir(output_dir):
             file_ops.ensure_directory(output_dir, mode=REPORT_DIR_MODE)
-        file_ops.atomic_write(path, content, REPORT_FILE_MODE)
+        changed = write_file(path, content, fmt, comparable, check_mode) or changed
     return changed

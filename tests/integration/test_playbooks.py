@@ -159,6 +159,31 @@ def test_renew_playbook_names_a_host_that_failed_the_role_argument_validation(sa
     assert not (root / 'typo' / 'keystore.p12').exists()
 
 
+def test_renew_playbook_writes_its_summary_without_becoming_anyone_on_the_controller(sandbox, run_playbook, tmp_path):
+    """`--become` is how the guide runs the renewal, and it is for the hosts: the summary file is written by the
+    user who runs ansible-playbook, with no module and no privilege escalation on the controller as a host."""
+    root = tmp_path / 'hosts'
+    (root / 'fresh' / 'private').mkdir(parents=True, mode=0o700)
+    sandbox.issue('1000021-1', new_key_path=str(root / 'fresh' / 'private' / 'key.pem'), expires_in_days=400,
+                  out=str(root / 'fresh' / 'certificate.pem'))
+    inventory_path = write_inventory(tmp_path / 'inventory.yml', sandbox, root, {'fresh': '1000021-1'})
+    inventory = yaml.safe_load(open(inventory_path))
+    # The host does not escalate here. The controller, as the implicit localhost, would: to another user than
+    # the one running the test (ansible-core skips becoming the user one already is), with a command that
+    # does not exist.
+    inventory['all']['hosts']['fresh']['ansible_become'] = False
+    (tmp_path / 'inventory.yml').write_text(yaml.safe_dump(inventory))
+    run = run_playbook('incomes_register.certificates.renew',
+                       {'incomes_register_renew_summary_file': 'summary.json',
+                        'ansible_become_exe': str(tmp_path / 'no-such-sudo')},
+                       inventory=inventory_path, args=('--become', '--become-user', 'nobody'))
+    assert run.returncode == 0, run.output[-3000:]
+    outcomes = json.loads((tmp_path / 'summary.json').read_text())
+    assert outcomes['fresh']['status'] == 'ok'
+    assert oct((tmp_path / 'summary.json').stat().st_mode & 0o777) == '0o644'
+    assert 'OK fresh 1000021-1 TEST %s' % (root / 'fresh' / 'certificate.pem') in run.output
+
+
 class TableParser(html.parser.HTMLParser):
     """The rows of the page's certificates table (not those of the views grouped by customer and host)."""
 
