@@ -183,6 +183,13 @@ def test_renew_playbook_writes_its_summary_without_becoming_anyone_on_the_contro
     assert oct((tmp_path / 'summary.json').stat().st_mode & 0o777) == '0o644'
     assert 'OK fresh 1000021-1 TEST %s' % (root / 'fresh' / 'certificate.pem') in run.output
 
+    # A dry run writes its forecast too.
+    run = run_playbook('incomes_register.certificates.renew', {'incomes_register_renew_summary_file': 'forecast.json'},
+                       inventory=inventory_path, args=('--check',))
+    assert run.returncode == 0, run.output[-3000:]
+    forecast = json.loads((tmp_path / 'forecast.json').read_text())
+    assert forecast['fresh']['status'] == 'ok' and forecast['fresh']['changed'] is False
+
 
 class TableParser(html.parser.HTMLParser):
     """The rows of the page's certificates table (not those of the views grouped by customer and host)."""
