@@ -55,12 +55,15 @@ options:
       - Where to write the outcome as JSON on the controller, a host name mapped to its outcome (the host's status,
         with several certificates the worst, its message and C(certificates), the outcome of each). Mode C(0644),
         replaced atomically, and left alone when the outcome is the same. Its directory must exist.
-      - Relative to the directory C(ansible-playbook) was started in; C(~) is expanded; a symbolic link is followed.
+      - Relative to the directory C(ansible-playbook) was started in; C(~) and environment variables are expanded; a
+        symbolic link is followed.
+      - Written as the user who runs C(ansible-playbook). A file another user owns (for example root, left by a
+        playbook whose controller escalated) is replaced by one of that user, in a directory that user may write.
       - Without it nothing is written.
     type: path
   fail_on_attention:
     description: Whether a certificate that did not end valid (any status but V(ok) and V(renewed)) fails the gate
-      (RV(gate_failed)).
+      (RV(gate_failed)). A value that is not a boolean fails the task.
     type: bool
     default: true
 notes:
@@ -108,7 +111,8 @@ lines:
   sample: ['RENEWED app1 1234567-8 PRODUCTION /etc/incomes-register/certificate.pem Renewed: the new certificate is
            valid until 2027-03-01T10:00:00Z (the old one expires 2025-03-10T09:00:00Z).']
 attention:
-  description: One C(host=status (customer_id environment path)) per certificate that did not end valid.
+  description: One entry per certificate that did not end valid, C(host=status) and, in brackets, its customer_id,
+    environment and path.
   returned: always
   type: list
   elements: str

@@ -30,13 +30,12 @@ def outcomes(host_outcomes):
 
 
 def certificate_rows(host_outcomes):
-    """One row per certificate; a host's outcome that lists no certificates is one row with the host's status."""
+    """One row per certificate; a host's outcome that lists none is one row with the host's status."""
     rows = []
     for host, outcome in host_outcomes.items():
-        if 'certificates' in outcome:
-            rows.extend(outcome['certificates'] or [])
-        else:
-            rows.append(dict(outcome, host=host))
+        listed = outcome.get('certificates')
+        listed = [row for row in listed if isinstance(row, dict)] if isinstance(listed, list) else []
+        rows.extend([dict(row, host=row.get('host') or host) for row in listed] or [dict(outcome, host=host)])
     return rows
 
 
@@ -57,8 +56,9 @@ def attention(rows):
         if row.get('status') in VALID:
             continue
         what = ' '.join(_text(row.get(key)) for key in ('customer_id', 'environment', 'path') if row.get(key))
-        named.append('%s=%s (%s)' % (row.get('host'), row.get('status'), what) if what
-                     else '%s=%s' % (row.get('host'), row.get('status')))
+        # A row that names neither customer nor path is the host's own (unreachable, stopped early).
+        named.append('%s=%s (%s)' % (row.get('host'), row.get('status'), what)
+                     if row.get('customer_id') or row.get('path') else '%s=%s' % (row.get('host'), row.get('status')))
     return named
 
 
@@ -67,5 +67,8 @@ def attention_message(named):
 
 
 def document(host_outcomes):
-    """The summary file's text: {host: outcome} as indented JSON, keys sorted, one newline at the end."""
-    return json.dumps(host_outcomes, indent=4, sort_keys=True, separators=(',', ': ')) + '\n'
+    """The summary file's text: {host: outcome} as indented JSON, keys sorted, one newline at the end.
+
+    A value JSON has no type for (none that the role records) is written as its text rather than lose the file.
+    """
+    return json.dumps(host_outcomes, indent=4, sort_keys=True, separators=(',', ': '), default=str) + '\n'

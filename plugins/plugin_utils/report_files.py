@@ -53,8 +53,12 @@ def write_file(path, content, fmt=None, comparable=None, check_mode=False):
         return True
     if state == 'mode':
         os.chmod(path, REPORT_FILE_MODE)
-    else:
+    elif os.geteuid() == 0:
         file_ops.atomic_write(path, content, REPORT_FILE_MODE)
+    else:
+        # The new file is the user's who runs ansible-playbook: one another user left (an earlier run whose
+        # controller escalated) cannot be given back to them without root, and trying would refuse every run.
+        file_ops.atomic_write(path, content, REPORT_FILE_MODE, owner=os.geteuid(), group=os.getegid())
     return True
 
 

@@ -1,3 +1,4 @@
+import datetime
 import json
 
 from ansible_collections.incomes_register.certificates.plugins.plugin_utils import renewal_report as report
@@ -58,3 +59,20 @@ def test_the_document_is_every_hosts_outcome_as_sorted_indented_json():
     assert json.loads(text) == host_outcomes
     assert text.endswith('}\n') and text.startswith('{\n    "app1": {\n')
     assert list(json.loads(text)['app2']) == sorted(host_outcomes['app2'])
+
+
+def test_a_host_whose_outcome_lists_no_certificate_is_still_a_row_that_needs_attention():
+    """As the role's rescue records a host with no certificate entries; a hand-set outcome's odd rows are left out."""
+    failed = {'host': 'app6', 'status': 'failed', 'customer_id': '', 'path': '', 'message': 'renewal failed',
+              'certificates': []}
+    odd = {'status': 'ok', 'certificates': ['not a row', {'status': 'ok', 'path': '/c.pem'}]}
+    rows = report.certificate_rows(report.outcomes({'app6': failed, 'app7': odd, 'app8': {'certificates': None}}))
+    assert [(row['host'], row.get('status'), row.get('path')) for row in rows] == [
+        ('app6', 'failed', ''), ('app7', 'ok', '/c.pem'), ('app8', None, None)]
+    assert report.attention(rows) == ['app6=failed', 'app8=None']
+
+
+def test_a_value_json_has_no_type_for_is_written_as_its_text():
+    moment = datetime.datetime(2026, 12, 3, 12, 0, tzinfo=datetime.timezone.utc)
+    assert json.loads(report.document({'app1': {'status': 'ok', 'checked': moment}})) == {
+        'app1': {'status': 'ok', 'checked': '2026-12-03 12:00:00+00:00'}}
