@@ -9,6 +9,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 
+# The statuses of a certificate that ended valid; any other needs a human.
+ENDED_VALID = ('ok', 'renewed')
 _FAILED_STATUS = {'CertificateExpired': 'expired', 'CertificateMissing': 'missing'}
 _WORST_FIRST = ('failed', 'expired', 'missing', 'renewed')
 _NO_RESULT = {'failed': True, 'msg': 'certificate_renew returned no result for this certificate.'}
@@ -74,7 +76,7 @@ def renewal_outcome(certificates, renew_result, wave_outcomes=None, install_resu
     else:
         statuses = [row['status'] for row in rows]
         worst = ([status for status in _WORST_FIRST if status in statuses] + ['ok'])[0]
-        attention = [row['path'] for row in rows if row['status'] not in ('ok', 'renewed')]
+        attention = [row['path'] for row in rows if row['status'] not in ENDED_VALID]
         summary = {
             'host': host, 'status': worst, 'customer_id': '', 'path': '', 'not_after': '', 'days_remaining': None,
             'installed_changed': sum(row['installed_changed'] for row in rows),

@@ -13,8 +13,7 @@ __metaclass__ = type
 
 import json
 
-# The statuses of a certificate that ended valid; any other needs a human.
-VALID = ('ok', 'renewed')
+from ansible_collections.incomes_register.certificates.plugins.plugin_utils.renewal_outcome import ENDED_VALID
 
 NO_OUTCOME = {
     'status': 'unreachable',
@@ -53,7 +52,7 @@ def attention(rows):
     """host=status (customer environment path) of each certificate that did not end valid."""
     named = []
     for row in rows:
-        if row.get('status') in VALID:
+        if row.get('status') in ENDED_VALID:
             continue
         what = ' '.join(_text(row.get(key)) for key in ('customer_id', 'environment', 'path') if row.get(key))
         # A row that names neither customer nor path is the host's own (unreachable, stopped early).
