@@ -22,7 +22,11 @@ import run  # noqa: E402
 
 
 def unpack(commit):
-    root = os.path.join(run.RESULTS, 'commits', commit.replace('/', '_').replace('^', '-parent'))
+    # Named by the commit's hash, not as given: a tree unpacked for HEAD or a branch would be measured again for
+    # whatever the name points to later.
+    sha = subprocess.run(['git', 'rev-parse', '--short=12', commit + '^{commit}'], cwd=run.ROOT, capture_output=True,
+                         text=True, check=True).stdout.strip()
+    root = os.path.join(run.RESULTS, 'commits', sha)
     tree = os.path.join(root, 'ansible_collections', 'incomes_register', 'certificates')
     if not os.path.isdir(tree):
         os.makedirs(tree)
