@@ -99,6 +99,9 @@ options:
           - The environment the inventory says the certificate is for (V(TEST) or V(PRODUCTION)). Reported only
             when the certificate does not tell, as O(certificates[].customer_id) is.
         type: str
+      state_path:
+        description: Its state file, as O(state_path).
+        type: path
   renew_before_days:
     description:
       - The renewal window used for RV(in_renewal_window). The service allows at most 60.
@@ -107,6 +110,14 @@ options:
     default: 60
   issuing_ca_path:
     description: PEM bundle of the issuing CA and its root; when given, RV(chain_valid) tells whether the certificate chains to it.
+    type: path
+  state_path:
+    description:
+      - The state file in which the modules that request and renew the certificate record a request in flight
+        (the O(incomes_register.certificates.certificate_renew#module:state_path) of those modules); RV(request)
+        tells what it records. Read, never changed.
+      - Defaults to the certificate's path with C(.state.json) appended, as theirs does. The renewal role's
+        certificates always use that default.
     type: path
 requirements:
   - cryptography >= 43, only to read a private key, a DER certificate or a PEM file that is not cleanly framed.
@@ -153,7 +164,8 @@ results:
   description:
     - With O(certificates), one report per entry, in order, each with the keys listed here for a single
       certificate (RV(path), RV(exists), RV(readable), RV(error), RV(change_mark), RV(replaced_at),
-      RV(replaced_not_after), RV(replaced_days_remaining), and the rest when readable).
+      RV(replaced_not_after), RV(replaced_days_remaining), RV(request), RV(set_aside_keys), and the rest when
+      readable).
     - The same shape as a loop over this module registers, so M(incomes_register.certificates.expiry_report)
       reads either.
   returned: when O(certificates) is given
@@ -205,6 +217,66 @@ replaced_days_remaining:
   returned: when O(path) is given
   type: int
   sample: 40
+request:
+  description:
+    - What the certificate's state file (O(state_path)) records as in flight, read and never changed; V(null) when
+      there is no state file. A renewal or first-certificate request is recorded there from before it is sent
+      until its certificate is installed, so that the next run finishes it instead of sending it again.
+    - Told for a missing or unreadable certificate too (a first certificate in flight).
+  returned: when O(path) is given
+  type: dict
+  contains:
+    state_path:
+      description: The state file.
+      type: str
+    error:
+      description: Why the state file could not be read (V(null) when it could); the other keys are then absent.
+      type: str
+    operation:
+      description: V(renew) for a renewal, V(sign) for a first certificate.
+      type: str
+    phase:
+      description:
+        - V(prepared) (recorded before sending), V(sent) (sent, no answer recorded), V(submitted) (the service gave
+          a RetrievalId and the certificate is not retrieved yet) or V(retrieved) (retrieved and verified, not yet
+          put in place).
+      type: str
+    retrieval_id:
+      description: The RetrievalId the service gave, once V(submitted).
+      type: str
+    created:
+      description: When the request was recorded (UTC).
+      type: str
+    submitted_at:
+      description: When the service accepted it (UTC), once V(submitted).
+      type: str
+    updated:
+      description: When the record last changed (UTC).
+      type: str
+    answer_kept:
+      description: Whether an answer of the service that could not be accepted is kept beside the state file.
+      type: bool
+    certificate_kept:
+      description: Whether a retrieved certificate refused for a cause that can be put right is kept in it.
+      type: bool
+  sample:
+    state_path: /etc/incomes-register/certificate.pem.state.json
+    error: null
+    operation: renew
+    phase: submitted
+    retrieval_id: 6f1c2a9e0b7d4c3a
+    created: '2026-11-20T03:00:02Z'
+    submitted_at: '2026-11-20T03:00:04.512345+00:00'
+    updated: '2026-11-20T03:00:04Z'
+    answer_kept: false
+    certificate_kept: false
+set_aside_keys:
+  description:
+    - The keys set aside next to O(private_key_path) (C(<key>.new.unanswered-<time>)) by renewals that got no
+      answer, kept in case the service issued a certificate for them. Empty without O(private_key_path).
+  returned: when O(path) is given
+  type: list
+  elements: str
 subject:
   description: The certificate's subject (RFC 4514).
   returned: when readable
@@ -291,12 +363,14 @@ def main():
                 private_key_passphrase=dict(type='str', no_log=True),
                 customer_id=dict(type='str'),
                 environment=dict(type='str'),
+                state_path=dict(type='path'),
             )),
             issuing_ca_path=dict(type='path'),
+            state_path=dict(type='path'),
         ),
         required_one_of=[('path', 'certificates')],
         mutually_exclusive=[('path', 'certificates'), ('private_key_path', 'certificates'),
-                            ('private_key_passphrase', 'certificates')],
+                            ('private_key_passphrase', 'certificates'), ('state_path', 'certificates')],
     )
     params = module.params
     if params['certificates'] is None:

@@ -19,7 +19,8 @@ from ansible_collections.incomes_register.certificates.plugins.module_utils impo
 from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import certificates as certs
 from ansible_collections.incomes_register.certificates.plugins.module_utils._crypto import keys, verification
 from ansible_collections.incomes_register.certificates.plugins.module_utils._store import file_reads
-from ansible_collections.incomes_register.certificates.plugins.module_utils._report.certificate_reads import LABELS
+from ansible_collections.incomes_register.certificates.plugins.module_utils._report.certificate_reads import (
+    LABELS, REQUEST_FIELDS)
 
 try:
     import cryptography
@@ -78,6 +79,8 @@ def report(reading, renew_before_days=60, now=None):
             result['error'] = 'Cannot parse %s as a certificate: %s' % (path, error)
         else:
             result.update(_describe(cert, reading, renew_before_days, now))
+    result['request'] = _request(reading.get('request'))
+    result['set_aside_keys'] = [key for key in reading.get('set_aside_keys') or () if isinstance(key, str)]
     result['change_mark'] = reading['change_mark']
     result['replaced_at'] = reading['replaced_at']
     result['replaced_not_after'] = reading['replaced_not_after']
@@ -88,6 +91,20 @@ def report(reading, renew_before_days=60, now=None):
         if reading.get(name) and not result.get(name):
             result[name] = reading[name]
     return result
+
+
+def _request(request):
+    """The host's reading of the state file as the task returns it: its fields, each a string or None, and the two
+    flags; only state_path and error when it could not be read."""
+    if not isinstance(request, dict):
+        return None
+    if request.get('error'):
+        return dict(state_path=request.get('state_path'), error=str(request['error']))
+    described = dict((name, request.get(name) if isinstance(request.get(name), str) else None)
+                     for name in ('state_path',) + REQUEST_FIELDS)
+    described.update(error=None, answer_kept=request.get('answer_kept') is True,
+                     certificate_kept=request.get('certificate_kept') is True)
+    return described
 
 
 def _describe(cert, reading, renew_before_days, now):

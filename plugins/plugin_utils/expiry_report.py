@@ -50,14 +50,15 @@ BROKEN = (EXPIRED, KEY_MISMATCH, MISSING, UNREADABLE)
 
 CSV_COLUMNS = ('host', 'customer_id', 'organisation', 'environment', 'days_remaining', 'expires', 'not_after',
                'status', 'serial', 'issuer', 'path', 'note', 'fingerprint_sha256', 'replaced_days_remaining',
-               'replaced_not_after')
+               'replaced_not_after', 'request_operation', 'request_phase', 'request_since', 'retrieval_id',
+               'set_aside_keys')
 
 # One multiselect projection both flattens the per-host lists and gives every row the same keys,
 # whatever else a registered result carries (invocation, item, changed).
 _ROW_FIELDS = ('host', 'path', 'exists', 'readable', 'error', 'subject', 'customer_id', 'organisation', 'issuer',
                'serial', 'fingerprint_sha256', 'not_before', 'not_after', 'days_remaining', 'expired',
                'in_renewal_window', 'key_matches', 'chain_valid', 'environment', 'change_mark', 'replaced_at',
-               'replaced_not_after', 'replaced_days_remaining', 'task_failed', 'task_msg')
+               'replaced_not_after', 'replaced_days_remaining', 'request', 'set_aside_keys', 'task_failed', 'task_msg')
 _FLATTEN = '[].certificates[].{%s}' % ', '.join('%s: %s' % (name, name) for name in _ROW_FIELDS)
 # A failed item of a looped certificate_info task still tells which certificate it was about.
 _FAILED_ITEM_PATH = 'path || invocation.module_args.path || item.path || item'
@@ -178,7 +179,54 @@ def _note(row, status, renew_before_days):
         notes.append('Does not chain to the issuing CA.')
     if row['change_mark']:
         notes.append(_restart_note(row))
-    return ' '.join(notes)
+    if row['request']:
+        notes.append(_request_note(row['request']))
+    if row['set_aside_keys']:
+        notes.append('Kept aside by renewals that got no answer, in case the service issued a certificate for them: '
+                     '%s. The run that installs a renewed certificate removes them.' % ', '.join(row['set_aside_keys']))
+    # An error is a module's message, without a full stop, and alone it stays as the module said it.
+    return ' '.join(note if last or note.endswith(('.', '!', '?')) else note + '.'
+                    for last, note in ((index == len(notes) - 1, note) for index, note in enumerate(notes)))
+
+
+def request_since(request):
+    """When the request in flight reached its phase (UTC), or None when the state file does not say."""
+    if not request or request.get('error'):
+        return None
+    if request.get('phase') == 'submitted' and _parse_time(request.get('submitted_at')):
+        return _parse_time(request['submitted_at'])
+    return _parse_time(request.get('updated')) or _parse_time(request.get('created'))
+
+
+def _request_note(request):
+    """What the certificate's state file says is in flight, and what the next run does about it (as
+    docs/troubleshooting.md, "A leftover state file", says for each phase)."""
+    if request.get('error'):
+        return 'A request may be in flight, but its state file cannot be read: %s.' % request['error'].rstrip('.')
+    operation, phase = request.get('operation'), request.get('phase')
+    since = request_since(request)
+    when = ' on %s' % since.strftime('%Y-%m-%d %H:%M UTC') if since else ''
+    what = {'renew': 'A renewal', 'sign': 'A first-certificate request'}.get(operation, 'A request')
+    if phase == 'submitted':
+        text = ('%s accepted by the service%s waits for its certificate (RetrievalId %s): the next run asks for it '
+                'and sends nothing again.' % (what, when, request.get('retrieval_id') or 'not recorded'))
+        if request.get('certificate_kept'):
+            text += (' The certificate the service gave is kept in %s until a trust file or the clock is put right.'
+                     % request['state_path'])
+        return text
+    if phase == 'retrieved':
+        return '%s got its certificate%s, which waits to be put in place: the next run does that.' % (what, when)
+    if phase in ('prepared', 'sent') and request.get('answer_kept'):
+        return ('%s was answered%s, but the answer could not be accepted; it is kept beside %s. Put the cause right '
+                '(usually service_ca_path) and run again: the answer is checked again.' % (what, when, request['state_path']))
+    if phase in ('prepared', 'sent') and operation == 'renew':
+        return ('A renewal was sent%s, or about to be, and no answer is recorded: the next renew run sends it again with '
+                'the same new key.' % when)
+    if phase in ('prepared', 'sent') and operation == 'sign':
+        return ('The one-time credentials of a first-certificate request were sent%s, or about to be, and no answer is '
+                'recorded: they are not sent again (%s; docs/troubleshooting.md, "A leftover state file").'
+                % (when, request['state_path']))
+    return '%s is recorded in flight in %s (phase %s).' % (what, request['state_path'], phase or 'not recorded')
 
 
 def _restart_note(row):
@@ -228,6 +276,11 @@ def build_rows(host_results, critical_days=14, renew_before_days=60):
             row['replaced_days_remaining'] = None
         row['_replaced_not_after'] = _parse_time(row['replaced_not_after']) if row['replaced_days_remaining'] is not None \
             else None
+        # host_results need not be this collection's certificate_info's of today (a loop registered by hand, an
+        # older version): neither is required.
+        row['request'] = row['request'] if isinstance(row['request'], dict) else None
+        row['set_aside_keys'] = [key for key in row['set_aside_keys'] or () if isinstance(key, str)] \
+            if isinstance(row['set_aside_keys'], list) else []
         status = _classify(row, critical_days, renew_before_days)
         if status in UNDATED:
             row['days_remaining'] = None
@@ -307,8 +360,20 @@ def render_csv(rows):
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction='ignore')
     writer.writeheader()
     for row in rows:
-        writer.writerow(dict((key, csv_cell(row.get(key))) for key in CSV_COLUMNS))
+        cells = dict(row, **_request_cells(row.get('request')))
+        cells['set_aside_keys'] = ' '.join(row.get('set_aside_keys') or ())
+        writer.writerow(dict((key, csv_cell(cells.get(key))) for key in CSV_COLUMNS))
     return buffer.getvalue()
+
+
+def _request_cells(request):
+    if not request:
+        return {}
+    if request.get('error'):
+        return dict(request_phase='unreadable')
+    since = request_since(request)
+    return dict(request_operation=request.get('operation'), request_phase=request.get('phase'),
+                request_since=iso(since) if since else None, retrieval_id=request.get('retrieval_id'))
 
 
 def render_json(rows, summary, generated_at):
@@ -326,6 +391,9 @@ _METRIC_HELP = (
      'have not been restarted since (restart-pending); negative once expired.'),
     ('incomes_register_certificate_status',
      'Always 1; the status label holds the audit verdict (%s).' % ', '.join(STATUSES)),
+    ('incomes_register_certificate_request_since_timestamp_seconds',
+     'When the request in flight for the certificate (a renewal, or a first certificate) reached its phase, in '
+     'seconds since the Unix epoch; only while its state file records one.'),
     ('incomes_register_audit_timestamp_seconds',
      'When the certificate expiry report was generated, in seconds since the Unix epoch.'),
 )
@@ -350,6 +418,11 @@ def render_prometheus(rows, generated_at):
                     '%s %d' % (prometheus_labels(labels), row['replaced_days_remaining']))
         series['incomes_register_certificate_status'].append(
             '%s 1' % prometheus_labels(labels + [('status', row['status'])]))
+        since = request_since(row.get('request'))
+        if since is not None:
+            series['incomes_register_certificate_request_since_timestamp_seconds'].append('%s %d' % (prometheus_labels(
+                labels + [('operation', row['request'].get('operation')), ('phase', row['request'].get('phase'))]),
+                epoch(since)))
     series[_AUDIT_METRIC].append(' %d' % epoch(generated_at))
     lines = []
     for name, text in _METRIC_HELP:

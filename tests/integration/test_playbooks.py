@@ -274,6 +274,44 @@ def test_audit_playbook_writes_readable_report_and_gates(sandbox, fleet, run_pla
     assert (tmp_path / 'audit-report' / 'certificate-expiry.csv').exists()
 
 
+def test_audit_tells_a_renewal_in_flight_until_the_renew_run_finishes_it(sandbox, fleet, run_playbook, run_module,
+                                                                           tmp_path):
+    root, inventory = fleet
+    window = root / 'window'
+    # A renewal submitted and not yet retrieved, as a run killed while it waited for the service leaves it.
+    run, result = run_module('certificate_renew', dict(
+        customer_id='1000002-2', environment='TEST', endpoint=sandbox.url, service_ca_path=sandbox.service_ca_pem,
+        issuing_ca_path=sandbox.issuing_ca_pem, tls_ca_path=sandbox.tls_ca_pem, path=str(window / 'certificate.pem'),
+        private_key_path=str(window / 'private' / 'key.pem'), wait=False))
+    assert run.returncode == 0 and result['action'] == 'pending', run
+    with open(window / 'certificate.pem.state.json') as handle:
+        retrieval_id = json.load(handle)['retrieval_id']
+    before = sandbox.calls()['total']
+
+    run = run_playbook('incomes_register.certificates.audit', {'audit_output_dir': 'report'}, inventory=inventory)
+    assert run.returncode == 0, run
+    assert sandbox.calls()['total'] == before, 'an audit never calls the service, also with a request in flight'
+    with open(tmp_path / 'report' / 'certificate-expiry.csv') as handle:
+        rows = dict((row['host'], row) for row in csv.DictReader(handle))
+    assert (rows['window']['status'], rows['window']['request_operation'], rows['window']['request_phase'],
+            rows['window']['retrieval_id']) == ('renew', 'renew', 'submitted', retrieval_id)
+    assert 'waits for its certificate (RetrievalId %s)' % retrieval_id in rows['window']['note']
+    assert rows['window']['request_since'].startswith(datetime.datetime.now(datetime.timezone.utc).strftime('%Y-'))
+    assert all(rows[host]['request_phase'] == '' for host in rows if host != 'window')
+    samples = parse_prometheus((tmp_path / 'report' / 'certificate-expiry.prom').read_text())
+    assert [(s[1]['host'], s[1]['phase']) for s in samples
+            if s[0] == 'incomes_register_certificate_request_since_timestamp_seconds'] == [('window', 'submitted')]
+    assert 'RetrievalId %s' % retrieval_id in (tmp_path / 'report' / 'certificate-expiry.html').read_text()
+
+    # The renew run finishes it with the recorded RetrievalId, and the next audit has nothing in flight.
+    run = run_playbook('incomes_register.certificates.renew', {'incomes_register_hosts': 'window'}, inventory=inventory)
+    assert run.returncode == 0, run
+    run = run_playbook('incomes_register.certificates.audit', {'audit_output_dir': 'report'}, inventory=inventory)
+    report = json.loads((tmp_path / 'report' / 'certificate-expiry.json').read_text())
+    window_row = [row for row in report['certificates'] if row['host'] == 'window'][0]
+    assert window_row['status'] == 'ok' and window_row['request'] is None, window_row
+
+
 def test_audit_reads_a_passphrase_protected_key_with_the_role_passphrase(sandbox, run_playbook, tmp_path):
     root = tmp_path / 'hosts'
     (root / 'locked' / 'private').mkdir(parents=True, mode=0o700)

@@ -18,6 +18,8 @@ __metaclass__ = type
 
 import base64
 import binascii
+import json
+import os
 import re
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils._store import file_reads
@@ -34,12 +36,29 @@ _CERTIFICATE_LABELS = ('CERTIFICATE', 'X509 CERTIFICATE')
 # What the inventory says a certificate is, shown when the file cannot tell (missing, unreadable).
 LABELS = ('customer_id', 'environment')
 
+# A request in flight is in the certificate's state file, which _store/pending_request.py writes and is the only code
+# to act on. It is read here without importing that module, which every audited host would compile (~4 ms of CPU;
+# docs/benchmarks.md); a unit test holds these names to pending_request's and certificate_store's. Only these
+# fields leave the host: the file holds no secret, but an old one may hold an endpoint with a user name, and a
+# TransferID is the enrollment's.
+STATE_SUFFIX = '.state.json'
+ANSWER_SUFFIX = '.answer.xml'
+REQUEST_FIELDS = ('operation', 'phase', 'retrieval_id', 'created', 'updated', 'submitted_at')
+# A key a renewal that got no answer set aside (certificate_store.SET_ASIDE), in case the service issued for it.
+SET_ASIDE_INFIX = '.new.unanswered-'
+# A state file is a few hundred bytes; one that keeps a refused certificate a few kB.
+_STATE_LIMIT = 1024 * 1024
+
 
 def read(params):
     """What the controller needs to describe the certificate params names (path, and optionally
-    private_key_path, private_key_passphrase, issuing_ca_path, LABELS). Never raises for a file: what could not be
-    read is told in error (the certificate) and key_error (the key), so that an audit gets an answer from every
-    certificate of every host."""
+    private_key_path, private_key_passphrase, issuing_ca_path, state_path, LABELS). Never raises for a file: what
+    could not be read is told in error (the certificate) and key_error (the key), so that an audit gets an answer
+    from every certificate of every host."""
+    return _in_flight(_read_certificate(params), params)
+
+
+def _read_certificate(params):
     path = params['path']
     # A certificate replaced by the renewal role whose services its handlers have not restarted since: the files
     # are new, the services may still use the old pair.
@@ -70,6 +89,49 @@ def read(params):
     if params.get('issuing_ca_path'):
         found['issuing_ca'] = _bundle(params['issuing_ca_path'])
     return found
+
+
+def _in_flight(found, params):
+    """found with request (what the state file says is in flight, or None) and set_aside_keys (the paths of keys
+    set aside by renewals that got no answer): a request is told also for a missing or unreadable certificate, as
+    an enrollment's is."""
+    found['request'] = _request(params.get('state_path') or params['path'] + STATE_SUFFIX)
+    found['set_aside_keys'] = _set_aside_keys(params['private_key_path']) if params.get('private_key_path') else []
+    return found
+
+
+def _request(state_path):
+    """REQUEST_FIELDS of the state file at state_path (each a short string or None), with state_path, error None,
+    answer_kept and certificate_kept; None when there is no file; dict(state_path, error) when it cannot be read.
+    A file that is there but unreadable is still told: something may be in flight."""
+    try:
+        data = file_reads.read_regular_file(state_path, limit=_STATE_LIMIT)
+    except LocalFileError as error:
+        return dict(state_path=state_path, error=error.message)
+    if data is None:
+        return None
+    try:
+        fields = json.loads(data.decode('utf-8'))
+    except ValueError:
+        fields = None
+    if not isinstance(fields, dict):
+        return dict(state_path=state_path, error='%s is not a state file of this collection (not a JSON object)'
+                    % state_path)
+    found = dict(state_path=state_path, error=None, answer_kept=os.path.lexists(state_path + ANSWER_SUFFIX),
+                 certificate_kept=isinstance(fields.get('certificate'), str))
+    for name in REQUEST_FIELDS:
+        value = fields.get(name)
+        found[name] = value if isinstance(value, str) and 0 < len(value) <= 64 else None
+    return found
+
+
+def _set_aside_keys(private_key_path):
+    directory, name = os.path.split(private_key_path)
+    try:
+        names = os.listdir(directory or '.')
+    except OSError:
+        return []
+    return sorted(os.path.join(directory, entry) for entry in names if entry.startswith(name + SET_ASIDE_INFIX))
 
 
 def _pem_blocks(data):

@@ -47,8 +47,8 @@ def test_a_sound_pair_is_described_and_matches(files):
 def test_a_missing_certificate_is_reported_not_raised(files):
     result = report(dict(path=str(files['tmp'] / 'nope.pem')), now=NOW)
     assert result == dict(path=str(files['tmp'] / 'nope.pem'), exists=False, readable=False, change_mark=None,
-                          replaced_at=None, replaced_not_after=None, replaced_days_remaining=None,
-                          error='No certificate at %s' % (files['tmp'] / 'nope.pem'))
+                          replaced_at=None, replaced_not_after=None, replaced_days_remaining=None, request=None,
+                          set_aside_keys=[], error='No certificate at %s' % (files['tmp'] / 'nope.pem'))
 
 
 def test_the_change_mark_of_a_replaced_certificate_is_reported(files):
@@ -81,7 +81,8 @@ def test_a_certificate_or_bundle_that_cannot_be_read_is_reported_not_raised(file
     other certificates are still reported."""
     result = report(dict(path=str(files['tmp']), private_key_path=files['key']), now=NOW)
     assert result == dict(path=str(files['tmp']), exists=True, readable=False, change_mark=None,
-                          replaced_at=None, replaced_not_after=None, replaced_days_remaining=None, error='Could not read %s: Is a directory' % files['tmp'])
+                          replaced_at=None, replaced_not_after=None, replaced_days_remaining=None, request=None,
+                          set_aside_keys=[], error='Could not read %s: Is a directory' % files['tmp'])
     assert report(dict(path=files['cert'], issuing_ca_path=str(files['tmp'])), now=NOW)['chain_valid'] is False
 
 
@@ -168,3 +169,31 @@ def test_a_controller_without_a_recent_cryptography_is_told_so():
     assert '41.0.7' in certificate_report.controller_problem('41.0.7')
     assert 'cryptography (43 or later)' in certificate_report.controller_problem(None)
     assert certificate_report.controller_problem() is None
+
+
+def test_what_is_in_flight_is_described_as_read_and_nothing_more(files):
+    state = files['tmp'] / 'cert.pem.state.json'
+    state.write_text('{"operation": "renew", "phase": "submitted", "retrieval_id": "RID-7", "created": '
+                     '"2026-11-20T03:00:02Z", "endpoint": "https://user@ir.example/", "customer_id": "1234567-8"}')
+    result = report(dict(path=files['cert']), now=NOW)
+    assert result['request'] == dict(state_path=str(state), error=None, operation='renew', phase='submitted',
+                                     retrieval_id='RID-7', created='2026-11-20T03:00:02Z', updated=None,
+                                     submitted_at=None, answer_kept=False, certificate_kept=False)
+    state.write_text('[]')
+    assert set(report(dict(path=files['cert']), now=NOW)['request']) == {'state_path', 'error'}
+
+
+def test_a_reading_the_controller_did_not_expect_is_described_safely():
+    reading = dict(path='/c.pem', exists=False, error='No certificate at /c.pem', certificate=None, change_mark=None,
+                   replaced_at=None, replaced_not_after=None,
+                   request=dict(state_path='/c.pem.state.json', error=None, phase=3, operation='renew',
+                                answer_kept='yes', extra='dropped'),
+                   set_aside_keys=['/k.new.unanswered-20261101T030000Z', 5])
+    result = certificate_report.report(reading, 60, NOW)
+    assert result['request']['phase'] is None and result['request']['answer_kept'] is False
+    assert 'extra' not in result['request']
+    assert result['set_aside_keys'] == ['/k.new.unanswered-20261101T030000Z']
+    # A reading from before the state file was read (no request key at all) is nothing in flight.
+    del reading['request'], reading['set_aside_keys']
+    result = certificate_report.report(reading, 60, NOW)
+    assert result['request'] is None and result['set_aside_keys'] == []

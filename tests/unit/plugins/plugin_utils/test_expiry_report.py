@@ -231,6 +231,86 @@ def test_every_output_carries_the_replaced_certificates_days():
     assert '730<span class="replaced" title="the certificate it replaced">replaced: 20</span>' in page
 
 
+def in_flight(phase='submitted', operation='renew', **overrides):
+    """certificate_info's request for a state file that records a request in flight."""
+    request = dict(state_path='/r.pem.state.json', error=None, operation=operation, phase=phase,
+                   retrieval_id='RID-9' if phase in ('submitted', 'retrieved') else None, created='2025-11-24T03:00:00Z',
+                   updated='2025-11-24T03:00:05Z',
+                   submitted_at='2025-11-24T03:00:04.123456+00:00' if phase in ('submitted', 'retrieved') else None,
+                   answer_kept=False, certificate_kept=False)
+    request.update(overrides)
+    return request
+
+
+@pytest.mark.parametrize('request_, fragments', [
+    (in_flight(), ['A renewal accepted by the service on 2025-11-24 03:00 UTC waits for its certificate (RetrievalId '
+                   'RID-9): the next run asks for it and sends nothing again.']),
+    (in_flight(certificate_kept=True), ['RetrievalId RID-9', 'The certificate the service gave is kept in '
+                                        '/r.pem.state.json until a trust file or the clock is put right.']),
+    (in_flight('retrieved'), ['A renewal got its certificate on 2025-11-24 03:00 UTC, which waits to be put in place']),
+    (in_flight('sent'), ['A renewal was sent on 2025-11-24 03:00 UTC, or about to be, and no answer is recorded: the '
+                         'next renew run sends it again with the same new key.']),
+    (in_flight('prepared', answer_kept=True), ['was answered on 2025-11-24 03:00 UTC, but the answer could not be '
+                                               'accepted; it is kept beside /r.pem.state.json', 'service_ca_path']),
+    (in_flight('sent', 'sign'), ['one-time credentials of a first-certificate request were sent', 'not sent again',
+                                 '/r.pem.state.json', 'A leftover state file']),
+    (in_flight('odd', 'other', updated=None, created=None), ['A request is recorded in flight in /r.pem.state.json '
+                                                             '(phase odd).']),
+    (dict(state_path='/r.pem.state.json', error='/r.pem.state.json is a symbolic link; refusing to follow it.'),
+     ['A request may be in flight, but its state file cannot be read: /r.pem.state.json is a symbolic link; '
+      'refusing to follow it.']),
+])
+def test_a_request_in_flight_is_told_in_the_note_without_changing_the_status(request_, fragments):
+    row = one_row(info(path='/r.pem', days=30, request=request_))
+    assert row['status'] == 'renew' and row['request'] == request_
+    assert row['note'].startswith('Renewal window open since ')
+    for fragment in fragments:
+        assert fragment in row['note']
+
+
+def test_keys_set_aside_are_named_in_the_note_and_odd_values_are_ignored():
+    keys = ['/k.pem.new.unanswered-20251101T030000Z', '/k.pem.new.unanswered-20251108T030000Z']
+    row = one_row(info(path='/r.pem', days=300, set_aside_keys=keys + [7]))
+    assert row['set_aside_keys'] == keys and row['status'] == 'ok'
+    assert row['note'] == ('Kept aside by renewals that got no answer, in case the service issued a certificate for '
+                           'them: %s, %s. The run that installs a renewed certificate removes them.' % tuple(keys))
+    # A result without either (an older certificate_info, a hand-made one) is nothing in flight.
+    row = one_row(info(path='/r.pem', days=300, request='submitted', set_aside_keys='/k.pem.new'))
+    assert row['request'] is None and row['set_aside_keys'] == [] and row['note'] == ''
+    # A missing certificate whose first certificate is in flight says both.
+    row = one_row(dict(missing('/m.pem'), request=in_flight('sent', 'sign')))
+    assert row['status'] == 'missing' and row['note'].startswith('No certificate at /m.pem. The one-time credentials')
+
+
+def test_every_output_carries_what_is_in_flight():
+    rows = report.build_rows({'app1': [info(path='/r.pem', days=30, request=in_flight(),
+                                            set_aside_keys=['/k.new.unanswered-20251101T030000Z']),
+                                       info(path='/s.pem', days=40, request=in_flight('sent', updated=None)),
+                                       info(path='/u.pem', days=50, request=dict(state_path='/u', error='unreadable')),
+                                       info(path='/o.pem', days=300)]})
+    csv_rows = dict((row['path'], row) for row in csv.DictReader(io.StringIO(report.render_csv(rows))))
+    assert [csv_rows['/r.pem'][name] for name in ('request_operation', 'request_phase', 'request_since',
+                                                  'retrieval_id', 'set_aside_keys')] == [
+        'renew', 'submitted', '2025-11-24T03:00:04Z', 'RID-9', '/k.new.unanswered-20251101T030000Z']
+    # A sent request's phase began when it was recorded as sent (updated), else when it was created.
+    assert csv_rows['/s.pem']['request_since'] == '2025-11-24T03:00:00Z' and csv_rows['/s.pem']['retrieval_id'] == ''
+    assert csv_rows['/u.pem']['request_phase'] == 'unreadable'
+    assert [csv_rows['/o.pem'][name] for name in ('request_operation', 'request_phase', 'request_since',
+                                                  'retrieval_id', 'set_aside_keys')] == [''] * 5
+    families = parse_prometheus(report.render_prometheus(rows, NOW))
+    samples = families['incomes_register_certificate_request_since_timestamp_seconds']['samples']
+    assert sorted((labels['path'], labels['operation'], labels['phase'], value) for labels, value in samples) == [
+        ('/r.pem', 'renew', 'submitted', datetime.datetime(2025, 11, 24, 3, 0, 4, tzinfo=datetime.timezone.utc)
+         .timestamp()),
+        ('/s.pem', 'renew', 'sent', datetime.datetime(2025, 11, 24, 3, 0, tzinfo=datetime.timezone.utc).timestamp())]
+    document = json.loads(report.render_json(rows, report.summarize(rows), NOW))
+    by_path = dict((row['path'], row) for row in document['certificates'])
+    assert by_path['/r.pem']['request']['retrieval_id'] == 'RID-9' and by_path['/o.pem']['request'] is None
+    assert by_path['/r.pem']['set_aside_keys'] == ['/k.new.unanswered-20251101T030000Z']
+    page = report.render_html(rows, report.summarize(rows), NOW, 'Audit')
+    assert 'waits for its certificate (RetrievalId RID-9)' in page
+
+
 @pytest.mark.parametrize('kwargs, fragment', [
     (dict(renew_before_days=61), '1 to 60'),
     (dict(renew_before_days=0), '1 to 60'),
@@ -402,7 +482,7 @@ def test_prometheus_textfile_parses_back():
     assert set(families) == {
         'incomes_register_certificate_expiry_timestamp_seconds', 'incomes_register_certificate_days_remaining',
         'incomes_register_certificate_replaced_days_remaining', 'incomes_register_certificate_status',
-        'incomes_register_audit_timestamp_seconds'}
+        'incomes_register_certificate_request_since_timestamp_seconds', 'incomes_register_audit_timestamp_seconds'}
     assert all(family['type'] == 'gauge' and family['help'] for family in families.values())
     assert families['incomes_register_audit_timestamp_seconds']['samples'] == [({}, NOW.timestamp())]
 

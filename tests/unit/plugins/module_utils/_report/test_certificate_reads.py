@@ -261,3 +261,110 @@ def test_a_host_without_cryptography_reads_clean_pem_and_says_what_else_needs_it
     assert out[0] == 'True []'
     assert out[1] == ('Cannot parse %s as a certificate: reading this file on this host needs the Python library '
                       'cryptography' % unclean)
+
+
+# ---- what is in flight: the state file and the keys set aside ----
+
+def in_flight_files(pki, tmp_path):
+    cert = write(tmp_path / 'cert.pem', cert_pem(pki['leaf']))
+    key = write(tmp_path / 'key.pem', key_pem(pki['leaf_key']))
+    return cert, key
+
+
+def test_no_state_file_means_nothing_in_flight(pki, tmp_path):
+    cert, key = in_flight_files(pki, tmp_path)
+    reading = read(dict(path=cert, private_key_path=key))
+    assert reading['request'] is None and reading['set_aside_keys'] == []
+
+
+def test_a_renewal_in_flight_is_read_from_the_file_the_store_writes(pki, tmp_path):
+    from ansible_collections.incomes_register.certificates.plugins.module_utils._store import pending_request
+    cert, key = in_flight_files(pki, tmp_path)
+    request = pending_request.PendingRequest(cert + '.state.json', dict(
+        operation='renew', phase=pending_request.PREPARED, customer_id='1234567-8', environment='TEST',
+        endpoint='https://ir.example/svc', new_key_path=key + '.new', csr_sha256='ab' * 32))
+    request.save()
+    request.advance(pending_request.SUBMITTED, retrieval_id='RID-42', submitted_at='2026-11-20T03:00:04+00:00')
+    reading = read(dict(path=cert, private_key_path=key))
+    assert reading['request'] == dict(
+        state_path=cert + '.state.json', error=None, operation='renew', phase='submitted', retrieval_id='RID-42',
+        created=request.get('created'), updated=request.get('updated'), submitted_at='2026-11-20T03:00:04+00:00',
+        answer_kept=False, certificate_kept=False)
+    # Nothing else of the record leaves the host: not its endpoint, customer, key path or digest.
+    assert 'ir.example' not in json.dumps(reading) and 'ab' * 32 not in json.dumps(reading)
+
+    request.keep_certificate(b'0\x03\x02\x01\x00')
+    request.keep_answer(b'<answer/>')
+    kept = read(dict(path=cert))['request']
+    assert kept['certificate_kept'] is True and kept['answer_kept'] is True
+    assert 'certificate' not in kept
+
+
+def test_a_first_certificate_in_flight_is_told_for_a_missing_certificate(tmp_path):
+    from ansible_collections.incomes_register.certificates.plugins.module_utils._store import pending_request
+    state = str(tmp_path / 'elsewhere.json')
+    pending_request.PendingRequest(state, dict(operation='sign', phase=pending_request.SENT, transfer_id='T-1',
+                                               new_key_path=str(tmp_path / 'key.pem.new'))).save()
+    reading = read(dict(path=str(tmp_path / 'cert.pem'), state_path=state))
+    assert reading['error'] == 'No certificate at %s' % (tmp_path / 'cert.pem')
+    assert reading['request']['operation'] == 'sign' and reading['request']['phase'] == 'sent'
+    assert 'T-1' not in json.dumps(reading), 'the TransferID stays on the host'
+
+
+@pytest.mark.parametrize('content, why', [
+    (b'{not json', 'not a JSON object'),
+    (b'[1, 2]', 'not a JSON object'),
+    (b'\xff\xfe', 'not a JSON object'),
+])
+def test_a_state_file_that_is_no_state_is_told_not_raised(pki, tmp_path, content, why):
+    cert, key = in_flight_files(pki, tmp_path)
+    (tmp_path / 'cert.pem.state.json').write_bytes(content)
+    request = read(dict(path=cert))['request']
+    assert request['state_path'] == cert + '.state.json' and why in request['error']
+
+
+def test_a_state_file_behind_a_link_or_a_directory_is_told_not_followed(pki, tmp_path):
+    cert, key = in_flight_files(pki, tmp_path)
+    (tmp_path / 'real.json').write_text(json.dumps({'operation': 'renew', 'phase': 'sent'}))
+    os.symlink(str(tmp_path / 'real.json'), cert + '.state.json')
+    request = read(dict(path=cert))['request']
+    assert 'symbolic link' in request['error'] and 'phase' not in request
+    os.unlink(cert + '.state.json')
+    os.mkdir(cert + '.state.json')
+    assert 'not a regular file' in read(dict(path=cert))['request']['error']
+
+
+def test_odd_field_values_are_left_out(pki, tmp_path):
+    cert, key = in_flight_files(pki, tmp_path)
+    (tmp_path / 'cert.pem.state.json').write_text(json.dumps(
+        {'operation': ['renew'], 'phase': 'x' * 65, 'retrieval_id': '', 'created': 7, 'updated': None}))
+    request = read(dict(path=cert))['request']
+    assert [request[name] for name in ('operation', 'phase', 'retrieval_id', 'created', 'updated')] == [None] * 5
+
+
+def test_keys_set_aside_by_unanswered_renewals_are_listed(pki, tmp_path):
+    from ansible_collections.incomes_register.certificates.plugins.module_utils._store import certificate_store
+    cert, key = in_flight_files(pki, tmp_path)
+    store = certificate_store.CertificateStore(cert, key)
+    (tmp_path / 'key.pem.new').write_bytes(b'stand-in')
+    import datetime
+    first = store.set_aside_new_key(datetime.datetime(2026, 11, 1, 3, 0, tzinfo=datetime.timezone.utc))
+    (tmp_path / 'key.pem.new').write_bytes(b'stand-in')
+    second = store.set_aside_new_key(datetime.datetime(2026, 11, 8, 3, 0, tzinfo=datetime.timezone.utc))
+    # Another key's set-aside copies and the pending .new key are not this key's set-aside keys.
+    (tmp_path / 'other.pem.new.unanswered-20261101T030000Z').write_bytes(b'x')
+    (tmp_path / 'key.pem.new').write_bytes(b'stand-in')
+    reading = read(dict(path=cert, private_key_path=key))
+    assert reading['set_aside_keys'] == [first, second]
+    assert read(dict(path=cert))['set_aside_keys'] == [], 'without a key path there is nothing to look beside'
+
+
+def test_the_names_read_here_are_the_ones_the_store_writes():
+    from ansible_collections.incomes_register.certificates.plugins.module_utils._report import certificate_reads
+    from ansible_collections.incomes_register.certificates.plugins.module_utils._store import (
+        certificate_store, pending_request)
+    store = certificate_store.CertificateStore('/x/cert.pem', '/x/key.pem')
+    assert store.state_path == '/x/cert.pem' + certificate_reads.STATE_SUFFIX
+    assert pending_request.answer_path(store.state_path) == store.state_path + certificate_reads.ANSWER_SUFFIX
+    assert certificate_reads.SET_ASIDE_INFIX == '.new' + certificate_store.SET_ASIDE
+    assert store.new_key_path == '/x/key.pem.new'
