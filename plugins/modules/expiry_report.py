@@ -213,8 +213,27 @@ rows:
       description: Expiry date, YYYY-MM-DD (UTC).
       type: str
     note:
-      description: The certificate_info error or the task's failure message, else advice for the status.
+      description:
+        - The certificate_info error or the task's failure message, else advice for the status.
+        - Then, when the certificate's state file records a request in flight (RV(rows.request)), what it is and what
+          the next run does about it, and the keys set aside by renewals that got no answer (RV(rows.set_aside_keys)).
       type: str
+    request:
+      description:
+        - The request in flight that the certificate's state file records, as certificate_info returns it (operation,
+          phase, retrieval_id, times, or the error that kept the file from being read); V(null) when there is none.
+          Also the CSV columns C(request_operation), C(request_phase) (V(unreadable) when the file could not be read),
+          C(request_since) and C(retrieval_id), and the metric
+          C(incomes_register_certificate_request_since_timestamp_seconds) (labelled with C(operation) and C(phase)).
+        - It changes neither the status nor the gate, since the services use the certificate in place until the
+          request is finished.
+      type: dict
+    set_aside_keys:
+      description:
+        - Keys set aside beside the certificate's key by renewals that got no answer (in the CSV, the column of that
+          name, space-separated).
+      type: list
+      elements: str
     path:
       description: The certificate path; the remaining certificate_info keys (customer_id, organisation,
         environment, issuer, serial, not_after, key_matches, chain_valid, fingerprint_sha256, ...) are kept as
