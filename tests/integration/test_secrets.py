@@ -386,11 +386,19 @@ def test_certificate_info_sends_the_controller_no_private_key_and_no_passphrase(
     # The bundle holds a key too, which is not the controller's to see either.
     bundle = tmp_path / 'bundle.pem'
     bundle.write_bytes(read(sandbox.issuing_ca_pem) + plain)
+    # A state file with a request in flight: only its phase, RetrievalId and times are the audit's to see, not its
+    # endpoint (an old file's may name a user) nor the enrollment's TransferID.
+    state = root / 'combined.pem.state.json'
+    state.write_text(json.dumps({'version': 1, 'operation': 'renew', 'phase': 'submitted', 'retrieval_id': 'RID-S-1',
+                                 'transfer_id': 'TID-stays-on-host', 'endpoint': 'https://ops-user@ir.example/svc',
+                                 'new_key_path': str(key_path) + '.new', 'created': '2026-11-20T03:00:00Z'}))
+    os.chmod(str(state), 0o600)
     (tmp_path / 'info.yml').write_text(INFO_TASK)
     run = run_playbook(str(tmp_path / 'info.yml'), dict(root=str(root), passphrase=passphrase, bundle=str(bundle)),
                        env={'ANSIBLE_DEBUG': '1'})
     assert run.returncode == 0, run.output[-8000:]
     combined, key_as_certificate = run.results['results']
+    assert (combined['request']['phase'], combined['request']['retrieval_id']) == ('submitted', 'RID-S-1')
     assert combined['readable'] is True and combined['key_matches'] is True and combined['chain_valid'] is True
     assert combined['customer_id'] == '5200005-5' and combined['in_renewal_window'] is True
     assert key_as_certificate['readable'] is False and 'as a certificate' in key_as_certificate['error']
@@ -406,3 +414,4 @@ def test_certificate_info_sends_the_controller_no_private_key_and_no_passphrase(
     lines = set(line for line in key_lines(plain, None) if line not in public)
     found = leaks(answer, {'key passphrase': passphrase}, lines)
     assert not found, 'certificate_info answers the controller with %s' % found
+    assert b'RID-S-1' in answer and b'TID-stays-on-host' not in answer and b'ops-user' not in answer
