@@ -18,7 +18,7 @@ from ansible_collections.incomes_register.certificates.plugins.plugin_utils.role
 
 class ActionModule(RoleVariablesAction):
 
-    NAMING = ('path', 'certificates', 'private_key_path', 'private_key_passphrase')
+    NAMING = ('path', 'certificates', 'private_key_path', 'private_key_passphrase', 'state_path')
     # The module's result is what it read, which only this plugin turns into the report: async_status would
     # return the readings.
     _supports_async = False

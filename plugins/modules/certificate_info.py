@@ -19,7 +19,8 @@ description:
     and loads the private key, which never leaves it; its action plugin describes the certificate on the controller,
     which imports cryptography's X.509 code once per run instead of once per host. Only public data leaves the host
     (the certificate, only its own block of a file that also holds the key; the public half of the key; the
-    certificates of O(issuing_ca_path)). A file that is not cleanly framed PEM (DER, blanks after a BEGIN line, a
+    certificates of O(issuing_ca_path); of the state file, only what RV(request) lists, not its endpoint or
+    TransferID; the names of the keys set aside). A file that is not cleanly framed PEM (DER, blanks after a BEGIN line, a
     damaged block) is read with cryptography on the host, as before, and a block without a certificate's outer shape
     is not sent, so that only a certificate leaves.
   - With O(certificates), reads several certificates in one run and returns RV(results), shaped like what a
@@ -232,17 +233,23 @@ request:
     error:
       description: Why the state file could not be read (V(null) when it could); the other keys are then absent.
       type: str
+    refused:
+      description:
+        - Why the modules that request and renew the certificate would refuse the file (its mode opens it to group or
+          others, an unknown version, operation or phase, submitted without a RetrievalId); V(null) when they would
+          take it. Its owner is not checked, since that depends on the user they run as.
+      type: str
     operation:
       description: V(renew) for a renewal, V(sign) for a first certificate.
       type: str
     phase:
       description:
-        - V(prepared) (recorded before sending), V(sent) (sent, no answer recorded), V(submitted) (the service gave
-          a RetrievalId and the certificate is not retrieved yet) or V(retrieved) (retrieved and verified, not yet
-          put in place).
+        - V(prepared) (recorded before sending), V(sent) (sent, and no answer accepted), V(submitted) (the service
+          gave a RetrievalId and the certificate is not retrieved yet) or V(retrieved) (retrieved and verified, not
+          yet put in place).
       type: str
     retrieval_id:
-      description: The RetrievalId the service gave, once V(submitted).
+      description: The RetrievalId the service gave, once V(submitted) (and V(retrieved)).
       type: str
     created:
       description: When the request was recorded (UTC).
@@ -254,22 +261,29 @@ request:
       description: When the record last changed (UTC).
       type: str
     answer_kept:
-      description: Whether an answer of the service that could not be accepted is kept beside the state file.
+      description: Whether an answer of the service that could not be accepted is kept beside the state file, with
+        its digest recorded, so that the next run checks it again.
       type: bool
     certificate_kept:
       description: Whether a retrieved certificate refused for a cause that can be put right is kept in it.
       type: bool
+    resubmit_refused:
+      description: Whether the service refused the renewal when it was sent again for the same key; the next renew
+        run then sets that key aside and asks with a fresh one.
+      type: bool
   sample:
     state_path: /etc/incomes-register/certificate.pem.state.json
     error: null
+    refused: null
     operation: renew
     phase: submitted
     retrieval_id: 6f1c2a9e0b7d4c3a
-    created: '2026-11-20T03:00:02Z'
+    created: '2026-11-20T03:00:02.104511+00:00'
     submitted_at: '2026-11-20T03:00:04.512345+00:00'
     updated: '2026-11-20T03:00:04Z'
     answer_kept: false
     certificate_kept: false
+    resubmit_refused: false
 set_aside_keys:
   description:
     - The keys set aside next to O(private_key_path) (C(<key>.new.unanswered-<time>)) by renewals that got no

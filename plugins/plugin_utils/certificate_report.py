@@ -79,7 +79,7 @@ def report(reading, renew_before_days=60, now=None):
             result['error'] = 'Cannot parse %s as a certificate: %s' % (path, error)
         else:
             result.update(_describe(cert, reading, renew_before_days, now))
-    result['request'] = _request(reading.get('request'))
+    result['request'] = describe_request(reading.get('request'))
     result['set_aside_keys'] = [key for key in reading.get('set_aside_keys') or () if isinstance(key, str)]
     result['change_mark'] = reading['change_mark']
     result['replaced_at'] = reading['replaced_at']
@@ -93,17 +93,20 @@ def report(reading, renew_before_days=60, now=None):
     return result
 
 
-def _request(request):
-    """The host's reading of the state file as the task returns it: its fields, each a string or None, and the two
-    flags; only state_path and error when it could not be read."""
+def describe_request(request):
+    """A reading of a state file (certificate_reads) as certificate_info returns it, whatever a host or a hand-made
+    result sent: each field a string or None, each flag a bool; only state_path and error when it could not be
+    read; None for anything but a dict."""
     if not isinstance(request, dict):
         return None
+    state_path = request.get('state_path') if isinstance(request.get('state_path'), str) else ''
     if request.get('error'):
-        return dict(state_path=request.get('state_path'), error=str(request['error']))
+        return dict(state_path=state_path, error=str(request['error']))
     described = dict((name, request.get(name) if isinstance(request.get(name), str) else None)
-                     for name in ('state_path',) + REQUEST_FIELDS)
-    described.update(error=None, answer_kept=request.get('answer_kept') is True,
-                     certificate_kept=request.get('certificate_kept') is True)
+                     for name in REQUEST_FIELDS + ('refused',))
+    described.update(state_path=state_path, error=None)
+    for flag in ('answer_kept', 'certificate_kept', 'resubmit_refused'):
+        described[flag] = request.get(flag) is True
     return described
 
 

@@ -19,6 +19,7 @@ import traceback
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils import renewal_policy
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import CertificateServiceError
+from ansible_collections.incomes_register.certificates.plugins.plugin_utils.certificate_report import describe_request
 from ansible_collections.incomes_register.certificates.plugins.plugin_utils.report_formats import (
     GENERATED_RE, csv_cell, epoch, iso, kind, prometheus_labels)
 
@@ -153,11 +154,12 @@ def _parse_time(text):
         return None
     try:
         value = datetime.datetime.fromisoformat(text.replace('Z', '+00:00'))
-    except ValueError:
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=datetime.timezone.utc)
+        return value.astimezone(datetime.timezone.utc)
+    except (ValueError, OverflowError):
+        # A time at the end of the calendar in another zone: a hand-written state file's, never the modules'.
         return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=datetime.timezone.utc)
-    return value.astimezone(datetime.timezone.utc)
 
 
 def _note(row, status, renew_before_days):
@@ -180,7 +182,7 @@ def _note(row, status, renew_before_days):
     if row['change_mark']:
         notes.append(_restart_note(row))
     if row['request']:
-        notes.append(_request_note(row['request']))
+        notes.append(_request_note(row['request'], status))
     if row['set_aside_keys']:
         notes.append('Kept aside by renewals that got no answer, in case the service issued a certificate for them: '
                      '%s. The run that installs a renewed certificate removes them.' % ', '.join(row['set_aside_keys']))
@@ -190,43 +192,70 @@ def _note(row, status, renew_before_days):
 
 
 def request_since(request):
-    """When the request in flight reached its phase (UTC), or None when the state file does not say."""
+    """When the request in flight reached its phase (UTC), or None when the state file does not say: a sent one
+    when it was made (every save moves updated, a refusal mark too), a submitted one when the service accepted it
+    (as lifecycle counts resubmit_after_hours from), a retrieved one when that was recorded."""
     if not request or request.get('error'):
         return None
-    if request.get('phase') == 'submitted' and _parse_time(request.get('submitted_at')):
-        return _parse_time(request['submitted_at'])
-    return _parse_time(request.get('updated')) or _parse_time(request.get('created'))
+    phase = request.get('phase')
+    if phase == 'submitted':
+        return _parse_time(request.get('submitted_at')) or _parse_time(request.get('created'))
+    if phase == 'retrieved':
+        return _parse_time(request.get('updated')) or _parse_time(request.get('created'))
+    return _parse_time(request.get('created'))
 
 
-def _request_note(request):
-    """What the certificate's state file says is in flight, and what the next run does about it (as
-    docs/troubleshooting.md, "A leftover state file", says for each phase)."""
-    if request.get('error'):
+def _request_note(request, status):
+    """What the certificate's state file says is in flight, and what the next run does about it: lifecycle's
+    renew, enroll and retrieve, as docs/troubleshooting.md ("A leftover state file") and docs/guarantees.md tell."""
+    if request['error']:
         return 'A request may be in flight, but its state file cannot be read: %s.' % request['error'].rstrip('.')
-    operation, phase = request.get('operation'), request.get('phase')
+    if request['refused']:
+        return ('A request is recorded in %s, but the next run refuses that file: %s.'
+                % (request['state_path'], request['refused']))
+    operation, phase = request['operation'], request['phase']
+    if operation not in ('renew', 'sign') or phase not in ('prepared', 'sent', 'submitted', 'retrieved'):
+        # Not a reading of certificate_info's, which says why the modules would refuse such a file.
+        return 'A request is recorded in flight in %s (operation %s, phase %s).' % (
+            request['state_path'] or 'its state file', operation, phase)
     since = request_since(request)
     when = ' on %s' % since.strftime('%Y-%m-%d %H:%M UTC') if since else ''
-    what = {'renew': 'A renewal', 'sign': 'A first-certificate request'}.get(operation, 'A request')
+    renewal = operation == 'renew'
+    what = 'A renewal' if renewal else 'A first-certificate request'
+    # A first certificate is finished by certificate_request or certificate_retrieve; a renew run refuses it.
+    finisher = 'the next renew run' if renewal else 'the next enroll run or certificate_retrieve'
+    if phase == 'submitted' and request['certificate_kept']:
+        return ('The certificate the service gave for the %s (RetrievalId %s) is kept in %s, refused for a cause that '
+                'can be put right (a trust file, the clock): %s checks it again without asking the service.'
+                % ('renewal' if renewal else 'first-certificate request', request['retrieval_id'], request['state_path'],
+                   finisher))
     if phase == 'submitted':
-        text = ('%s accepted by the service%s waits for its certificate (RetrievalId %s): the next run asks for it '
-                'and sends nothing again.' % (what, when, request.get('retrieval_id') or 'not recorded'))
-        if request.get('certificate_kept'):
-            text += (' The certificate the service gave is kept in %s until a trust file or the clock is put right.'
-                     % request['state_path'])
+        text = ('%s accepted by the service%s waits for its certificate (RetrievalId %s): %s asks for it.'
+                % (what, when, request['retrieval_id'], finisher))
+        if renewal:
+            text += (' While the certificate in place is valid, one not issued within resubmit_after_hours (24 by '
+                     'default) of being accepted is asked for again.')
+        else:
+            text += ' The one-time credentials are never sent again.'
         return text
     if phase == 'retrieved':
-        return '%s got its certificate%s, which waits to be put in place: the next run does that.' % (what, when)
-    if phase in ('prepared', 'sent') and request.get('answer_kept'):
+        return '%s got its certificate%s, which waits beside this one: %s puts it in place.' % (what, when, finisher)
+    if phase == 'sent' and request['answer_kept']:
         return ('%s was answered%s, but the answer could not be accepted; it is kept beside %s. Put the cause right '
-                '(usually service_ca_path) and run again: the answer is checked again.' % (what, when, request['state_path']))
-    if phase in ('prepared', 'sent') and operation == 'renew':
-        return ('A renewal was sent%s, or about to be, and no answer is recorded: the next renew run sends it again with '
-                'the same new key.' % when)
-    if phase in ('prepared', 'sent') and operation == 'sign':
-        return ('The one-time credentials of a first-certificate request were sent%s, or about to be, and no answer is '
-                'recorded: they are not sent again (%s; docs/troubleshooting.md, "A leftover state file").'
+                '(usually service_ca_path) and run again: the kept answer is checked again, and nothing is sent.'
+                % (what, when, request['state_path']))
+    if not renewal:
+        return ('The one-time credentials of a first-certificate request were sent%s, or about to be, and no answer '
+                'is recorded: they are not sent again (%s; docs/troubleshooting.md, "A leftover state file").'
                 % (when, request['state_path']))
-    return '%s is recorded in flight in %s (phase %s).' % (what, request['state_path'], phase or 'not recorded')
+    if status == EXPIRED:
+        return ('A renewal was sent%s, or about to be, and no answer is recorded; the certificate has expired, so it '
+                'is not sent again.' % when)
+    if request['resubmit_refused']:
+        return ('A renewal sent%s got no answer, and the service refused it when it was asked again for the same key: '
+                'the next renew run sets that key aside and asks with a fresh one.' % when)
+    return ('A renewal was sent%s, or about to be, and no answer is recorded: the next renew run sends it again with '
+            'the same new key.' % when)
 
 
 def _restart_note(row):
@@ -278,7 +307,7 @@ def build_rows(host_results, critical_days=14, renew_before_days=60):
             else None
         # host_results need not be this collection's certificate_info's of today (a loop registered by hand, an
         # older version): neither is required.
-        row['request'] = row['request'] if isinstance(row['request'], dict) else None
+        row['request'] = describe_request(row['request'])
         row['set_aside_keys'] = [key for key in row['set_aside_keys'] or () if isinstance(key, str)] \
             if isinstance(row['set_aside_keys'], list) else []
         status = _classify(row, critical_days, renew_before_days)

@@ -307,6 +307,7 @@ def test_audit_tells_a_renewal_in_flight_until_the_renew_run_finishes_it(sandbox
     run = run_playbook('incomes_register.certificates.renew', {'incomes_register_hosts': 'window'}, inventory=inventory)
     assert run.returncode == 0, run
     run = run_playbook('incomes_register.certificates.audit', {'audit_output_dir': 'report'}, inventory=inventory)
+    assert run.returncode == 0, run
     report = json.loads((tmp_path / 'report' / 'certificate-expiry.json').read_text())
     window_row = [row for row in report['certificates'] if row['host'] == 'window'][0]
     assert window_row['status'] == 'ok' and window_row['request'] is None, window_row

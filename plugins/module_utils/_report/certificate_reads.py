@@ -38,14 +38,23 @@ LABELS = ('customer_id', 'environment')
 
 # A request in flight is in the certificate's state file, which _store/pending_request.py writes and is the only code
 # to act on. It is read here without importing that module, which every audited host would compile (~4 ms of CPU;
-# docs/benchmarks.md); a unit test holds these names to pending_request's and certificate_store's. Only these
-# fields leave the host: the file holds no secret, but an old one may hold an endpoint with a user name, and a
+# docs/benchmarks.md); a unit test holds these names to pending_request's, lifecycle's and certificate_store's. Only
+# these fields leave the host: the file holds no secret, but an old one may hold an endpoint with a user name, and a
 # TransferID is the enrollment's.
 STATE_SUFFIX = '.state.json'
 ANSWER_SUFFIX = '.answer.xml'
+STATE_VERSION = 1
+OPERATIONS = ('sign', 'renew')
+PHASES = ('prepared', 'sent', 'submitted', 'retrieved')
 REQUEST_FIELDS = ('operation', 'phase', 'retrieval_id', 'created', 'updated', 'submitted_at')
-# A key a renewal that got no answer set aside (certificate_store.SET_ASIDE), in case the service issued for it.
+# Recorded when the service refused a renewal sent again for the same key (lifecycle.RESUBMIT_REFUSED), and the
+# digest of an answer kept beside the file (pending_request.keep_answer), without which the answer is not used.
+RESUBMIT_REFUSED = 'resubmit_refused_at'
+ANSWER_DIGEST = 'answer_sha256'
+# A key a renewal that got no answer set aside (certificate_store.SET_ASIDE and SET_ASIDE_TIME), in case the service
+# issued for it. Only names of that form: the run that installs a renewal removes those, not a copy beside them.
 SET_ASIDE_INFIX = '.new.unanswered-'
+_SET_ASIDE_TIME = re.compile(r'[0-9]{8}T[0-9]{6}Z\Z')
 # A state file is a few hundred bytes; one that keeps a refused certificate a few kB.
 _STATE_LIMIT = 1024 * 1024
 
@@ -101,28 +110,52 @@ def _in_flight(found, params):
 
 
 def _request(state_path):
-    """REQUEST_FIELDS of the state file at state_path (each a short string or None), with state_path, error None,
-    answer_kept and certificate_kept; None when there is no file; dict(state_path, error) when it cannot be read.
-    A file that is there but unreadable is still told: something may be in flight."""
+    """What the state file at state_path records: None when there is no file; dict(state_path, error) when it
+    cannot be read (something may be in flight all the same); else REQUEST_FIELDS (each a short string or None),
+    state_path, error None, refused (why the modules would refuse the file, or None), answer_kept,
+    certificate_kept and resubmit_refused."""
     try:
-        data = file_reads.read_regular_file(state_path, limit=_STATE_LIMIT)
+        data = file_reads.read_regular_file(state_path, limit=_STATE_LIMIT + 1)
     except LocalFileError as error:
         return dict(state_path=state_path, error=error.message)
     if data is None:
         return None
+    if len(data) > _STATE_LIMIT:
+        return dict(state_path=state_path, error='%s is larger than %d bytes, which no state file of this collection '
+                    'is' % (state_path, _STATE_LIMIT))
     try:
         fields = json.loads(data.decode('utf-8'))
-    except ValueError:
+    except (ValueError, RecursionError):
         fields = None
     if not isinstance(fields, dict):
         return dict(state_path=state_path, error='%s is not a state file of this collection (not a JSON object)'
                     % state_path)
-    found = dict(state_path=state_path, error=None, answer_kept=os.path.lexists(state_path + ANSWER_SUFFIX),
-                 certificate_kept=isinstance(fields.get('certificate'), str))
+    found = dict(state_path=state_path, error=None, refused=_refused(state_path, fields),
+                 answer_kept=bool(fields.get(ANSWER_DIGEST)) and os.path.lexists(state_path + ANSWER_SUFFIX),
+                 certificate_kept=isinstance(fields.get('certificate'), str),
+                 resubmit_refused=bool(fields.get(RESUBMIT_REFUSED)))
     for name in REQUEST_FIELDS:
         value = fields.get(name)
         found[name] = value if isinstance(value, str) and 0 < len(value) <= 64 else None
     return found
+
+
+def _refused(state_path, fields):
+    """Why the modules would refuse this state file, as pending_request reads it, or None. Not its owner: that is
+    checked against the user the modules run as, which need not be the audit's."""
+    try:
+        mode = os.lstat(state_path).st_mode
+    except OSError as error:
+        return 'it cannot be inspected (%s)' % (error.strerror or error)
+    if mode & 0o077:
+        return 'it has mode %04o, open to group or others' % (mode & 0o7777)
+    if fields.get('version') != STATE_VERSION:
+        return 'it has version %r, not %d' % (fields.get('version'), STATE_VERSION)
+    if fields.get('operation') not in OPERATIONS or fields.get('phase') not in PHASES:
+        return 'it records operation %r and phase %r' % (fields.get('operation'), fields.get('phase'))
+    if fields['phase'] == 'submitted' and not fields.get('retrieval_id'):
+        return 'it is submitted but has no retrieval_id'
+    return None
 
 
 def _set_aside_keys(private_key_path):
@@ -131,7 +164,9 @@ def _set_aside_keys(private_key_path):
         names = os.listdir(directory or '.')
     except OSError:
         return []
-    return sorted(os.path.join(directory, entry) for entry in names if entry.startswith(name + SET_ASIDE_INFIX))
+    prefix = name + SET_ASIDE_INFIX
+    return sorted(os.path.join(directory, entry) for entry in names
+                  if entry.startswith(prefix) and _SET_ASIDE_TIME.match(entry[len(prefix):]))
 
 
 def _pem_blocks(data):

@@ -173,12 +173,14 @@ def test_a_controller_without_a_recent_cryptography_is_told_so():
 
 def test_what_is_in_flight_is_described_as_read_and_nothing_more(files):
     state = files['tmp'] / 'cert.pem.state.json'
-    state.write_text('{"operation": "renew", "phase": "submitted", "retrieval_id": "RID-7", "created": '
+    state.write_text('{"version": 1, "operation": "renew", "phase": "submitted", "retrieval_id": "RID-7", "created": '
                      '"2026-11-20T03:00:02Z", "endpoint": "https://user@ir.example/", "customer_id": "1234567-8"}')
+    os.chmod(str(state), 0o600)
     result = report(dict(path=files['cert']), now=NOW)
-    assert result['request'] == dict(state_path=str(state), error=None, operation='renew', phase='submitted',
-                                     retrieval_id='RID-7', created='2026-11-20T03:00:02Z', updated=None,
-                                     submitted_at=None, answer_kept=False, certificate_kept=False)
+    assert result['request'] == dict(state_path=str(state), error=None, refused=None, operation='renew',
+                                     phase='submitted', retrieval_id='RID-7', created='2026-11-20T03:00:02Z',
+                                     updated=None, submitted_at=None, answer_kept=False, certificate_kept=False,
+                                     resubmit_refused=False)
     state.write_text('[]')
     assert set(report(dict(path=files['cert']), now=NOW)['request']) == {'state_path', 'error'}
 

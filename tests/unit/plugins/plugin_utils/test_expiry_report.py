@@ -233,29 +233,38 @@ def test_every_output_carries_the_replaced_certificates_days():
 
 def in_flight(phase='submitted', operation='renew', **overrides):
     """certificate_info's request for a state file that records a request in flight."""
-    request = dict(state_path='/r.pem.state.json', error=None, operation=operation, phase=phase,
+    request = dict(state_path='/r.pem.state.json', error=None, refused=None, operation=operation, phase=phase,
                    retrieval_id='RID-9' if phase in ('submitted', 'retrieved') else None, created='2025-11-24T03:00:00Z',
                    updated='2025-11-24T03:00:05Z',
                    submitted_at='2025-11-24T03:00:04.123456+00:00' if phase in ('submitted', 'retrieved') else None,
-                   answer_kept=False, certificate_kept=False)
+                   answer_kept=False, certificate_kept=False, resubmit_refused=False)
     request.update(overrides)
     return request
 
 
+# What each note promises is held to what lifecycle does next in test_audit_request_notes.py; here, the wording.
 @pytest.mark.parametrize('request_, fragments', [
     (in_flight(), ['A renewal accepted by the service on 2025-11-24 03:00 UTC waits for its certificate (RetrievalId '
-                   'RID-9): the next run asks for it and sends nothing again.']),
-    (in_flight(certificate_kept=True), ['RetrievalId RID-9', 'The certificate the service gave is kept in '
-                                        '/r.pem.state.json until a trust file or the clock is put right.']),
-    (in_flight('retrieved'), ['A renewal got its certificate on 2025-11-24 03:00 UTC, which waits to be put in place']),
+                   'RID-9): the next renew run asks for it. While the certificate in place is valid, one not issued '
+                   'within resubmit_after_hours (24 by default) of being accepted is asked for again.']),
+    (in_flight(certificate_kept=True), ['The certificate the service gave for the renewal (RetrievalId RID-9) is kept in '
+                                        '/r.pem.state.json', 'checks it again without asking the service']),
+    (in_flight('retrieved'), ['A renewal got its certificate on 2025-11-24 03:00 UTC, which waits beside this one: the '
+                              'next renew run puts it in place.']),
+    (in_flight('retrieved', 'sign'), ['the next enroll run or certificate_retrieve puts it in place']),
     (in_flight('sent'), ['A renewal was sent on 2025-11-24 03:00 UTC, or about to be, and no answer is recorded: the '
                          'next renew run sends it again with the same new key.']),
-    (in_flight('prepared', answer_kept=True), ['was answered on 2025-11-24 03:00 UTC, but the answer could not be '
-                                               'accepted; it is kept beside /r.pem.state.json', 'service_ca_path']),
+    (in_flight('sent', resubmit_refused=True), ['the service refused it when it was asked again for the same key: the '
+                                                'next renew run sets that key aside and asks with a fresh one']),
+    (in_flight('sent', answer_kept=True), ['was answered on 2025-11-24 03:00 UTC, but the answer could not be '
+                                           'accepted; it is kept beside /r.pem.state.json', 'service_ca_path']),
     (in_flight('sent', 'sign'), ['one-time credentials of a first-certificate request were sent', 'not sent again',
                                  '/r.pem.state.json', 'A leftover state file']),
-    (in_flight('odd', 'other', updated=None, created=None), ['A request is recorded in flight in /r.pem.state.json '
-                                                             '(phase odd).']),
+    (in_flight('submitted', 'sign'), ['the next enroll run or certificate_retrieve asks for it. The one-time '
+                                      'credentials are never sent again.']),
+    (in_flight('odd', refused="it records operation 'renew' and phase 'odd'"),
+     ["A request is recorded in /r.pem.state.json, but the next run refuses that file: it records operation 'renew' "
+      "and phase 'odd'."]),
     (dict(state_path='/r.pem.state.json', error='/r.pem.state.json is a symbolic link; refusing to follow it.'),
      ['A request may be in flight, but its state file cannot be read: /r.pem.state.json is a symbolic link; '
       'refusing to follow it.']),
@@ -266,6 +275,26 @@ def test_a_request_in_flight_is_told_in_the_note_without_changing_the_status(req
     assert row['note'].startswith('Renewal window open since ')
     for fragment in fragments:
         assert fragment in row['note']
+
+
+def test_a_sent_renewal_of_an_expired_certificate_is_not_said_to_be_sent_again():
+    row = one_row(info(path='/r.pem', days=-2, request=in_flight('sent')))
+    assert row['status'] == 'expired'
+    assert 'no answer is recorded; the certificate has expired, so it is not sent again.' in row['note']
+
+
+@pytest.mark.parametrize('request_', [
+    dict(in_flight(), created='9999-12-31T23:59:59-14:00', submitted_at='0001-01-01T00:00:00+05:00'),
+    dict(in_flight(), error=7),
+    dict(in_flight('sent', 'sign'), state_path=None, phase=['sent']),
+    dict(error=None, operation=None),
+])
+def test_odd_values_in_a_request_never_stop_the_report(request_):
+    rows = report.build_rows({'app1': [info(path='/r.pem', days=30, request=request_)]})
+    for fmt in ('html', 'csv', 'json', 'prometheus'):
+        report.render(fmt, rows, report.summarize(rows), NOW, 'Audit')
+    assert rows[0]['status'] == 'renew'
+    assert 'credentials' not in rows[0]['note'] or request_['operation'] == 'sign'
 
 
 def test_keys_set_aside_are_named_in_the_note_and_odd_values_are_ignored():
@@ -292,7 +321,7 @@ def test_every_output_carries_what_is_in_flight():
     assert [csv_rows['/r.pem'][name] for name in ('request_operation', 'request_phase', 'request_since',
                                                   'retrieval_id', 'set_aside_keys')] == [
         'renew', 'submitted', '2025-11-24T03:00:04Z', 'RID-9', '/k.new.unanswered-20251101T030000Z']
-    # A sent request's phase began when it was recorded as sent (updated), else when it was created.
+    # A sent request's time is when it was made: every save moves updated.
     assert csv_rows['/s.pem']['request_since'] == '2025-11-24T03:00:00Z' and csv_rows['/s.pem']['retrieval_id'] == ''
     assert csv_rows['/u.pem']['request_phase'] == 'unreadable'
     assert [csv_rows['/o.pem'][name] for name in ('request_operation', 'request_phase', 'request_since',

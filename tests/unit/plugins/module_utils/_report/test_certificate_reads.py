@@ -289,7 +289,7 @@ def test_a_renewal_in_flight_is_read_from_the_file_the_store_writes(pki, tmp_pat
     assert reading['request'] == dict(
         state_path=cert + '.state.json', error=None, operation='renew', phase='submitted', retrieval_id='RID-42',
         created=request.get('created'), updated=request.get('updated'), submitted_at='2026-11-20T03:00:04+00:00',
-        answer_kept=False, certificate_kept=False)
+        refused=None, answer_kept=False, certificate_kept=False, resubmit_refused=False)
     # Nothing else of the record leaves the host: not its endpoint, customer, key path or digest.
     assert 'ir.example' not in json.dumps(reading) and 'ab' * 32 not in json.dumps(reading)
 
@@ -315,6 +315,9 @@ def test_a_first_certificate_in_flight_is_told_for_a_missing_certificate(tmp_pat
     (b'{not json', 'not a JSON object'),
     (b'[1, 2]', 'not a JSON object'),
     (b'\xff\xfe', 'not a JSON object'),
+    # Deeper than the JSON parser recurses: told, not the whole host's audit failing.
+    (b'[' * 200000, 'not a JSON object'),
+    (b' ' * (1024 * 1024 + 1), 'larger than 1048576 bytes'),
 ])
 def test_a_state_file_that_is_no_state_is_told_not_raised(pki, tmp_path, content, why):
     cert, key = in_flight_files(pki, tmp_path)
@@ -334,6 +337,34 @@ def test_a_state_file_behind_a_link_or_a_directory_is_told_not_followed(pki, tmp
     assert 'not a regular file' in read(dict(path=cert))['request']['error']
 
 
+@pytest.mark.parametrize('fields, mode, refused', [
+    (dict(version=1, operation='renew', phase='sent'), 0o644, 'it has mode 0644, open to group or others'),
+    (dict(version=2, operation='renew', phase='sent'), 0o600, 'it has version 2, not 1'),
+    (dict(operation='renew', phase='sent'), 0o600, 'it has version None, not 1'),
+    (dict(version=1, operation='revoke', phase='sent'), 0o600, "it records operation 'revoke' and phase 'sent'"),
+    (dict(version=1, operation='renew', phase='done'), 0o600, "it records operation 'renew' and phase 'done'"),
+    (dict(version=1, operation='renew', phase='submitted'), 0o600, 'it is submitted but has no retrieval_id'),
+    (dict(version=1, operation='renew', phase='submitted', retrieval_id='R'), 0o600, None),
+])
+def test_a_state_file_the_modules_would_refuse_says_why(pki, tmp_path, fields, mode, refused):
+    cert, key = in_flight_files(pki, tmp_path)
+    (tmp_path / 'cert.pem.state.json').write_text(json.dumps(fields))
+    os.chmod(str(tmp_path / 'cert.pem.state.json'), mode)
+    assert read(dict(path=cert))['request']['refused'] == refused
+
+
+def test_a_refused_resend_and_a_kept_answer_are_told_as_the_modules_count_them(pki, tmp_path):
+    cert, key = in_flight_files(pki, tmp_path)
+    state = tmp_path / 'cert.pem.state.json'
+    state.write_text(json.dumps(dict(version=1, operation='renew', phase='sent', resubmit_refused_at='2026-11-20')))
+    (tmp_path / 'cert.pem.state.json.answer.xml').write_text('<answer/>')
+    request = read(dict(path=cert))['request']
+    # An answer file the record has no digest of is not one the modules check again.
+    assert request['resubmit_refused'] is True and request['answer_kept'] is False
+    state.write_text(json.dumps(dict(version=1, operation='renew', phase='sent', answer_sha256='00' * 32)))
+    assert read(dict(path=cert))['request']['answer_kept'] is True
+
+
 def test_odd_field_values_are_left_out(pki, tmp_path):
     cert, key = in_flight_files(pki, tmp_path)
     (tmp_path / 'cert.pem.state.json').write_text(json.dumps(
@@ -351,16 +382,20 @@ def test_keys_set_aside_by_unanswered_renewals_are_listed(pki, tmp_path):
     first = store.set_aside_new_key(datetime.datetime(2026, 11, 1, 3, 0, tzinfo=datetime.timezone.utc))
     (tmp_path / 'key.pem.new').write_bytes(b'stand-in')
     second = store.set_aside_new_key(datetime.datetime(2026, 11, 8, 3, 0, tzinfo=datetime.timezone.utc))
-    # Another key's set-aside copies and the pending .new key are not this key's set-aside keys.
+    # Another key's set-aside copies, a copy of one, and the pending .new key are not this key's set-aside keys.
     (tmp_path / 'other.pem.new.unanswered-20261101T030000Z').write_bytes(b'x')
+    (tmp_path / 'key.pem.new.unanswered-20261101T030000Z.bak').write_bytes(b'x')
+    (tmp_path / 'key.pem.new.unanswered-later').write_bytes(b'x')
     (tmp_path / 'key.pem.new').write_bytes(b'stand-in')
     reading = read(dict(path=cert, private_key_path=key))
     assert reading['set_aside_keys'] == [first, second]
     assert read(dict(path=cert))['set_aside_keys'] == [], 'without a key path there is nothing to look beside'
 
 
-def test_the_names_read_here_are_the_ones_the_store_writes():
+def test_the_names_read_here_are_the_ones_the_store_writes(tmp_path):
     from ansible_collections.incomes_register.certificates.plugins.module_utils._report import certificate_reads
+    import datetime
+    from ansible_collections.incomes_register.certificates.plugins.module_utils import lifecycle
     from ansible_collections.incomes_register.certificates.plugins.module_utils._store import (
         certificate_store, pending_request)
     store = certificate_store.CertificateStore('/x/cert.pem', '/x/key.pem')
@@ -368,3 +403,16 @@ def test_the_names_read_here_are_the_ones_the_store_writes():
     assert pending_request.answer_path(store.state_path) == store.state_path + certificate_reads.ANSWER_SUFFIX
     assert certificate_reads.SET_ASIDE_INFIX == '.new' + certificate_store.SET_ASIDE
     assert store.new_key_path == '/x/key.pem.new'
+    assert certificate_store._is_set_aside_time(datetime.datetime(2026, 1, 2, 3, 4, 5).strftime(
+        certificate_store.SET_ASIDE_TIME))
+    assert certificate_reads._SET_ASIDE_TIME.match(datetime.datetime(2026, 1, 2, 3, 4, 5).strftime(
+        certificate_store.SET_ASIDE_TIME))
+    assert (certificate_reads.STATE_VERSION, certificate_reads.OPERATIONS, certificate_reads.PHASES) == (
+        pending_request.STATE_VERSION, pending_request.OPERATIONS, pending_request.PHASES)
+    assert certificate_reads.RESUBMIT_REFUSED == lifecycle.RESUBMIT_REFUSED
+    state = str(tmp_path / 'state.json')
+    pending_request.PendingRequest(state, dict(operation='renew', phase='sent', new_key_path='/x/key.pem.new')).save() \
+        .keep_answer(b'<answer/>')
+    with open(state) as handle:
+        assert json.load(handle)[certificate_reads.ANSWER_DIGEST]
+    assert os.path.exists(state + certificate_reads.ANSWER_SUFFIX)
