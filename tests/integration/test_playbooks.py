@@ -274,8 +274,8 @@ def test_audit_playbook_writes_readable_report_and_gates(sandbox, fleet, run_pla
     assert (tmp_path / 'audit-report' / 'certificate-expiry.csv').exists()
 
 
-def test_audit_tells_a_renewal_in_flight_until_the_renew_run_finishes_it(sandbox, fleet, run_playbook, run_module,
-                                                                           tmp_path):
+def test_audit_tells_a_renewal_in_flight_until_the_renew_run_finishes_it(
+        sandbox, fleet, run_playbook, run_module, tmp_path):
     root, inventory = fleet
     window = root / 'window'
     # A renewal submitted and not yet retrieved, as a run killed while it waited for the service leaves it.
