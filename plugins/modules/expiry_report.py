@@ -186,6 +186,10 @@ summary:
       description: The unexpired certificate with the fewest days left (host, path, customer_id, organisation,
         environment, not_after, expires, days_remaining, status); V(null) when there is none.
       type: dict
+    in_flight:
+      description: Number of certificates whose state file records a request in flight (RV(rows.request)); the HTML
+        page says so beside the counts.
+      type: int
 rows:
   description: One row per certificate, or per host that could not be audited, in report order.
   returned: always

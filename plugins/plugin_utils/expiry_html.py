@@ -568,7 +568,9 @@ def render_html(rows, summary, generated_at, title, critical_days=14, renew_befo
     today = generated_at.astimezone(datetime.timezone.utc).date()
     main = '\n'.join(part for part in (_timeline_html(rows, today, critical_days, renew_before_days),
                                        _groups_html(rows), _table_html(rows)) if part)
-    meta = 'Generated %s · %s on %s%s' % (generated_html(generated_at), plural(summary['total'], 'certificate'),
-                                          plural(summary['hosts'], 'host'), _soonest_text(summary))
+    in_flight = summary.get('in_flight')
+    meta = 'Generated %s · %s on %s%s%s' % (
+        generated_html(generated_at), plural(summary['total'], 'certificate'), plural(summary['hosts'], 'host'),
+        _soonest_text(summary), ' · %s in flight (see the notes)' % plural(in_flight, 'request') if in_flight else '')
     return page(title, meta, tone, headline, ''.join(badges), main, _LEGEND, extra_css=_CSS,
                 script=SCRIPT if rows else '')

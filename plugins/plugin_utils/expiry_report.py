@@ -358,6 +358,7 @@ def summarize(rows):
         'hosts': len(set(row['host'] for row in rows)),
         'counts': counts,
         'soonest_expiry': soonest,
+        'in_flight': sum(1 for row in rows if row.get('request')),
     }
 
 

@@ -336,8 +336,10 @@ def test_every_output_carries_what_is_in_flight():
     by_path = dict((row['path'], row) for row in document['certificates'])
     assert by_path['/r.pem']['request']['retrieval_id'] == 'RID-9' and by_path['/o.pem']['request'] is None
     assert by_path['/r.pem']['set_aside_keys'] == ['/k.new.unanswered-20251101T030000Z']
+    assert document['summary']['in_flight'] == 3
     page = report.render_html(rows, report.summarize(rows), NOW, 'Audit')
     assert 'waits for its certificate (RetrievalId RID-9)' in page
+    assert ' · 3 requests in flight (see the notes)' in page
 
 
 @pytest.mark.parametrize('kwargs, fragment', [
@@ -404,6 +406,7 @@ def test_summary_counts_every_status_and_finds_the_next_expiry():
     assert summary['soonest_expiry']['host'] == 'batch'
     assert summary['soonest_expiry']['days_remaining'] == 3
     assert summary['soonest_expiry']['expires'] == (NOW + 3 * DAY).strftime('%Y-%m-%d')
+    assert summary['in_flight'] == 0
 
 
 def test_summary_of_nothing_dated():
