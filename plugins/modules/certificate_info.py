@@ -236,8 +236,10 @@ request:
     refused:
       description:
         - Why the modules that request and renew the certificate would refuse the file (its mode opens it to group or
-          others, an unknown version, operation or phase, submitted without a RetrievalId); V(null) when they would
-          take it. Its owner is not checked, since that depends on the user they run as.
+          others, an unknown version, operation or phase, submitted or retrieved without a RetrievalId, a key other
+          than the one beside O(private_key_path), a kept certificate that is not base64, a kept answer open to
+          others); V(null) when they would take it. Its owner is not checked, since that depends on the user they
+          run as.
       type: str
     operation:
       description: V(renew) for a renewal, V(sign) for a first certificate.
@@ -260,6 +262,10 @@ request:
     updated:
       description: When the record last changed (UTC).
       type: str
+    replaces_retrieval_id:
+      description: The RetrievalId of a waiting renewal that this one was sent in place of, for the same key; its
+        certificate may still come.
+      type: str
     answer_kept:
       description: Whether an answer of the service that could not be accepted is kept beside the state file, with
         its digest recorded, so that the next run checks it again.
@@ -281,6 +287,7 @@ request:
     created: '2026-11-20T03:00:02.104511+00:00'
     submitted_at: '2026-11-20T03:00:04.512345+00:00'
     updated: '2026-11-20T03:00:04Z'
+    replaces_retrieval_id: null
     answer_kept: false
     certificate_kept: false
     resubmit_refused: false

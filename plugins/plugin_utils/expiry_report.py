@@ -207,7 +207,8 @@ def request_since(request):
 
 def _request_note(request, status):
     """What the certificate's state file says is in flight, and what the next run does about it: lifecycle's
-    renew, enroll and retrieve, as docs/troubleshooting.md ("A leftover state file") and docs/guarantees.md tell."""
+    renew, enroll and retrieve, as docs/troubleshooting.md ("A leftover state file") and docs/guarantees.md tell.
+    tests/unit/plugins/plugin_utils/test_audit_request_notes.py holds each promise to the next run's calls."""
     if request['error']:
         return 'A request may be in flight, but its state file cannot be read: %s.' % request['error'].rstrip('.')
     if request['refused']:
@@ -222,35 +223,54 @@ def _request_note(request, status):
     when = ' on %s' % since.strftime('%Y-%m-%d %H:%M UTC') if since else ''
     renewal = operation == 'renew'
     what = 'A renewal' if renewal else 'A first-certificate request'
+    if status == UNREADABLE:
+        # Every module reads the certificate in place before it looks at the state file.
+        return ('%s is recorded in flight in %s (phase %s); a run reads the certificate file before it acts on it, '
+                'so one that cannot read it stops there.' % (what, request['state_path'], phase))
     # A first certificate is finished by certificate_request or certificate_retrieve; a renew run refuses it.
     finisher = 'the next renew run' if renewal else 'the next enroll run or certificate_retrieve'
+    refuses = '' if renewal else ' Until then a renew run fails for this certificate.'
     if phase == 'submitted' and request['certificate_kept']:
         return ('The certificate the service gave for the %s (RetrievalId %s) is kept in %s, refused for a cause that '
-                'can be put right (a trust file, the clock): %s checks it again without asking the service.'
+                'can be put right (a trust file, the clock): %s checks it again without asking the service.%s'
                 % ('renewal' if renewal else 'first-certificate request', request['retrieval_id'], request['state_path'],
-                   finisher))
+                   finisher, refuses))
     if phase == 'submitted':
         text = ('%s accepted by the service%s waits for its certificate (RetrievalId %s): %s asks for it.'
                 % (what, when, request['retrieval_id'], finisher))
-        if renewal:
-            text += (' While the certificate in place is valid, one not issued within resubmit_after_hours (24 by '
-                     'default) of being accepted is asked for again.')
-        else:
-            text += ' The one-time credentials are never sent again.'
-        return text
+        if not renewal:
+            return text + ' The one-time credentials are never sent again.' + refuses
+        text += (' While the certificate in place is inside its renewal window, one not issued within '
+                 'resubmit_after_hours (24 by default) of being accepted is asked for again')
+        if request['resubmit_refused']:
+            return text + (', with a fresh key, this one kept aside: the service refused a renewal for it once when it '
+                           'was asked again.')
+        return text + ', for the same key.'
     if phase == 'retrieved':
-        return '%s got its certificate%s, which waits beside this one: %s puts it in place.' % (what, when, finisher)
+        return ('%s got its certificate%s, which waits beside this one: %s puts it in place.%s'
+                % (what, when, finisher, refuses))
     if phase == 'sent' and request['answer_kept']:
-        return ('%s was answered%s, but the answer could not be accepted; it is kept beside %s. Put the cause right '
-                '(usually service_ca_path) and run again: the kept answer is checked again, and nothing is sent.'
-                % (what, when, request['state_path']))
+        text = ('%s was answered%s, but the answer could not be accepted; it is kept beside %s. Put the cause right '
+                '(usually service_ca_path) and run ' % (what, when, request['state_path']))
+        if renewal:
+            return text + 'again: the kept answer is checked again, and no other renewal is asked for.'
+        return text + ('the enroll playbook again with the same TransferID, or certificate_retrieve: the kept answer is '
+                       'checked again and nothing is sent. New credentials give this request up for a new one.')
     if not renewal:
         return ('The one-time credentials of a first-certificate request were sent%s, or about to be, and no answer '
-                'is recorded: they are not sent again (%s; docs/troubleshooting.md, "A leftover state file").'
-                % (when, request['state_path']))
+                'is recorded: they are not sent again (%s; docs/troubleshooting.md, "A leftover state file").%s'
+                % (when, request['state_path'], refuses))
     if status == EXPIRED:
-        return ('A renewal was sent%s, or about to be, and no answer is recorded; the certificate has expired, so it '
+        text = ('A renewal was sent%s, or about to be, and no answer is recorded; the certificate has expired, so it '
                 'is not sent again.' % when)
+        if request['replaces_retrieval_id']:
+            text += (' It was sent in place of RetrievalId %s, whose certificate may still come: certificate_retrieve '
+                     'with that retrieval_id asks for it.' % request['replaces_retrieval_id'])
+        return text
+    if status in (MISSING, KEY_MISMATCH):
+        # The renewal is signed with the certificate's key: without the pair in place, nothing is sent.
+        return ('A renewal was sent%s, or about to be, and no answer is recorded: a renew run sends it again, with the '
+                'same new key, once the certificate and its key are in place and match.' % when)
     if request['resubmit_refused']:
         return ('A renewal sent%s got no answer, and the service refused it when it was asked again for the same key: '
                 'the next renew run sets that key aside and asks with a fresh one.' % when)
@@ -402,8 +422,15 @@ def _request_cells(request):
     if request.get('error'):
         return dict(request_phase='unreadable')
     since = request_since(request)
-    return dict(request_operation=request.get('operation'), request_phase=request.get('phase'),
+    return dict(request_operation=request.get('operation'), request_phase=request_phase(request),
                 request_since=iso(since) if since else None, retrieval_id=request.get('retrieval_id'))
+
+
+def request_phase(request):
+    """The phase a report shows: 'unreadable' or 'refused' when no run would act on the file as it is."""
+    if request.get('error'):
+        return 'unreadable'
+    return 'refused' if request.get('refused') else request.get('phase')
 
 
 def render_json(rows, summary, generated_at):
@@ -451,7 +478,7 @@ def render_prometheus(rows, generated_at):
         since = request_since(row.get('request'))
         if since is not None:
             series['incomes_register_certificate_request_since_timestamp_seconds'].append('%s %d' % (prometheus_labels(
-                labels + [('operation', row['request'].get('operation')), ('phase', row['request'].get('phase'))]),
+                labels + [('operation', row['request'].get('operation')), ('phase', request_phase(row['request']))]),
                 epoch(since)))
     series[_AUDIT_METRIC].append(' %d' % epoch(generated_at))
     lines = []

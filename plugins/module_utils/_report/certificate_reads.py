@@ -18,6 +18,7 @@ __metaclass__ = type
 
 import base64
 import binascii
+import hashlib
 import json
 import os
 import re
@@ -46,7 +47,8 @@ ANSWER_SUFFIX = '.answer.xml'
 STATE_VERSION = 1
 OPERATIONS = ('sign', 'renew')
 PHASES = ('prepared', 'sent', 'submitted', 'retrieved')
-REQUEST_FIELDS = ('operation', 'phase', 'retrieval_id', 'created', 'updated', 'submitted_at')
+# replaces_retrieval_id: a waiting renewal this one was sent in place of, for the same key (lifecycle.REPLACES).
+REQUEST_FIELDS = ('operation', 'phase', 'retrieval_id', 'created', 'updated', 'submitted_at', 'replaces_retrieval_id')
 # Recorded when the service refused a renewal sent again for the same key (lifecycle.RESUBMIT_REFUSED), and the
 # digest of an answer kept beside the file (pending_request.keep_answer), without which the answer is not used.
 RESUBMIT_REFUSED = 'resubmit_refused_at'
@@ -104,16 +106,16 @@ def _in_flight(found, params):
     """found with request (what the state file says is in flight, or None) and set_aside_keys (the paths of keys
     set aside by renewals that got no answer): a request is told also for a missing or unreadable certificate, as
     an enrollment's is."""
-    found['request'] = _request(params.get('state_path') or params['path'] + STATE_SUFFIX)
+    found['request'] = _request(params.get('state_path') or params['path'] + STATE_SUFFIX, params.get('private_key_path'))
     found['set_aside_keys'] = _set_aside_keys(params['private_key_path']) if params.get('private_key_path') else []
     return found
 
 
-def _request(state_path):
+def _request(state_path, private_key_path=None):
     """What the state file at state_path records: None when there is no file; dict(state_path, error) when it
     cannot be read (something may be in flight all the same); else REQUEST_FIELDS (each a short string or None),
-    state_path, error None, refused (why the modules would refuse the file, or None), answer_kept,
-    certificate_kept and resubmit_refused."""
+    state_path, error None, refused (why the modules would refuse the file, or None), answer_kept (an answer the
+    modules would check again), certificate_kept and resubmit_refused."""
     try:
         data = file_reads.read_regular_file(state_path, limit=_STATE_LIMIT + 1)
     except LocalFileError as error:
@@ -130,32 +132,69 @@ def _request(state_path):
     if not isinstance(fields, dict):
         return dict(state_path=state_path, error='%s is not a state file of this collection (not a JSON object)'
                     % state_path)
-    found = dict(state_path=state_path, error=None, refused=_refused(state_path, fields),
-                 answer_kept=bool(fields.get(ANSWER_DIGEST)) and os.path.lexists(state_path + ANSWER_SUFFIX),
-                 certificate_kept=isinstance(fields.get('certificate'), str),
-                 resubmit_refused=bool(fields.get(RESUBMIT_REFUSED)))
+    answer_kept, answer_refused = _kept_answer(state_path, fields)
+    found = dict(state_path=state_path, error=None,
+                 refused=_refused(state_path, fields, private_key_path) or answer_refused, answer_kept=answer_kept,
+                 certificate_kept=bool(fields.get('certificate')), resubmit_refused=bool(fields.get(RESUBMIT_REFUSED)))
     for name in REQUEST_FIELDS:
         value = fields.get(name)
         found[name] = value if isinstance(value, str) and 0 < len(value) <= 64 else None
     return found
 
 
-def _refused(state_path, fields):
-    """Why the modules would refuse this state file, as pending_request reads it, or None. Not its owner: that is
-    checked against the user the modules run as, which need not be the audit's."""
-    try:
-        mode = os.lstat(state_path).st_mode
-    except OSError as error:
-        return 'it cannot be inspected (%s)' % (error.strerror or error)
-    if mode & 0o077:
-        return 'it has mode %04o, open to group or others' % (mode & 0o7777)
+def _refused(state_path, fields, private_key_path):
+    """Why the modules would refuse this state file, as pending_request reads and loads it, or None. Not its
+    owner: that is checked against the user the modules run as, which need not be the audit's."""
+    mode = _open_mode(state_path)
+    if mode:
+        return 'it %s' % mode
     if fields.get('version') != STATE_VERSION:
         return 'it has version %r, not %d' % (fields.get('version'), STATE_VERSION)
     if fields.get('operation') not in OPERATIONS or fields.get('phase') not in PHASES:
         return 'it records operation %r and phase %r' % (fields.get('operation'), fields.get('phase'))
-    if fields['phase'] == 'submitted' and not fields.get('retrieval_id'):
-        return 'it is submitted but has no retrieval_id'
+    if fields['phase'] in ('submitted', 'retrieved') and not fields.get('retrieval_id'):
+        return 'it is %s but has no retrieval_id' % fields['phase']
+    # PendingRequest.load: the key the request was made for must be the one the task keeps beside its key.
+    named = fields.get('new_key_path')
+    if private_key_path and named is not None and named != private_key_path + '.new':
+        return ('it names %r as the key of the request, and the modules take it only when run with the '
+                'private_key_path that started it' % (named,))
+    if fields.get('certificate'):
+        try:
+            base64.b64decode(fields['certificate'], validate=True)
+        except (binascii.Error, TypeError, ValueError):
+            return 'the certificate it keeps is not base64'
     return None
+
+
+def _open_mode(path):
+    """'has mode 0644, open to group or others' (or why the mode cannot be read), or None for a private file."""
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError as error:
+        return 'cannot be inspected (%s)' % (error.strerror or error)
+    if mode & 0o077:
+        return 'has mode %04o, open to group or others' % (mode & 0o7777)
+    return None
+
+
+def _kept_answer(state_path, fields):
+    """(whether the answer kept beside the state file is one the modules would check again, why they would refuse
+    it or None): only one whose digest the file records, in a private regular file (PendingRequest.kept_answer)."""
+    digest = fields.get(ANSWER_DIGEST)
+    if not digest or fields.get('phase') != 'sent':
+        return False, None
+    path = state_path + ANSWER_SUFFIX
+    try:
+        data = file_reads.read_regular_file(path, limit=_STATE_LIMIT + 1)
+    except LocalFileError as error:
+        return False, 'its kept answer cannot be read (%s)' % error.message
+    if data is None or hashlib.sha256(data).hexdigest() != digest:
+        return False, None
+    mode = _open_mode(path)
+    if mode:
+        return False, 'its kept answer %s %s' % (path, mode)
+    return True, None
 
 
 def _set_aside_keys(private_key_path):

@@ -81,7 +81,7 @@ def _check_shape(state, path):
         raise StateError('The state in %s has phase %r; expected one of %s'
                          % (path, state.get('phase'), ', '.join(PHASES)))
     if state['phase'] in RESUMABLE_PHASES and not state.get('retrieval_id'):
-        raise StateError('The state in %s is submitted but has no retrieval_id' % path)
+        raise StateError('The state in %s is %s but has no retrieval_id' % (path, state['phase']))
 
 
 def _read(path, owner):

@@ -15,7 +15,7 @@ from test_lifecycle import params as lifecycle_params  # noqa: E402
 from ansible_collections.incomes_register.certificates.plugins.module_utils import lifecycle  # noqa: E402
 from ansible_collections.incomes_register.certificates.plugins.module_utils._report import certificate_reads  # noqa: E402
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (  # noqa: E402
-    CertificateExpired, CertificateNotReady, ServiceFault, StateError)
+    CertificateExpired, CertificateMissing, CertificateNotReady, CertificateServiceError, ServiceFault, StateError)
 from ansible_collections.incomes_register.certificates.plugins.plugin_utils import certificate_report  # noqa: E402
 from ansible_collections.incomes_register.certificates.plugins.plugin_utils import expiry_report  # noqa: E402
 
@@ -127,3 +127,63 @@ def test_an_answer_beside_the_file_without_its_digest_is_not_said_to_be_checked(
     service = StandInService(renewal='R-NEW')
     renew_with(store, service)
     assert service.calls_made['renewCertificate'] == 1
+
+
+def test_a_sent_renewal_without_its_certificate_is_said_to_wait_for_the_pair(tmp_path, issuing):
+    store, dummy = install(tmp_path, issuing, days_left=30)
+    sent_renewal(store)
+    os.unlink(store.path)
+    row = audit_row(store)
+    assert row['status'] == 'missing'
+    assert 'a renew run sends it again, with the same new key, once the certificate and its key are in place' in \
+        row['note']
+    service = StandInService(renewal='R-NEW')
+    with pytest.raises(CertificateMissing):
+        renew_with(store, service)
+    assert service.calls_made == {'renewCertificate': 0, 'getCertificate': 0}
+
+
+def test_a_request_beside_a_certificate_no_run_can_read_is_said_to_stop_there(tmp_path, issuing):
+    store, dummy = install(tmp_path, issuing, days_left=30)
+    submitted_renewal(store, hours_ago=1)
+    with open(store.path, 'w') as handle:
+        handle.write('not a certificate')
+    row = audit_row(store)
+    assert row['status'] == 'unreadable' and 'so one that cannot read it stops there' in row['note']
+    # What every module run does first (module_support.lifecycle_result).
+    with pytest.raises(CertificateServiceError):
+        lifecycle.describe_installed(store)
+
+
+def test_a_submitted_renewal_once_refused_is_said_to_be_asked_again_with_a_fresh_key(tmp_path, issuing):
+    store, dummy = install(tmp_path, issuing, days_left=30)
+    request = submitted_renewal(store, hours_ago=25)
+    request.advance('submitted', **{lifecycle.RESUBMIT_REFUSED: NOW.isoformat()})
+    assert 'is asked for again, with a fresh key, this one kept aside' in audit_row(store)['note']
+    waiting = waiting_public_numbers(store)
+    service = StandInService(renewal='R-NEW')
+    renew_with(store, service)
+    assert service.calls_made == {'renewCertificate': 1, 'getCertificate': 1} and service.keys != [waiting]
+    assert len(audit_row(store)['set_aside_keys']) == 1
+
+
+def test_a_request_made_for_another_key_path_is_said_to_be_refused(tmp_path, issuing):
+    store, dummy = install(tmp_path, issuing, days_left=30)
+    submitted_renewal(store, hours_ago=1)
+    request = store.pending()
+    request.advance('submitted', new_key_path=str(tmp_path / 'elsewhere.pem.new'))
+    assert 'but the next run refuses that file: it names %r as the key of the request' % (
+        str(tmp_path / 'elsewhere.pem.new'),) in audit_row(store)['note']
+    with pytest.raises(StateError, match='names'):
+        renew_with(store, StandInService())
+
+
+def test_a_renewal_sent_in_place_of_a_waiting_one_names_it_once_the_certificate_expired(tmp_path, issuing):
+    store, dummy = install(tmp_path, issuing, days_left=-1)
+    sent_renewal(store, **{lifecycle.REPLACES: 'R-WAITING'})
+    assert 'It was sent in place of RetrievalId R-WAITING' in audit_row(store)['note']
+    service = StandInService(poll=CertificateNotReady('GetCertificate', [('PKI009', 'not ready')]))
+    # What the note points to: certificate_retrieve with that RetrievalId asks the service for it.
+    outcome = lifecycle.retrieve(store, lambda: service, dict(lifecycle_params(), retrieval_id='R-WAITING', wait=False),
+                                 [], dict(timeout=0, initial_delay=0, interval=1), False)
+    assert outcome.action == 'pending' and service.calls_made['getCertificate'] == 1

@@ -179,8 +179,8 @@ def test_what_is_in_flight_is_described_as_read_and_nothing_more(files):
     result = report(dict(path=files['cert']), now=NOW)
     assert result['request'] == dict(state_path=str(state), error=None, refused=None, operation='renew',
                                      phase='submitted', retrieval_id='RID-7', created='2026-11-20T03:00:02Z',
-                                     updated=None, submitted_at=None, answer_kept=False, certificate_kept=False,
-                                     resubmit_refused=False)
+                                     updated=None, submitted_at=None, replaces_retrieval_id=None, answer_kept=False,
+                                     certificate_kept=False, resubmit_refused=False)
     state.write_text('[]')
     assert set(report(dict(path=files['cert']), now=NOW)['request']) == {'state_path', 'error'}
 

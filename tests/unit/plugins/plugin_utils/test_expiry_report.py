@@ -237,7 +237,7 @@ def in_flight(phase='submitted', operation='renew', **overrides):
                    retrieval_id='RID-9' if phase in ('submitted', 'retrieved') else None, created='2025-11-24T03:00:00Z',
                    updated='2025-11-24T03:00:05Z',
                    submitted_at='2025-11-24T03:00:04.123456+00:00' if phase in ('submitted', 'retrieved') else None,
-                   answer_kept=False, certificate_kept=False, resubmit_refused=False)
+                   replaces_retrieval_id=None, answer_kept=False, certificate_kept=False, resubmit_refused=False)
     request.update(overrides)
     return request
 
@@ -245,8 +245,12 @@ def in_flight(phase='submitted', operation='renew', **overrides):
 # What each note promises is held to what lifecycle does next in test_audit_request_notes.py; here, the wording.
 @pytest.mark.parametrize('request_, fragments', [
     (in_flight(), ['A renewal accepted by the service on 2025-11-24 03:00 UTC waits for its certificate (RetrievalId '
-                   'RID-9): the next renew run asks for it. While the certificate in place is valid, one not issued '
-                   'within resubmit_after_hours (24 by default) of being accepted is asked for again.']),
+                   'RID-9): the next renew run asks for it. While the certificate in place is inside its renewal '
+                   'window, one not issued within resubmit_after_hours (24 by default) of being accepted is asked for '
+                   'again, for the same key.']),
+    (in_flight(resubmit_refused=True), ['is asked for again, with a fresh key, this one kept aside']),
+    (in_flight('sent', 'sign', answer_kept=True), ['run the enroll playbook again with the same TransferID, or '
+                                                   'certificate_retrieve', 'New credentials give this request up']),
     (in_flight(certificate_kept=True), ['The certificate the service gave for the renewal (RetrievalId RID-9) is kept in '
                                         '/r.pem.state.json', 'checks it again without asking the service']),
     (in_flight('retrieved'), ['A renewal got its certificate on 2025-11-24 03:00 UTC, which waits beside this one: the '
@@ -280,7 +284,26 @@ def test_a_request_in_flight_is_told_in_the_note_without_changing_the_status(req
 def test_a_sent_renewal_of_an_expired_certificate_is_not_said_to_be_sent_again():
     row = one_row(info(path='/r.pem', days=-2, request=in_flight('sent')))
     assert row['status'] == 'expired'
-    assert 'no answer is recorded; the certificate has expired, so it is not sent again.' in row['note']
+    assert row['note'].endswith('no answer is recorded; the certificate has expired, so it is not sent again.')
+    row = one_row(info(path='/r.pem', days=-2, request=in_flight('sent', replaces_retrieval_id='R-OLD')))
+    assert row['note'].endswith('It was sent in place of RetrievalId R-OLD, whose certificate may still come: '
+                                'certificate_retrieve with that retrieval_id asks for it.')
+
+
+def test_a_request_of_a_certificate_no_run_can_read_says_the_run_stops_there():
+    row = one_row(dict(missing('/r.pem'), exists=True, error='Cannot parse /r.pem as a certificate: junk',
+                       request=in_flight()))
+    assert row['status'] == 'unreadable'
+    assert row['note'].endswith('A renewal is recorded in flight in /r.pem.state.json (phase submitted); a run reads '
+                                'the certificate file before it acts on it, so one that cannot read it stops there.')
+
+
+def test_a_refused_state_file_shows_as_refused_in_the_csv_and_the_metric():
+    rows = report.build_rows({'app1': [info(path='/r.pem', days=30, request=in_flight(refused='it has version 2, not 1'))]})
+    assert list(csv.DictReader(io.StringIO(report.render_csv(rows))))[0]['request_phase'] == 'refused'
+    samples = parse_prometheus(report.render_prometheus(rows, NOW))[
+        'incomes_register_certificate_request_since_timestamp_seconds']['samples']
+    assert [labels['phase'] for labels, value in samples] == ['refused']
 
 
 @pytest.mark.parametrize('request_', [

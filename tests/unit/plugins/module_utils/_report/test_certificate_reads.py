@@ -1,6 +1,7 @@
 """certificate_reads.read: what certificate_info reads on the host and sends to the controller. Only public data
 leaves the host, and the audit's module run imports no cryptography.x509."""
 import base64
+import hashlib
 import json
 import os
 import subprocess
@@ -289,15 +290,13 @@ def test_a_renewal_in_flight_is_read_from_the_file_the_store_writes(pki, tmp_pat
     assert reading['request'] == dict(
         state_path=cert + '.state.json', error=None, operation='renew', phase='submitted', retrieval_id='RID-42',
         created=request.get('created'), updated=request.get('updated'), submitted_at='2026-11-20T03:00:04+00:00',
-        refused=None, answer_kept=False, certificate_kept=False, resubmit_refused=False)
+        replaces_retrieval_id=None, refused=None, answer_kept=False, certificate_kept=False, resubmit_refused=False)
     # Nothing else of the record leaves the host: not its endpoint, customer, key path or digest.
     assert 'ir.example' not in json.dumps(reading) and 'ab' * 32 not in json.dumps(reading)
 
     request.keep_certificate(b'0\x03\x02\x01\x00')
-    request.keep_answer(b'<answer/>')
     kept = read(dict(path=cert))['request']
-    assert kept['certificate_kept'] is True and kept['answer_kept'] is True
-    assert 'certificate' not in kept
+    assert kept['certificate_kept'] is True and 'certificate' not in kept
 
 
 def test_a_first_certificate_in_flight_is_told_for_a_missing_certificate(tmp_path):
@@ -344,25 +343,43 @@ def test_a_state_file_behind_a_link_or_a_directory_is_told_not_followed(pki, tmp
     (dict(version=1, operation='revoke', phase='sent'), 0o600, "it records operation 'revoke' and phase 'sent'"),
     (dict(version=1, operation='renew', phase='done'), 0o600, "it records operation 'renew' and phase 'done'"),
     (dict(version=1, operation='renew', phase='submitted'), 0o600, 'it is submitted but has no retrieval_id'),
+    (dict(version=1, operation='renew', phase='retrieved'), 0o600, 'it is retrieved but has no retrieval_id'),
+    (dict(version=1, operation='renew', phase='sent', new_key_path='/elsewhere/key.pem.new'), 0o600,
+     "it names '/elsewhere/key.pem.new' as the key of the request, and the modules take it only when run with the "
+     "private_key_path that started it"),
+    (dict(version=1, operation='renew', phase='submitted', retrieval_id='R', certificate='not base64!'), 0o600,
+     'the certificate it keeps is not base64'),
     (dict(version=1, operation='renew', phase='submitted', retrieval_id='R'), 0o600, None),
 ])
 def test_a_state_file_the_modules_would_refuse_says_why(pki, tmp_path, fields, mode, refused):
     cert, key = in_flight_files(pki, tmp_path)
     (tmp_path / 'cert.pem.state.json').write_text(json.dumps(fields))
     os.chmod(str(tmp_path / 'cert.pem.state.json'), mode)
-    assert read(dict(path=cert))['request']['refused'] == refused
+    assert read(dict(path=cert, private_key_path=key))['request']['refused'] == refused
 
 
 def test_a_refused_resend_and_a_kept_answer_are_told_as_the_modules_count_them(pki, tmp_path):
     cert, key = in_flight_files(pki, tmp_path)
     state = tmp_path / 'cert.pem.state.json'
+    os.close(os.open(str(state), os.O_CREAT | os.O_WRONLY, 0o600))
     state.write_text(json.dumps(dict(version=1, operation='renew', phase='sent', resubmit_refused_at='2026-11-20')))
-    (tmp_path / 'cert.pem.state.json.answer.xml').write_text('<answer/>')
+    answer = tmp_path / 'cert.pem.state.json.answer.xml'
+    answer.write_text('<answer/>')
+    os.chmod(str(answer), 0o600)
     request = read(dict(path=cert))['request']
     # An answer file the record has no digest of is not one the modules check again.
-    assert request['resubmit_refused'] is True and request['answer_kept'] is False
+    assert request['resubmit_refused'] is True and request['answer_kept'] is False and request['refused'] is None
+    # Nor one whose digest is another's.
     state.write_text(json.dumps(dict(version=1, operation='renew', phase='sent', answer_sha256='00' * 32)))
+    assert read(dict(path=cert))['request']['answer_kept'] is False
+    digest = hashlib.sha256(b'<answer/>').hexdigest()
+    state.write_text(json.dumps(dict(version=1, operation='renew', phase='sent', answer_sha256=digest)))
     assert read(dict(path=cert))['request']['answer_kept'] is True
+    # Open to others, the modules refuse it rather than check it.
+    os.chmod(str(answer), 0o644)
+    request = read(dict(path=cert))['request']
+    assert request['answer_kept'] is False
+    assert request['refused'] == 'its kept answer %s has mode 0644, open to group or others' % answer
 
 
 def test_odd_field_values_are_left_out(pki, tmp_path):
@@ -409,7 +426,9 @@ def test_the_names_read_here_are_the_ones_the_store_writes(tmp_path):
         certificate_store.SET_ASIDE_TIME))
     assert (certificate_reads.STATE_VERSION, certificate_reads.OPERATIONS, certificate_reads.PHASES) == (
         pending_request.STATE_VERSION, pending_request.OPERATIONS, pending_request.PHASES)
-    assert certificate_reads.RESUBMIT_REFUSED == lifecycle.RESUBMIT_REFUSED
+    assert certificate_reads.RESUBMIT_REFUSED == lifecycle.RESUBMIT_REFUSED and lifecycle.REPLACES in \
+        certificate_reads.REQUEST_FIELDS
+    assert set(pending_request.RESUMABLE_PHASES) == {'submitted', 'retrieved'}
     state = str(tmp_path / 'state.json')
     pending_request.PendingRequest(state, dict(operation='renew', phase='sent', new_key_path='/x/key.pem.new')).save() \
         .keep_answer(b'<answer/>')
