@@ -226,8 +226,8 @@ rows:
       description:
         - The request in flight that the certificate's state file records, as certificate_info returns it (operation,
           phase, retrieval_id, times, or the error that kept the file from being read); V(null) when there is none.
-          Also the CSV columns C(request_operation), C(request_phase) (V(unreadable) when the file could not be read, V(refused) when the modules would refuse it),
-          C(request_since) and C(retrieval_id), and the metric
+          Also the CSV columns C(request_operation), C(request_phase) (V(unreadable) when the file could not be read,
+          V(refused) when the modules would refuse it), C(request_since) and C(retrieval_id), and the metric
           C(incomes_register_certificate_request_since_timestamp_seconds) (labelled with C(operation) and C(phase), the
           phase as in the CSV).
         - It changes neither the status nor the gate, since the services use the certificate in place until the
