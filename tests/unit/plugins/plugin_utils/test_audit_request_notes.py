@@ -32,6 +32,14 @@ def sent_renewal(store, **fields):
                              created=(NOW - 3600 * pki_fixtures.DAY / 86400).isoformat(), **fields).advance('sent')
 
 
+def assert_refused_without_a_call(store, error):
+    """The next renew run raises error before it calls the service."""
+    service = StandInService(renewal='R-NEW')
+    with pytest.raises(error):
+        renew_with(store, service)
+    assert service.calls_made == {'renewCertificate': 0, 'getCertificate': 0}
+
+
 def test_a_renewal_submitted_an_hour_ago_is_only_asked_for(tmp_path, issuing):
     store, dummy = install(tmp_path, issuing, days_left=30)
     submitted_renewal(store, hours_ago=1)
@@ -91,10 +99,7 @@ def test_a_sent_renewal_of_an_expired_certificate_is_said_not_to_be_sent(tmp_pat
     sent_renewal(store)
     row = audit_row(store)
     assert row['status'] == 'expired' and 'the certificate has expired, so it is not sent again' in row['note']
-    service = StandInService(renewal='R-NEW')
-    with pytest.raises(CertificateExpired):
-        renew_with(store, service)
-    assert service.calls_made == {'renewCertificate': 0, 'getCertificate': 0}
+    assert_refused_without_a_call(store, CertificateExpired)
 
 
 def test_a_first_certificate_in_flight_names_what_finishes_it_and_a_renew_run_refuses(tmp_path, issuing):
@@ -137,10 +142,7 @@ def test_a_sent_renewal_without_its_certificate_is_said_to_wait_for_the_pair(tmp
     assert row['status'] == 'missing'
     assert 'a renew run sends it again, with the same new key, once the certificate and its key are in place' in \
         row['note']
-    service = StandInService(renewal='R-NEW')
-    with pytest.raises(CertificateMissing):
-        renew_with(store, service)
-    assert service.calls_made == {'renewCertificate': 0, 'getCertificate': 0}
+    assert_refused_without_a_call(store, CertificateMissing)
 
 
 def test_a_request_beside_a_certificate_no_run_can_read_is_said_to_stop_there(tmp_path, issuing):
