@@ -80,7 +80,7 @@ def report(reading, renew_before_days=60, now=None):
         else:
             result.update(_describe(cert, reading, renew_before_days, now))
     result['request'] = describe_request(reading.get('request'))
-    result['set_aside_keys'] = [key for key in reading.get('set_aside_keys') or () if isinstance(key, str)]
+    result['set_aside_keys'] = describe_set_aside_keys(reading.get('set_aside_keys'))
     result['change_mark'] = reading['change_mark']
     result['replaced_at'] = reading['replaced_at']
     result['replaced_not_after'] = reading['replaced_not_after']
@@ -108,6 +108,11 @@ def describe_request(request):
     for flag in ('answer_kept', 'certificate_kept', 'resubmit_refused'):
         described[flag] = request.get(flag) is True
     return described
+
+
+def describe_set_aside_keys(keys):
+    """The paths of a reading's set_aside_keys, whatever a host or a hand-made result sent."""
+    return [key for key in keys if isinstance(key, str)] if isinstance(keys, list) else []
 
 
 def _describe(cert, reading, renew_before_days, now):

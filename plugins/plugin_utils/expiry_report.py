@@ -19,7 +19,10 @@ import traceback
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils import renewal_policy
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import CertificateServiceError
-from ansible_collections.incomes_register.certificates.plugins.plugin_utils.certificate_report import describe_request
+from ansible_collections.incomes_register.certificates.plugins.module_utils._report.certificate_reads import (
+    OPERATIONS, PHASES)
+from ansible_collections.incomes_register.certificates.plugins.plugin_utils.certificate_report import (
+    describe_request, describe_set_aside_keys)
 from ansible_collections.incomes_register.certificates.plugins.plugin_utils.report_formats import (
     GENERATED_RE, csv_cell, epoch, iso, kind, prometheus_labels)
 
@@ -186,9 +189,8 @@ def _note(row, status, renew_before_days):
     if row['set_aside_keys']:
         notes.append('Kept aside by renewals that got no answer, in case the service issued a certificate for them: '
                      '%s. The run that installs a renewed certificate removes them.' % ', '.join(row['set_aside_keys']))
-    # An error is a module's message, without a full stop, and alone it stays as the module said it.
-    return ' '.join(note if last or note.endswith(('.', '!', '?')) else note + '.'
-                    for last, note in ((index == len(notes) - 1, note) for index, note in enumerate(notes)))
+    # An error is a module's message, without a full stop, and alone (or last) it stays as the module said it.
+    return ' '.join([note if note.endswith(('.', '!', '?')) else note + '.' for note in notes[:-1]] + notes[-1:])
 
 
 def request_since(request):
@@ -215,7 +217,7 @@ def _request_note(request, status):
         return ('A request is recorded in %s, but the next run refuses that file: %s.'
                 % (request['state_path'], request['refused']))
     operation, phase = request['operation'], request['phase']
-    if operation not in ('renew', 'sign') or phase not in ('prepared', 'sent', 'submitted', 'retrieved'):
+    if operation not in OPERATIONS or phase not in PHASES:
         # Not a reading of certificate_info's, which says why the modules would refuse such a file.
         return 'A request is recorded in flight in %s (operation %s, phase %s).' % (
             request['state_path'] or 'its state file', operation, phase)
@@ -328,8 +330,7 @@ def build_rows(host_results, critical_days=14, renew_before_days=60):
         # host_results need not be this collection's certificate_info's of today (a loop registered by hand, an
         # older version): neither is required.
         row['request'] = describe_request(row['request'])
-        row['set_aside_keys'] = [key for key in row['set_aside_keys'] or () if isinstance(key, str)] \
-            if isinstance(row['set_aside_keys'], list) else []
+        row['set_aside_keys'] = describe_set_aside_keys(row['set_aside_keys'])
         status = _classify(row, critical_days, renew_before_days)
         if status in UNDATED:
             row['days_remaining'] = None
@@ -419,8 +420,6 @@ def render_csv(rows):
 def _request_cells(request):
     if not request:
         return {}
-    if request.get('error'):
-        return dict(request_phase='unreadable')
     since = request_since(request)
     return dict(request_operation=request.get('operation'), request_phase=request_phase(request),
                 request_since=iso(since) if since else None, retrieval_id=request.get('retrieval_id'))

@@ -47,6 +47,8 @@ ANSWER_SUFFIX = '.answer.xml'
 STATE_VERSION = 1
 OPERATIONS = ('sign', 'renew')
 PHASES = ('prepared', 'sent', 'submitted', 'retrieved')
+# The phases that record a RetrievalId (pending_request.RESUMABLE_PHASES).
+RESUMABLE_PHASES = ('submitted', 'retrieved')
 # replaces_retrieval_id: a waiting renewal this one was sent in place of, for the same key (lifecycle.REPLACES).
 REQUEST_FIELDS = ('operation', 'phase', 'retrieval_id', 'created', 'updated', 'submitted_at', 'replaces_retrieval_id')
 # Recorded when the service refused a renewal sent again for the same key (lifecycle.RESUBMIT_REFUSED), and the
@@ -152,7 +154,7 @@ def _refused(state_path, fields, private_key_path):
         return 'it has version %r, not %d' % (fields.get('version'), STATE_VERSION)
     if fields.get('operation') not in OPERATIONS or fields.get('phase') not in PHASES:
         return 'it records operation %r and phase %r' % (fields.get('operation'), fields.get('phase'))
-    if fields['phase'] in ('submitted', 'retrieved') and not fields.get('retrieval_id'):
+    if fields['phase'] in RESUMABLE_PHASES and not fields.get('retrieval_id'):
         return 'it is %s but has no retrieval_id' % fields['phase']
     # PendingRequest.load: the key the request was made for must be the one the task keeps beside its key.
     named = fields.get('new_key_path')
