@@ -277,9 +277,10 @@ def host(session, libs):
         if not _pip_install_only_binary(session, python, _pins(chosen)):
             session.error('the oldest releases do not install together: %s' % chosen)
     else:
-        # The newest releases requirements.txt allows on this Python (its markers hold some back on 3.8).
-        session.run(python, '-m', 'pip', 'install', '--quiet', '--upgrade', '-c', os.path.join(ROOT, 'requirements.txt'),
-                    *LIBRARIES, external=True)
+        # The newest releases the hosts' requirements allow on this Python (its markers hold some back on 3.8),
+        # installed as the guide tells users to.
+        session.run(python, '-m', 'pip', 'install', '--quiet', '--upgrade', '-r',
+                    os.path.join(ROOT, 'requirements-host.txt'), external=True)
     versions = _versions(session, python, LIBRARIES)
     if libs == 'oldest':
         assert versions == chosen, (versions, chosen)

@@ -47,6 +47,8 @@ options:
       - Without it, a renewed pair keeps the owner of the files it replaces. Files already in place are not changed
         until they are replaced; to hand a certificate to a service with settings of its own, use
         M(incomes_register.certificates.certificate_install).
+      - Set it only to the user the tasks run as (C(become_user)), since every later run reads the key and refuses
+        one owned by another user than the one running the task.
     type: str
   group:
     description:

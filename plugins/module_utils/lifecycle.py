@@ -488,7 +488,9 @@ def enroll(store, client_factory, params, issuing_bundle, wait_options, check_mo
         raise RequestValidationError(
             'The certificate %s of %s (%s) needs the one-time TransferID and TransferPassword, and they were not '
             'given. Nothing was sent. The enroll playbook takes them from enroll_credentials (by customer id and '
-            'environment), from enroll_transfer_id and enroll_transfer_password, or asks for them.'
+            'environment), or, for a host with one certificate, from enroll_transfer_id and enroll_transfer_password '
+            'or incomes_register_transfer_id and incomes_register_transfer_password, and asks for them only when no '
+            'variable gives any.'
             % (store.path, customer_id, params['environment']))
     outcome.action = 'requested'
     if check_mode:

@@ -84,8 +84,6 @@ EXAMPLES = r'''
     issuing_ca_path: /etc/incomes-register/trust/issuing-ca.pem
     path: /etc/incomes-register/certificate.pem
     private_key_path: /etc/incomes-register/private/key.pem
-    owner: payroll
-    group: payroll
 
 - name: Send the request now and retrieve it in a later task
   incomes_register.certificates.certificate_request:

@@ -236,7 +236,7 @@ rows:
     set_aside_keys:
       description:
         - Keys set aside beside the certificate's key by renewals that got no answer (in the CSV, the column of that
-          name, space-separated).
+          name, one path per line).
       type: list
       elements: str
     path:

@@ -412,7 +412,8 @@ def render_csv(rows):
     writer.writeheader()
     for row in rows:
         cells = dict(row, **_request_cells(row.get('request')))
-        cells['set_aside_keys'] = ' '.join(row.get('set_aside_keys') or ())
+        # One path per line: a path may hold spaces, and a quoted CSV cell keeps line breaks.
+        cells['set_aside_keys'] = '\n'.join(row.get('set_aside_keys') or ())
         writer.writerow(dict((key, csv_cell(cells.get(key))) for key in CSV_COLUMNS))
     return buffer.getvalue()
 

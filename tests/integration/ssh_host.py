@@ -19,7 +19,7 @@ SSHD = '/usr/sbin/sshd'
 SFTP_SERVER = '/usr/lib/openssh/sftp-server'
 DISTRIBUTION_PYTHON = '/usr/bin/python3'
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-HOST_REQUIREMENTS = os.path.join(ROOT, 'requirements.txt')
+HOST_REQUIREMENTS = os.path.join(ROOT, 'requirements-host.txt')
 
 
 class Unavailable(Exception):
@@ -160,9 +160,9 @@ class SshHost(object):
             raise Unavailable('%s cannot make a virtual environment (Debian package python3-venv): %s'
                               % (DISTRIBUTION_PYTHON, error))
         self.python = os.path.join(self.python_dir, 'bin', 'python')
-        # The controller's pip installs into it (quicker than bootstrapping a pip of its own).
-        _run([sys.executable, '-m', 'pip', '--python', self.python, 'install', '--quiet', 'cryptography', 'lxml',
-              'signxml', 'requests', '-c', HOST_REQUIREMENTS])
+        # The controller's pip installs into it (quicker than bootstrapping a pip of its own), from the file the
+        # guide tells users to install on their hosts.
+        _run([sys.executable, '-m', 'pip', '--python', self.python, 'install', '--quiet', '-r', HOST_REQUIREMENTS])
         _run(['chmod', '-R', 'a+rX', self.python_dir])
 
     # -- use -----------------------------------------------------------------------------------------------

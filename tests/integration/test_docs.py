@@ -187,3 +187,37 @@ def test_docs_show_no_secret_only_placeholders():
         assert 'PRIVATE KEY-----' not in text, page
         for value in re.findall(r'^\s*[\w.-]*transfer_password:\s*(.+)$', text, flags=re.M):
             assert re.match(r'''["']?(\{\{|<)''', value.strip()), '%s: %s' % (page, value)
+
+
+def _requirement_lines(name):
+    with open(os.path.join(ROOT, name), encoding='utf-8') as handle:
+        return [line.strip() for line in handle if line.strip() and not line.lstrip().startswith('#')]
+
+
+def test_the_hosts_requirements_are_the_modules_part_of_the_controllers():
+    # ansible-core needs Python 3.10 and is not needed on a host; requirements-host.txt is what a host of any
+    # supported Python installs, with the same bounds (the ssh tests install the managed host's Python from it).
+    controller_only = [line for line in _requirement_lines('requirements.txt')
+                       if re.match(r'(ansible-core|jmespath)\b', line)]
+    assert len(controller_only) == 2, controller_only
+    assert _requirement_lines('requirements-host.txt') == [
+        line for line in _requirement_lines('requirements.txt') if line not in controller_only]
+    for page in ('README.md', os.path.join('docs', 'guide.md')):
+        assert 'pip install -r requirements-host.txt' in read(os.path.join(ROOT, page)), page
+
+
+def test_github_workflows_use_only_the_contexts_a_jobs_env_may_use():
+    # GitHub rejects the whole workflow otherwise ("Unrecognized named-value"), so a schedule would never run.
+    allowed = {'github', 'needs', 'strategy', 'matrix', 'vars', 'secrets', 'inputs'}
+    workflows = 0
+    for page in HANDWRITTEN:
+        for block in re.findall(r'^```yaml\n(.*?)^```', read(page), flags=re.S | re.M):
+            document = yaml.safe_load(block)
+            if not isinstance(document, dict) or 'jobs' not in document:
+                continue
+            workflows += 1
+            for name, job in document['jobs'].items():
+                for key, value in (job.get('env') or {}).items():
+                    used = set(re.findall(r'\$\{\{\s*!?\s*([a-z_]+)', str(value)))
+                    assert used <= allowed, '%s: job %s, env %s uses %s' % (page, name, key, used - allowed)
+    assert workflows >= 2

@@ -22,8 +22,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 IMPORTER_BIN = os.path.join(ROOT, '.build', 'venv-importer', 'bin')
 BIN = os.path.dirname(sys.executable)
 # What the collection is; anything else in the tarball is a leak from the project around it.
-SHIPPED_TOP = {'MANIFEST.json', 'FILES.json', 'README.md', 'CHANGELOG.rst', 'requirements.txt', 'bindep.txt',
-               'execution-environment.yml', 'meta', 'plugins', 'roles', 'playbooks', 'docs', 'changelogs', 'tests'}
+SHIPPED_TOP = {'MANIFEST.json', 'FILES.json', 'README.md', 'CHANGELOG.rst', 'requirements.txt', 'requirements-host.txt',
+               'bindep.txt', 'execution-environment.yml', 'meta', 'plugins', 'roles', 'playbooks', 'docs', 'changelogs',
+               'tests'}
 SHIPPED_TESTS = ('tests/sandbox', 'tests/unit', 'tests/config.yml')
 
 

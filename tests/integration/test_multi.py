@@ -336,6 +336,8 @@ def test_enrollment_of_five_certificates_interrupted_after_two_resumes_only_the_
 def test_enroll_does_not_prompt_when_hosts_carry_their_credentials_and_says_what_is_missing(sandbox, tmp_path):
     root = tmp_path / 'certs'
     transfer_id, password = sandbox.subscribe('1700601-1', 'Prompt Oy', 'TEST')
+    listed_id, listed_password = sandbox.subscribe('1700603-3', 'Customer 1700603-3 Oy', 'TEST')
+    several_id, several_password = sandbox.subscribe('1700604-4', 'Customer 1700604-4 Oy', 'TEST')
     hosts = {
         'carrier': {'renewal_customer_id': '1700601-1', 'enroll_transfer_id': transfer_id,
                     'enroll_transfer_password': password,
@@ -345,18 +347,37 @@ def test_enroll_does_not_prompt_when_hosts_carry_their_credentials_and_says_what
         'bare': {'renewal_customer_id': '1700602-2',
                  'renewal_certificate_path': str(root / 'bare' / 'certificate.pem'),
                  'renewal_private_key_path': str(root / 'bare' / 'private' / 'key.pem')},
+        # One certificate given as a list of one: the host's pair serves it as it serves renewal_customer_id's.
+        'listed': {'renewal_certificates': [entry(root, 'listed', '1700603-3')],
+                   'enroll_transfer_id': listed_id, 'enroll_transfer_password': listed_password},
+        # Two certificates and one pair: which one it is for cannot be told, so it serves neither.
+        'several': {'renewal_certificates': [entry(root, 'several-a', '1700604-4'), entry(root, 'several-b', '1700605-5')],
+                    'enroll_transfer_id': several_id, 'enroll_transfer_password': several_password},
     }
     inventory = fleet_inventory(tmp_path / 'inventory.yml', sandbox, tmp_path / 'unused', hosts,
                                 renewal_initial_delay=0, renewal_poll_interval=0.2)
     before = sandbox.calls()['signNewCertificate']
     done = run([ANSIBLE_PLAYBOOK, 'incomes_register.certificates.enroll', '-i', inventory], tmp_path)
     assert done.returncode != 0
-    assert sandbox.calls()['signNewCertificate'] - before == 1
+    assert sandbox.calls()['signNewCertificate'] - before == 2
     assert 'TransferID from the e-service' not in done.stdout, 'no prompt when hosts carry credentials'
     assert os.path.exists(root / 'carrier' / 'certificate.pem')
-    assert not os.path.exists(root / 'bare' / 'certificate.pem')
-    assert 'needs the one-time TransferID and TransferPassword' in done.stdout
-    assert password not in done.stdout
+    assert os.path.exists(root / 'listed' / 'certificate.pem')
+    for name in ('bare', 'several-a', 'several-b'):
+        assert not os.path.exists(root / name / 'certificate.pem')
+        assert 'FAILED %s' % ('bare' if name == 'bare' else 'several') in done.stdout
+    assert done.stdout.count('needs the one-time TransferID and TransferPassword') >= 3, done.stdout[-6000:]
+    assert 'for a host with one certificate, from enroll_transfer_id' in done.stdout
+    for secret in (password, listed_password, several_password):
+        assert secret not in done.stdout
+    # Enroll writes the pair only; the renew run right after it deploys the new certificate, calling nothing.
+    assert not os.path.exists(root / 'listed' / 'deploy' / 'combined.pem')
+    calls = sandbox.calls()['total']
+    deployed = run([ANSIBLE_PLAYBOOK, 'incomes_register.certificates.renew', '-i', inventory, '--limit', 'listed'],
+                   tmp_path)
+    assert deployed.returncode == 0, deployed.stdout[-3000:]
+    assert sandbox.calls()['total'] == calls
+    assert os.path.exists(root / 'listed' / 'deploy' / 'combined.pem')
 
 
 def test_services_whose_restart_failed_are_restarted_by_the_rerun_that_finds_nothing_to_renew(sandbox, tmp_path):

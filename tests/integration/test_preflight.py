@@ -472,22 +472,28 @@ def test_the_playbook_completes_each_certificate_as_the_role_does_and_reads_rene
             # Still to be enrolled: nothing installed, and not checked.
             'enrolling': dict(trust, renewal_customer_id='5100059-6', preflight_check_installed=False,
                               renewal_certificate_path=str(tmp_path / 'none' / 'cert.pem')),
+            # Still to be enrolled, its trust files only on the controller: copied first, as enroll would.
+            'fresh': {'renewal_trust_src_dir': str(trust_dir), 'renewal_trust_dir': str(tmp_path / 'fresh-trust'),
+                      'renewal_customer_id': '5100060-9', 'preflight_check_installed': False,
+                      'renewal_certificate_path': str(tmp_path / 'none-fresh' / 'cert.pem')},
         }}}))
     before = sandbox.calls()
     run = run_playbook('incomes_register.certificates.preflight', {'preflight_output_dir': 'report'},
                        inventory=str(inventory), args=['-vvv'])
     assert run.returncode == 0, run
     assert phrase not in run.output
-    assert calls_delta(before, sandbox.calls()) == {'signNewCertificate': 0, 'getCertificate': 4,
+    assert calls_delta(before, sandbox.calls()) == {'signNewCertificate': 0, 'getCertificate': 5,
                                                     'renewCertificate': 0}
+    assert sorted(os.listdir(str(tmp_path / 'fresh-trust'))) == ['issuing-ca.pem', 'service-signing-ca.pem']
     rows = json.loads((tmp_path / 'report' / 'preflight.json').read_text())['checks']
     statuses = {}
     for row in rows:
         statuses.setdefault((row['host'], row['certificate']), {})[row['check']] = row['status']
     assert sorted(statuses) == sorted([
         ('shared', '5100055-3 TEST %s' % plain_cert), ('shared', '5100056-1 TEST %s' % locked_cert),
-        ('trusted', '5100058-8 TEST %s' % trusted_cert), ('enrolling', '5100059-6 TEST %s' % sandbox.url)])
+        ('trusted', '5100058-8 TEST %s' % trusted_cert), ('enrolling', '5100059-6 TEST %s' % sandbox.url),
+        ('fresh', '5100060-9 TEST %s' % sandbox.url)])
     for (host, label), checks in statuses.items():
-        skipped = ('certificate', 'certificate_chain') if host == 'enrolling' else ()
+        skipped = ('certificate', 'certificate_chain') if host in ('enrolling', 'fresh') else ()
         assert checks == dict((name, 'skipped' if name in skipped else 'ok') for name in checks), (host, label)
         assert len(checks) == 12, (host, label)

@@ -15,6 +15,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pki_fixtures  # noqa: E402
 
 from ansible_collections.incomes_register.certificates.plugins.module_utils import lifecycle  # noqa: E402
+from ansible_collections.incomes_register.certificates.plugins.module_utils.module_support import wait_options  # noqa: E402
 from ansible_collections.incomes_register.certificates.plugins.module_utils._store.certificate_store import (  # noqa: E402
     CertificateStore)
 from ansible_collections.incomes_register.certificates.plugins.module_utils.errors import (  # noqa: E402
@@ -24,7 +25,8 @@ from ansible_collections.incomes_register.certificates.plugins.module_utils._cry
 
 NOW = pki_fixtures.NOW
 DAY = pki_fixtures.DAY
-WAIT = dict(initial_delay=0, poll_interval=0, wait_timeout=1)
+# Made from module options as the modules make it, so that a test reaching a poll polls once, at once.
+WAIT = wait_options(dict(initial_delay=0, poll_interval=1, wait_timeout=0))
 
 
 def no_service():
