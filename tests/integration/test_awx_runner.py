@@ -20,6 +20,7 @@ import sys
 import jinja2
 import pytest
 import yaml
+from cryptography.hazmat.primitives.serialization import Encoding, pkcs12
 
 import core_flow
 from conftest import COLLECTIONS
@@ -27,15 +28,16 @@ from conftest import COLLECTIONS
 pytestmark = [pytest.mark.integration]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CREDENTIAL_TYPE = os.path.join(ROOT, 'docs', 'awx', 'credential-type.yml')
+TRANSFER_TYPE = os.path.join(ROOT, 'docs', 'awx', 'transfer-credential-type.yml')
+PASSPHRASE_TYPE = os.path.join(ROOT, 'docs', 'awx', 'passphrase-credential-type.yml')
 VAULT_PASSWORD = 'vault-pw-for-runner-Zq7'
 KEYSTORE_PASSPHRASE = 'keystore-phrase-Runner-Kx2'
 BIN = os.path.dirname(sys.executable)
 
 
-def inject(credential_inputs):
-    """What AWX does with a credential of our type: render each injector template with the inputs."""
-    with open(CREDENTIAL_TYPE) as handle:
+def inject(credential_type_path, credential_inputs):
+    """What AWX does with a credential of one of our types: render each injector template with the inputs."""
+    with open(credential_type_path) as handle:
         credential_type = yaml.safe_load(handle)
     fields = dict((field['id'], field) for field in credential_type['inputs']['fields'])
     assert set(credential_inputs) <= set(fields), 'inputs the type does not have'
@@ -135,12 +137,14 @@ def test_enroll_renew_and_audit_jobs_through_ansible_runner(sandbox, private_dat
     pdd, root = private_data_dir
     transfer_id, transfer_password = sandbox.subscribe(core_flow.HOSTS['newcomer'][0], 'Newcomer Oy', 'TEST')
 
-    # The enroll job template: limited to one host, with a credential of our type holding its one-time pair.
-    extravars = inject({'transfer_id': transfer_id, 'transfer_password': transfer_password})
+    # The enroll job template: limited to one host, with a transfer credential holding its one-time pair and
+    # nothing else, so that the vaulted keystore passphrase of the inventory reaches the job.
+    extravars = inject(TRANSFER_TYPE, {'transfer_id': transfer_id, 'transfer_password': transfer_password})
     assert extravars == {'incomes_register_transfer_id': transfer_id,
-                         'incomes_register_transfer_password': transfer_password,
-                         'renewal_private_key_passphrase': '', 'ir_keystore_passphrase': ''}
-    assert inject({'keystore_passphrase': 'k'})['ir_keystore_passphrase'] == 'k'
+                         'incomes_register_transfer_password': transfer_password}
+    # The passphrases' type, for projects that keep them in AWX rather than vaulted in the inventory.
+    assert inject(PASSPHRASE_TYPE, {'keystore_passphrase': 'k'}) == {
+        'renewal_private_key_passphrase': '', 'ir_keystore_passphrase': 'k'}
     before = sandbox.calls()
     (pdd / 'env' / 'cmdline').write_text('--ask-vault-pass --limit newcomer')
     job = run_job(pdd, 'enroll.yml', 'enroll', extravars)
@@ -149,6 +153,9 @@ def test_enroll_renew_and_audit_jobs_through_ansible_runner(sandbox, private_dat
     assert list(job['stats']['ok']) == ['newcomer'] and not job['stats']['failures'], job['stats']
     assert_no_secret(job, transfer_password, VAULT_PASSWORD, KEYSTORE_PASSPHRASE)
     assert (root / 'newcomer' / 'certificate.pem').exists()
+    # The enroll job deployed the new host's keystore, with the vaulted passphrase.
+    keystore = pkcs12.load_pkcs12((root / 'newcomer' / 'keystore.p12').read_bytes(), KEYSTORE_PASSPHRASE.encode())
+    assert keystore.cert.certificate.public_bytes(Encoding.PEM) == (root / 'newcomer' / 'certificate.pem').read_bytes()
 
     # The scheduled renew job template: the vault credential opens the keystore passphrase of the inventory.
     (pdd / 'env' / 'cmdline').write_text('--ask-vault-pass')
@@ -163,7 +170,6 @@ def test_enroll_renew_and_audit_jobs_through_ansible_runner(sandbox, private_dat
     assert stats['changed'].get('due', 0) > 0, stats
     assert json.loads(summary.read_text())['due']['status'] == 'renewed'
     # Every host's keystore, with the vaulted passphrase the job's vault credential opened.
-    from cryptography.hazmat.primitives.serialization import pkcs12
     for host in core_flow.HOSTS:
         keystore = pkcs12.load_pkcs12((root / host / 'keystore.p12').read_bytes(), KEYSTORE_PASSPHRASE.encode())
         assert keystore.cert is not None, host

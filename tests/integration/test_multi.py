@@ -370,14 +370,73 @@ def test_enroll_does_not_prompt_when_hosts_carry_their_credentials_and_says_what
     assert 'for a host with one certificate, from enroll_transfer_id' in done.stdout
     for secret in (password, listed_password, several_password):
         assert secret not in done.stdout
-    # Enroll writes the pair only; the renew run right after it deploys the new certificate, calling nothing.
-    assert not os.path.exists(root / 'listed' / 'deploy' / 'combined.pem')
+    # Enroll deploys what it enrolled; the renew run right after it has nothing to send or to change.
+    assert os.path.exists(root / 'listed' / 'deploy' / 'combined.pem'), done.stdout[-8000:]
+    assert not os.path.exists(root / 'listed' / 'certificate.pem.changed')
     calls = sandbox.calls()['total']
-    deployed = run([ANSIBLE_PLAYBOOK, 'incomes_register.certificates.renew', '-i', inventory, '--limit', 'listed'],
-                   tmp_path)
-    assert deployed.returncode == 0, deployed.stdout[-3000:]
+    renewed = run([ANSIBLE_PLAYBOOK, 'incomes_register.certificates.renew', '-i', inventory, '--limit', 'listed'],
+                  tmp_path)
+    assert renewed.returncode == 0, renewed.stdout[-3000:]
     assert sandbox.calls()['total'] == calls
-    assert os.path.exists(root / 'listed' / 'deploy' / 'combined.pem')
+    assert 'changed=0' in renewed.stdout.split('PLAY RECAP')[1], renewed.stdout[-3000:]
+
+
+def test_enroll_deploys_the_new_certificates_and_restarts_their_services_once_also_when_another_fails(sandbox, tmp_path):
+    """An enrolled host is ready without a renew run: its install targets are written and the services of its new
+    certificates restarted or reloaded, once, before the host fails for a certificate left without credentials."""
+    root = tmp_path / 'certs'
+    credentials = {}
+    for customer in ('1700611-1', '1700612-2', '1700613-3'):
+        transfer_id, password = sandbox.subscribe(customer, 'Customer %s Oy' % customer, 'TEST')
+        credentials[customer] = {'TEST': {'transfer_id': transfer_id, 'transfer_password': password}}
+    (root / 'blocked').mkdir(parents=True)
+    (root / 'blocked' / 'file').write_text('a file where a directory should be\n')
+    certificates = [
+        entry(root, 'restarted', '1700611-1', restart_services=['payroll-a']),
+        entry(root, 'reloaded', '1700612-2', install_targets=[], reload_services=['payroll-b']),
+        # Its certificate is enrolled, its deployment cannot be written.
+        entry(root, 'undeployable', '1700613-3',
+              install_targets=[{'layout': 'combined', 'dest': str(root / 'blocked' / 'file' / 'combined.pem')}]),
+        # No credentials for this one.
+        entry(root, 'uncredited', '1700614-4', restart_services=['payroll-d']),
+    ]
+    secrets = tmp_path / 'enroll-secrets.yml'
+    secrets.write_text(yaml.safe_dump({'enroll_credentials': credentials}))
+    inventory = fleet_inventory(tmp_path / 'inventory.yml', sandbox, tmp_path / 'unused',
+                                {'firm': {'renewal_certificates': certificates}},
+                                renewal_initial_delay=0, renewal_poll_interval=0.2)
+    write_site(tmp_path)
+    service_log = tmp_path / 'services.log'
+    service_log.write_text('')
+    command = [ANSIBLE_PLAYBOOK, 'incomes_register.certificates.enroll', '-i', inventory, '-e', '@' + str(secrets)]
+    env = {'ANSIBLE_LIBRARY': str(tmp_path / 'library'), 'IR_TEST_SERVICE_LOG': str(service_log)}
+
+    done = run(command, tmp_path, env)
+    assert done.returncode != 0
+    assert sandbox.calls()['signNewCertificate'] >= 3
+    assert sorted(service_log.read_text().splitlines()) == ['payroll-a restarted', 'payroll-b reloaded'], done.stdout[-6000:]
+    combined = (root / 'restarted' / 'deploy' / 'combined.pem').read_bytes()
+    assert (root / 'restarted' / 'certificate.pem').read_bytes() in combined
+    for name in ('restarted', 'reloaded', 'undeployable'):
+        assert (root / name / 'certificate.pem').exists()
+        assert not (root / name / 'certificate.pem.changed').exists(), 'the handlers removed the mark'
+    assert not (root / 'uncredited' / 'certificate.pem').exists()
+    # The report's list, one quoted line per certificate.
+    lines = [line.strip().strip('",') for line in done.stdout.splitlines()
+             if line.strip().startswith(('"OK firm ', '"FAILED firm '))]
+    assert [line.split(' ')[0] for line in lines] == ['OK', 'OK', 'FAILED', 'FAILED'], lines
+    assert 'Deploying it failed: ' in lines[2] and str(root / 'blocked' / 'file') in lines[2], lines[2]
+    assert 'needs the one-time TransferID and TransferPassword' in lines[3], lines[3]
+    assert '2 of 4 certificate(s) not enrolled or not deployed' in done.stdout
+    for pair in credentials.values():
+        assert pair['TEST']['transfer_password'] not in done.stdout + done.stderr
+
+    # The rerun sends nothing for the certificates in place and restarts nothing: nothing of theirs changed.
+    signs = sandbox.calls()['signNewCertificate']
+    again = run(command, tmp_path, env)
+    assert again.returncode != 0
+    assert sandbox.calls()['signNewCertificate'] == signs
+    assert sorted(service_log.read_text().splitlines()) == ['payroll-a restarted', 'payroll-b reloaded']
 
 
 def test_services_whose_restart_failed_are_restarted_by_the_rerun_that_finds_nothing_to_renew(sandbox, tmp_path):
